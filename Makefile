@@ -1,0 +1,54 @@
+# sopkit — everyday commands. Quick start: `make cycle`, then `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+# Optional: make cycle DATA=path/to/folder CYCLE=2026-11 PARAMS=params/cycle.yaml
+CYCLE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CYCLE),--cycle $(CYCLE)) $(if $(PARAMS),--params $(PARAMS))
+
+.PHONY: setup cycle test lint format browser lab benchmark clean help
+
+help:
+	@echo "make cycle   set up .venv and run the monthly cycle on the sample company"
+	@echo "make test    the whole test suite (installs headless Chromium when run as root)"
+	@echo "make lab     open the notebooks in JupyterLab"
+	@echo "make lint    ruff"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sopkit needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+cycle: setup
+	$(BIN)/sop cycle $(CYCLE_ARGS)
+
+# Debian's chromium and chromedriver for the real-browser check of the reports.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian chromium + chromium-driver for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "note: chromium is not installed and cannot be installed here (needs root and apt-get);"; \
+		echo "      the browser test will say so (it fails under CI=true)"; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check sopkit tests benchmarks
+
+format: setup
+	$(BIN)/ruff format sopkit tests benchmarks
+
+test: setup browser lint
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf runs/ data/sample/ .pytest_cache

@@ -1,0 +1,6 @@
+"""sopkit — a Sales & Operations Planning workbench.
+
+Notebooks narrate the monthly cycle; this package computes it.
+"""
+
+__version__ = "0.1.0"

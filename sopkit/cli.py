@@ -1,0 +1,236 @@
+"""The ``sop`` command line.
+
+``sop sample DIR``          write the bundled sample company
+``sop validate DATA_DIR``   check a data folder against the data contract
+``sop cycle``               run the five step notebooks and export the HTML reports
+``sop forecast HISTORY``    statistical forecast of a demand history file
+
+Every error a user can cause ends in a readable message on stderr and a
+non-zero exit code — never a Python traceback (set ``SOPKIT_DEBUG=1`` to see
+one when reporting a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from sopkit import __version__
+from sopkit.errors import DataError, ParameterError, SopkitError
+
+EXIT_INTERNAL = 70
+
+
+def _print_err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- params
+
+
+def load_params(path: str | Path | None) -> dict:
+    """Read the cycle's YAML parameters (``params/cycle.yaml`` when not given)."""
+    import yaml
+
+    from sopkit.workspace import project_root
+
+    if path is None:
+        default = project_root() / "params" / "cycle.yaml"
+        if not default.is_file():
+            return {}
+        path = default
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"parameters file not found: {path}")
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ParameterError(f"{path}{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"{path}: not a UTF-8 text file") from None
+    if not isinstance(params, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+    for reserved in ("cycle", "data_dir", "workspace"):
+        if reserved in params:
+            raise ParameterError(
+                f"{path}: '{reserved}' is set on the command line, not in the parameters file"
+            )
+    params["__file__"] = str(path)
+    return params
+
+
+# ------------------------------------------------------------------------- commands
+
+
+def cmd_sample(args) -> int:
+    from sopkit.sample import write_sample
+
+    folder = write_sample(args.directory, seed=args.seed, n_skus=args.skus, cycle=args.cycle)
+    print(f"sample company written to {folder}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from sopkit.io import validate_folder
+
+    data, problems = validate_folder(args.data_dir)
+    findings = None
+    if data is not None:
+        try:
+            from sopkit.quality import quality_findings
+        except ImportError:  # pragma: no cover - quality arrives with the product review
+            quality_findings = None
+        if quality_findings is not None:
+            from sopkit.periods import add_months
+
+            cycle = add_months(data.last_actual_period, 1) if data.last_actual_period else None
+            findings = quality_findings(data, cycle=cycle)
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {args.data_dir}")
+    n_rows = sum(len(f) for f in data.tables().values())
+    print(f"{args.data_dir}: all {len(data.tables())} tables follow the data contract "
+          f"({n_rows} rows, fingerprint {data.fingerprint})")
+    if findings is not None and len(findings):
+        errors = findings[findings["severity"] == "error"]
+        print(f"\ndata-quality findings: {len(findings)} "
+              f"({len(errors)} stop planning)")
+        print(findings.to_string(index=False, max_colwidth=80))
+        if len(errors):
+            return 3
+    return 0
+
+
+def _default_sample_dir() -> Path:
+    from sopkit.workspace import project_root
+
+    return project_root() / "data" / "sample"
+
+
+def cmd_cycle(args) -> int:
+    from sopkit.io import load_data
+    from sopkit.periods import add_months, cycle_month, fmt_month
+    from sopkit.runner import run_cycle, unknown_parameters
+    from sopkit.workspace import notebooks_dir
+
+    params = load_params(args.params)
+    params_file = params.pop("__file__", None)
+    unknown = unknown_parameters(params, notebooks_dir())
+    if unknown:
+        raise ParameterError(
+            f"{params_file}: unknown parameter(s) {', '.join(sorted(unknown))}: "
+            "no step notebook declares them"
+        )
+    if args.data is None:
+        from sopkit.sample import write_sample
+
+        data_dir = _default_sample_dir()
+        write_sample(data_dir, seed=0)
+        print(f"no --data given: using the bundled sample company in {data_dir}")
+    else:
+        data_dir = Path(args.data)
+    data = load_data(data_dir)
+    if args.cycle:
+        cycle = fmt_month(cycle_month(args.cycle))
+    else:
+        cycle = fmt_month(add_months(data.last_actual_period, 1))
+    print(f"S&OP cycle {cycle}: data {data_dir} (fingerprint {data.fingerprint})")
+    started = time.perf_counter()
+    result = run_cycle(
+        cycle=cycle,
+        data_dir=str(Path(data_dir).resolve()),
+        params=params,
+        workspace=args.workspace,
+        reports=args.reports,
+        fingerprint=data.fingerprint,
+    )
+    print(f"cycle {cycle} done in {time.perf_counter() - started:.1f} s")
+    print(f"report: {Path(result.index).resolve()}")
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    from sopkit.forecast_cli import run_forecast_command
+
+    return run_forecast_command(args)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sop", description="sopkit: the monthly Sales & Operations Planning cycle."
+    )
+    parser.add_argument("--version", action="version", version=f"sopkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("sample", help="write the bundled sample company's data")
+    p.add_argument("directory", help="folder to write the CSV files into")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--skus", type=int, default=300, help="number of SKUs (default 300)")
+    p.add_argument("--cycle", default="2026-11", help="first planning month (default 2026-11)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("validate", help="check a data folder against the data contract")
+    p.add_argument("data_dir", help="folder of CSV/XLSX files")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("cycle", help="run the five S&OP steps and export the HTML reports")
+    p.add_argument("--data", help="data folder (default: the bundled sample company)")
+    p.add_argument("--cycle", help="cycle month YYYY-MM (default: month after the last actuals)")
+    p.add_argument("--params", help="YAML parameters (default: params/cycle.yaml)")
+    p.add_argument("--workspace", default="runs", help="cycle workspace folder (default runs)")
+    p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    p.set_defaults(func=cmd_cycle)
+
+    p = sub.add_parser("forecast", help="statistical forecast of a demand history file")
+    p.add_argument("history", help="CSV with columns sku, period (YYYY-MM or YYYY-Www), qty")
+    p.add_argument("--horizon", type=int, default=12, help="periods to forecast (default 12)")
+    p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--season-length", type=int, default=None,
+                   help="season length in periods (default 12 monthly, 52 weekly)")
+    p.add_argument("--quantiles", default="0.1,0.5,0.9",
+                   help="comma-separated quantiles (default 0.1,0.5,0.9)")
+    p.add_argument("--service-level", type=float, default=0.95,
+                   help="extra quantile for safety stock (default 0.95)")
+    p.add_argument("--pipeline", help="pipeline CSV (lumpy-demand model)")
+    p.set_defaults(func=cmd_forecast)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SopkitError as exc:
+        _print_err(f"sop {args.command}: {exc.user_message()}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _print_err("interrupted")
+        return 130
+    except (OSError, MemoryError) as exc:
+        _print_err(f"sop {args.command}: {exc}")
+        return 1
+    except Exception as exc:  # a bug in sopkit: say so, without a traceback
+        if os.environ.get("SOPKIT_DEBUG"):
+            raise
+        _print_err(
+            f"sop {args.command}: internal error {type(exc).__name__}: {exc}\n"
+            "This is a bug in sopkit; run again with SOPKIT_DEBUG=1 to see the traceback "
+            "and report it."
+        )
+        return EXIT_INTERNAL
+
+
+__all__ = ["main", "build_parser", "load_params"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Planning periods.
+
+Inside sopkit a monthly ``period`` is a ``Timestamp`` at the month start
+(dtype ``datetime64``); on disk and in reports it is written ``YYYY-MM``.
+Weekly periods (``YYYY-Www``, ISO weeks) are accepted by the forecast command.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from sopkit.errors import ParameterError
+
+MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\s*$")
+WEEK_RE = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
+
+
+def parse_month(value: str) -> pd.Timestamp:
+    """Parse ``YYYY-MM`` (or ``YYYY-MM-DD``) into the month-start timestamp.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a month.
+    """
+    match = MONTH_RE.match(str(value))
+    if not match:
+        raise ValueError(f"not a month in the form YYYY-MM: {value!r}")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} out of range 1-12 in {value!r}")
+    return pd.Timestamp(year=year, month=month, day=1)
+
+
+def parse_month_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised :func:`parse_month`.
+
+    Returns
+    -------
+    parsed : Series of datetime64
+        Month starts, ``NaT`` where the text is blank or not a month.
+    bad : Series of bool
+        True where a non-blank value could not be parsed.
+    """
+    text = values.astype("string").str.strip()
+    parts = text.str.extract(MONTH_RE.pattern)
+    year = pd.to_numeric(parts[0], errors="coerce")
+    month = pd.to_numeric(parts[1], errors="coerce")
+    ok = year.notna() & month.between(1, 12)
+    stamp = pd.to_datetime(
+        {"year": year.where(ok, 2000), "month": month.where(ok, 1), "day": 1}, errors="coerce"
+    )
+    parsed = stamp.where(ok)
+    blank = text.isna() | (text == "")
+    bad = ~ok & ~blank
+    return parsed, bad.fillna(False).astype(bool)
+
+
+def cycle_month(value: str | pd.Timestamp) -> pd.Timestamp:
+    """The cycle month from a parameter, as a month-start timestamp."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_period("M").to_timestamp()
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise ParameterError(f"cycle: {exc}") from None
+
+
+def fmt_month(stamp) -> str:
+    """``YYYY-MM`` for a timestamp (or each element of a Series)."""
+    if isinstance(stamp, pd.Series):
+        return stamp.dt.strftime("%Y-%m")
+    return pd.Timestamp(stamp).strftime("%Y-%m")
+
+
+def month_range(start: pd.Timestamp, n_months: int) -> pd.DatetimeIndex:
+    """``n_months`` consecutive month starts beginning at ``start``."""
+    return pd.date_range(pd.Timestamp(start), periods=n_months, freq="MS")
+
+
+def add_months(stamp: pd.Timestamp, n: int) -> pd.Timestamp:
+    """Month start ``n`` months after ``stamp`` (negative goes back)."""
+    return pd.Timestamp(stamp) + pd.DateOffset(months=int(n))
+
+
+def months_between(start, end) -> np.ndarray | int:
+    """Whole months from ``start`` to ``end`` (vectorised over Series)."""
+    if isinstance(start, pd.Series) or isinstance(end, pd.Series):
+        s = pd.to_datetime(start)
+        e = pd.to_datetime(end)
+        return ((e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month)).to_numpy()
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    return (e.year - s.year) * 12 + (e.month - s.month)

@@ -1,0 +1,125 @@
+"""Where things live: the cycle workspace and the report folders.
+
+Steps hand their outputs to later steps as files in ``runs/<cycle>/`` — never
+through globals — so that a step can be re-run alone, and a reviewer can open
+what a step produced. The file names are fixed here, in one place.
+
+``runs/<cycle>/``
+    ``portfolio.csv``        01  ABC/XYZ class and lifecycle per SKU
+    ``dq_findings.csv``      01  master-data quality findings
+    ``demand_plan.csv``      02  consensus demand per SKU and month, with quantiles
+    ``forecast_models.csv``  02  per SKU: demand class, chosen model, backtest error
+    ``supply_plan.csv``      03  supply per SKU and month by source, inventory, shortfall
+    ``resource_load.csv``    03  hours per resource and month against capacity
+    ``component_usage.csv``  03  components used against supplier capacity
+    ``supply_gaps.csv``      03  every short SKU-month with its binding constraint
+    ``financials.csv``       04  revenue, cost, margin per SKU and month
+    ``scenarios.csv``        04  KPIs of each what-if scenario
+    ``decisions.csv``        05  decisions requested, options, recommendation
+``reports/<cycle>/<run_stamp>/``
+    one HTML per step and ``index.html``; ``reports/<cycle>/index.html`` is the
+    latest run's index, and older runs stay where they were.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sopkit.periods import fmt_month
+
+STEPS = (
+    "01_product_review",
+    "02_demand_review",
+    "03_supply_review",
+    "04_reconciliation",
+    "05_executive_review",
+)
+
+STEP_TITLES = {
+    "01_product_review": "Product review",
+    "02_demand_review": "Demand review",
+    "03_supply_review": "Supply review",
+    "04_reconciliation": "Reconciliation",
+    "05_executive_review": "Executive review",
+}
+
+OUTPUTS = {
+    "portfolio": "portfolio.csv",
+    "dq_findings": "dq_findings.csv",
+    "demand_plan": "demand_plan.csv",
+    "forecast_models": "forecast_models.csv",
+    "supply_plan": "supply_plan.csv",
+    "resource_load": "resource_load.csv",
+    "component_usage": "component_usage.csv",
+    "supply_gaps": "supply_gaps.csv",
+    "financials": "financials.csv",
+    "scenarios": "scenarios.csv",
+    "decisions": "decisions.csv",
+}
+
+# Columns that hold a month in the workspace files (written YYYY-MM).
+MONTH_COLUMNS = ("period", "snapshot", "launch_period", "eol_period", "start_period",
+                 "end_period", "produced_period")
+
+
+def project_root() -> Path:
+    """The repository root when sopkit runs from a checkout, else the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "notebooks").is_dir() and (here / "pyproject.toml").is_file():
+        return here
+    return Path.cwd()
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def cycle_dir(workspace: str | Path, cycle: str) -> Path:
+    """``<workspace>/<cycle>/``, created if missing."""
+    path = Path(workspace) / cycle
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_path(workspace: str | Path, cycle: str, name: str) -> Path:
+    """Path of a named step output (a key of :data:`OUTPUTS`)."""
+    if name not in OUTPUTS:
+        raise KeyError(f"unknown step output {name!r}; known: {', '.join(OUTPUTS)}")
+    return cycle_dir(workspace, cycle) / OUTPUTS[name]
+
+
+def write_output(frame: pd.DataFrame, workspace: str | Path, cycle: str, name: str) -> Path:
+    """Write a step output as CSV, months as ``YYYY-MM``. Returns the path."""
+    path = output_path(workspace, cycle, name)
+    out = frame.copy()
+    for col in MONTH_COLUMNS:
+        if col in out.columns and pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = fmt_month(out[col])
+    tmp = path.with_suffix(".csv.tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)  # atomic: a reader never sees half a file
+    return path
+
+
+def read_output(workspace: str | Path, cycle: str, name: str) -> pd.DataFrame:
+    """Read a step output written by :func:`write_output`, months parsed back.
+
+    Raises
+    ------
+    FileNotFoundError
+        With a message naming the step that should have written it.
+    """
+    path = Path(workspace) / cycle / OUTPUTS[name]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: run the step that writes '{name}' first "
+            f"(see sopkit.workspace for which step that is)"
+        )
+    frame = pd.read_csv(path, dtype={"sku": "string", "resource": "string",
+                                     "component": "string", "family": "string"})
+    for col in MONTH_COLUMNS:
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col], format="%Y-%m")
+    return frame

@@ -1,0 +1,179 @@
+"""The loader: every malformed input gets a problem naming file, row and column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import TINY, write_folder
+
+from sopkit.errors import DataError
+from sopkit.io import load_data, validate_folder
+
+
+def problems_of(folder):
+    data, problems = validate_folder(folder)
+    assert data is None, "expected problems, got a valid dataset"
+    return {(p.file, p.row, p.column): p.problem for p in problems}
+
+
+def with_files(tmp_path, **changes):
+    files = dict(TINY)
+    for name, content in changes.items():
+        name = name.replace("_csv", ".csv").replace("_xlsx", ".xlsx")
+        if content is None:
+            files.pop(name)
+        else:
+            files[name] = content
+    return write_folder(tmp_path / "data", files)
+
+
+def test_valid_folder_types_and_values(tiny_dir):
+    data = load_data(tiny_dir)
+    assert list(data.products["sku"]) == ["A", "B"]
+    assert data.products["priority_tier"].tolist() == [1, 2]
+    assert data.actuals["period"].tolist() == [pd.Timestamp("2024-01-01"),
+                                               pd.Timestamp("2024-02-01"),
+                                               pd.Timestamp("2024-01-01"),
+                                               pd.Timestamp("2024-02-01")]
+    assert data.actuals["qty"].sum() == 26
+    # optional column absent -> documented default
+    assert data.resources["overtime_cost_per_hour"].tolist() == [0.0]
+    # optional table absent -> empty frame with the contract's columns
+    assert data.pipeline.empty and "probability" in data.pipeline.columns
+    assert len(data.fingerprint) == 16
+
+
+def test_fingerprint_changes_with_content(tiny_dir, tmp_path):
+    first = load_data(tiny_dir).fingerprint
+    (tiny_dir / "actuals.csv").write_text(TINY["actuals.csv"].replace("A,2024-02,12", "A,2024-02,13"))
+    assert load_data(tiny_dir).fingerprint != first
+
+
+def test_missing_folder_and_missing_file(tmp_path):
+    assert problems_of(tmp_path / "nope") == {(str(tmp_path / "nope"), None, None):
+                                               "data folder not found"}
+    found = problems_of(with_files(tmp_path, routings_csv=None))
+    assert any(f == "routings.csv" and "required file is missing" in p
+               for (f, _, _), p in found.items())
+
+
+def test_missing_column(tmp_path):
+    found = problems_of(with_files(tmp_path, actuals_csv="sku,qty\nA,1\n"))
+    assert found[("actuals.csv", None, "period")] == "required column is missing"
+
+
+def test_text_where_number_belongs_and_bad_period(tmp_path):
+    found = problems_of(with_files(
+        tmp_path, actuals_csv="sku,period,qty\nA,2024-01,ten\nA,2024/13,1\nB,2024-02,\n"))
+    assert found[("actuals.csv", 2, "qty")] == "not a number"
+    assert found[("actuals.csv", 3, "period")] == "not a month in the form YYYY-MM"
+    assert found[("actuals.csv", 4, "qty")] == "blank cell; a value is required"
+
+
+def test_duplicate_keys_name_both_rows(tmp_path):
+    found = problems_of(with_files(
+        tmp_path, actuals_csv="sku,period,qty\nA,2024-01,1\nB,2024-01,1\nA,2024-01,2\n"))
+    assert found[("actuals.csv", 4, "sku, period")] == (
+        "duplicate key (sku, period) = (A, 2024-01); first seen on row 2")
+
+
+def test_negative_quantity_and_range_rules(tmp_path):
+    found = problems_of(with_files(
+        tmp_path,
+        actuals_csv="sku,period,qty\nA,2024-01,-3\n",
+        products_csv=TINY["products.csv"].replace("active,100,60,1", "retired,100,60,0"),
+    ))
+    assert found[("actuals.csv", 2, "qty")] == "must be >= 0"
+    assert found[("products.csv", 2, "lifecycle_status")].startswith("must be one of: active")
+    assert found[("products.csv", 2, "priority_tier")] == "must be >= 1"
+
+
+def test_unknown_sku(tmp_path):
+    found = problems_of(with_files(tmp_path, inventory_csv="sku,qty\nZZ,1\n"))
+    assert found[("inventory.csv", 2, "sku")] == "'ZZ' is not in products.csv"
+
+
+def test_empty_file_header_only_and_binary(tmp_path):
+    found = problems_of(with_files(
+        tmp_path, actuals_csv="", resources_csv="resource,capacity_hours\n",
+        inventory_csv=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))))
+    assert found[("actuals.csv", None, None)] == "file is empty"
+    assert found[("resources.csv", None, None)] == "has a header but no data rows"
+    assert found[("inventory.csv", None, None)].startswith("not a text CSV file")
+
+
+def test_broken_quoting_and_ragged_rows(tmp_path):
+    found = problems_of(with_files(
+        tmp_path,
+        routings_csv='sku,resource,hours_per_unit\nA,R1,"1.5\nB,R1,0.5\n',
+        actuals_csv="sku,period,qty\nA,2024-01,1,7,8\n",
+    ))
+    assert found[("routings.csv", 2, None)].startswith("broken quoting")
+    assert found[("actuals.csv", 2, None)] == "has 5 cells but the header has 3"
+
+
+def test_european_excel_csv(tmp_path):
+    """BOM, ';' separators and decimal commas: accepted where unambiguous."""
+    products = ("\ufeffSKU;Name;Family;Lifecycle_Status;Price;Unit_Cost;Priority_Tier\r\n"
+                "A;Pump A;Pumps;active;1.234,50;60;1\r\nB;Valve B;Valves;active;49,9;20,25;2\r\n")
+    folder = with_files(tmp_path, products_csv=products.encode("utf-8"))
+    data = load_data(folder)
+    assert data.products["price"].tolist() == [1234.5, 49.9]
+    assert data.products["unit_cost"].tolist() == [60.0, 20.25]
+
+
+def test_european_ambiguous_number_is_explained(tmp_path):
+    products = ("sku;family;lifecycle_status;price;unit_cost;priority_tier\n"
+                "A;Pumps;active;1.234;60;1\nB;Valves;active;50;20;2\n")
+    found = problems_of(with_files(tmp_path, products_csv=products))
+    assert found[("products.csv", 2, "price")].startswith("ambiguous number")
+
+
+def test_comma_decimal_in_comma_file_is_explained(tmp_path):
+    found = problems_of(with_files(tmp_path, actuals_csv='sku,period,qty\nA,2024-01,"1,5"\n'))
+    assert found[("actuals.csv", 2, "qty")].startswith("ambiguous number")
+
+
+def test_windows_1252_text(tmp_path):
+    products = TINY["products.csv"].replace("Pump A", "Pumpe Größe A").encode("cp1252")
+    data = load_data(with_files(tmp_path, products_csv=products))
+    assert data.products.loc[0, "name"] == "Pumpe Größe A"
+
+
+def test_xlsx_accepted(tmp_path):
+    folder = with_files(tmp_path, actuals_csv=None)
+    frame = pd.DataFrame({"sku": ["A", "B"], "period": [pd.Timestamp("2024-01-01"), "2024-02"],
+                          "qty": [3, 4.5]})
+    frame.to_excel(folder / "actuals.xlsx", index=False)
+    data = load_data(folder)
+    assert data.actuals["qty"].tolist() == [3.0, 4.5]
+    assert data.actuals["period"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02"]
+
+
+def test_xlsx_row_numbers(tmp_path):
+    folder = with_files(tmp_path, actuals_csv=None)
+    pd.DataFrame({"sku": ["A", "A"], "period": ["2024-01", "2024-01"], "qty": [1, "x"]}).to_excel(
+        folder / "actuals.xlsx", index=False)
+    found = problems_of(folder)
+    assert found[("actuals.xlsx", 3, "qty")] == "not a number"
+
+
+def test_every_problem_reported_at_once(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_data(with_files(
+            tmp_path,
+            actuals_csv="sku,period,qty\nA,2024-01,x\nQ,2024-02,1\n",
+            routings_csv="sku,resource,hours_per_unit\nA,R9,0\n",
+        ))
+    table = err.value.table
+    assert list(table.columns) == ["file", "row", "column", "problem", "value"]
+    assert len(table) == 4  # x, unknown Q, hours 0, unknown resource R9
+    assert "actuals.csv, row 2, column 'qty': not a number" in err.value.user_message()
+
+
+def test_two_files_for_one_table(tmp_path):
+    folder = with_files(tmp_path)
+    pd.DataFrame({"sku": ["A"], "period": ["2024-01"], "qty": [1]}).to_excel(
+        folder / "actuals.xlsx", index=False)
+    found = problems_of(folder)
+    assert any("several files for one table" in p for p in found.values())
