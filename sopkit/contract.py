@@ -70,9 +70,10 @@ TABLES: dict[str, Table] = {
             (
                 C("sku", "str", "SKU code, unique."),
                 C("name", "str", "Product name as shown to people.", nullable=True, required=False),
-                C("family", "str", "Product family (the level at which the executive plan is read)."),
-                C("unit", "str", "Unit of measure of every quantity of this SKU.", "", required=False,
-                  default="ea"),
+                C("family", "str",
+                  "Product family (the level at which the executive plan is read)."),
+                C("unit", "str", "Unit of measure of every quantity of this SKU.", "",
+                  required=False, default="ea"),
                 C("lifecycle_status", "str", "Where the SKU stands in its life.",
                   choices=LIFECYCLE),
                 C("launch_period", "month", "First month of sales of a new product.", "YYYY-MM",
@@ -328,3 +329,16 @@ def empty_frame(table: Table) -> pd.DataFrame:
     dtypes = {"str": "string", "month": "datetime64[ns]", "float": "float64", "int": "Int64",
               "bool": "boolean"}
     return pd.DataFrame({c.name: pd.Series(dtype=dtypes[c.dtype]) for c in table.columns})
+
+
+def document() -> str:
+    """The whole ``docs/data-contract.md``: the hand-written introduction and the reference."""
+    from pathlib import Path
+
+    intro = Path(__file__).resolve().parent.parent / "docs" / "_contract_intro.md"
+    head = intro.read_text(encoding="utf-8") if intro.is_file() else "# The data contract\n\n"
+    return head + markdown_reference()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(document(), end="")

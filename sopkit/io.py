@@ -279,14 +279,13 @@ def convert(raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
                     bad_cells.loc[row, column.name] = True
                 values = values.where(~frac).round().astype("Int64")
             out[column.name] = values
-            if column.default is not None and column.nullable is False and not column.required:
-                out[column.name] = out[column.name].fillna(column.default)
         else:  # pragma: no cover - contract only uses the types above
             raise TypeError(column.dtype)
-        if not column.nullable:
+        if column.default is not None:
+            # A blank cell in an optional column with a default takes the default.
+            out[column.name] = out[column.name].fillna(column.default)
+        elif not column.nullable:
             blank = (cells == "") & ~bad_cells[column.name]
-            if column.default is not None and not column.required:
-                blank &= False
             for row in cells.index[blank]:
                 problems.append(Problem(name, int(row), column.name, "blank cell; a value is "
                                         "required"))

@@ -123,3 +123,106 @@ def read_output(workspace: str | Path, cycle: str, name: str) -> pd.DataFrame:
         if col in frame.columns:
             frame[col] = pd.to_datetime(frame[col], format="%Y-%m")
     return frame
+
+
+# ------------------------------------------------------------------ step context
+
+
+class StepContext:
+    """What every step notebook resolves from its parameters cell.
+
+    Attributes
+    ----------
+    step : str
+        The notebook's name, e.g. ``02_demand_review``.
+    cycle : str
+        The cycle month ``YYYY-MM``: the first month being planned.
+    cycle_start : Timestamp
+        The same as a month-start timestamp.
+    history_end : Timestamp
+        The last month of demand history used (the month before the cycle).
+    data_dir, workspace : Path
+        Absolute paths of the data folder and the cycle workspace root.
+    data : Dataset
+        The loaded, checked data.
+    """
+
+    def __init__(self, step, cycle, data_dir, workspace, data):
+        from sopkit.periods import add_months, cycle_month
+
+        self.step = step
+        self.cycle_start = cycle_month(cycle)
+        self.cycle = fmt_month(self.cycle_start)
+        self.history_end = add_months(self.cycle_start, -1)
+        self.data_dir = Path(data_dir).resolve()
+        self.workspace = Path(workspace).resolve()
+        self.data = data
+        cycle_dir(self.workspace, self.cycle)
+
+    @property
+    def title(self) -> str:
+        return STEP_TITLES.get(self.step, self.step)
+
+    def read(self, name: str) -> pd.DataFrame:
+        """Read an earlier step's output from this cycle's workspace."""
+        return read_output(self.workspace, self.cycle, name)
+
+    def write(self, frame: pd.DataFrame, name: str) -> Path:
+        """Write this step's output into the cycle's workspace."""
+        return write_output(frame, self.workspace, self.cycle, name)
+
+    def path(self, filename: str) -> Path:
+        return cycle_dir(self.workspace, self.cycle) / filename
+
+    def __repr__(self) -> str:
+        return (f"StepContext(step={self.step!r}, cycle={self.cycle!r}, "
+                f"data_dir='{self.data_dir}', workspace='{self.workspace}')")
+
+
+def sample_data_dir(workspace: str | Path, n_skus: int, seed: int = 0) -> Path:
+    """Folder of the bundled sample company at ``n_skus``, written on first use."""
+    from sopkit.sample import write_sample
+
+    folder = Path(workspace) / f"_sample_{n_skus}_seed{seed}"
+    if not (folder / "products.csv").is_file():
+        write_sample(folder, seed=seed, n_skus=n_skus)
+    return folder
+
+
+def open_step(step: str, *, cycle: str = "", data_dir: str = "", workspace: str = "runs",
+              sample_skus: int = 60) -> StepContext:
+    """Resolve a step notebook's parameters and load its data.
+
+    Parameters
+    ----------
+    step : str
+        The notebook's name (one of :data:`STEPS`).
+    cycle : str
+        ``YYYY-MM``; blank means the month after the last month of actuals.
+    data_dir : str
+        The data folder; blank means the bundled sample company with
+        ``sample_skus`` SKUs (written into the workspace on first use).
+    workspace : str
+        Root of the cycle workspaces.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown step or a malformed cycle.
+    DataError
+        Listing every problem in the data folder.
+    """
+    from sopkit.errors import ParameterError
+    from sopkit.io import load_data
+    from sopkit.periods import add_months
+
+    if step not in STEPS:
+        raise ParameterError(f"unknown step {step!r}; the steps are {', '.join(STEPS)}")
+    if not data_dir:
+        data_dir = sample_data_dir(workspace, int(sample_skus))
+    data = load_data(data_dir)
+    if not cycle:
+        if data.last_actual_period is None:
+            raise ParameterError("cycle is blank and the actuals are empty: give the cycle month")
+        cycle = fmt_month(add_months(data.last_actual_period, 1))
+    return StepContext(step, cycle, data_dir, workspace, data)

@@ -45,7 +45,8 @@ def test_valid_folder_types_and_values(tiny_dir):
 
 def test_fingerprint_changes_with_content(tiny_dir, tmp_path):
     first = load_data(tiny_dir).fingerprint
-    (tiny_dir / "actuals.csv").write_text(TINY["actuals.csv"].replace("A,2024-02,12", "A,2024-02,13"))
+    changed = TINY["actuals.csv"].replace("A,2024-02,12", "A,2024-02,13")
+    (tiny_dir / "actuals.csv").write_text(changed)
     assert load_data(tiny_dir).fingerprint != first
 
 
