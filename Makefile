@@ -39,7 +39,7 @@ browser:
 	fi
 
 lint: setup
-	$(BIN)/ruff check sopkit tests benchmarks
+	$(BIN)/ruff check sopkit tests notebooks benchmarks
 
 format: setup
 	$(BIN)/ruff format sopkit tests benchmarks

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from sopkit import __version__
-from sopkit.errors import DataError, ParameterError, SopkitError
+from sopkit.errors import DataError, ParameterError, SopkitError, StepFailedError
 
 EXIT_INTERNAL = 70
 
@@ -141,14 +141,21 @@ def cmd_cycle(args) -> int:
         cycle = fmt_month(add_months(data.last_actual_period, 1))
     print(f"S&OP cycle {cycle}: data {data_dir} (fingerprint {data.fingerprint})")
     started = time.perf_counter()
-    result = run_cycle(
-        cycle=cycle,
-        data_dir=str(Path(data_dir).resolve()),
-        params=params,
-        workspace=args.workspace,
-        reports=args.reports,
-        fingerprint=data.fingerprint,
-    )
+    try:
+        result = run_cycle(
+            cycle=cycle,
+            data_dir=str(Path(data_dir).resolve()),
+            params=params,
+            workspace=args.workspace,
+            reports=args.reports,
+            fingerprint=data.fingerprint,
+            progress=print,
+        )
+    except StepFailedError as exc:
+        partial = getattr(exc, "cycle_result", None)
+        if partial is not None:
+            print(f"report (with the failed step): {Path(partial.index).resolve()}")
+        raise
     print(f"cycle {cycle} done in {time.perf_counter() - started:.1f} s")
     print(f"report: {Path(result.index).resolve()}")
     return 0

@@ -263,6 +263,22 @@ TABLES: dict[str, Table] = {
 
 READ_ORDER = list(TABLES)
 
+# The input of `sop forecast`: a demand history on its own, as exported from an
+# ERP. Unlike actuals.csv it may hold returns (negative quantities, clipped to
+# zero for modelling) and blank quantities (no demand recorded: zero), and its
+# SKUs need no product master.
+HISTORY = Table(
+    "history",
+    "Demand history for `sop forecast`.",
+    (
+        C("sku", "str", "Series identifier."),
+        C("period", "month", "Month of the demand.", "YYYY-MM"),
+        C("qty", "float", "Demand; negative values (returns) are clipped to 0, blank is 0.",
+          "units", nullable=True),
+    ),
+    key=("sku", "period"),
+)
+
 
 def pandera_schema(table: Table, check_key: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of a table, applied after :mod:`sopkit.io` has parsed types.

@@ -9,6 +9,7 @@ what a step produced. The file names are fixed here, in one place.
     ``dq_findings.csv``      01  master-data quality findings
     ``demand_plan.csv``      02  consensus demand per SKU and month, with quantiles
     ``forecast_models.csv``  02  per SKU: demand class, chosen model, backtest error
+    ``forecast_accuracy.csv`` 02 backtest WAPE and bias of the chosen models by lag
     ``supply_plan.csv``      03  supply per SKU and month by source, inventory, shortfall
     ``resource_load.csv``    03  hours per resource and month against capacity
     ``component_usage.csv``  03  components used against supplier capacity
@@ -16,6 +17,7 @@ what a step produced. The file names are fixed here, in one place.
     ``financials.csv``       04  revenue, cost, margin per SKU and month
     ``scenarios.csv``        04  KPIs of each what-if scenario
     ``decisions.csv``        05  decisions requested, options, recommendation
+    ``summary.html``         05  scorecard and decisions, embedded in the cycle index
 ``reports/<cycle>/<run_stamp>/``
     one HTML per step and ``index.html``; ``reports/<cycle>/index.html`` is the
     latest run's index, and older runs stay where they were.
@@ -50,6 +52,7 @@ OUTPUTS = {
     "dq_findings": "dq_findings.csv",
     "demand_plan": "demand_plan.csv",
     "forecast_models": "forecast_models.csv",
+    "forecast_accuracy": "forecast_accuracy.csv",
     "supply_plan": "supply_plan.csv",
     "resource_load": "resource_load.csv",
     "component_usage": "component_usage.csv",

@@ -1,0 +1,958 @@
+"""Statistical demand forecasts: many simple models, chosen per SKU by backtest.
+
+Every model is a plain function ``(values, horizon) -> forecasts`` on a 2-D
+array of SKUs × months (NaN before each SKU's first demand, as built by
+:func:`sopkit.classify.to_matrix`) returning an ``(n_skus, horizon)`` array of
+point forecasts (the expected demand per month). Models loop over *months*,
+never over SKUs, so 10,000 series cost little more than 100. A row the model
+cannot forecast (too little history) is NaN.
+
+Models (name: what it does)
+
+``zero``            zero demand.
+``naive``           the last month.
+``seasonal_naive``  the same month one season earlier (needs one season).
+``ma3/ma6/ma12``    mean of the last 3/6/12 months (needs that many).
+``ses``             simple exponential smoothing; alpha per SKU from the grid
+                    0.05…0.95 by in-sample one-step squared error.
+``ets``             Holt-Winters, additive damped trend and additive
+                    seasonality (ETS(A,Ad,A)); alpha, beta, gamma, phi per SKU
+                    from a small grid by in-sample one-step squared error
+                    (needs two seasons).
+``croston``         Croston (classic), alpha 0.1 for sizes and intervals, initialised
+                    at the mean size and mean interval.
+``sba``             Syntetos–Boylan approximation: Croston × (1 − alpha/2).
+``tsb``             Teunter–Syntetos–Babai, alpha 0.1 for probability and size.
+``adida``           months summed into buckets of round(ADI) months, SES on the
+                    buckets, bucket forecast spread evenly over its months.
+``imapa``           mean of the ADIDA forecasts over bucket sizes 1…round(ADI).
+``combo:a+b(+c)``   mean of the best 2 (or 3) models of the SKU's backtest; chosen
+                    only when it beats the best single model.
+``history_mean``    fallback for ``new`` SKUs (and any SKU too short to backtest):
+                    mean of the months since the first demand.
+
+Selection: rolling-origin backtest at the last ``n_windows`` origins, ``window_size``
+months apart, each forecasting ``window_size`` months. For each SKU, a candidate
+(see :data:`CLASS_CANDIDATES`) is eligible if it can forecast at the last origin;
+every eligible candidate is scored on the same windows (those where all of them
+can forecast). Score = MAE + |mean error| over those windows, so that a zero
+forecast does not win on intermittent demand just because the median month is
+zero. Ties go to the model listed first in :data:`MODEL_ORDER` (simplest first).
+
+Quantiles (never a symmetric band around a Croston rate):
+
+* ``intermittent``, ``lumpy`` and ``new`` SKUs: each month's demand is
+  Bernoulli(p) × size, sizes drawn from the SKU's own non-zero months, and p set
+  so that the mean equals the point forecast (p = forecast / mean size, at most
+  1; above that, sizes are scaled up). The quantiles of this mixture are exact
+  (inverse empirical CDF), so the median is 0 when p < 0.5.
+* ``smooth`` and ``erratic`` SKUs: the backtest errors of the chosen model,
+  divided by the SKU's scale (mean absolute month-on-month change), pooled over
+  the SKUs of the class, give empirical quantiles by horizon step; step
+  ``h > window_size`` widens the last step's quantiles by ``sqrt(h / window_size)``.
+  Fewer than 20 pooled errors: a normal approximation.
+* ``inactive`` SKUs and SKUs without demand: 0 for the forecast and every quantile.
+
+Quantiles are made non-decreasing in q and clipped at 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sopkit.classify import _check_class_parameters, _classify_matrix, to_matrix
+from sopkit.errors import DataError, ParameterError, Problem
+
+# --------------------------------------------------------------------------- helpers
+
+
+def quantile_column(q: float) -> str:
+    """Column name of quantile ``q``: 0.1 → ``qty_q10``, 0.975 → ``qty_q97_5``.
+
+    Raises
+    ------
+    ParameterError
+        If ``q`` is not strictly between 0 and 1.
+    """
+    try:
+        level = float(q)
+    except (TypeError, ValueError):
+        raise ParameterError(f"quantile must be a number between 0 and 1, got {q!r}") from None
+    if not 0 < level < 1:
+        raise ParameterError(f"quantile must be strictly between 0 and 1, got {q!r}")
+    text = f"{round(level * 100, 6):g}"
+    return "qty_q" + text.replace(".", "_")
+
+
+def _n_obs(values: np.ndarray) -> np.ndarray:
+    """Months of history per row (NaN only before the start, so a count is enough)."""
+    return np.isfinite(values).sum(axis=1)
+
+
+def _flat(level: np.ndarray, horizon: int) -> np.ndarray:
+    return np.repeat(np.asarray(level, dtype=float)[:, None], horizon, axis=1)
+
+
+def _empty(values: np.ndarray, horizon: int) -> np.ndarray:
+    return np.full((values.shape[0], horizon), np.nan)
+
+
+# --------------------------------------------------------------------------- models
+
+ALPHA_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+CROSTON_ALPHA = 0.1
+TSB_ALPHA_DEMAND = 0.1
+TSB_ALPHA_SIZE = 0.1
+MAX_AGGREGATION = 12
+
+
+def zero(values: np.ndarray, horizon: int) -> np.ndarray:
+    """Zero demand (NaN for rows without history)."""
+    out = np.zeros((values.shape[0], horizon))
+    out[_n_obs(values) == 0] = np.nan
+    return out
+
+
+def naive(values: np.ndarray, horizon: int) -> np.ndarray:
+    """The last month, repeated."""
+    if values.shape[1] == 0:
+        return _empty(values, horizon)
+    return _flat(values[:, -1], horizon)
+
+
+def seasonal_naive(values: np.ndarray, horizon: int, season_length: int = 12) -> np.ndarray:
+    """The same month of the last season; NaN with less than one season of history."""
+    n_months = values.shape[1]
+    if n_months < season_length:
+        return _empty(values, horizon)
+    columns = n_months - season_length + (np.arange(horizon) % season_length)
+    out = values[:, columns].copy()
+    out[_n_obs(values) < season_length] = np.nan
+    return out
+
+
+def moving_average(values: np.ndarray, horizon: int, window: int) -> np.ndarray:
+    """Mean of the last ``window`` months; NaN with fewer months of history."""
+    if values.shape[1] < window:
+        return _empty(values, horizon)
+    return _flat(values[:, -window:].mean(axis=1), horizon)
+
+
+def _ses_state(values: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SES level and in-sample one-step SSE for every row and every alpha.
+
+    The level starts at the first observation; each later month adds its
+    squared one-step error to the SSE. Returns arrays of shape (n_rows, n_alphas).
+    """
+    alphas = np.asarray(alphas, dtype=float)[None, :]
+    level = np.full((values.shape[0], alphas.shape[1]), np.nan)
+    sse = np.zeros_like(level)
+    for t in range(values.shape[1]):
+        y = values[:, t][:, None]
+        err = y - level
+        ok = np.isfinite(err)
+        sse += np.where(ok, err * err, 0.0)
+        level = np.where(ok, level + alphas * err, np.where(np.isnan(level), y, level))
+    return level, sse
+
+
+def ses(values: np.ndarray, horizon: int, alpha: float | None = None) -> np.ndarray:
+    """Simple exponential smoothing.
+
+    ``alpha=None`` picks, per row, the alpha of :data:`ALPHA_GRID` with the
+    smallest in-sample one-step squared error (the smallest alpha on ties).
+    """
+    alphas = ALPHA_GRID if alpha is None else np.array([float(alpha)])
+    level, sse = _ses_state(values, alphas)
+    best = np.argmin(sse, axis=1)
+    return _flat(level[np.arange(len(level)), best], horizon)
+
+
+def _croston_state(values: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Croston's smoothed size ``z`` and interval ``p`` for every row.
+
+    Initialised with the means of the history ("mean" initialisation, which
+    avoids the upward bias of starting at an interval of 1): ``z`` = mean
+    non-zero size, ``p`` = months of history / months with demand (the ADI).
+    At every demand after the first, ``z += alpha (size - z)`` and
+    ``p += alpha (months since the previous demand - p)``.
+    """
+    n_obs = _n_obs(values)
+    positive = np.nan_to_num(values, nan=0.0) > 0
+    n_nonzero = positive.sum(axis=1)
+    has = n_nonzero > 0
+    size = np.where(has, np.where(positive, values, 0.0).sum(axis=1) / np.maximum(n_nonzero, 1),
+                    np.nan)
+    interval = np.where(has, n_obs / np.maximum(n_nonzero, 1), np.nan)
+    seen = np.zeros(values.shape[0], dtype=bool)
+    since = np.zeros(values.shape[0])
+    for t in range(values.shape[1]):
+        y = values[:, t]
+        since = np.where(seen & np.isfinite(y), since + 1, since)
+        demand = seen & (y > 0)
+        size = np.where(demand, size + alpha * (y - size), size)
+        interval = np.where(demand, interval + alpha * (since - interval), interval)
+        since = np.where(demand, 0.0, since)
+        seen |= y > 0
+    return size, interval
+
+
+def croston(values: np.ndarray, horizon: int, alpha: float = CROSTON_ALPHA) -> np.ndarray:
+    """Croston's method (classic): smoothed size / smoothed interval."""
+    size, interval = _croston_state(values, alpha)
+    return _flat(size / interval, horizon)
+
+
+def sba(values: np.ndarray, horizon: int, alpha: float = CROSTON_ALPHA) -> np.ndarray:
+    """Syntetos–Boylan approximation: Croston × (1 − alpha / 2)."""
+    return croston(values, horizon, alpha) * (1 - alpha / 2)
+
+
+def tsb(
+    values: np.ndarray,
+    horizon: int,
+    alpha_demand: float = TSB_ALPHA_DEMAND,
+    alpha_size: float = TSB_ALPHA_SIZE,
+) -> np.ndarray:
+    """Teunter–Syntetos–Babai: smoothed demand probability × smoothed size.
+
+    Initial state: size = mean non-zero size, probability = share of months
+    with demand in the history. Every month from the first demand on
+    (that one included) updates ``prob += alpha_demand (1[y > 0] - prob)`` and,
+    in a month with demand, ``size += alpha_size (y - size)``.
+    """
+    n_obs = _n_obs(values)
+    positive = np.nan_to_num(values, nan=0.0) > 0
+    n_nonzero = positive.sum(axis=1)
+    share = n_nonzero / np.maximum(n_obs, 1)
+    mean_size = np.where(n_nonzero > 0, np.where(positive, values, 0.0).sum(axis=1)
+                         / np.maximum(n_nonzero, 1), np.nan)
+    size = np.full(values.shape[0], np.nan)
+    prob = np.full(values.shape[0], np.nan)
+    for t in range(values.shape[1]):
+        y = values[:, t]
+        start = np.isnan(size) & (y > 0)
+        size = np.where(start, mean_size, size)
+        prob = np.where(start, share, prob)
+        active = np.isfinite(size) & np.isfinite(y)
+        hit = y > 0
+        prob = np.where(active, prob + alpha_demand * (hit - prob), prob)
+        size = np.where(active & hit, size + alpha_size * (y - size), size)
+    return _flat(prob * size, horizon)
+
+
+def aggregate(values: np.ndarray, bucket: int) -> np.ndarray:
+    """Sum months into non-overlapping buckets of ``bucket`` months, aligned on the last month.
+
+    A bucket reaching before a row's first month is NaN, so every bucket holds
+    complete history. Returns shape (n_rows, n_months // bucket).
+    """
+    n_rows, n_months = values.shape
+    n_buckets = n_months // bucket
+    tail = values[:, n_months - n_buckets * bucket:]
+    return tail.reshape(n_rows, n_buckets, bucket).sum(axis=2)
+
+
+def _aggregation_levels(values: np.ndarray) -> np.ndarray:
+    """round(ADI) per row, between 1 and min(12, months of history)."""
+    n_obs = _n_obs(values)
+    n_nonzero = (np.nan_to_num(values, nan=0.0) > 0).sum(axis=1)
+    adi = n_obs / np.maximum(n_nonzero, 1)
+    level = np.floor(adi + 0.5).astype(np.int64)
+    return np.clip(level, 1, np.clip(np.minimum(n_obs, MAX_AGGREGATION), 1, None))
+
+
+def _aggregated_ses_stack(values: np.ndarray, max_bucket: int) -> np.ndarray:
+    """Per-month SES forecast at each bucket size 1..max_bucket, shape (n_rows, max_bucket)."""
+    out = np.full((values.shape[0], max_bucket), np.nan)
+    for bucket in range(1, max_bucket + 1):
+        buckets = aggregate(values, bucket)
+        if buckets.shape[1]:
+            out[:, bucket - 1] = ses(buckets, 1)[:, 0] / bucket
+    return out
+
+
+def adida_imapa(values: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """ADIDA and IMAPA together (they share the aggregated SES forecasts)."""
+    levels = _aggregation_levels(values)
+    stack = _aggregated_ses_stack(values, int(levels.max(initial=1)))
+    empty = _n_obs(values) == 0
+    adida_point = stack[np.arange(len(levels)), levels - 1]
+    used = (np.arange(1, stack.shape[1] + 1)[None, :] <= levels[:, None]) & np.isfinite(stack)
+    imapa_point = np.where(used, stack, 0.0).sum(axis=1) / np.maximum(used.sum(axis=1), 1)
+    adida_point[empty] = np.nan
+    imapa_point[empty] = np.nan
+    return _flat(adida_point, horizon), _flat(imapa_point, horizon)
+
+
+def adida(values: np.ndarray, horizon: int) -> np.ndarray:
+    """ADIDA: SES on buckets of round(ADI) months, spread evenly over the bucket's months."""
+    return adida_imapa(values, horizon)[0]
+
+
+def imapa(values: np.ndarray, horizon: int) -> np.ndarray:
+    """IMAPA: mean of the aggregated-SES forecasts over bucket sizes 1..round(ADI)."""
+    return adida_imapa(values, horizon)[1]
+
+
+ETS_GRID = np.array(
+    [
+        (alpha, beta, gamma, phi)
+        for alpha in (0.1, 0.3, 0.5)
+        for beta in (0.01, 0.1)
+        for gamma in (0.05, 0.2)
+        for phi in (0.9, 0.98)
+    ]
+)
+
+
+def ets(values: np.ndarray, horizon: int, season_length: int = 12) -> np.ndarray:
+    """Holt-Winters with additive damped trend and additive seasonality, ETS(A,Ad,A).
+
+    Error-correction form, per month ``t`` with season slot ``t mod m``
+    (calendar-aligned, so every row shares the slot of a column)::
+
+        yhat = level + phi * trend + season[slot]
+        e = y - yhat
+        level = level + phi * trend + alpha * e
+        trend = phi * trend + beta * e
+        season[slot] = season[slot] + gamma * e
+
+    Initial state from the first two seasons of each row: level from the first
+    season's mean, trend from the difference of the two seasons' means,
+    seasonal indices from the detrended two-season average (summing to 0).
+    Parameters per row from :data:`ETS_GRID` by one-step squared error after the
+    first season. Rows with fewer than two seasons of history are NaN.
+    """
+    m = season_length
+    out = _empty(values, horizon)
+    n_obs = _n_obs(values)
+    rows = np.flatnonzero(n_obs >= 2 * m)
+    if rows.size == 0 or m < 2:
+        return out
+    data = values[rows]
+    n_months = data.shape[1]
+    first = n_months - n_obs[rows]
+    columns = first[:, None] + np.arange(2 * m)[None, :]
+    init = np.take_along_axis(data, columns, axis=1)
+    mean1, mean2 = init[:, :m].mean(axis=1), init[:, m:].mean(axis=1)
+    trend0 = (mean2 - mean1) / m
+    line = mean1[:, None] + trend0[:, None] * (np.arange(2 * m) - (m - 1) / 2)[None, :]
+    detrended = init - line
+    seasonal0 = (detrended[:, :m] + detrended[:, m:]) / 2
+    seasonal0 -= seasonal0.mean(axis=1, keepdims=True)
+    level0 = mean1 - trend0 * (m + 1) / 2
+
+    alpha, beta, gamma, phi = (ETS_GRID[:, i][None, :] for i in range(4))
+    n_grid = ETS_GRID.shape[0]
+    level = np.repeat(level0[:, None], n_grid, axis=1)
+    trend = np.repeat(trend0[:, None], n_grid, axis=1)
+    season = np.empty((m, len(rows), n_grid))  # slot-major, so season[slot] is contiguous
+    slots = (first[:, None] + np.arange(m)[None, :]) % m
+    for j in range(m):
+        season[slots[:, j], np.arange(len(rows)), :] = seasonal0[:, j][:, None]
+    sse = np.zeros_like(level)
+    for t in range(int(first.min()), n_months):
+        active = (t >= first)[:, None]
+        slot = t % m
+        y = data[:, t][:, None]
+        s = season[slot]
+        damped = phi * trend
+        err = y - (level + damped + s)
+        err = np.where(active, err, 0.0)
+        sse += np.where((t >= first + m)[:, None], err * err, 0.0)
+        level = np.where(active, level + damped + alpha * err, level)
+        trend = np.where(active, damped + beta * err, trend)
+        season[slot] = s + gamma * err
+    best = np.argmin(sse, axis=1)
+    pick = np.arange(len(rows))
+    level_b, trend_b, phi_b = level[pick, best], trend[pick, best], ETS_GRID[best, 3]
+    steps = np.arange(1, horizon + 1)
+    damp_sum = np.cumsum(phi_b[:, None] ** steps[None, :], axis=1)
+    future_slots = (n_months - 1 + steps) % m
+    seasonal = season[future_slots][:, pick, best].T
+    out[rows] = level_b[:, None] + damp_sum * trend_b[:, None] + seasonal
+    return out
+
+
+def history_mean(values: np.ndarray, horizon: int) -> np.ndarray:
+    """Mean of the months since the first demand (the fallback for new SKUs)."""
+    n_obs = _n_obs(values)
+    total = np.nansum(values, axis=1)
+    point = np.where(n_obs > 0, total / np.maximum(n_obs, 1), np.nan)
+    return _flat(point, horizon)
+
+
+def model_registry(season_length: int = 12) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
+    """The backtested models by name, in tie-break order (simplest first)."""
+    return {
+        "zero": zero,
+        "naive": naive,
+        "seasonal_naive": lambda v, h: seasonal_naive(v, h, season_length),
+        "ma3": lambda v, h: moving_average(v, h, 3),
+        "ma6": lambda v, h: moving_average(v, h, 6),
+        "ma12": lambda v, h: moving_average(v, h, 12),
+        "ses": ses,
+        "croston": croston,
+        "sba": sba,
+        "tsb": tsb,
+        "adida": adida,
+        "imapa": imapa,
+        "ets": lambda v, h: ets(v, h, season_length),
+    }
+
+
+MODEL_ORDER = tuple(model_registry())
+_SMOOTH = ("naive", "seasonal_naive", "ma3", "ma6", "ma12", "ses", "ets")
+_SPARSE = ("zero", "ma3", "ma6", "ma12", "croston", "sba", "tsb", "adida", "imapa")
+CLASS_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "smooth": _SMOOTH,
+    "erratic": _SMOOTH,
+    "intermittent": _SPARSE,
+    "lumpy": _SPARSE,
+}
+COMBO_SIZES = (2, 3)
+MIN_POOLED_ERRORS = 20
+_TIE = 1e-9
+
+
+# --------------------------------------------------------------------------- quantiles
+
+
+def compound_quantiles(
+    values: np.ndarray, point: np.ndarray, levels: Sequence[float]
+) -> np.ndarray:
+    """Quantiles of Bernoulli(p) × empirical size, with mean equal to ``point``.
+
+    Parameters
+    ----------
+    values : ndarray (n_rows, n_months)
+        History (NaN before the start); its non-zero months are the sizes.
+    point : ndarray (n_rows, horizon)
+        Mean demand per month.
+    levels : sequence of float
+        Quantile levels in (0, 1).
+
+    Returns
+    -------
+    ndarray (n_levels, n_rows, horizon)
+        ``0`` when ``q <= 1 - p``; else the inverse empirical CDF of the sizes at
+        ``(q - (1 - p)) / p``, times ``max(1, point / mean size)``.
+    """
+    sizes = np.where(np.nan_to_num(values, nan=0.0) > 0, values, np.nan)
+    sorted_sizes = np.sort(sizes, axis=1)  # NaN last
+    count = np.isfinite(sizes).sum(axis=1)
+    mean_size = np.nansum(sizes, axis=1) / np.maximum(count, 1)
+    has = (count > 0)[:, None] & np.isfinite(point) & (point > 0)
+    ratio = np.where(has, point / np.where(mean_size > 0, mean_size, 1.0)[:, None], 0.0)
+    prob = np.minimum(ratio, 1.0)
+    stretch = np.maximum(ratio, 1.0)
+    out = np.zeros((len(levels), *point.shape))
+    if sorted_sizes.shape[1] == 0:
+        return out
+    for k, q in enumerate(levels):
+        inner = (q - (1 - prob)) / np.where(prob > 0, prob, 1.0)
+        index = np.ceil(inner * count[:, None]) - 1
+        index = np.clip(index, 0, np.maximum(count - 1, 0)[:, None]).astype(np.int64)
+        size_q = np.take_along_axis(sorted_sizes, index, axis=1)
+        out[k] = np.where(has & (q > 1 - prob), size_q * stretch, 0.0)
+    return out
+
+
+def residual_quantiles(
+    point: np.ndarray,
+    scaled_errors: np.ndarray,
+    scale: np.ndarray,
+    levels: Sequence[float],
+) -> np.ndarray:
+    """Point forecast plus pooled empirical quantiles of scaled backtest errors.
+
+    Parameters
+    ----------
+    point : ndarray (n_rows, horizon)
+    scaled_errors : ndarray (n_errors, window_size)
+        ``(actual - forecast) / scale`` of the backtest, one column per step,
+        pooled over SKUs (NaN entries ignored).
+    scale : ndarray (n_rows,)
+        Each row's scale (mean absolute month-on-month change).
+    levels : sequence of float
+
+    Returns
+    -------
+    ndarray (n_levels, n_rows, horizon)
+        ``point + z_q(step) * scale``; steps beyond ``window_size`` use the last
+        step's ``z_q`` times ``sqrt(step / window_size)``. With fewer than
+        :data:`MIN_POOLED_ERRORS` errors a step uses ``N(0, (1.25 sqrt(step))²)``.
+    """
+    horizon = point.shape[1]
+    window = max(scaled_errors.shape[1], 1)
+    z = np.zeros((len(levels), horizon))
+    normal = stats.norm.ppf(np.asarray(levels, dtype=float))
+    for h in range(horizon):
+        step = min(h, window - 1)
+        column = scaled_errors[:, step] if scaled_errors.shape[1] else np.array([])
+        column = column[np.isfinite(column)]
+        if column.size >= MIN_POOLED_ERRORS:
+            z[:, h] = np.quantile(column, levels) * math.sqrt(max(h + 1, window) / window)
+        else:
+            z[:, h] = normal * 1.25 * math.sqrt(h + 1)
+    return point[None, :, :] + z[:, None, :] * scale[None, :, None]
+
+
+# --------------------------------------------------------------------------- forecaster
+
+
+class StatisticalForecaster:
+    """Per-SKU statistical forecasts with model selection by backtest.
+
+    Parameters
+    ----------
+    horizon : int
+        Months to forecast after the last month of history.
+    season_length : int
+        Months in a season (12 for monthly data).
+    quantiles : sequence of float
+        Quantile levels to report, each in (0, 1).
+    service_level : float
+        Also reported as a quantile (the safety-stock quantile).
+    n_windows : int
+        Backtest origins.
+    window_size : int, optional
+        Months forecast from each origin, and months between origins.
+        Default ``min(horizon, 6)``.
+    models : "auto", str or tuple of str
+        ``"auto"``: the candidates of :data:`CLASS_CANDIDATES` by demand class.
+        Else the model names to consider (from :data:`MODEL_ORDER`); each class
+        then uses its candidates among them, or all of them if none is a
+        candidate of that class.
+    random_state : int
+        Seed. The current computations are all deterministic (analytic
+        quantiles); kept so that later Monte-Carlo refinements stay seeded.
+
+    Attributes
+    ----------
+    classes_ : DataFrame
+        :func:`sopkit.classify.classify_demand` of the fitted history.
+    selection_ : DataFrame
+        One row per SKU: ``sku, demand_class, model, wape, bias, mae, score,
+        n_windows`` (backtest of the chosen model; ``bias`` = Σ(forecast −
+        actual) / Σ actual, positive means over-forecast; NaN and
+        ``n_windows = 0`` for fallbacks).
+    backtest_ : DataFrame
+        Long backtest errors: ``sku, model, origin`` (last month of training),
+        ``step`` (1 = first month after the origin), ``period, qty,
+        qty_forecast, error`` (forecast − actual), for every candidate and window
+        the model could forecast.
+    periods_ : DatetimeIndex
+        The forecast months.
+    """
+
+    def __init__(
+        self,
+        horizon: int = 18,
+        season_length: int = 12,
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        service_level: float = 0.95,
+        n_windows: int = 3,
+        window_size: int | None = None,
+        models: tuple[str, ...] | str = "auto",
+        random_state: int = 0,
+        *,
+        adi_cut: float = 1.32,
+        cv2_cut: float = 0.49,
+        min_history: int = 6,
+        inactive_months: int = 12,
+    ):
+        self.horizon = horizon
+        self.season_length = season_length
+        self.quantiles = quantiles
+        self.service_level = service_level
+        self.n_windows = n_windows
+        self.window_size = window_size
+        self.models = models
+        self.random_state = random_state
+        self.adi_cut = adi_cut
+        self.cv2_cut = cv2_cut
+        self.min_history = min_history
+        self.inactive_months = inactive_months
+
+    # ---------------------------------------------------------------- validation
+    def _validated(self) -> tuple[list[float], int, tuple[str, ...] | None]:
+        for name in ("horizon", "season_length", "n_windows"):
+            _check_whole(name, getattr(self, name))
+        window = self.window_size
+        if window is None:
+            window = min(int(self.horizon), 6)
+        else:
+            _check_whole("window_size", window)
+        levels = [*self.quantiles, self.service_level]
+        for q in levels:
+            quantile_column(q)  # raises ParameterError
+        levels = sorted({round(float(q), 10) for q in levels})
+        _check_class_parameters(self.adi_cut, self.cv2_cut, self.min_history,
+                                self.inactive_months)
+        if isinstance(self.models, str) and self.models == "auto":
+            return levels, int(window), None
+        chosen = (self.models,) if isinstance(self.models, str) else tuple(self.models)
+        unknown = [m for m in chosen if m not in MODEL_ORDER]
+        if unknown or not chosen:
+            raise ParameterError(
+                f"unknown model(s) {unknown or chosen!r}; choose from {', '.join(MODEL_ORDER)}"
+            )
+        return levels, int(window), chosen
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, actuals: pd.DataFrame, *, end: pd.Timestamp | None = None):
+        """Classify, backtest, select a model per SKU, and forecast.
+
+        Parameters
+        ----------
+        actuals : DataFrame
+            Columns ``sku, period, qty``; ``(sku, period)`` unique. Missing
+            months and blank quantities are zero demand, negative quantities
+            (returns) are clipped to zero, months before the first demand are
+            ignored (see :func:`sopkit.classify.to_matrix`).
+        end : Timestamp, optional
+            Last month of history (default: the last period in ``actuals``).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            On an invalid parameter.
+        DataError
+            On duplicated ``(sku, period)`` rows or blank keys.
+        """
+        levels, window, user_models = self._validated()
+        horizon, m = int(self.horizon), int(self.season_length)
+        skus, history, values, first = to_matrix(actuals, end=end)
+        if len(history) == 0:
+            raise DataError([Problem("actuals", None, None, "no demand history to forecast from")])
+        stats_ = _classify_matrix(
+            values, first, adi_cut=self.adi_cut, cv2_cut=self.cv2_cut,
+            min_history=int(self.min_history), inactive_months=int(self.inactive_months),
+        )
+        classes = stats_["demand_class"]
+        n_rows, n_months = values.shape
+        registry = model_registry(m)
+        names = list(MODEL_ORDER)
+
+        candidate = np.zeros((len(names), n_rows), dtype=bool)
+        for demand_class, default in CLASS_CANDIDATES.items():
+            allowed = default
+            if user_models is not None:
+                allowed = tuple(x for x in default if x in user_models) or user_models
+            in_class = classes == demand_class
+            for name in allowed:
+                candidate[names.index(name)] |= in_class
+
+        origins = sorted(o for j in range(int(self.n_windows))
+                         if (o := n_months - window - j * window) >= 1)
+        n_origins = len(origins)
+        backtest = np.full((len(names), n_rows, n_origins, window), np.nan)
+        actual = np.full((n_rows, n_origins, window), np.nan)
+        for j, origin in enumerate(origins):
+            actual[:, j] = values[:, origin:origin + window]
+        adida_k, imapa_k = names.index("adida"), names.index("imapa")
+        shared = np.array_equal(candidate[adida_k], candidate[imapa_k])
+        for k, name in enumerate(names):
+            rows = np.flatnonzero(candidate[k])
+            if rows.size == 0 or (shared and k == imapa_k):
+                continue
+            for j, origin in enumerate(origins):
+                train = values[rows, :origin]
+                has = np.isfinite(train[:, -1])
+                if not has.any():
+                    continue
+                if shared and k == adida_k:
+                    both = adida_imapa(train[has], window)
+                    backtest[adida_k, rows[has], j], backtest[imapa_k, rows[has], j] = both
+                else:
+                    backtest[k, rows[has], j] = registry[name](train[has], window)
+
+        # --- scores on the windows common to every eligible candidate of a row
+        finite = np.isfinite(backtest).all(axis=3) & np.isfinite(actual).all(axis=2)[None]
+        if n_origins:
+            eligible = candidate & finite[:, :, -1]
+        else:
+            eligible = np.zeros_like(candidate)
+        common = np.all(finite | ~eligible[:, :, None], axis=0) & eligible.any(axis=0)[:, None]
+        scores = _scores(backtest, actual, common)
+        score = np.where(eligible, scores["score"], np.inf)
+
+        order = np.argsort(score, axis=0, kind="stable")  # (n_models, n_rows)
+        best = order[0]
+        best_score = score[best, np.arange(n_rows)]
+        has_model = np.isfinite(best_score)
+        n_eligible = eligible.sum(axis=0)
+        components = np.full((n_rows, max(COMBO_SIZES)), -1, dtype=np.int64)
+        components[:, 0] = np.where(has_model, best, -1)
+        chosen_score = best_score.copy()
+        chosen = {key: scores[key][best, np.arange(n_rows)] for key in scores}
+        for size in COMBO_SIZES:
+            top = order[:size].T  # (n_rows, size)
+            combo = backtest[top.T, np.arange(n_rows)[None, :]].mean(axis=0)
+            combo_scores = _scores(combo[None], actual, common)
+            better = (n_eligible >= size) & has_model & (
+                combo_scores["score"][0] < chosen_score * (1 - _TIE) - 1e-12
+            )
+            components[better, :size] = top[better]
+            components[better, size:] = -1
+            chosen_score = np.where(better, combo_scores["score"][0], chosen_score)
+            for key in chosen:
+                chosen[key] = np.where(better, combo_scores[key][0], chosen[key])
+
+        # canonical order (tie-break order) so one combination has one label
+        components = np.sort(np.where(components < 0, len(names), components), axis=1)
+        components[components == len(names)] = -1
+        labels = np.empty(n_rows, dtype=object)
+        for row_components in np.unique(components, axis=0):
+            used = [names[i] for i in row_components if i >= 0]
+            match = (components == row_components[None, :]).all(axis=1)
+            if len(used) == 1:
+                labels[match] = used[0]
+            elif used:
+                labels[match] = "combo:" + "+".join(used)
+        fallback = ~has_model & ~np.isin(classes, ["inactive"])
+        labels[fallback] = "history_mean"
+        labels[classes == "inactive"] = "zero"
+
+        # --- final forecasts on the whole history
+        point = np.zeros((n_rows, horizon))
+        n_parts = (components >= 0).sum(axis=1)
+        for k, name in enumerate(names):
+            rows = np.flatnonzero(((components == k).any(axis=1)) & has_model)
+            if rows.size:
+                point[rows] += registry[name](values[rows], horizon) / n_parts[rows, None]
+        rows = np.flatnonzero(fallback)
+        if rows.size:
+            point[rows] = history_mean(values[rows], horizon)
+        point = np.clip(np.nan_to_num(point, nan=0.0), 0.0, None)
+        point[classes == "inactive"] = 0.0
+
+        # --- quantiles
+        quant = np.zeros((len(levels), n_rows, horizon))
+        sparse = np.isin(classes, ["intermittent", "lumpy", "new"]) | fallback
+        rows = np.flatnonzero(sparse & (classes != "inactive"))
+        if rows.size:
+            quant[:, rows] = compound_quantiles(values[rows], point[rows], levels)
+        chosen_backtest = _chosen_backtest(backtest, components)
+        scale = _scale(values)
+        for demand_class in ("smooth", "erratic"):
+            rows = np.flatnonzero((classes == demand_class) & ~sparse)
+            if rows.size == 0:
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                errors = (actual[rows] - chosen_backtest[rows]) / np.where(
+                    scale[rows] > 0, scale[rows], np.nan
+                )[:, None, None]
+            errors = np.where(common[rows][:, :, None], errors, np.nan)
+            quant[:, rows] = residual_quantiles(
+                point[rows], errors.reshape(-1, window), scale[rows], levels
+            )
+        quant = np.maximum.accumulate(np.clip(quant, 0.0, None), axis=0)
+
+        self.levels_ = levels
+        self.window_size_ = window
+        self.origins_ = history[np.array(origins, dtype=np.int64) - 1] if origins else history[:0]
+        self.skus_ = skus
+        self.history_ = history
+        self.periods_ = pd.date_range(
+            history[-1] + pd.DateOffset(months=1),
+            periods=horizon, freq="MS", name="period",
+        )
+        self.point_ = point
+        self.quantile_values_ = quant
+        self.model_labels_ = labels.astype(str)
+        classes_frame = pd.DataFrame({"sku": skus.to_numpy(), **stats_})
+        classes_frame["sku"] = classes_frame["sku"].astype("string")
+        classes_frame["demand_class"] = classes_frame["demand_class"].astype("string")
+        self.classes_ = classes_frame
+        n_used = np.where(has_model, common.sum(axis=1), 0)
+        self.selection_ = pd.DataFrame(
+            {
+                "sku": pd.array(skus.to_numpy(), dtype="string"),
+                "demand_class": pd.array(classes, dtype="string"),
+                "model": pd.array(self.model_labels_, dtype="string"),
+                "wape": np.where(has_model, chosen["wape"], np.nan),
+                "bias": np.where(has_model, chosen["bias"], np.nan),
+                "mae": np.where(has_model, chosen["mae"], np.nan),
+                "score": np.where(has_model, chosen_score, np.nan),
+                "n_windows": n_used.astype(np.int64),
+            }
+        )
+        self._backtest_arrays = (backtest, actual, names, skus, history, origins)
+        self._backtest_frame = None
+        return self
+
+    @property
+    def backtest_(self) -> pd.DataFrame:
+        """Long backtest errors (built on first access; see the class docstring)."""
+        if not hasattr(self, "_backtest_arrays"):
+            raise AttributeError("backtest_ exists after fit()")
+        if self._backtest_frame is None:
+            self._backtest_frame = _backtest_frame(*self._backtest_arrays)
+        return self._backtest_frame
+
+    def selected_backtest(self) -> pd.DataFrame:
+        """The backtest rows of each SKU's chosen model only (for accuracy KPIs).
+
+        Returns
+        -------
+        DataFrame
+            The columns of :attr:`backtest_`, restricted to the model in
+            :attr:`selection_` for each SKU (fallback SKUs have none).
+        """
+        chosen = self.selection_[["sku", "model"]]
+        return self.backtest_.merge(chosen, on=["sku", "model"], how="inner")
+
+    # ---------------------------------------------------------------- predict
+    def predict(self) -> pd.DataFrame:
+        """The fitted forecasts as a long frame.
+
+        Returns
+        -------
+        DataFrame
+            One row per SKU and forecast month, sorted by ``sku, period``:
+            ``sku, period, qty_forecast`` (the expected demand), one column per
+            quantile level of ``quantiles`` and ``service_level`` (sorted,
+            unique; named by :func:`quantile_column`, e.g. ``qty_q10``),
+            ``model`` and ``demand_class``.
+        """
+        if not hasattr(self, "point_"):
+            raise ParameterError("call fit() before predict()")
+        n_rows, horizon = self.point_.shape
+        sku_index = np.repeat(np.arange(n_rows), horizon)
+        frame = pd.DataFrame(
+            {
+                "sku": self.skus_.take(sku_index).to_numpy(),
+                "period": np.tile(self.periods_.to_numpy(), n_rows),
+                "qty_forecast": self.point_.ravel(),
+            }
+        )
+        frame["sku"] = frame["sku"].astype("string")
+        for k, q in enumerate(self.levels_):
+            frame[quantile_column(q)] = self.quantile_values_[k].ravel()
+        frame["model"] = pd.array(self.model_labels_[sku_index], dtype="string")
+        frame["demand_class"] = pd.array(
+            self.classes_["demand_class"].to_numpy()[sku_index], dtype="string"
+        )
+        return frame
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _check_whole(name: str, value) -> None:
+    ok = isinstance(value, (int, np.integer, float)) and not isinstance(value, bool)
+    if not ok or int(value) != value or value < 1:
+        raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _scores(forecast: np.ndarray, actual: np.ndarray, common: np.ndarray) -> dict[str, np.ndarray]:
+    """Backtest metrics per model and row on the common windows.
+
+    ``forecast`` (n_models, n_rows, n_windows, window), ``actual`` (n_rows,
+    n_windows, window), ``common`` (n_rows, n_windows). Returns arrays
+    (n_models, n_rows): mae, bias (Σ error / Σ actual), wape and
+    score = MAE + |mean error|.
+    """
+    mask = common[None, :, :, None]
+    error = np.where(mask, forecast - actual[None], 0.0)
+    error = np.nan_to_num(error, nan=np.inf)  # a NaN on a common window disqualifies
+    count = common.sum(axis=1)[None, :] * forecast.shape[3]
+    total = np.where(common[:, :, None], actual, 0.0).sum(axis=(1, 2))[None, :]
+    abs_sum = np.abs(error).sum(axis=(2, 3))
+    err_sum = error.sum(axis=(2, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mae = abs_sum / count
+        return {
+            "mae": mae,
+            "bias": np.where(total > 0, err_sum / total, np.nan),
+            "wape": np.where(total > 0, abs_sum / total, np.nan),
+            "score": np.where(count > 0, mae + np.abs(err_sum) / count, np.inf),
+        }
+
+
+def _chosen_backtest(backtest: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Backtest forecasts of each row's chosen model (mean of its components)."""
+    total = np.zeros(backtest.shape[1:])
+    parts = (components >= 0).sum(axis=1)
+    for j in range(components.shape[1]):
+        index = components[:, j]
+        use = index >= 0
+        total[use] += backtest[index[use], np.flatnonzero(use)]
+    with np.errstate(invalid="ignore"):
+        out = total / np.where(parts > 0, parts, np.nan)[:, None, None]
+    out[parts == 0] = np.nan
+    return out
+
+
+def _scale(values: np.ndarray) -> np.ndarray:
+    """Mean absolute month-on-month change (a constant series has scale 0, hence no band);
+    the mean level / 2 for a single month."""
+    changes = np.abs(np.diff(values, axis=1))
+    count = np.isfinite(changes).sum(axis=1)
+    mad = np.nansum(changes, axis=1) / np.maximum(count, 1)
+    level = np.nansum(values, axis=1) / np.maximum(_n_obs(values), 1)
+    return np.where(count > 0, mad, level / 2)
+
+
+def _backtest_frame(backtest, actual, names, skus, history, origins) -> pd.DataFrame:
+    model_i, row_i, window_i, step_i = np.nonzero(np.isfinite(backtest))
+    if len(origins):
+        origin_col = np.asarray(origins)[window_i]
+    else:
+        origin_col = np.zeros(0, dtype=np.int64)
+    forecast = backtest[model_i, row_i, window_i, step_i]
+    qty = actual[row_i, window_i, step_i]
+    frame = pd.DataFrame(
+        {
+            "sku": pd.array(skus.to_numpy()[row_i], dtype="string"),
+            "model": pd.Categorical.from_codes(model_i, categories=names),
+            "origin": history.to_numpy()[origin_col - 1] if len(origin_col) else
+            np.array([], dtype="datetime64[ns]"),
+            "step": (step_i + 1).astype(np.int64),
+            "period": history.to_numpy()[origin_col + step_i] if len(origin_col) else
+            np.array([], dtype="datetime64[ns]"),
+            "qty": qty,
+            "qty_forecast": forecast,
+            "error": forecast - qty,
+        }
+    )
+    return frame
+
+
+def model_summary(selection: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """Per demand class: how many SKUs, which models won most, and their backtest error.
+
+    Parameters
+    ----------
+    selection : DataFrame
+        :attr:`StatisticalForecaster.selection_`.
+    top : int
+        How many of the most chosen models to name per class.
+
+    Returns
+    -------
+    DataFrame
+        ``demand_class, n_skus, models`` (e.g. ``"sba 12, tsb 5, ma6 2"``),
+        ``median_wape`` (NaN where no SKU of the class was backtested).
+    """
+    rows = []
+    for demand_class, part in selection.groupby("demand_class", sort=True):
+        counts = part["model"].value_counts()
+        named = ", ".join(f"{model} {count}" for model, count in counts.head(top).items())
+        if len(counts) > top:
+            named += f", {len(counts) - top} more"
+        rows.append({"demand_class": demand_class, "n_skus": len(part), "models": named,
+                     "median_wape": float(part["wape"].median())})
+    return pd.DataFrame(rows, columns=["demand_class", "n_skus", "models", "median_wape"])

@@ -1,0 +1,397 @@
+"""How are we doing? The cycle's KPIs and the executive scorecard.
+
+Definitions
+-----------
+WAPE
+    ``Σ |actual − forecast| / Σ actual`` over the points of a lag.
+Bias
+    ``Σ (forecast − actual) / Σ actual``: positive means over-forecasting.
+Fill rate
+    ``Σ qty_served / Σ qty_demand`` of the supply plan.
+Inventory turns
+    Cost of goods sold per year over the average stock value:
+    ``(Σ cogs × 12 / months) / mean(month-end inventory value)``.
+Days of supply
+    ``365 / turns``: the days of cost of goods sold the average stock covers.
+Utilisation
+    ``Σ hours_required / Σ capacity_hours`` (above 1 means overtime).
+
+Each function returns a single number by default and a table when given
+``by`` keys to break it down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from sopkit.errors import ParameterError
+
+DIRECTIONS = ("higher", "lower", "closer")
+AMBER_BAND = 0.05
+"""Default width of the amber band of :func:`scorecard`, relative to the target."""
+
+_ACTUAL_NAMES = ("qty_actual", "actual", "qty", "y")
+_FORECAST_NAMES = ("qty_forecast", "forecast", "qty_consensus", "yhat")
+_STEP_NAMES = ("step", "lag", "horizon_step")
+
+
+def _pick(frame: pd.DataFrame, given: str | None, candidates: Sequence[str], what: str) -> str:
+    if given is not None:
+        if given not in frame.columns:
+            raise ParameterError(f"no {what} column {given!r} in the frame")
+        return given
+    for name in candidates:
+        if name in frame.columns:
+            return name
+    raise ParameterError(f"no {what} column: expected one of {', '.join(candidates)}")
+
+
+def _keys(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(f"{what} lacks column(s) {', '.join(missing)}")
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator, NaN where the denominator is not positive."""
+    if isinstance(denominator, pd.Series):
+        return numerator / denominator.where(denominator > 0)
+    return float(numerator / denominator) if denominator > 0 else np.nan
+
+
+# ------------------------------------------------------------------ forecast accuracy
+
+
+def wape_by_lag(
+    frame: pd.DataFrame,
+    lags: Sequence[int] | None = (1, 3),
+    *,
+    by: str | Sequence[str] | None = None,
+    actual: str | None = None,
+    forecast: str | None = None,
+    step: str | None = None,
+) -> pd.DataFrame:
+    """WAPE and bias of forecasts per lag.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per forecast point, e.g. the forecast engine's backtest
+        (``sku, model, origin, step, qty_actual, qty_forecast``). Any frame
+        with an actual, a forecast and a lag column will do; the columns are
+        found by name (``qty_actual``/``actual``/``qty``,
+        ``qty_forecast``/``forecast``, ``step``/``lag``) unless given.
+    lags : sequence of int, optional
+        Lags to report (1 = the first month forecast); ``None`` for all.
+    by : str or sequence of str, optional
+        Extra keys to break the result down by, e.g. ``"model"`` or ``"sku"``.
+
+    Returns
+    -------
+    DataFrame
+        The ``by`` keys, then ``lag, n_points, qty_actual, qty_forecast, wape,
+        bias`` (NaN when the actuals sum to zero), one row per key and lag.
+    """
+    actual = _pick(frame, actual, _ACTUAL_NAMES, "actual")
+    forecast = _pick(frame, forecast, _FORECAST_NAMES, "forecast")
+    step = _pick(frame, step, _STEP_NAMES, "lag (step)")
+    keys = _keys(by)
+    _check_columns(frame, keys, "the forecast frame")
+    data = frame[[*keys, step]].copy()
+    data = data.rename(columns={step: "lag"})
+    data["qty_actual"] = frame[actual].astype(float)
+    data["qty_forecast"] = frame[forecast].astype(float)
+    data = data.dropna(subset=["qty_actual", "qty_forecast"])
+    if lags is not None:
+        data = data[data["lag"].isin(list(lags))]
+    data["abs_error"] = (data["qty_actual"] - data["qty_forecast"]).abs()
+    out = data.groupby([*keys, "lag"], as_index=False).agg(
+        n_points=("qty_actual", "size"),
+        qty_actual=("qty_actual", "sum"),
+        qty_forecast=("qty_forecast", "sum"),
+        abs_error=("abs_error", "sum"),
+    )
+    out["wape"] = _ratio(out["abs_error"], out["qty_actual"])
+    out["bias"] = _ratio(out["qty_forecast"] - out["qty_actual"], out["qty_actual"])
+    return out.drop(columns="abs_error").sort_values([*keys, "lag"], ignore_index=True)
+
+
+def forecast_accuracy(frame: pd.DataFrame, *, lag: int = 1, **columns) -> dict:
+    """WAPE and bias at one lag, over the whole frame, for the scorecard.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        As for :func:`wape_by_lag`.
+    lag : int
+        The lag measured.
+    **columns
+        ``actual=``, ``forecast=``, ``step=`` column names, when not the usual.
+
+    Returns
+    -------
+    dict
+        ``{"wape": float, "bias": float, "n_points": int}`` (NaN without
+        points at that lag).
+    """
+    table = wape_by_lag(frame, lags=(lag,), **columns)
+    if table.empty:
+        return {"wape": np.nan, "bias": np.nan, "n_points": 0}
+    row = table.iloc[0]
+    return {"wape": float(row["wape"]), "bias": float(row["bias"]),
+            "n_points": int(row["n_points"])}
+
+
+# ------------------------------------------------------------------ service, stock, capacity
+
+
+def fill_rate(
+    plan: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    *,
+    by: str | Sequence[str] | None = None,
+    tier: int | None = None,
+):
+    """Share of demand served.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        The supply plan (``sku, period, qty_demand, qty_served``) or the
+        output of :func:`sopkit.finance.financials`.
+    products : DataFrame, optional
+        Needed to break down by ``family`` or ``priority_tier``, or to filter
+        on ``tier``, when ``plan`` lacks those columns.
+    by : str or sequence of str, optional
+        Keys to break down by (e.g. ``"period"``, ``"family"``,
+        ``"priority_tier"``).
+    tier : int, optional
+        Only SKUs of this priority tier (1 = the tier served first).
+
+    Returns
+    -------
+    float or DataFrame
+        Without ``by``: the fill rate (NaN without demand). With ``by``: the
+        keys, ``qty_demand, qty_served, fill_rate``.
+    """
+    _check_columns(plan, ("qty_demand", "qty_served"), "the plan")
+    keys = _keys(by)
+    frame = plan
+    needed = [k for k in [*keys, *(["priority_tier"] if tier is not None else [])]
+              if k not in frame.columns]
+    if needed:
+        if products is None:
+            raise ParameterError(f"fill_rate needs products for {', '.join(needed)}")
+        _check_columns(products, ["sku", *needed], "products")
+        frame = frame.merge(products[["sku", *needed]], on="sku", how="left")
+    if tier is not None:
+        frame = frame[frame["priority_tier"] == tier]
+    if not keys:
+        return _ratio(frame["qty_served"].sum(), frame["qty_demand"].sum())
+    out = frame.groupby(keys, as_index=False)[["qty_demand", "qty_served"]].sum()
+    out["fill_rate"] = _ratio(out["qty_served"], out["qty_demand"])
+    return out
+
+
+def _turns_table(fin: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    _check_columns(fin, ("period", "cogs", "inventory_value", *keys), "the financials")
+    per_month = fin.groupby([*keys, "period"], as_index=False)[["cogs", "inventory_value"]].sum()
+    if keys:
+        out = per_month.groupby(keys, as_index=False).agg(
+            n_months=("period", "nunique"), cogs=("cogs", "sum"),
+            inventory_value=("inventory_value", "mean"))
+    else:
+        out = pd.DataFrame({"n_months": [per_month["period"].nunique()],
+                            "cogs": [per_month["cogs"].sum()],
+                            "inventory_value": [per_month["inventory_value"].mean()]})
+    yearly_cogs = out["cogs"] * 12.0 / out["n_months"].where(out["n_months"] > 0)
+    out["inventory_turns"] = _ratio(yearly_cogs, out["inventory_value"])
+    out["days_of_supply"] = 365.0 * _ratio(out["inventory_value"], yearly_cogs)
+    return out
+
+
+def inventory_turns(fin: pd.DataFrame, *, by: str | Sequence[str] | None = None):
+    """Inventory turns per year from the priced plan.
+
+    Parameters
+    ----------
+    fin : DataFrame
+        The output of :func:`sopkit.finance.financials` (``period, cogs,
+        inventory_value`` and the ``by`` keys).
+    by : str or sequence of str, optional
+        Keys to break down by (``"sku"``, ``"family"``).
+
+    Returns
+    -------
+    float or DataFrame
+        Without ``by``: the turns (NaN without stock). With ``by``: the keys,
+        ``n_months, cogs, inventory_value`` (average month-end),
+        ``inventory_turns, days_of_supply``.
+    """
+    table = _turns_table(fin, _keys(by))
+    return float(table["inventory_turns"].iloc[0]) if by is None else table
+
+
+def days_of_supply(fin: pd.DataFrame, *, by: str | Sequence[str] | None = None):
+    """Days of cost of goods sold that the average stock covers (``365 / turns``).
+
+    Returns
+    -------
+    float or DataFrame
+        As :func:`inventory_turns` (the table is the same); NaN when nothing
+        is sold.
+    """
+    table = _turns_table(fin, _keys(by))
+    return float(table["days_of_supply"].iloc[0]) if by is None else table
+
+
+def utilisation(resource_load: pd.DataFrame, *, by: str | Sequence[str] | None = None):
+    """Load of resources against their regular capacity.
+
+    Parameters
+    ----------
+    resource_load : DataFrame
+        ``resource, period, hours_required, capacity_hours`` and optionally
+        ``overtime_hours`` (the supply plan's resource load).
+    by : str or sequence of str, optional
+        Keys to break down by: ``"resource"``, ``"period"``, or both.
+
+    Returns
+    -------
+    float or DataFrame
+        Without ``by``: ``Σ hours_required / Σ capacity_hours`` over all
+        resources and months. With ``by``: the keys, ``hours_required,
+        capacity_hours, overtime_hours, utilisation``, ``peak_utilisation``
+        (the highest monthly utilisation within the group) and
+        ``months_over_capacity`` (months of the group above 100 %).
+    """
+    _check_columns(resource_load, ("period", "hours_required", "capacity_hours"),
+                   "the resource load")
+    load = resource_load.copy()
+    if "overtime_hours" not in load.columns:
+        load["overtime_hours"] = 0.0
+    keys = _keys(by)
+    if not keys:
+        return _ratio(load["hours_required"].sum(), load["capacity_hours"].sum())
+    _check_columns(load, keys, "the resource load")
+    load["monthly"] = _ratio(load["hours_required"].astype(float),
+                             load["capacity_hours"].astype(float))
+    # Over capacity: more hours than regular capacity (or any hours on none).
+    load["over"] = load["hours_required"] > load["capacity_hours"] + 1e-9
+    out = load.groupby(keys, as_index=False).agg(
+        hours_required=("hours_required", "sum"), capacity_hours=("capacity_hours", "sum"),
+        overtime_hours=("overtime_hours", "sum"), peak_utilisation=("monthly", "max"),
+        months_over_capacity=("over", "sum"))
+    out["utilisation"] = _ratio(out["hours_required"], out["capacity_hours"])
+    columns = [*keys, "hours_required", "capacity_hours", "overtime_hours", "utilisation",
+               "peak_utilisation", "months_over_capacity"]
+    return out[columns].sort_values(keys, ignore_index=True)
+
+
+# ------------------------------------------------------------------ scorecard
+
+
+def _target(kpi: str, spec) -> tuple[float, str, float | None]:
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"target", "direction", "amber"}
+        if unknown:
+            raise ParameterError(f"kpi_targets.{kpi}: unknown key(s) {', '.join(sorted(unknown))}")
+        if "target" not in spec:
+            raise ParameterError(f"kpi_targets.{kpi}: target is missing")
+        target, direction, amber = spec["target"], spec.get("direction", "higher"), spec.get(
+            "amber")
+    else:
+        target, direction, amber = spec, "higher", None
+    try:
+        target = float(target)
+    except (TypeError, ValueError):
+        raise ParameterError(f"kpi_targets.{kpi}.target: not a number: {target!r}") from None
+    direction = str(direction).strip().lower()
+    if direction not in DIRECTIONS:
+        raise ParameterError(f"kpi_targets.{kpi}.direction: one of {', '.join(DIRECTIONS)}, "
+                             f"got {direction!r}")
+    if amber is not None:
+        try:
+            amber = float(amber)
+        except (TypeError, ValueError):
+            raise ParameterError(f"kpi_targets.{kpi}.amber: not a number: {amber!r}") from None
+        if amber < 0:
+            raise ParameterError(f"kpi_targets.{kpi}.amber: must be >= 0, got {amber}")
+    return target, direction, amber
+
+
+def rag_status(value: float, target: float, direction: str, band: float) -> str:
+    """``green``, ``amber`` or ``red`` of a value (see :func:`scorecard`)."""
+    if value is None or pd.isna(value):
+        return "no data"
+    if direction == "higher":
+        return "green" if value >= target else "amber" if value >= target - band else "red"
+    if direction == "lower":
+        return "green" if value <= target else "amber" if value <= target + band else "red"
+    distance = abs(value - target)
+    return "green" if distance <= band else "amber" if distance <= 2 * band else "red"
+
+
+def scorecard(values: Mapping, targets: Mapping, *,
+              amber_band: float = AMBER_BAND) -> pd.DataFrame:
+    """The KPI scorecard: each KPI against its target, red/amber/green.
+
+    Parameters
+    ----------
+    values : mapping
+        KPI name → value (e.g. ``{"fill_rate": 0.93}``).
+    targets : mapping
+        KPI name → ``{"target": x, "direction": "higher"|"lower"|"closer",
+        "amber": width}`` (as ``kpi_targets`` in the cycle parameters), or
+        KPI name → a number (higher is better). ``amber`` is optional.
+    amber_band : float
+        Default width of the amber band, relative to the target:
+        ``band = amber_band × |target|`` (``amber_band`` itself when the
+        target is 0); a target's ``amber`` gives the width in the KPI's own
+        units instead.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, value, target, direction, gap`` (value − target), ``status``:
+
+        * ``higher`` — green at or above target; amber within the band below
+          it; red further below.
+        * ``lower`` — green at or below target; amber within the band above;
+          red further above.
+        * ``closer`` — green within the band either side of target; amber
+          within twice the band; red beyond.
+
+        A target without a value is ``no data``; a value without a target is
+        listed last with status ``no target``. Rows follow the order of
+        ``targets``.
+    """
+    if amber_band is None or not amber_band >= 0:
+        raise ParameterError(f"amber_band must be >= 0, got {amber_band!r}")
+    rows = []
+    for kpi, spec in targets.items():
+        target, direction, amber = _target(kpi, spec)
+        band = amber if amber is not None else (amber_band * abs(target) if target != 0
+                                                else amber_band)
+        value = values.get(kpi, np.nan)
+        value = np.nan if value is None else float(value)
+        rows.append({"kpi": kpi, "value": value, "target": target, "direction": direction,
+                     "gap": value - target, "status": rag_status(value, target, direction, band)})
+    for kpi, value in values.items():
+        if kpi not in targets:
+            value = np.nan if value is None else float(value)
+            rows.append({"kpi": kpi, "value": value, "target": np.nan, "direction": pd.NA,
+                         "gap": np.nan, "status": "no target"})
+    out = pd.DataFrame(rows, columns=["kpi", "value", "target", "direction", "gap", "status"])
+    for column in ("kpi", "direction", "status"):
+        out[column] = out[column].astype("string")
+    return out

@@ -1,0 +1,783 @@
+"""What if…? Scenarios on the demand plan and the data, planned and compared.
+
+A scenario is a plain dict, as written in the cycle parameters::
+
+    {"name": "Downturn 10 %", "demand": [{"scope": "all", "factor": 0.9}]}
+    {"name": "Campaign x2", "demand": [{"scope": "promotions", "factor": 2.0}]}
+    {"name": "Pumps push", "demand": [{"scope": "family", "family": "Pumps",
+                                       "factor": 1.2, "from": "2026-12", "to": "2027-02"}]}
+    {"name": "Supplier outage", "capacity": [{"component": "CTRL-BOARD", "factor": 0.0,
+                                              "from": "+2", "to": "+3"}]}
+    {"name": "Line 2 added shift", "capacity": [{"resource": "ASM-2", "factor": 1.25}]}
+    {"name": "Cost spike", "costs": [{"scope": "all", "unit_cost_factor": 1.1}]}
+    {"name": "No outsourcing", "supply": {"allow_outsourcing": False}}
+
+Keys of a scenario
+------------------
+``name`` (required, unique), ``description`` (free text), and any of:
+
+``demand``: list of changes, each ``scope`` — ``all``, ``family`` (with
+    ``family``: a name or a list), ``sku`` (with ``sku``: a code or a list) or
+    ``promotions`` (only the promotion part ``qty_promo`` is scaled;
+    ``family``/``sku`` may narrow it) — and ``factor`` (>= 0), optionally
+    ``from``/``to``. Every ``qty_*`` column of the demand plan is multiplied,
+    so the quantiles stay consistent with the consensus; for ``promotions`` the
+    change in promoted units is added to the consensus and to each quantile.
+``capacity``: list of changes, each ``resource`` or ``component`` (a code)
+    and ``factor`` (>= 0), optionally ``from``/``to``. A resource's regular
+    and overtime hours are both scaled (an outage stops overtime too); a
+    component's supplier capacity is scaled.
+``costs``: list of changes, each ``scope`` (``all``, ``family``, ``sku``, as
+    for demand) and at least one of ``unit_cost_factor``, ``price_factor``,
+    ``outsource_cost_factor`` (>= 0). Costs apply to the whole horizon.
+``supply``: keyword overrides for the planner: ``allow_overtime``,
+    ``allow_outsourcing`` (booleans), ``holding_cost_rate`` (>= 0).
+
+Months (``from``/``to``, both inclusive) are ``"YYYY-MM"`` or ``"+N"``: N
+months after the cycle month (``"+0"`` is the cycle month). Without
+``from`` a change starts at the cycle; without ``to`` it runs to the end of
+the demand plan.
+
+Month-limited capacity
+----------------------
+The data holds one capacity per resource and component for every month, so a
+capacity change limited to some months cannot be written into it. It is
+returned apart, in :class:`ScenarioInputs`, as per-month overrides that the
+planner receives as ``resource_capacity=`` and ``component_capacity=``
+keyword arguments (see :meth:`ScenarioInputs.planner_kwargs`). A change
+without months is written into ``data.resources`` / ``data.components``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from sopkit.dataset import Dataset
+from sopkit.errors import InfeasiblePlanError, ParameterError
+from sopkit.periods import add_months, cycle_month, month_range, months_between, parse_month
+
+BASELINE = "Baseline"
+
+SCENARIO_KEYS = ("name", "description", "demand", "capacity", "costs", "supply")
+DEMAND_SCOPES = ("all", "family", "sku", "promotions")
+COST_SCOPES = ("all", "family", "sku")
+COST_FACTORS = {"unit_cost_factor": "unit_cost", "price_factor": "price",
+                "outsource_cost_factor": "outsource_cost"}
+SUPPLY_OPTIONS = {"allow_overtime": bool, "allow_outsourcing": bool, "holding_cost_rate": float}
+
+KPI_COLUMNS = ("revenue", "gross_margin", "contribution", "fill_rate", "tier1_fill_rate",
+               "inventory_value", "overtime_hours", "outsourced_units", "co2e_kg",
+               "revenue_at_risk")
+LOWER_IS_BETTER = frozenset({"inventory_value", "overtime_hours", "outsourced_units", "co2e_kg",
+                             "revenue_at_risk"})
+"""KPIs ranked low-first by :func:`rank_scenarios` (every other KPI: high first)."""
+
+RELATIVE_MONTH = re.compile(r"^\s*([+-])\s*(\d+)\s*$")
+
+
+# ------------------------------------------------------------------ validation
+
+
+class _Checker:
+    """Raises ParameterErrors that name the scenario and the key."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def fail(self, key: str, problem: str):
+        raise ParameterError(f"scenario {self.label}: {key}: {problem}")
+
+    def keys(self, entry: dict, key: str, allowed: Sequence[str]) -> None:
+        if not isinstance(entry, dict):
+            self.fail(key, f"expected a mapping of keys to values, got {entry!r}")
+        unknown = [k for k in entry if k not in allowed]
+        if unknown:
+            self.fail(f"{key}.{unknown[0]}", f"unknown key; allowed: {', '.join(allowed)}")
+
+    def factor(self, entry: dict, key: str, name: str = "factor", required: bool = True):
+        if name not in entry:
+            if required:
+                self.fail(f"{key}.{name}", "missing")
+            return None
+        value = entry[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            self.fail(f"{key}.{name}", f"must be a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value) or value < 0:
+            self.fail(f"{key}.{name}", f"must be a number >= 0, got {value!r}")
+        return value
+
+    def codes(self, entry: dict, key: str, name: str) -> list[str]:
+        value = entry.get(name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if value is None or not values or not all(isinstance(v, str) and v.strip()
+                                                  for v in values):
+            self.fail(f"{key}.{name}", f"must be a code or a list of codes, got {value!r}")
+        return [v.strip() for v in values]
+
+    def month(self, entry: dict, key: str, name: str):
+        if name not in entry or entry[name] is None:
+            return None
+        value = entry[name]
+        try:
+            _resolve_month(value, pd.Timestamp("2000-01-01"))
+        except (ValueError, TypeError):
+            self.fail(f"{key}.{name}", f"not a month (YYYY-MM) nor +N months after the cycle: "
+                                       f"{value!r}")
+        return value
+
+
+def _resolve_month(value, cycle: pd.Timestamp) -> pd.Timestamp:
+    """A ``from``/``to`` value as a month start: ``YYYY-MM``, ``+N``, an int N, or a date."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a month")
+    if isinstance(value, (int, np.integer)):
+        return add_months(cycle, int(value))
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return pd.Timestamp(value).to_period("M").to_timestamp()
+    if not isinstance(value, str):
+        raise TypeError(f"not a month: {value!r}")
+    relative = RELATIVE_MONTH.match(value)
+    if relative:
+        sign = 1 if relative.group(1) == "+" else -1
+        return add_months(cycle, sign * int(relative.group(2)))
+    return parse_month(value)
+
+
+def _validate_one(spec, position: int) -> dict:
+    label = f"#{position + 1}"
+    check = _Checker(label)
+    if not isinstance(spec, dict):
+        check.fail("name", f"a scenario must be a mapping, got {spec!r}")
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        check.fail("name", "missing or blank")
+    check = _Checker(repr(name.strip()))
+    check.keys(spec, "scenario", SCENARIO_KEYS)
+    out: dict = {"name": name.strip(), "description": str(spec.get("description") or "")}
+
+    def entries(section: str) -> list:
+        value = spec.get(section) or []
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            check.fail(section, f"must be a list of changes, got {value!r}")
+        return list(value)
+
+    demand = []
+    for i, entry in enumerate(entries("demand")):
+        key = f"demand[{i}]"
+        check.keys(entry, key, ("scope", "family", "sku", "factor", "from", "to"))
+        scope = str(entry.get("scope", "")).strip().lower()
+        if scope not in DEMAND_SCOPES:
+            check.fail(f"{key}.scope", f"must be one of {', '.join(DEMAND_SCOPES)}, "
+                                       f"got {entry.get('scope')!r}")
+        change = {"scope": scope, "factor": check.factor(entry, key),
+                  "from": check.month(entry, key, "from"), "to": check.month(entry, key, "to")}
+        for name_ in ("family", "sku"):
+            if scope == name_ or (name_ in entry and scope != "all"):
+                change[name_] = check.codes(entry, key, name_)
+            elif name_ in entry:
+                check.fail(f"{key}.{name_}", "not allowed with scope 'all'")
+        demand.append(change)
+
+    capacity = []
+    for i, entry in enumerate(entries("capacity")):
+        key = f"capacity[{i}]"
+        check.keys(entry, key, ("resource", "component", "factor", "from", "to"))
+        kinds = [k for k in ("resource", "component") if k in entry]
+        if len(kinds) != 1:
+            check.fail(key, "give exactly one of 'resource' or 'component'")
+        codes = check.codes(entry, key, kinds[0])
+        capacity.append({kinds[0]: codes, "factor": check.factor(entry, key),
+                         "from": check.month(entry, key, "from"),
+                         "to": check.month(entry, key, "to")})
+
+    costs = []
+    for i, entry in enumerate(entries("costs")):
+        key = f"costs[{i}]"
+        if isinstance(entry, dict) and ("from" in entry or "to" in entry):
+            check.fail(f"{key}.{'from' if 'from' in entry else 'to'}",
+                       "cost changes apply to the whole horizon; months are not supported")
+        check.keys(entry, key, ("scope", "family", "sku", *COST_FACTORS))
+        scope = str(entry.get("scope", "all")).strip().lower()
+        if scope not in COST_SCOPES:
+            check.fail(f"{key}.scope", f"must be one of {', '.join(COST_SCOPES)}, "
+                                       f"got {entry.get('scope')!r}")
+        change = {"scope": scope}
+        for name_ in ("family", "sku"):
+            if scope == name_:
+                change[name_] = check.codes(entry, key, name_)
+            elif name_ in entry:
+                check.fail(f"{key}.{name_}", f"only allowed with scope '{name_}'")
+        factors = {k: check.factor(entry, key, k, required=False) for k in COST_FACTORS}
+        factors = {k: v for k, v in factors.items() if v is not None}
+        if not factors:
+            check.fail(key, f"give at least one of {', '.join(COST_FACTORS)}")
+        change.update(factors)
+        costs.append(change)
+
+    supply = spec.get("supply") or {}
+    check.keys(supply, "supply", tuple(SUPPLY_OPTIONS))
+    supply_out = {}
+    for option, kind in SUPPLY_OPTIONS.items():
+        if option not in supply:
+            continue
+        value = supply[option]
+        if kind is bool:
+            if not isinstance(value, bool):
+                check.fail(f"supply.{option}", f"must be true or false, got {value!r}")
+            supply_out[option] = value
+        else:
+            supply_out[option] = check.factor(supply, "supply", option)
+
+    if not (demand or capacity or costs or supply_out):
+        check.fail("scenario", "changes nothing: give demand, capacity, costs or supply")
+    out.update(demand=demand, capacity=capacity, costs=costs, supply=supply_out)
+    return out
+
+
+def validate_scenarios(specs) -> list[dict]:
+    """Check scenario specs and return them normalised.
+
+    Parameters
+    ----------
+    specs : list of dict
+        Scenarios as in the module docstring (e.g. the ``scenarios`` list of
+        the cycle parameters). ``None`` means no scenarios.
+
+    Returns
+    -------
+    list of dict
+        One normalised dict per scenario with the keys ``name, description,
+        demand, capacity, costs, supply``: scopes in lower case, factors as
+        floats, a single code turned into a list, absent months as ``None``.
+        Months stay as written (:func:`apply_scenario` resolves them), and a
+        normalised spec is itself a valid spec.
+
+    Raises
+    ------
+    ParameterError
+        Naming the scenario and the key, for an unknown key, a missing or bad
+        value, a duplicate name or a scenario that changes nothing.
+    """
+    if specs is None:
+        return []
+    if isinstance(specs, dict):
+        specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise ParameterError(f"scenarios must be a list of scenarios, got {type(specs).__name__}")
+    out, seen = [], set()
+    for position, spec in enumerate(specs):
+        normalised = _validate_one(spec, position)
+        folded = normalised["name"].casefold()
+        if folded in seen:
+            raise ParameterError(f"scenario {normalised['name']!r}: name: used twice")
+        seen.add(folded)
+        out.append(normalised)
+    return out
+
+
+# ------------------------------------------------------------------ applying
+
+
+@dataclass
+class ScenarioInputs:
+    """What the planner needs to plan one scenario.
+
+    Attributes
+    ----------
+    demand_plan : DataFrame
+        The scenario's demand plan (same columns as the input).
+    data : Dataset
+        The scenario's data (products, resources, components changed; the
+        other tables shared with the input, unchanged).
+    resource_capacity : DataFrame or None
+        Per-month overrides ``resource, period, capacity_hours,
+        overtime_max_hours`` for month-limited resource changes; months and
+        resources not listed keep ``data.resources``.
+    component_capacity : DataFrame or None
+        Per-month overrides ``component, period, supplier_capacity``.
+    plan_kwargs : dict
+        The scenario's ``supply`` keyword overrides for the planner.
+    """
+
+    demand_plan: pd.DataFrame
+    data: Dataset
+    resource_capacity: pd.DataFrame | None = None
+    component_capacity: pd.DataFrame | None = None
+    plan_kwargs: dict = field(default_factory=dict)
+
+    def planner_kwargs(self, **base) -> dict:
+        """``base`` keyword arguments updated with this scenario's overrides.
+
+        ``resource_capacity``/``component_capacity`` are included only when
+        the scenario has month-limited capacity changes, so a planner that
+        does not know them still runs every other scenario.
+        """
+        kwargs = {**base, **self.plan_kwargs}
+        if self.resource_capacity is not None:
+            kwargs["resource_capacity"] = self.resource_capacity
+        if self.component_capacity is not None:
+            kwargs["component_capacity"] = self.component_capacity
+        return kwargs
+
+
+def _months_mask(periods: pd.Series, change: dict, cycle: pd.Timestamp) -> pd.Series:
+    mask = pd.Series(True, index=periods.index)
+    if change.get("from") is not None:
+        mask &= periods >= _resolve_month(change["from"], cycle)
+    if change.get("to") is not None:
+        mask &= periods <= _resolve_month(change["to"], cycle)
+    return mask
+
+
+def _codes_mask(values: pd.Series, codes: list[str], known, check: _Checker, key: str):
+    unknown = [c for c in codes if c not in set(known)]
+    if unknown:
+        check.fail(key, f"unknown {', '.join(map(repr, unknown))}")
+    return values.isin(codes)
+
+
+def _scope_mask(frame: pd.DataFrame, change: dict, products: pd.DataFrame, check: _Checker,
+                key: str) -> pd.Series:
+    """Rows of a frame keyed by ``sku`` that a change's family/sku scope selects."""
+    mask = pd.Series(True, index=frame.index)
+    if "family" in change:
+        family = frame["sku"].map(products.set_index("sku")["family"])
+        mask &= _codes_mask(family, change["family"], products["family"].dropna(), check,
+                            f"{key}.family")
+    if "sku" in change:
+        mask &= _codes_mask(frame["sku"], change["sku"], products["sku"].dropna(), check,
+                            f"{key}.sku")
+    return mask.fillna(False).astype(bool)
+
+
+def _apply_demand(plan: pd.DataFrame, changes: list[dict], products: pd.DataFrame,
+                  cycle: pd.Timestamp, check: _Checker) -> pd.DataFrame:
+    qty_columns = [c for c in plan.columns if c.startswith("qty_")]
+    quantiles = [c for c in qty_columns if re.fullmatch(r"qty_q\d+", c)]
+    for i, change in enumerate(changes):
+        key = f"demand[{i}]"
+        mask = _scope_mask(plan, change, products, check, key)
+        if change.get("from") is not None and change.get("to") is not None:
+            first, last = (_resolve_month(change[k], cycle) for k in ("from", "to"))
+            if last < first:
+                check.fail(f"{key}.to", f"ends before it starts ({first:%Y-%m} > {last:%Y-%m})")
+        mask &= _months_mask(plan["period"], change, cycle)
+        factor = change["factor"]
+        if change["scope"] == "promotions":
+            if "qty_promo" not in plan.columns:
+                check.fail(f"{key}.scope", "the demand plan has no qty_promo column")
+            promo = plan["qty_promo"].astype(float).fillna(0.0)
+            delta = (promo * (factor - 1.0)).where(mask, 0.0)
+            plan["qty_promo"] = promo + delta
+            for column in ("qty_consensus", *quantiles):
+                if column in plan.columns:
+                    plan[column] = (plan[column].astype(float) + delta).clip(lower=0.0)
+        else:
+            scale = pd.Series(np.where(mask, factor, 1.0), index=plan.index)
+            for column in qty_columns:
+                plan[column] = plan[column].astype(float) * scale
+    return plan
+
+
+def _apply_costs(products: pd.DataFrame, changes: list[dict], check: _Checker) -> pd.DataFrame:
+    for i, change in enumerate(changes):
+        key = f"costs[{i}]"
+        mask = _scope_mask(products, change, products, check, key)
+        for factor_key, column in COST_FACTORS.items():
+            if factor_key in change and column in products.columns:
+                values = products[column].astype(float)
+                products[column] = values.where(~mask, values * change[factor_key])
+    return products
+
+
+def _apply_capacity(data: Dataset, changes: list[dict], cycle: pd.Timestamp,
+                    last_period: pd.Timestamp, check: _Checker):
+    tables = {
+        "resource": ("resources", "resource", ("capacity_hours", "overtime_max_hours")),
+        "component": ("components", "component", ("supplier_capacity",)),
+    }
+    frames = {kind: getattr(data, table).copy() for kind, (table, _, _) in tables.items()}
+    ranged: dict[str, list[pd.DataFrame]] = {"resource": [], "component": []}
+    # Changes for all months first, so a month-limited change scales the new level.
+    in_order = sorted(enumerate(changes),
+                      key=lambda item: item[1]["from"] is not None or item[1]["to"] is not None)
+    for i, change in in_order:
+        kind = "resource" if "resource" in change else "component"
+        codes = change[kind]
+        key = f"capacity[{i}].{kind}"
+        table, code_column, value_columns = tables[kind]
+        frame = frames[kind]
+        _codes_mask(frame[code_column], codes, frame[code_column].dropna(), check, key)
+        if change["from"] is None and change["to"] is None:
+            mask = frame[code_column].isin(codes)
+            for column in value_columns:
+                if column in frame.columns:
+                    values = frame[column].astype(float)
+                    frame[column] = values.where(~mask, values * change["factor"])
+            continue
+        first = _resolve_month(change["from"], cycle) if change["from"] is not None else cycle
+        last = _resolve_month(change["to"], cycle) if change["to"] is not None else last_period
+        if last < first:
+            check.fail(f"capacity[{i}].to", f"ends before it starts ({first:%Y-%m} > "
+                                            f"{last:%Y-%m})")
+        periods = month_range(first, months_between(first, last) + 1)
+        ranged[kind].append(pd.DataFrame({
+            code_column: np.repeat(codes, len(periods)),
+            "period": np.tile(periods, len(codes)),
+            "factor": change["factor"],
+        }))
+    overrides = {}
+    for kind, parts in ranged.items():
+        if not parts:
+            overrides[kind] = None
+            continue
+        table, code_column, value_columns = tables[kind]
+        factors = pd.concat(parts).groupby([code_column, "period"], as_index=False)["factor"]
+        factors = factors.prod()  # two changes on the same month multiply
+        base_columns = [c for c in value_columns if c in frames[kind].columns]
+        out = factors.merge(frames[kind][[code_column, *base_columns]], on=code_column)
+        for column in base_columns:
+            out[column] = out[column].astype(float) * out["factor"]
+        out[code_column] = out[code_column].astype("string")
+        out["period"] = out["period"].astype("datetime64[ns]")
+        overrides[kind] = out[[code_column, "period", *base_columns]].sort_values(
+            [code_column, "period"], ignore_index=True)
+    return frames["resource"], frames["component"], overrides["resource"], overrides["component"]
+
+
+def apply_scenario(demand_plan: pd.DataFrame, data: Dataset, spec: dict, *,
+                   cycle) -> ScenarioInputs:
+    """The demand plan and data of one scenario (inputs are not modified).
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        The consensus demand plan (``sku, period, qty_*``).
+    data : Dataset
+        The cycle's data.
+    spec : dict
+        One scenario (validated here, so a raw spec from the parameters is
+        fine).
+    cycle : str or Timestamp
+        The cycle month, for ``+N`` months and open-ended changes.
+
+    Returns
+    -------
+    ScenarioInputs
+        The changed demand plan and data, and the per-month capacity
+        overrides (``None`` when the scenario has no month-limited capacity
+        change).
+
+    Raises
+    ------
+    ParameterError
+        For a bad spec, or a family, SKU, resource or component the data does
+        not know (naming the scenario and the key).
+    """
+    normalised = _validate_one(spec, 0)
+    check = _Checker(repr(normalised["name"]))
+    start = cycle_month(cycle if isinstance(cycle, str) else pd.Timestamp(cycle))
+    products = data.products.copy()
+    plan = _apply_demand(demand_plan.copy(), normalised["demand"], products, start, check)
+    products = _apply_costs(products, normalised["costs"], check)
+    last_period = pd.Timestamp(plan["period"].max()) if len(plan) else start
+    resources, components, resource_capacity, component_capacity = _apply_capacity(
+        data, normalised["capacity"], start, last_period, check)
+    new_data = replace(data, products=products, resources=resources, components=components)
+    return ScenarioInputs(plan, new_data, resource_capacity, component_capacity,
+                          dict(normalised["supply"]))
+
+
+# ------------------------------------------------------------------ running and ranking
+
+
+def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> dict:
+    """The comparison KPIs of one planned scenario.
+
+    Parameters
+    ----------
+    supply : SupplyPlan
+        Anything with ``.plan`` and ``.resource_load`` frames (and optionally
+        ``.status``), as returned by :func:`sopkit.supply.plan_supply`.
+    data : Dataset
+        The scenario's data (its prices, costs and resources).
+
+    Returns
+    -------
+    dict
+        ``status`` and the :data:`KPI_COLUMNS`: ``revenue, gross_margin,
+        contribution`` (over the horizon), ``fill_rate`` (served / demand),
+        ``tier1_fill_rate`` (the same for priority-tier-1 SKUs; NaN without
+        them), ``inventory_value`` (average month-end stock value over the
+        horizon), ``overtime_hours``, ``outsourced_units``, ``co2e_kg`` (hours
+        on each resource × its ``co2e_kg_per_hour``), ``revenue_at_risk``.
+    """
+    from sopkit.finance import financials
+
+    plan, load = supply.plan, supply.resource_load
+    fin = financials(plan, data.products, load, data.resources,
+                     holding_cost_rate=holding_cost_rate)
+    served, demand = fin["qty_served"], fin["qty_demand"]
+    tier = fin["sku"].map(data.products.set_index("sku")["priority_tier"])
+    tier1 = (tier == 1).fillna(False).astype(bool)
+
+    def ratio(numerator: float, denominator: float) -> float:
+        return float(numerator / denominator) if denominator > 0 else np.nan
+
+    if load is not None and len(load) and "hours_required" in load.columns:
+        co2 = data.resources.set_index("resource")
+        per_hour = (load["resource"].map(co2["co2e_kg_per_hour"])
+                    if "co2e_kg_per_hour" in co2.columns else 0.0)
+        co2e = float((load["hours_required"].astype(float)
+                      * pd.Series(per_hour, index=load.index).astype(float).fillna(0.0)).sum())
+        overtime = float(load["overtime_hours"].astype(float).sum())
+    else:
+        co2e = overtime = 0.0
+    stock = fin.groupby("period")["inventory_value"].sum()
+    return {
+        "status": str(getattr(supply, "status", "")),
+        "revenue": float(fin["revenue"].sum()),
+        "gross_margin": float(fin["gross_margin"].sum()),
+        "contribution": float(fin["contribution"].sum()),
+        "fill_rate": ratio(served.sum(), demand.sum()),
+        "tier1_fill_rate": ratio(served[tier1].sum(), demand[tier1].sum()),
+        "inventory_value": float(stock.mean()) if len(stock) else 0.0,
+        "overtime_hours": overtime,
+        "outsourced_units": float(plan["qty_outsourced"].sum())
+        if "qty_outsourced" in plan.columns else 0.0,
+        "co2e_kg": co2e,
+        "revenue_at_risk": float(fin["revenue_at_risk"].sum()),
+    }
+
+
+def _accepts(function: Callable, keyword: str) -> bool:
+    """Whether ``function`` takes ``keyword`` (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return True
+    return keyword in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def run_scenarios(
+    demand_plan: pd.DataFrame,
+    data: Dataset,
+    specs,
+    *,
+    cycle,
+    planner: Callable | None = None,
+    **plan_kwargs,
+) -> pd.DataFrame:
+    """Plan the baseline and every scenario; one row of KPIs each.
+
+    Parameters
+    ----------
+    demand_plan, data
+        The cycle's consensus demand plan and data.
+    specs : list of dict
+        The scenarios (validated first, so a typo fails before any planning).
+    cycle : str or Timestamp
+        The cycle month.
+    planner : callable, optional
+        ``planner(demand_plan, data, *, cycle, **kwargs) -> SupplyPlan``;
+        default :func:`sopkit.supply.plan_supply`. It receives
+        ``resource_capacity=``/``component_capacity=`` for scenarios with
+        month-limited capacity changes.
+    **plan_kwargs
+        Passed to every planner call (e.g. ``horizon``, ``allow_overtime``);
+        a scenario's ``supply`` keys override them.
+
+    Returns
+    -------
+    DataFrame
+        The baseline (scenario ``"Baseline"``) first, then the scenarios in
+        the order given: ``scenario, description, status`` and the KPIs of
+        :func:`scenario_kpis`. A scenario the planner finds infeasible keeps
+        its row, with status ``infeasible: …`` and NaN KPIs.
+    """
+    validated = validate_scenarios(specs)
+    for spec in validated:
+        if spec["name"].casefold() == BASELINE.casefold():
+            raise ParameterError(f"scenario {spec['name']!r}: name: reserved for the plan "
+                                 "without changes")
+    if planner is None:
+        from sopkit.supply import plan_supply as planner
+    rate = plan_kwargs.get("holding_cost_rate", 0.24)
+
+    def run(name: str, description: str, plan, scenario_data, kwargs) -> dict:
+        try:
+            supply = planner(plan, scenario_data, cycle=cycle, **kwargs)
+        except InfeasiblePlanError as exc:
+            row = {"status": f"infeasible: {exc}", **{k: np.nan for k in KPI_COLUMNS}}
+        else:
+            row = scenario_kpis(supply, scenario_data,
+                                holding_cost_rate=kwargs.get("holding_cost_rate", rate))
+        return {"scenario": name, "description": description, **row}
+
+    inputs = [apply_scenario(demand_plan, data, spec, cycle=cycle) for spec in validated]
+    for spec, scenario in zip(validated, inputs, strict=True):
+        for keyword in ("resource_capacity", "component_capacity"):
+            if getattr(scenario, keyword) is not None and not _accepts(planner, keyword):
+                raise ParameterError(
+                    f"scenario {spec['name']!r}: capacity: the planner does not accept "
+                    f"{keyword}=, so capacity changes limited to some months cannot be "
+                    "planned; drop 'from'/'to' to change every month")
+    rows = [run(BASELINE, "the plan as it stands", demand_plan, data, dict(plan_kwargs))]
+    for spec, scenario in zip(validated, inputs, strict=True):
+        rows.append(run(spec["name"], spec["description"], scenario.demand_plan, scenario.data,
+                        scenario.planner_kwargs(**plan_kwargs)))
+    out = pd.DataFrame(rows, columns=["scenario", "description", "status", *KPI_COLUMNS])
+    for column in ("scenario", "description", "status"):
+        out[column] = out[column].astype("string")
+    return out
+
+
+def _parse_rubric(rubric, columns) -> list[tuple[str, bool]]:
+    if isinstance(rubric, str):
+        rubric = [rubric]
+    if not rubric:
+        raise ParameterError("decision_rubric: give at least one KPI")
+    parsed = []
+    for item in rubric:
+        text = str(item).strip()
+        lower = text[1:].strip() if text[:1] in "+-" else text
+        lower_is_better = text.startswith("-") or (text[:1] != "+"
+                                                   and lower in LOWER_IS_BETTER)
+        if lower not in columns:
+            raise ParameterError(f"decision_rubric: {lower!r} is not a scenario KPI; known: "
+                                 f"{', '.join(c for c in KPI_COLUMNS if c in columns)}")
+        parsed.append((lower, lower_is_better))
+    return parsed
+
+
+def _format(kpi: str, value: float) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    if "rate" in kpi or "share" in kpi or kpi.endswith("_pct"):
+        return f"{value:.1%}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
+def rank_scenarios(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.DataFrame:
+    """Rank scenarios lexicographically on a rubric of KPIs, with a tolerance.
+
+    The scenarios are ordered on the first KPI; those *tied* with the best are
+    ordered among themselves on the second KPI, and so on; then the next best
+    group on the first KPI, etc. Two values are tied when they differ by no
+    more than ``tolerance`` times the larger magnitude (default 0.5 %: a fill
+    rate of 97.6 % ties with 98.0 %, not with 97.4 %). A missing value (a
+    failed scenario) ranks last. Scenarios tied on every KPI share a rank and
+    keep their input order.
+
+    Parameters
+    ----------
+    results : DataFrame
+        The output of :func:`run_scenarios` (``scenario`` and the KPIs).
+    rubric : list of str
+        KPI names, most important first, e.g. ``["tier1_fill_rate",
+        "gross_margin", "fill_rate"]``. Higher is better except for the
+        :data:`LOWER_IS_BETTER` KPIs; a leading ``-`` (lower is better) or
+        ``+`` (higher is better) overrides that.
+    tolerance : float
+        Relative tolerance of a tie (>= 0).
+
+    Returns
+    -------
+    DataFrame
+        ``results`` ordered by ``rank`` (1 = best), with ``rank`` and
+        ``reason`` (a sentence: on which KPI the scenario won or lost against
+        its neighbour).
+    """
+    if tolerance is None or not tolerance >= 0:
+        raise ParameterError(f"tolerance must be >= 0, got {tolerance!r}")
+    if "scenario" not in results.columns:
+        raise ParameterError("results lack the column 'scenario'")
+    criteria = _parse_rubric(rubric, results.columns)
+    values = {kpi: results[kpi].astype(float).to_numpy() for kpi, _ in criteria}
+
+    def tied(a: float, b: float) -> bool:
+        if np.isnan(a) or np.isnan(b):
+            return bool(np.isnan(a) and np.isnan(b))
+        return abs(a - b) <= tolerance * max(abs(a), abs(b))
+
+    def order(rows: list[int], level: int) -> list[tuple[int, int | None]]:
+        """Rows best first, each with the rubric level that split it from the row before."""
+        if level == len(criteria) or len(rows) <= 1:
+            return [(r, None) for r in rows]
+        kpi, lower = criteria[level]
+        remaining, out = list(rows), []
+        while remaining:
+            scores = values[kpi][remaining]
+            valid = [r for r, v in zip(remaining, scores, strict=True) if not np.isnan(v)]
+            if valid:
+                pick = min if lower else max
+                best = pick(values[kpi][valid])
+                band = [r for r in valid if tied(values[kpi][r], best)]
+            else:
+                band = remaining
+            ranked = order(band, level + 1)
+            if out:
+                ranked[0] = (ranked[0][0], level)
+            out += ranked
+            remaining = [r for r in remaining if r not in band]
+        return out
+
+    ranked = order(list(range(len(results))), 0)
+    names = results["scenario"].astype(str).to_numpy()
+    pct = f"{tolerance:.1%}".replace(".0%", "%")
+
+    def compare(level: int, row: int, other: int) -> str:
+        kpi = criteria[level][0]
+        return f"{kpi} {_format(kpi, values[kpi][row])} vs {_format(kpi, values[kpi][other])}"
+
+    def ties(level: int) -> str:
+        if level == 0:
+            return ""
+        kpis = ", ".join(k for k, _ in criteria[:level])
+        return f" (tied on {kpis} within {pct})"
+
+    ranks, reasons = [], []
+    for position, (row, level) in enumerate(ranked):
+        failed = all(np.isnan(values[k][row]) for k, _ in criteria)
+        if position == 0:
+            ranks.append(1)
+            if len(ranked) == 1:
+                reasons.append("the only scenario")
+                continue
+            runner_up, split = ranked[1]
+            if split is None:
+                reasons.append(f"tied with '{names[runner_up]}' on every rubric KPI")
+            else:
+                reasons.append(f"best: ahead of '{names[runner_up]}' on "
+                               f"{compare(split, row, runner_up)}{ties(split)}")
+            continue
+        previous = ranked[position - 1][0]
+        if level is None:
+            ranks.append(ranks[-1])
+            reasons.append(f"tied with '{names[previous]}' on every rubric KPI")
+        elif failed:
+            ranks.append(position + 1)
+            status = results["status"].iloc[row] if "status" in results.columns else ""
+            reasons.append(f"no result{f' ({status})' if status else ''}")
+        else:
+            ranks.append(position + 1)
+            reasons.append(f"behind '{names[previous]}' on "
+                           f"{compare(level, row, previous)}{ties(level)}")
+    out = results.iloc[[row for row, _ in ranked]].copy()
+    out["rank"] = ranks
+    out["reason"] = pd.array(reasons, dtype="string")
+    return out.reset_index(drop=True)

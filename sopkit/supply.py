@@ -1,0 +1,932 @@
+"""The supply review: a constrained supply plan from the consensus demand plan.
+
+:func:`plan_supply` answers the supply review's question — *how much of the
+demand can we make, with which capacity, and where are the gaps?* — with one
+linear programme (LP) over every SKU, month, resource and component of the
+horizon, solved by HiGHS through :func:`scipy.optimize.linprog`. The matrices
+are built sparse, with vectorised index arithmetic, so the same code serves a
+12-month supply review and a 24-month rough-cut outlook of a thousand SKUs.
+
+The formulation (read this before reading the plan)
+----------------------------------------------------
+Indices: SKU *i*, month *t* = 1..T (the cycle month is month 1), resource *r*,
+component *c*. Every variable is a quantity >= 0.
+
+Variables
+    ``make[i,t]``       units made in-house (regular and overtime hours together)
+    ``outsource[i,t]``  units bought from a contract manufacturer,
+                        <= ``outsource_max`` when ``outsource_cost`` is given
+                        (unlimited if ``outsource_max`` is blank), else 0
+    ``short[i,t]``      demand not served, <= demand: **lost sales**
+                        (served = demand - short). Unserved demand is not
+                        carried to later months: a backlog would hide the gap
+                        of the month in which the customer was let down.
+    ``stock[i,t]``      finished stock at the end of the month above the
+                        safety-stock target
+    ``ss_gap[i,t]``     how far the stock falls below the safety-stock target
+                        (<= target); the end-of-month stock is
+                        ``stock + safety_stock - ss_gap``. Splitting the stock
+                        at the target makes the soft safety-stock constraint a
+                        bound, not a row of the LP.
+    ``scrap[i,t]``      stock written off (only perishable SKUs)
+    ``overtime[r,t]``   overtime hours, <= ``overtime_max_hours`` (0 when
+                        ``allow_overtime`` is false)
+    ``comp_stock[c,t]`` component stock at the end of the month
+
+Constraints
+    Stock balance   end stock = previous end stock + make + outsource
+                    - (demand - short) - scrap, the stock before month 1 being
+                    the opening stock (all lots of ``inventory.csv`` still
+                    sellable).
+    Capacity        ``sum_i hours_per_unit[i,r] * make[i,t] <= capacity_hours[r] + overtime[r,t]``.
+                    Only what is made in-house loads the plant.
+    Components      ``sum_i qty_per[i,c] * make[i,t] + comp_stock[c,t] - comp_stock[c,t-1]
+                    <= supplier_capacity[c]``; ``comp_stock[c,0]`` is the
+                    component's ``on_hand``. Components can therefore be bought
+                    ahead of need (at a holding cost), and the opening stock is
+                    used whenever it helps. A contract manufacturer brings its
+                    own components. Purchase lead times are not modelled.
+    Shelf life      a unit made in month *s* can be sold in months *s* .. *s+L-1*
+                    (L = ``shelf_life_months``). Selling oldest first (FIFO),
+                    the stock left at the end of month *t* is fresh exactly when
+                    ``end stock[i,t] <= sum of make + outsource over months t-L+2..t
+                    + opening lots that are still sellable after month t``.
+                    An opening lot made in month *p* is sellable until month
+                    *p+L-1*; a lot without ``produced_period`` is taken as made
+                    the month before the cycle; a lot already expired at the
+                    cycle start is written off in month 1. Whatever the bound
+                    pushes out of stock leaves through ``scrap``.
+
+Objective (maximised; currency)
+    ``price * (demand - short) - unit_cost * make - outsource_cost * outsource
+    - overtime_cost_per_hour * overtime - holding - unit_cost * scrap
+    - tier_penalty * short - ss_penalty * ss_gap``
+    where holding is ``unit_cost * holding_cost_rate / 12`` per unit and month
+    of finished stock (and the same rate on a component's ``unit_cost``).
+    Stock left at the end of the horizon is credited at ``unit_cost`` — it
+    will be sold after the horizon — so the plan does not run stock down in
+    its last months just because the horizon ends.
+
+Priority tiers
+    The penalty per unit short of tier *k* is built from the lowest tier up:
+    ``penalty[lowest] = V + C`` and ``penalty[k] = C + rho * (V + penalty[k+1]) + V``,
+    where V is the highest price, C the dearest way to supply and hold one unit
+    over the horizon, and rho (capped at 100) the largest ratio between two
+    SKUs' use of the same resource or component per unit. A unit of a higher
+    tier is then worth more *per hour (or per component) of a shared
+    bottleneck* than any unit of a lower tier, whatever their margins: capacity
+    goes to tier 1 first, then tier 2, and so on. This is exact for a single
+    shared bottleneck (the exchange argument per hour or component); with rho
+    above the cap, or chains of several binding resources, it is very likely
+    but not proven. Within a tier the penalty is the same per unit, so the
+    plan first serves as many units as it can and then follows margin.
+    ``tier_penalty`` overrides the penalty of the tiers it names (and with it
+    the guarantee).
+
+Safety stock
+    With ``safety_stock_column`` (e.g. ``"qty_q95"``) the target of a
+    SKU-month is ``max(0, quantile - demand)``: the stock needed to serve
+    demand up to that quantile. Missing the target costs
+    ``holding + 0.5 * price / T`` per unit and month: more than holding the
+    unit (so the target is kept when capacity allows) but, summed over the
+    whole horizon, less than one lost sale of any SKU (so real demand always
+    comes first).
+
+Shadow prices
+    ``shadow_price`` in ``resource_load`` (``component_usage``) is the change of
+    the objective for one more regular hour (one more component) in that month.
+    Where a shortfall exists it includes the tier penalty, so read it as a
+    ranking of where added capacity helps most, not as cash.
+
+Limits of this version
+    Capacities and supplier capacities are the same every month; production
+    and purchase lead times are not modelled (what is made in a month is sold
+    from that month); a SKU with demand must have a routing, even if it could
+    be outsourced; the solve time grows faster than the model (about 1 s for
+    300 SKUs x 12 months, about 30 s for 1,000 SKUs x 24 months x 30
+    resources x 200 components on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from sopkit.dataset import Dataset
+from sopkit.errors import DataError, InfeasiblePlanError, ParameterError, Problem
+from sopkit.periods import cycle_month, fmt_month, month_range, months_between
+
+__all__ = ["SupplyPlan", "plan_supply"]
+
+RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
+EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
+TOL = 1e-6
+SOLVER = "highs-ipm"  # interior point + crossover: fastest here, still a vertex with duals
+
+STATUS = {0: "optimal", 1: "iteration or time limit reached", 2: "infeasible",
+          3: "unbounded", 4: "numerical difficulties"}
+
+
+@dataclass
+class SupplyPlan:
+    """The result of :func:`plan_supply`.
+
+    Attributes
+    ----------
+    plan : DataFrame
+        One row per SKU and month: ``sku, period, qty_demand, qty_regular,
+        qty_overtime, qty_outsourced, qty_supply, inventory_start,
+        inventory_end, safety_stock, qty_served, qty_short, qty_written_off``.
+        ``inventory_end = inventory_start + qty_supply - qty_served -
+        qty_written_off``. ``qty_overtime`` is the part of in-house production
+        attributed to overtime: production times the largest overtime share of
+        the month's load among the SKU's resources.
+    resource_load : DataFrame
+        ``resource, period, hours_required, capacity_hours, overtime_hours,
+        overtime_max_hours, utilisation, shadow_price``. ``utilisation`` is
+        required / regular capacity (above 1 with overtime);
+        ``overtime_max_hours`` is the limit the plan used (0 if overtime was
+        not allowed).
+    component_usage : DataFrame
+        ``component, period, qty_used, qty_purchased, stock_end,
+        supplier_capacity, utilisation, shadow_price``; ``utilisation`` is
+        purchased / supplier capacity.
+    gaps : DataFrame
+        One row per SKU-month short: ``sku, period, priority_tier, qty_short,
+        revenue_at_risk, binding, explanation``.
+    options : DataFrame
+        The levers the plan pulls: ``option`` (``overtime``, ``outsourcing``,
+        ``build-ahead inventory``), ``resource_or_sku, period, qty`` (hours or
+        units) and ``cost`` (overtime cost; outsourcing premium over unit cost;
+        holding cost of stock above the safety-stock target).
+    status : str
+        Solver status, ``"optimal"`` when solved.
+    objective : float
+        The maximised objective (margin less penalties; see the module
+        docstring), in currency. Useful to compare runs, not a P&L figure.
+    solve_seconds : float
+        Time spent in the solver.
+    build_seconds : float
+        Time spent checking the data and building the matrices.
+    """
+
+    plan: pd.DataFrame
+    resource_load: pd.DataFrame
+    component_usage: pd.DataFrame
+    gaps: pd.DataFrame
+    options: pd.DataFrame
+    status: str
+    objective: float
+    solve_seconds: float
+    build_seconds: float = 0.0
+
+
+def _column(frame: pd.DataFrame, name: str, default) -> pd.Series:
+    """A column of ``frame``, or ``default`` everywhere when the optional column is absent."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(default, index=frame.index)
+
+
+def _floats(values: pd.Series, fill: float = 0.0) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").astype("float64").fillna(fill).to_numpy()
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_master_data(skus: pd.Index, demand_total: np.ndarray, data: Dataset) -> list[Problem]:
+    """Every master-data problem that stops the plan, collected (none raised)."""
+    problems: list[Problem] = []
+    products = pd.Index(data.products["sku"].astype("string"))
+    resources = pd.Index(data.resources["resource"].astype("string"))
+    components = pd.Index(data.components["component"].astype("string"))
+    routings = data.routings
+    bom = data.bom
+    routed = set(routings["sku"].astype("string"))
+
+    for sku, total in zip(skus, demand_total, strict=True):
+        if sku not in products:
+            problems.append(Problem("products.csv", None, "sku", f"SKU {sku} is in the demand "
+                                    "plan but not in the product master", sku))
+        if total > 0 and sku not in routed:
+            problems.append(Problem("routings.csv", None, "sku", f"SKU {sku} has demand but no "
+                                    "routing, so it cannot be made", sku))
+
+    routing_resource = routings["resource"].astype("string")
+    for pos in np.flatnonzero(~routing_resource.isin(resources).to_numpy()):
+        res, sku = routing_resource.iloc[pos], routings["sku"].iloc[pos]
+        problems.append(Problem("routings.csv", int(pos) + 2, "resource", f"resource {res} "
+                                f"(routing of SKU {sku}) has no capacity row in resources.csv",
+                                res))
+
+    bom_sku = bom["sku"].astype("string")
+    bom_comp = bom["component"].astype("string")
+    for pos in np.flatnonzero(bom_comp.isin(products).to_numpy()):
+        comp = bom_comp.iloc[pos]
+        problems.append(Problem("bom.csv", int(pos) + 2, "component", f"component {comp} is "
+                                "also a finished SKU; the BOM must be single level (SKU → "
+                                "purchased component), a cycle or multi-level chain is not "
+                                "supported", comp))
+    for pos in np.flatnonzero(bom_sku.isin(components).to_numpy()):
+        parent = bom_sku.iloc[pos]
+        problems.append(Problem("bom.csv", int(pos) + 2, "sku", f"{parent} is a component and "
+                                "cannot have a BOM of its own (single-level BOM)", parent))
+    for pos in np.flatnonzero((~bom_comp.isin(components) & ~bom_comp.isin(products))
+                              .to_numpy()):
+        comp = bom_comp.iloc[pos]
+        problems.append(Problem("bom.csv", int(pos) + 2, "component", f"component {comp} "
+                                f"(BOM of SKU {bom_sku.iloc[pos]}) is not in components.csv",
+                                comp))
+    for pos in np.flatnonzero((~bom_sku.isin(products)).to_numpy()):
+        parent = bom_sku.iloc[pos]
+        if parent not in components:
+            problems.append(Problem("bom.csv", int(pos) + 2, "sku", f"SKU {parent} is not in "
+                                    "the product master", parent))
+    return problems
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class _Layout:
+    """Where each block of variables starts in the LP's variable vector."""
+
+    n: int
+    n_months: int
+    n_res: int
+    n_comp: int
+
+    def __post_init__(self):
+        nt = self.n * self.n_months
+        self.make = 0
+        self.outsource = nt
+        self.short = 2 * nt
+        self.stock = 3 * nt
+        self.scrap = 4 * nt
+        self.ss_gap = 5 * nt
+        self.overtime = 6 * nt
+        self.comp_stock = self.overtime + self.n_res * self.n_months
+        self.size = self.comp_stock + self.n_comp * self.n_months
+
+
+def _tier_penalties(tiers: np.ndarray, price_max: float, cost_max: float, rho: float,
+                    override: dict[int, float] | None) -> dict[int, float]:
+    """Penalty per unit short for each tier present (see the module docstring)."""
+    penalties: dict[int, float] = {}
+    below = None
+    for tier in sorted(set(tiers.tolist()), reverse=True):
+        if below is None:
+            penalties[tier] = price_max + cost_max
+        else:
+            penalties[tier] = cost_max + rho * (price_max + below) + price_max
+        if override and tier in override:
+            penalties[tier] = float(override[tier])
+        below = penalties[tier]
+    return penalties
+
+
+def _month_grid(codes: pd.Index, months: pd.DatetimeIndex, key: str, base: np.ndarray,
+                overrides: pd.DataFrame | None, column: str, second: np.ndarray | None = None,
+                second_column: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Constant capacities as a code × month grid, with per-month overrides applied.
+
+    ``overrides`` has ``key, period, column`` (and optionally ``second_column``);
+    a blank value keeps the constant one. Codes or months outside the plan are
+    ignored; an unknown code is an error (it is most likely a typo).
+    """
+    grid = np.repeat(base[:, None], len(months), axis=1).astype(float)
+    grid2 = None if second is None else np.repeat(second[:, None], len(months), axis=1)
+    if overrides is None or overrides.empty:
+        return grid, grid2
+    missing = [c for c in (key, "period", column) if c not in overrides.columns]
+    if missing:
+        raise ParameterError(f"{column} overrides need the columns {key}, period, {column}; "
+                             f"missing {', '.join(missing)}")
+    rows = codes.get_indexer(overrides[key].astype("string"))
+    if (rows < 0).any():
+        unknown = sorted(set(overrides[key].astype(str)[rows < 0]))
+        raise ParameterError(f"capacity override for unknown {key}(s): {', '.join(unknown)}")
+    cols = months.get_indexer(pd.to_datetime(overrides["period"]))
+    inside = cols >= 0
+    values = pd.to_numeric(overrides[column], errors="coerce").to_numpy(dtype=float)
+    keep = inside & ~np.isnan(values)
+    grid[rows[keep], cols[keep]] = values[keep]
+    if grid2 is not None and second_column and second_column in overrides.columns:
+        values2 = pd.to_numeric(overrides[second_column], errors="coerce").to_numpy(dtype=float)
+        keep2 = inside & ~np.isnan(values2)
+        grid2[rows[keep2], cols[keep2]] = values2[keep2]
+    return grid, grid2
+
+
+def _use_ratio(entry_key: np.ndarray, entry_value: np.ndarray) -> float:
+    """Largest max/min ratio of per-unit use among the SKUs sharing one resource or component."""
+    if entry_key.size == 0:
+        return 1.0
+    frame = pd.DataFrame({"key": entry_key, "value": entry_value})
+    spread = frame.groupby("key")["value"].agg(["min", "max"])
+    return float((spread["max"] / spread["min"]).max())
+
+
+def plan_supply(
+    demand_plan: pd.DataFrame,
+    data: Dataset,
+    *,
+    cycle: pd.Timestamp | str,
+    horizon: int = 12,
+    demand_column: str = "qty_consensus",
+    safety_stock_column: str | None = None,
+    holding_cost_rate: float = 0.24,
+    tier_penalty: dict[int, float] | None = None,
+    allow_overtime: bool = True,
+    allow_outsourcing: bool = True,
+    resource_capacity: pd.DataFrame | None = None,
+    component_capacity: pd.DataFrame | None = None,
+) -> SupplyPlan:
+    """The constrained supply plan that maximises margin, tier by tier.
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        ``sku, period`` and ``demand_column`` (and ``safety_stock_column`` if
+        given), e.g. the consensus plan with its quantiles ``qty_q50``,
+        ``qty_q90``, ``qty_q95``. Months outside the horizon are ignored;
+        missing SKU-months count as zero demand.
+    data : Dataset
+        Master data: ``products``, ``resources``, ``routings``, ``components``,
+        ``bom``, ``inventory``.
+    cycle : Timestamp or str
+        The cycle month, the first month of the plan.
+    horizon : int
+        Number of months planned.
+    demand_column : str
+        Column of ``demand_plan`` with the demand to serve.
+    safety_stock_column : str, optional
+        A quantile column; safety stock = ``max(0, quantile - demand)``.
+    holding_cost_rate : float
+        Yearly holding cost as a fraction of unit cost.
+    tier_penalty : dict, optional
+        Penalty per unit short (currency) for the tiers named; the others keep
+        the default that makes higher tiers dominate.
+    allow_overtime, allow_outsourcing : bool
+        Whether the plan may use these levers.
+
+    Returns
+    -------
+    SupplyPlan
+        See :class:`SupplyPlan` for every returned column.
+
+    Raises
+    ------
+    DataError
+        Master data that makes a plan meaningless (SKU with demand but no
+        routing, routing to an unknown resource, BOM not single level or naming
+        unknown components), all problems listed.
+    ParameterError
+        A missing column in ``demand_plan`` or a bad parameter.
+    InfeasiblePlanError
+        If the solver finds no plan at all (shortfalls are always allowed, so
+        this means a solver failure).
+    """
+    started = time.perf_counter()
+    start = cycle_month(cycle)
+    if horizon < 1:
+        raise ParameterError(f"horizon must be at least 1 month, got {horizon}")
+    if holding_cost_rate < 0:
+        raise ParameterError(f"holding_cost_rate must be >= 0, got {holding_cost_rate}")
+    needed = ["sku", "period", demand_column] + ([safety_stock_column]
+                                                  if safety_stock_column else [])
+    missing = [c for c in needed if c not in demand_plan.columns]
+    if missing:
+        raise ParameterError(f"demand plan has no column(s) {', '.join(missing)}")
+
+    months = month_range(start, horizon)
+    n_months = horizon
+    demand = demand_plan[needed].copy()
+    demand["sku"] = demand["sku"].astype("string")
+    demand["period"] = pd.to_datetime(demand["period"]).dt.to_period("M").dt.to_timestamp()
+    demand = demand[demand["period"].isin(months)]
+    skus = pd.Index(sorted(demand["sku"].dropna().unique()), dtype="string", name="sku")
+    n = len(skus)
+    month_pos = months_between(pd.Series(start, index=demand.index), demand["period"])
+    sku_pos = skus.get_indexer(demand["sku"])
+
+    def grid(column: str) -> np.ndarray:
+        out = np.zeros((n, n_months))
+        np.add.at(out, (sku_pos, month_pos), _floats(demand[column]))
+        return np.clip(out, 0.0, None)
+
+    qty_demand = grid(demand_column)
+    safety = (np.clip(grid(safety_stock_column) - qty_demand, 0.0, None)
+              if safety_stock_column else np.zeros((n, n_months)))
+
+    problems = _check_master_data(skus, qty_demand.sum(axis=1), data)
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) stop the supply plan")
+
+    # ---- master data as arrays aligned on skus / resources / components
+    products = data.products.assign(sku=data.products["sku"].astype("string"))
+    products = products.drop_duplicates("sku").set_index("sku").reindex(skus)
+    price = _floats(products["price"])
+    unit_cost = _floats(products["unit_cost"])
+    tier_raw = pd.to_numeric(products["priority_tier"], errors="coerce")
+    tier = tier_raw.fillna(tier_raw.max() if tier_raw.notna().any() else 1).astype(int).to_numpy()
+    shelf = _floats(_column(products, "shelf_life_months", np.nan), fill=np.nan)
+    out_cost = _floats(_column(products, "outsource_cost", np.nan), fill=np.nan)
+    out_max = _floats(_column(products, "outsource_max", np.nan), fill=np.inf)
+    hold = unit_cost * holding_cost_rate / 12.0
+
+    res_frame = data.resources.assign(resource=data.resources["resource"].astype("string"))
+    res_frame = res_frame.drop_duplicates("resource")
+    resources = pd.Index(res_frame["resource"], name="resource")
+    n_res = len(resources)
+    capacity = _floats(res_frame["capacity_hours"])
+    ot_limit = (_floats(_column(res_frame, "overtime_max_hours", 0.0)) if allow_overtime
+                else np.zeros(n_res))
+    ot_cost = _floats(_column(res_frame, "overtime_cost_per_hour", 0.0))
+
+    comp_frame = data.components.assign(
+        component=data.components["component"].astype("string")).drop_duplicates("component")
+    components = pd.Index(comp_frame["component"], name="component")
+    n_comp = len(components)
+    supplier_cap = _floats(comp_frame["supplier_capacity"])
+    on_hand = _floats(_column(comp_frame, "on_hand", 0.0))
+    cap_grid, ot_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
+                                    "capacity_hours", ot_limit, "overtime_max_hours")
+    if not allow_overtime:
+        ot_grid[:] = 0.0
+    sup_grid, _ = _month_grid(components, months, "component", supplier_cap, component_capacity,
+                              "supplier_capacity")
+    comp_hold = _floats(_column(comp_frame, "unit_cost", 0.0)) * holding_cost_rate / 12.0
+
+    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
+                                   resource=data.routings["resource"].astype("string"))
+    route_sku = skus.get_indexer(routing["sku"])
+    route_res = resources.get_indexer(routing["resource"])
+    keep = (route_sku >= 0) & (route_res >= 0)
+    route_sku, route_res = route_sku[keep], route_res[keep]
+    route_hours = _floats(routing["hours_per_unit"])[keep]
+
+    bom = data.bom.assign(sku=data.bom["sku"].astype("string"),
+                          component=data.bom["component"].astype("string"))
+    bom_sku = skus.get_indexer(bom["sku"])
+    bom_comp = components.get_indexer(bom["component"])
+    keep = (bom_sku >= 0) & (bom_comp >= 0)
+    bom_sku, bom_comp = bom_sku[keep], bom_comp[keep]
+    bom_qty = _floats(bom["qty_per"])[keep]
+
+    # ---- opening stock by lot: sellable now, sellable after month t, already expired
+    inv = data.inventory
+    lot_sku = skus.get_indexer(inv["sku"].astype("string"))
+    lot_qty = _floats(inv["qty"])
+    produced = pd.to_datetime(_column(inv, "produced_period", pd.NaT))
+    age_start = months_between(produced.fillna(start - pd.DateOffset(months=1)),
+                               pd.Series(start, index=inv.index))
+    keep = lot_sku >= 0
+    lot_sku, lot_qty, age_start = lot_sku[keep], lot_qty[keep], np.asarray(age_start)[keep]
+    lot_shelf = shelf[lot_sku] if lot_sku.size else np.zeros(0)
+    # last month index (0 = cycle month) in which the lot can still be sold
+    last_sellable = np.where(np.isnan(lot_shelf), np.inf, lot_shelf - 1 - age_start)
+    expired = last_sellable < 0
+    opening_total = np.bincount(lot_sku, lot_qty, minlength=n)
+    opening_expired = np.bincount(lot_sku[expired], lot_qty[expired], minlength=n)
+    opening = opening_total - opening_expired
+    fresh_after = np.zeros((n, n_months + 1))  # opening stock still sellable after month t
+    ends = np.clip(last_sellable, 0, n_months).astype(int)
+    np.add.at(fresh_after, (lot_sku, np.zeros_like(lot_sku)), lot_qty)
+    np.add.at(fresh_after, (lot_sku, ends), -lot_qty)
+    fresh_after = np.cumsum(fresh_after, axis=1)[:, :n_months]
+
+    # ---- objective weights
+    ot_cost_per_unit = np.zeros(n)
+    np.add.at(ot_cost_per_unit, route_sku, route_hours * ot_cost[route_res])
+    can_outsource = ~np.isnan(out_cost) & allow_outsourcing
+    supply_cost = np.maximum(unit_cost + ot_cost_per_unit, np.where(can_outsource, out_cost, 0))
+    cost_max = float(np.max(supply_cost + hold * n_months + unit_cost, initial=0.0)) + 1.0
+    price_max = max(float(np.max(price, initial=0.0)), 1.0)
+    rho = min(RHO_CAP, max(_use_ratio(route_res, route_hours),
+                           _use_ratio(bom_comp, bom_qty)))
+    penalty_by_tier = _tier_penalties(tier, price_max, cost_max, rho, tier_penalty)
+    short_penalty = np.array([penalty_by_tier[k] for k in tier], dtype=float)
+    ss_penalty = hold + 0.5 * price / n_months + 1e-3 * price_max / n_months
+
+    lay = _Layout(n, n_months, n_res, n_comp)
+    nt = n * n_months
+    it = np.arange(nt)
+    sku_of = it // n_months
+    month_of = it % n_months
+
+    cost = np.zeros(lay.size)
+    cost[lay.make:lay.make + nt] = unit_cost[sku_of]
+    cost[lay.outsource:lay.outsource + nt] = np.nan_to_num(out_cost)[sku_of]
+    cost[lay.short:lay.short + nt] = (price + short_penalty)[sku_of]
+    stock_cost = hold[sku_of] - np.where(month_of == n_months - 1, unit_cost[sku_of], 0.0)
+    cost[lay.stock:lay.stock + nt] = stock_cost
+    cost[lay.scrap:lay.scrap + nt] = unit_cost[sku_of]
+    cost[lay.ss_gap:lay.ss_gap + nt] = ss_penalty[sku_of] - stock_cost
+    cost[lay.overtime:lay.comp_stock] = np.repeat(ot_cost + EPS_COST, n_months)
+    cost[lay.comp_stock:] = np.repeat(comp_hold + EPS_COST, n_months)
+
+    routed = np.zeros(n, dtype=bool)
+    routed[route_sku] = True
+    perishable = ~np.isnan(shelf)
+    upper = np.full(lay.size, np.inf)
+    upper[lay.make:lay.make + nt] = np.where(routed, np.inf, 0.0)[sku_of]
+    upper[lay.outsource:lay.outsource + nt] = np.where(can_outsource, out_max, 0.0)[sku_of]
+    upper[lay.short:lay.short + nt] = qty_demand.ravel()
+    upper[lay.scrap:lay.scrap + nt] = np.where(perishable, np.inf, 0.0)[sku_of]
+    upper[lay.ss_gap:lay.ss_gap + nt] = safety.ravel()
+    upper[lay.overtime:lay.comp_stock] = ot_grid.ravel()
+    bounds = np.column_stack([np.zeros(lay.size), upper])
+
+    # ---- stock balance (equalities), row = i * T + t
+    prev = it[month_of > 0]
+    eq_rows = np.concatenate([it, it, prev, prev, it, it, it, it])
+    eq_cols = np.concatenate([lay.stock + it, lay.ss_gap + it, lay.stock + prev - 1,
+                              lay.ss_gap + prev - 1, lay.make + it, lay.outsource + it,
+                              lay.short + it, lay.scrap + it])
+    eq_vals = np.concatenate([np.ones(nt), -np.ones(nt), -np.ones(prev.size),
+                              np.ones(prev.size), -np.ones(3 * nt), np.ones(nt)])
+    a_eq = sp.csr_array((eq_vals, (eq_rows, eq_cols)), shape=(nt, lay.size))
+    safety_before = np.column_stack([np.zeros(n), safety[:, :-1]]).ravel()
+    b_eq = (np.where(month_of == 0, opening[sku_of], 0.0) - qty_demand.ravel()
+            - safety.ravel() + safety_before)
+
+    # ---- inequalities: capacity, components, shelf life
+    months_idx = np.arange(n_months)
+    rows, cols, vals, rhs = [], [], [], []
+    n_rows = 0
+
+    def block(r, c, v, b):
+        nonlocal n_rows
+        rows.append(np.asarray(r) + n_rows)
+        cols.append(np.asarray(c))
+        vals.append(np.asarray(v, dtype=float))
+        rhs.append(np.asarray(b, dtype=float))
+        n_rows += len(b)
+
+    rt = np.arange(n_res * n_months)
+    block(np.concatenate([(route_res[:, None] * n_months + months_idx).ravel(), rt]),
+          np.concatenate([(lay.make + route_sku[:, None] * n_months + months_idx).ravel(),
+                          lay.overtime + rt]),
+          np.concatenate([np.repeat(route_hours, n_months), -np.ones(rt.size)]),
+          cap_grid.ravel())
+    cap_rows = slice(0, n_res * n_months)
+
+    ct = np.arange(n_comp * n_months)
+    ct_prev = ct[ct % n_months > 0]
+    block(np.concatenate([(bom_comp[:, None] * n_months + months_idx).ravel(), ct, ct_prev]),
+          np.concatenate([(lay.make + bom_sku[:, None] * n_months + months_idx).ravel(),
+                          lay.comp_stock + ct, lay.comp_stock + ct_prev - 1]),
+          np.concatenate([np.repeat(bom_qty, n_months), np.ones(ct.size),
+                          -np.ones(ct_prev.size)]),
+          sup_grid.ravel() + np.where(ct % n_months == 0,
+                                                       np.repeat(on_hand, n_months), 0.0))
+    comp_rows = slice(cap_rows.stop, cap_rows.stop + n_comp * n_months)
+
+    shelf_sel = it[perishable[sku_of]]
+    if shelf_sel.size:
+        local = np.arange(shelf_sel.size)
+        life = shelf[sku_of[shelf_sel]]
+        r_parts, c_parts = [local, local], [lay.stock + shelf_sel, lay.ss_gap + shelf_sel]
+        v_parts = [np.ones(shelf_sel.size), -np.ones(shelf_sel.size)]
+        for lag in range(min(int(np.nanmax(shelf)) - 1, n_months)):
+            ok = (lag <= life - 2) & (month_of[shelf_sel] >= lag)
+            src = shelf_sel[ok] - lag
+            r_parts += [local[ok], local[ok]]
+            c_parts += [lay.make + src, lay.outsource + src]
+            v_parts += [-np.ones(src.size), -np.ones(src.size)]
+        block(np.concatenate(r_parts), np.concatenate(c_parts), np.concatenate(v_parts),
+              fresh_after.ravel()[shelf_sel] - safety.ravel()[shelf_sel])
+
+    a_ub = sp.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                        shape=(n_rows, lay.size))
+    b_ub = np.concatenate(rhs)
+    build_seconds = time.perf_counter() - started
+
+    solve_started = time.perf_counter()
+    res = linprog(cost, A_ub=a_ub if n_rows else None, b_ub=b_ub if n_rows else None,
+                  A_eq=a_eq if nt else None, b_eq=b_eq if nt else None, bounds=bounds,
+                  method=SOLVER)
+    solve_seconds = time.perf_counter() - solve_started
+    if res.x is None:
+        raise InfeasiblePlanError(f"the supply model could not be solved: "
+                                  f"{STATUS.get(res.status, res.status)} ({res.message})")
+
+    x = np.where(np.abs(res.x) < TOL, 0.0, res.x)
+    # the LP leaves out constants: the revenue of all demand, the holding of the targets
+    objective = float(-res.fun + (price[sku_of] * qty_demand.ravel()).sum()
+                      - (stock_cost * safety.ravel()).sum())
+    duals = (-res.ineqlin.marginals if n_rows else np.zeros(0))
+    duals = np.where(np.abs(duals) < TOL, 0.0, duals)
+
+    def var(offset: int, count: int, rows_: int) -> np.ndarray:
+        return x[offset:offset + count].reshape(rows_, n_months)
+
+    make = var(lay.make, nt, n)
+    outsourced = var(lay.outsource, nt, n)
+    short = var(lay.short, nt, n)
+    served = qty_demand - short
+    stock = var(lay.stock, nt, n) + safety - var(lay.ss_gap, nt, n)
+    scrap = var(lay.scrap, nt, n)
+    overtime_var = var(lay.overtime, n_res * n_months, n_res)
+    comp_stock = var(lay.comp_stock, n_comp * n_months, n_comp)
+
+    # ---- resource load and overtime attribution
+    load = np.zeros((n_res, n_months))
+    np.add.at(load, route_res, route_hours[:, None] * make[route_sku])
+    ot_used = np.clip(load - cap_grid, 0.0, None)
+    ot_used = np.where(ot_used < TOL, 0.0, np.minimum(ot_used, overtime_var + TOL))
+    ot_share = np.divide(ot_used, load, out=np.zeros_like(load), where=load > TOL)
+    sku_ot_share = np.zeros((n, n_months))
+    np.maximum.at(sku_ot_share, route_sku, ot_share[route_res])
+    qty_overtime = make * sku_ot_share
+    qty_regular = make - qty_overtime
+
+    written_off = scrap.copy()
+    written_off[:, 0] += opening_expired
+    inventory_start = np.column_stack([opening_total, stock[:, :-1]])
+    plan = pd.DataFrame({
+        "sku": np.repeat(skus.to_numpy(), n_months),
+        "period": np.tile(months.to_numpy(), n),
+        "qty_demand": qty_demand.ravel(),
+        "qty_regular": qty_regular.ravel(),
+        "qty_overtime": qty_overtime.ravel(),
+        "qty_outsourced": outsourced.ravel(),
+        "qty_supply": (make + outsourced).ravel(),
+        "inventory_start": inventory_start.ravel(),
+        "inventory_end": stock.ravel(),
+        "safety_stock": safety.ravel(),
+        "qty_served": served.ravel(),
+        "qty_short": short.ravel(),
+        "qty_written_off": written_off.ravel(),
+    })
+    plan["sku"] = plan["sku"].astype("string")
+    measures = plan.columns[2:]
+    plan[measures] = plan[measures].round(6)
+
+    res_duals = duals[cap_rows].reshape(n_res, n_months)
+    resource_load = pd.DataFrame({
+        "resource": np.repeat(resources.to_numpy(), n_months),
+        "period": np.tile(months.to_numpy(), n_res),
+        "hours_required": load.ravel(),
+        "capacity_hours": cap_grid.ravel(),
+        "overtime_hours": ot_used.ravel(),
+        "overtime_max_hours": ot_grid.ravel(),
+        "utilisation": np.divide(load, cap_grid, out=np.full_like(load, np.nan),
+                                 where=cap_grid > 0).ravel(),
+        "shadow_price": res_duals.ravel(),
+    })
+    resource_load["resource"] = resource_load["resource"].astype("string")
+
+    comp_used = np.zeros((n_comp, n_months))
+    np.add.at(comp_used, bom_comp, bom_qty[:, None] * make[bom_sku])
+    comp_before = np.column_stack([on_hand, comp_stock[:, :-1]])
+    purchased = np.clip(comp_used + comp_stock - comp_before, 0.0, None)
+    purchased = np.where(purchased < TOL, 0.0, purchased)
+    comp_duals = duals[comp_rows].reshape(n_comp, n_months)
+    component_usage = pd.DataFrame({
+        "component": np.repeat(components.to_numpy(), n_months),
+        "period": np.tile(months.to_numpy(), n_comp),
+        "qty_used": comp_used.ravel(),
+        "qty_purchased": purchased.ravel(),
+        "stock_end": comp_stock.ravel(),
+        "supplier_capacity": sup_grid.ravel(),
+        "utilisation": np.divide(purchased, sup_grid, out=np.full_like(purchased, np.nan),
+                                 where=sup_grid > 0).ravel(),
+        "shadow_price": comp_duals.ravel(),
+    })
+    component_usage["component"] = component_usage["component"].astype("string")
+
+    res_full = load >= (cap_grid + ot_grid) * (1 - TOL) - TOL
+    comp_full = purchased >= sup_grid * (1 - TOL) - TOL
+    gaps = _explain_gaps(
+        skus=skus, months=months, tier=tier, price=price, short=short,
+        make=make, outsourced=outsourced, out_upper=np.where(can_outsource, out_max, 0.0),
+        shelf=shelf, resources=resources, res_full=res_full, ot_limit=ot_grid,
+        capacity=cap_grid, route_sku=route_sku, route_res=route_res, components=components,
+        comp_full=comp_full, bom_sku=bom_sku, bom_comp=bom_comp)
+
+    options = _options(skus, months, resources, ot_used, ot_cost, outsourced, out_cost,
+                       unit_cost, hold, stock, safety, make)
+
+    return SupplyPlan(plan=plan, resource_load=resource_load, component_usage=component_usage,
+                      gaps=gaps, options=options, status=STATUS.get(res.status, str(res.status)),
+                      objective=objective, solve_seconds=solve_seconds,
+                      build_seconds=build_seconds)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _options(skus, months, resources, ot_used, ot_cost, outsourced, out_cost, unit_cost, hold,
+             stock, safety, make) -> pd.DataFrame:
+    """The levers used: overtime hours, outsourced units, stock built ahead of demand."""
+    frames = []
+    r_idx, t_idx = np.nonzero(ot_used > TOL)
+    frames.append(pd.DataFrame({
+        "option": "overtime", "resource_or_sku": resources.to_numpy()[r_idx],
+        "period": months.to_numpy()[t_idx], "qty": ot_used[r_idx, t_idx],
+        "cost": ot_used[r_idx, t_idx] * ot_cost[r_idx]}))
+    i_idx, t_idx = np.nonzero(outsourced > TOL)
+    frames.append(pd.DataFrame({
+        "option": "outsourcing", "resource_or_sku": skus.to_numpy()[i_idx],
+        "period": months.to_numpy()[t_idx], "qty": outsourced[i_idx, t_idx],
+        "cost": outsourced[i_idx, t_idx] * (np.nan_to_num(out_cost)[i_idx] - unit_cost[i_idx])}))
+    # stock above the target that was made in the plan, not carried from the opening stock
+    ahead = np.minimum(np.clip(stock - safety, 0.0, None), np.cumsum(make, axis=1))
+    i_idx, t_idx = np.nonzero(ahead > TOL)
+    frames.append(pd.DataFrame({
+        "option": "build-ahead inventory", "resource_or_sku": skus.to_numpy()[i_idx],
+        "period": months.to_numpy()[t_idx], "qty": ahead[i_idx, t_idx],
+        "cost": ahead[i_idx, t_idx] * hold[i_idx]}))
+    options = pd.concat(frames, ignore_index=True)
+    options["option"] = options["option"].astype("string")
+    options["resource_or_sku"] = options["resource_or_sku"].astype("string")
+    options["period"] = pd.to_datetime(options["period"])
+    options[["qty", "cost"]] = options[["qty", "cost"]].astype("float64").round(6)
+    return options
+
+
+def _month_span(months: pd.DatetimeIndex, first: int, last: int) -> str:
+    """``Dec 2026``, ``Nov–Dec 2026`` or ``Nov 2026–Jan 2027``."""
+    a, b = months[first], months[last]
+    if first == last:
+        return a.strftime("%b %Y")
+    if a.year == b.year:
+        return f"{a.strftime('%b')}–{b.strftime('%b %Y')}"
+    return f"{a.strftime('%b %Y')}–{b.strftime('%b %Y')}"
+
+
+def _run_start(full: np.ndarray) -> np.ndarray:
+    """For each row and month, the first month of the run of full months ending there."""
+    start = np.zeros(full.shape, dtype=int)
+    for t in range(1, full.shape[1]):
+        start[:, t] = np.where(full[:, t - 1], start[:, t - 1], t)
+    return start
+
+
+def _listing(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
+                  resources, res_full, ot_limit, capacity, route_sku, route_res, components,
+                  comp_full, bom_sku, bom_comp) -> pd.DataFrame:
+    """One row per short SKU-month, with the binding constraints named in a sentence."""
+    i_idx, t_idx = np.nonzero(short > TOL)
+    res_start = _run_start(res_full)
+    comp_start = _run_start(comp_full)
+    res_of = pd.Series(route_res).groupby(route_sku).agg(list).to_dict()
+    comp_of = pd.Series(bom_comp).groupby(bom_sku).agg(list).to_dict()
+    users_res = pd.Series(route_sku).groupby(route_res).agg(list).to_dict()
+    users_comp = pd.Series(bom_sku).groupby(bom_comp).agg(list).to_dict()
+    sku_names = skus.to_numpy()
+
+    def priority_note(users: list[int], i: int, t: int) -> list[int]:
+        users = np.asarray(users, dtype=int)
+        return users[(tier[users] < tier[i]) & (make[users, t] > TOL)].tolist()
+
+    binding_col, text_col = [], []
+    for i, t in zip(i_idx, t_idx, strict=True):
+        parts, names, favoured = [], [], set()
+        for r in res_of.get(i, []):
+            if not res_full[r, t]:
+                continue
+            span = _month_span(months, res_start[r, t], t)
+            name = resources[r]
+            names.append(name)
+            if capacity[r, t] + ot_limit[r, t] <= TOL:
+                parts.append(f"resource {name} has no capacity ({span})")
+            elif ot_limit[r, t] > 0:
+                parts.append(f"resource {name} is at 100 % of regular and overtime capacity "
+                             f"({span})")
+            else:
+                parts.append(f"resource {name} is at 100 % of capacity with no overtime "
+                             f"available ({span})")
+            favoured.update((u, name) for u in priority_note(users_res.get(r, []), i, t))
+        for c in comp_of.get(i, []):
+            if not comp_full[c, t]:
+                continue
+            name = components[c]
+            names.append(name)
+            parts.append(f"supplier capacity of component {name} is used up "
+                         f"({_month_span(months, comp_start[c, t], t)})")
+            favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t))
+        if out_upper[i] > 0 and outsourced[i, t] >= out_upper[i] - TOL:
+            parts.append(f"outsourcing is at its limit of {out_upper[i]:,.0f} units")
+        if parts and not np.isnan(shelf[i]) and shelf[i] < t + 1:
+            parts.append(f"a shelf life of {shelf[i]:.0f} month(s) limits building ahead")
+        if favoured:
+            levels = sorted({int(tier[u]) for u, _ in favoured})
+            on = sorted({name for _, name in favoured})
+            who = sorted({sku_names[u] for u, _ in favoured})
+            tiers = (f"tier-{levels[0]}" if len(levels) == 1
+                     else f"higher-priority (tier {levels[0]}–{levels[-1]})")
+            parts.append(f"capacity on {_listing(on)} was given to {tiers} items "
+                         f"({_listing(who)})")
+        if not parts:
+            parts.append("none of its resources or components is fully used and it cannot "
+                         "be outsourced further; the plan chose not to serve it (check its "
+                         "price, cost and tier penalty)")
+        binding_col.append(", ".join(names))
+        text_col.append(f"Short {short[i, t]:,.0f} units in {fmt_month(months[t])}: "
+                        + "; ".join(parts) + ".")
+
+    qty_short = short[i_idx, t_idx]
+    return pd.DataFrame({
+        "sku": pd.array(sku_names[i_idx], dtype="string"),
+        "period": months.to_numpy()[t_idx],
+        "priority_tier": tier[i_idx],
+        "qty_short": np.round(qty_short, 6),
+        "revenue_at_risk": np.round(qty_short * price[i_idx], 6),
+        "binding": pd.array(binding_col, dtype="string"),
+        "explanation": pd.array(text_col, dtype="string"),
+    })
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def _synthetic_case(n_skus: int, n_months: int, n_resources: int, n_components: int,
+                    seed: int = 0) -> tuple[pd.DataFrame, Dataset, pd.Timestamp]:
+    """A random but plausible supply problem, for timing the model (not a fixture of record).
+
+    Each SKU routes over two resources and uses three components; capacity is
+    set a little below the average load so that overtime, outsourcing,
+    build-ahead and shortfalls all occur. A fifth of the SKUs are perishable.
+    """
+    rng = np.random.default_rng(seed)
+    cycle = pd.Timestamp("2026-01-01")
+    skus = [f"SKU-{k:05d}" for k in range(n_skus)]
+    res_names = [f"RES-{k:03d}" for k in range(n_resources)]
+    comp_names = [f"CMP-{k:04d}" for k in range(n_components)]
+    price = rng.uniform(20, 200, n_skus).round(2)
+    unit_cost = (price * rng.uniform(0.4, 0.8, n_skus)).round(2)
+    outsourceable = rng.random(n_skus) < 0.3
+    products = pd.DataFrame({
+        "sku": pd.array(skus, dtype="string"),
+        "family": pd.array(["F"] * n_skus, dtype="string"),
+        "lifecycle_status": pd.array(["active"] * n_skus, dtype="string"),
+        "price": price, "unit_cost": unit_cost,
+        "priority_tier": pd.array(rng.integers(1, 4, n_skus), dtype="Int64"),
+        "shelf_life_months": pd.array(np.where(rng.random(n_skus) < 0.2,
+                                               rng.integers(2, 7, n_skus), None), dtype="Int64"),
+        "outsource_cost": np.where(outsourceable, unit_cost * 1.3, np.nan),
+        "outsource_max": np.where(outsourceable, rng.uniform(5, 30, n_skus).round(), np.nan),
+    })
+    months = month_range(cycle, n_months)
+    base = rng.gamma(2.0, 25.0, n_skus)
+    qty = base[:, None] * rng.uniform(0.7, 1.3, (n_skus, n_months))
+    demand = pd.DataFrame({
+        "sku": pd.array(np.repeat(skus, n_months), dtype="string"),
+        "period": np.tile(months.to_numpy(), n_skus),
+        "qty_consensus": qty.ravel().round(1),
+    })
+    demand["qty_q95"] = (demand["qty_consensus"] * 1.4).round(1)
+
+    route_res = np.stack([rng.choice(n_resources, 2, replace=False) for _ in range(n_skus)])
+    hours = rng.uniform(0.05, 0.5, (n_skus, 2))
+    routings = pd.DataFrame({
+        "sku": pd.array(np.repeat(skus, 2), dtype="string"),
+        "resource": pd.array(np.array(res_names)[route_res.ravel()], dtype="string"),
+        "hours_per_unit": hours.ravel().round(3),
+    })
+    load = np.bincount(route_res.ravel(), (hours * base[:, None]).ravel(), minlength=n_resources)
+    resources = pd.DataFrame({
+        "resource": pd.array(res_names, dtype="string"),
+        "capacity_hours": (load * 0.9).round(1),
+        "overtime_max_hours": (load * 0.05).round(1),
+        "overtime_cost_per_hour": 40.0,
+    })
+    n_per = min(3, n_components)
+    bom_comp = np.stack([rng.choice(n_components, n_per, replace=False) for _ in range(n_skus)])
+    qty_per = rng.integers(1, 4, (n_skus, n_per)).astype(float)
+    bom = pd.DataFrame({
+        "sku": pd.array(np.repeat(skus, n_per), dtype="string"),
+        "component": pd.array(np.array(comp_names)[bom_comp.ravel()], dtype="string"),
+        "qty_per": qty_per.ravel(),
+    })
+    use = np.bincount(bom_comp.ravel(), (qty_per * base[:, None]).ravel(), minlength=n_components)
+    components = pd.DataFrame({
+        "component": pd.array(comp_names, dtype="string"),
+        "supplier_capacity": (use * 0.95).round(),
+        "unit_cost": 2.0,
+        "on_hand": (use * 0.5).round(),
+    })
+    inventory = pd.DataFrame({
+        "sku": pd.array(skus, dtype="string"),
+        "qty": (base * rng.uniform(0, 1.5, n_skus)).round(),
+        "produced_period": cycle - pd.DateOffset(months=1),
+    })
+    data = Dataset.from_frames({"products": products, "resources": resources,
+                                "routings": routings, "components": components, "bom": bom,
+                                "inventory": inventory})
+    return demand, data, cycle

@@ -1,0 +1,110 @@
+"""Demand classification and the dense demand matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.classify import classify_demand, to_matrix
+from sopkit.errors import DataError, ParameterError
+
+START = pd.Timestamp("2024-01-01")
+
+
+def long_frame(series: dict[str, list[float]], start: pd.Timestamp = START) -> pd.DataFrame:
+    rows = []
+    for sku, values in series.items():
+        for k, qty in enumerate(values):
+            rows.append((sku, start + pd.DateOffset(months=k), qty))
+    frame = pd.DataFrame(rows, columns=["sku", "period", "qty"])
+    frame["sku"] = frame["sku"].astype("string")
+    return frame
+
+
+def test_to_matrix_cleaning_rules():
+    actuals = long_frame({"A": [0, 0, 5, np.nan, -3, 7], "B": [1, 2, 3, 4, 5, 6]})
+    actuals = actuals.drop(index=actuals[(actuals["sku"] == "B") & (actuals["qty"] == 3)].index)
+    skus, periods, values, first = to_matrix(actuals)
+    assert list(skus) == ["A", "B"]
+    assert len(periods) == 6 and periods[0] == START
+    # leading zeros -> NaN; blank and negative (a return) -> 0
+    np.testing.assert_array_equal(values[0], [np.nan, np.nan, 5, 0, 0, 7])
+    # a missing month inside the series is zero demand
+    np.testing.assert_array_equal(values[1], [1, 2, 0, 4, 5, 6])
+    np.testing.assert_array_equal(first, [2, 0])
+
+
+def test_to_matrix_end_truncates_and_extends():
+    actuals = long_frame({"A": [1, 2, 3]})
+    _, periods, values, _ = to_matrix(actuals, end=pd.Timestamp("2024-02-01"))
+    np.testing.assert_array_equal(values, [[1, 2]])
+    _, periods, values, _ = to_matrix(actuals, end=pd.Timestamp("2024-05-01"))
+    assert periods[-1] == pd.Timestamp("2024-05-01")
+    np.testing.assert_array_equal(values, [[1, 2, 3, 0, 0]])
+
+
+def test_all_zero_series_is_all_nan_with_first_index_past_the_end():
+    _, _, values, first = to_matrix(long_frame({"Z": [0, 0, 0]}))
+    assert np.isnan(values).all()
+    assert first.tolist() == [3]
+
+
+def test_duplicates_raise_data_error():
+    actuals = long_frame({"A": [1, 2]})
+    actuals = pd.concat([actuals, actuals.iloc[[1]]], ignore_index=True)
+    with pytest.raises(DataError) as info:
+        to_matrix(actuals)
+    assert info.value.problems[0].value == "A 2024-02"
+    assert "duplicated" in info.value.problems[0].problem
+
+
+def test_classes_with_hand_computed_adi_and_cv2():
+    series = {
+        # ADI 1; sizes 10,12 -> mean 11, population var 1 -> CV² 1/121
+        "smooth": [10, 12, 10, 12, 10, 12, 10, 12],
+        # ADI 1; sizes 1,10 -> mean 5.5, var 20.25 -> CV² 20.25/30.25 = 0.6694
+        "erratic": [1, 10, 1, 10, 1, 10, 1, 10],
+        # ADI 8/4 = 2; constant sizes -> CV² 0
+        "intermittent": [5, 0, 5, 0, 5, 0, 5, 0],
+        # ADI 2; sizes 1,10,1,10 -> CV² 0.6694
+        "lumpy": [1, 0, 10, 0, 1, 0, 10, 0],
+        # leading zeros are ignored: 5 months since the first demand < min_history 6
+        "new": [0, 0, 0, 4, 4, 4, 4, 4],
+        # no demand in the last 4 months
+        "inactive": [3, 3, 3, 3, 0, 0, 0, 0],
+        "never": [0, 0, 0, 0, 0, 0, 0, 0],
+    }
+    result = classify_demand(long_frame(series), inactive_months=4).set_index("sku")
+    assert result.loc["smooth", "adi"] == 1
+    assert result.loc["smooth", "cv2"] == pytest.approx(1 / 121)
+    assert result.loc["erratic", "cv2"] == pytest.approx(20.25 / 30.25)
+    assert result.loc["intermittent", "adi"] == 2
+    assert result.loc["intermittent", "cv2"] == 0
+    assert result.loc["lumpy", "adi"] == 2
+    assert result.loc["lumpy", "cv2"] == pytest.approx(20.25 / 30.25)
+    assert result.loc["new", "n_periods"] == 5
+    assert result.loc["new", "n_nonzero"] == 5
+    assert np.isnan(result.loc["never", "adi"])
+    expected = {sku: sku for sku in series} | {"never": "inactive"}
+    assert result["demand_class"].to_dict() == expected
+    assert str(result["demand_class"].dtype) == "string"
+
+
+def test_cut_offs_are_parameters():
+    actuals = long_frame({"A": [5, 0, 5, 0, 5, 0, 5, 0]})  # ADI 2
+    assert classify_demand(actuals)["demand_class"].item() == "intermittent"
+    assert classify_demand(actuals, adi_cut=2.5)["demand_class"].item() == "smooth"
+
+
+def test_end_restricts_the_history():
+    actuals = long_frame({"A": [5, 5, 5, 5, 5, 5, 5, 5, 0, 0, 0]})
+    result = classify_demand(actuals, end=pd.Timestamp("2024-08-01"))
+    assert result["n_periods"].item() == 8
+    assert result["demand_class"].item() == "smooth"
+
+
+@pytest.mark.parametrize("kwargs", [{"adi_cut": 0}, {"min_history": 0}, {"inactive_months": 1.5}])
+def test_bad_parameters(kwargs):
+    with pytest.raises(ParameterError):
+        classify_demand(long_frame({"A": [1, 2, 3]}), **kwargs)

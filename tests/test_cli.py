@@ -1,0 +1,103 @@
+"""The `sop` command line: readable messages, non-zero exits, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TINY, write_folder
+
+from sopkit.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_sop(*args, cwd=None):
+    """Run the real console entry point in a subprocess."""
+    proc = subprocess.run([sys.executable, "-m", "sopkit", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_validate_ok(tiny_dir, capsys):
+    assert main(["validate", str(tiny_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "all 11 tables follow the data contract" in out
+
+
+def test_validate_bad_input_subprocess(tmp_path):
+    files = dict(TINY)
+    files["actuals.csv"] = "sku,period,qty\nA,2024-01,ten\nA,13-2024,1\nZ,2024-02,-4\n"
+    folder = write_folder(tmp_path / "bad", files)
+    code, out, err = run_sop("validate", folder)
+    assert code == 3
+    assert "Traceback" not in out + err
+    assert "actuals.csv, row 2, column 'qty': not a number (value: 'ten')" in err
+    assert "actuals.csv, row 3, column 'period': not a month in the form YYYY-MM" in err
+    assert "actuals.csv, row 4, column 'qty': must be >= 0" in err
+    assert "actuals.csv, row 4, column 'sku': 'Z' is not in products.csv" in err
+
+
+def test_validate_missing_folder(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "absent")]) == 3
+    assert "data folder not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("horizon: [1, 2\n", "line 2"),
+    ("- just\n- a list\n", "expected a mapping"),
+    ("cycle: 2026-11\n", "'cycle' is set on the command line"),
+])
+def test_bad_params_file(tmp_path, tiny_dir, capsys, content, expected):
+    params = tmp_path / "p.yaml"
+    params.write_text(content)
+    assert main(["cycle", "--data", str(tiny_dir), "--params", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_params_file_missing(tmp_path, tiny_dir, capsys):
+    assert main(["cycle", "--data", str(tiny_dir), "--params", str(tmp_path / "x.yaml")]) == 2
+    assert "parameters file not found" in capsys.readouterr().err
+
+
+def test_unknown_parameter_rejected(tmp_path, tiny_dir, capsys):
+    params = tmp_path / "p.yaml"
+    params.write_text("horizonn: 12\n")
+    assert main(["cycle", "--data", str(tiny_dir), "--params", str(params)]) == 2
+    assert "unknown parameter(s) horizonn" in capsys.readouterr().err
+
+
+def test_bad_cycle_month(tiny_dir, capsys):
+    assert main(["cycle", "--data", str(tiny_dir), "--cycle", "2026-13"]) == 2
+    assert "cycle: month 13 out of range" in capsys.readouterr().err
+
+
+def test_cycle_stops_on_bad_data_before_any_step(tmp_path, capsys):
+    files = dict(TINY)
+    files["routings.csv"] = "sku,resource,hours_per_unit\nA,R1,abc\n"
+    folder = write_folder(tmp_path / "bad", files)
+    assert main(["cycle", "--data", str(folder), "--workspace", str(tmp_path / "runs"),
+                 "--reports", str(tmp_path / "reports")]) == 3
+    err = capsys.readouterr().err
+    assert "routings.csv, row 2, column 'hours_per_unit': not a number" in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_internal_error_has_no_traceback(monkeypatch, tiny_dir, capsys):
+    import sopkit.io
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(sopkit.io, "validate_folder", broken)
+    assert main(["validate", str(tiny_dir)]) == 70
+    err = capsys.readouterr().err
+    assert "internal error ZeroDivisionError" in err and "Traceback" not in err
+
+
+def test_unknown_command_exit_code():
+    code, _, err = run_sop("frobnicate")
+    assert code == 2 and "invalid choice" in err and "Traceback" not in err

@@ -1,0 +1,346 @@
+"""Statistical forecasting: hand-computed models, selection, quantiles, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit import forecast as fc
+from sopkit.errors import DataError, ParameterError
+from sopkit.forecast import StatisticalForecaster, quantile_column
+
+NAN = np.nan
+START = pd.Timestamp("2021-01-01")
+
+
+def long_frame(series: dict[str, list[float]], start: pd.Timestamp = START) -> pd.DataFrame:
+    rows = [
+        (sku, start + pd.DateOffset(months=k), qty)
+        for sku, values in series.items()
+        for k, qty in enumerate(values)
+    ]
+    frame = pd.DataFrame(rows, columns=["sku", "period", "qty"])
+    frame["sku"] = frame["sku"].astype("string")
+    return frame
+
+
+def synthetic(n_skus: int, n_months: int, seed: int = 0) -> pd.DataFrame:
+    """Seeded mix of smooth, seasonal, intermittent and late-starting series."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 4, n_skus)
+    months = np.arange(n_months)
+    season = 1 + 0.3 * np.sin(2 * np.pi * months / 12)[None, :] * (kind[:, None] == 0)
+    values = rng.poisson(rng.gamma(2, 50, n_skus)[:, None] * season).astype(float)
+    prob = np.where(kind >= 2, rng.uniform(0.1, 0.6, n_skus), 1.0)
+    values *= rng.random((n_skus, n_months)) < prob[:, None]
+    late = np.where(rng.random(n_skus) < 0.1, rng.integers(0, n_months, n_skus), 0)
+    values[months[None, :] < late[:, None]] = 0
+    frame = pd.DataFrame({
+        "sku": np.repeat([f"S{i:05d}" for i in range(n_skus)], n_months),
+        "period": np.tile(pd.date_range(START, periods=n_months, freq="MS"), n_skus),
+        "qty": values.ravel(),
+    })
+    frame["sku"] = frame["sku"].astype("string")
+    return frame
+
+
+# --------------------------------------------------------------------------- naming
+
+
+@pytest.mark.parametrize(
+    ("q", "name"), [(0.1, "qty_q10"), (0.5, "qty_q50"), (0.975, "qty_q97_5"), (0.95, "qty_q95"),
+                    (0.01, "qty_q1")]
+)
+def test_quantile_column(q, name):
+    assert quantile_column(q) == name
+
+
+@pytest.mark.parametrize("q", [0, 1, -0.2, "x"])
+def test_quantile_column_rejects(q):
+    with pytest.raises(ParameterError):
+        quantile_column(q)
+
+
+# --------------------------------------------------------------------------- models by hand
+
+
+def test_croston_by_hand():
+    # Series [0, 3, 0, 0, 5]: the leading 0 is before launch (NaN) -> history [3, 0, 0, 5].
+    # Mean initialisation: z = mean size (3 + 5) / 2 = 4, p = 4 months / 2 demands = 2.
+    # The first demand only starts the interval count; the 5 comes 3 months after the 3:
+    # z = 4 + 0.1 (5 - 4) = 4.1 ; p = 2 + 0.1 (3 - 2) = 2.1 ; forecast 4.1 / 2.1 = 1.95238
+    values = np.array([[NAN, 3, 0, 0, 5]])
+    np.testing.assert_allclose(fc.croston(values, 2), [[4.1 / 2.1, 4.1 / 2.1]])
+    # SBA = Croston × (1 - 0.1 / 2)
+    np.testing.assert_allclose(fc.sba(values, 1), [[4.1 / 2.1 * 0.95]])
+
+
+def test_tsb_by_hand():
+    # History [3, 0, 0, 5]; prob0 = 2/4 = 0.5, size0 = mean size 4.
+    # 3: prob 0.5 + 0.1 (1 - 0.5) = 0.55      size 4 + 0.1 (3 - 4) = 3.9
+    # 0: prob 0.55 - 0.055 = 0.495
+    # 0: prob 0.495 - 0.0495 = 0.4455
+    # 5: prob 0.4455 + 0.1 (1 - 0.4455) = 0.50095, size 3.9 + 0.1 (5 - 3.9) = 4.01
+    # forecast 0.50095 × 4.01 = 2.0088095
+    values = np.array([[NAN, 3, 0, 0, 5]])
+    np.testing.assert_allclose(fc.tsb(values, 1), [[0.50095 * 4.01]])
+
+
+def test_ses_with_known_alpha():
+    # level 10 -> 10 + 0.5 (20 - 10) = 15 -> 15 + 0.5 (10 - 15) = 12.5
+    np.testing.assert_allclose(fc.ses(np.array([[10.0, 20, 10]]), 2, alpha=0.5), [[12.5, 12.5]])
+
+
+def test_ses_grid_picks_alpha_by_one_step_sse():
+    # A level shift: a high alpha tracks it better than a low one.
+    values = np.array([[10.0] * 6 + [30.0] * 6])
+    level, sse = fc._ses_state(values, fc.ALPHA_GRID)
+    assert np.argmin(sse[0]) == len(fc.ALPHA_GRID) - 1
+    assert fc.ses(values, 1)[0, 0] == pytest.approx(level[0, -1])
+
+
+def test_naive_seasonal_naive_and_moving_average():
+    values = np.arange(1.0, 25.0)[None, :]  # 1..24
+    np.testing.assert_array_equal(fc.naive(values, 2), [[24, 24]])
+    # month 25 repeats month 13, ..., month 37 repeats month 25 -> again 13
+    np.testing.assert_array_equal(fc.seasonal_naive(values, 13), [list(range(13, 25)) + [13]])
+    np.testing.assert_array_equal(fc.moving_average(values, 1, 3), [[23]])
+    # less than one season / fewer months than the window -> NaN
+    assert np.isnan(fc.seasonal_naive(values[:, :11], 1)).all()
+    short = np.array([[NAN, NAN, 1, 2]])
+    assert np.isnan(fc.moving_average(short, 1, 3)).all()
+
+
+def test_adida_aggregation_by_hand():
+    # End-aligned buckets of 2; the bucket reaching before launch is NaN.
+    np.testing.assert_array_equal(fc.aggregate(np.array([[NAN, 1, 2, 3, 4, 5]]), 2),
+                                  [[NAN, 5, 9]])
+    # [4,0,0,2,0,0,6,0,0]: ADI 9/3 = 3 -> buckets [4, 2, 6].
+    # SES SSE = 4 + (2 + 2a)², smallest at a = 0.05: 4 -> 3.9 -> 3.9 + 0.05 × 2.1 = 4.005
+    # per month 4.005 / 3 = 1.335
+    values = np.array([[4.0, 0, 0, 2, 0, 0, 6, 0, 0]])
+    np.testing.assert_allclose(fc.adida(values, 2), [[1.335, 1.335]])
+
+
+def test_imapa_is_the_mean_over_bucket_sizes():
+    values = np.array([[4.0, 0, 0, 2, 0, 0, 6, 0, 0]])
+    per_level = [fc.ses(fc.aggregate(values, k), 1)[0, 0] / k for k in (1, 2, 3)]
+    np.testing.assert_allclose(fc.imapa(values, 1), [[np.mean(per_level)]])
+
+
+def test_ets_reproduces_a_pure_seasonal_pattern():
+    months = np.arange(48)
+    pattern = 100 + 30 * np.sin(2 * np.pi * months / 12)
+    np.testing.assert_allclose(fc.ets(pattern[None, :36], 12), pattern[None, 36:], atol=1e-6)
+    assert np.isnan(fc.ets(pattern[None, :23], 3)).all()  # fewer than two seasons
+
+
+@pytest.mark.parametrize("name", fc.MODEL_ORDER)
+def test_models_are_vectorised_row_independent(name):
+    # Each row forecast in a batch equals the row forecast alone (trimmed to its start).
+    rng = np.random.default_rng(1)
+    values = rng.poisson(20, (4, 30)).astype(float) * (rng.random((4, 30)) < 0.6)
+    values[:, 0] = 7.0
+    values[1, :5] = NAN
+    values[1, 5] = 4.0
+    values[2, :20] = NAN
+    values[2, 20] = 9.0
+    model = fc.model_registry()[name]
+    batch = model(values, 5)
+    for row in range(4):
+        alone = values[row][np.isfinite(values[row])][None, :]
+        if name in ("seasonal_naive", "ets"):
+            # calendar-aligned seasonal slots: pad instead of trimming
+            alone = values[row][None, :]
+        np.testing.assert_allclose(batch[row], model(alone, 5)[0], equal_nan=True)
+
+
+# --------------------------------------------------------------------------- quantiles
+
+
+def test_compound_quantiles_by_hand():
+    # Sizes 10 and 30 (mean 20); point 4 -> p = 0.2.
+    # q50 <= 1 - p -> 0 ; q90: (0.9 - 0.8) / 0.2 = 0.5 -> ECDF inverse = 10 ;
+    # q95: 0.75 -> 30
+    values = np.array([[10.0, 0, 0, 0, 0, 30, 0, 0, 0, 0]])
+    point = np.full((1, 2), 4.0)
+    out = fc.compound_quantiles(values, point, [0.5, 0.9, 0.95])
+    np.testing.assert_allclose(out[:, 0, 0], [0, 10, 30])
+    # point above the mean size: p = 1 and sizes stretched by 40 / 20 = 2
+    out = fc.compound_quantiles(values, np.full((1, 1), 40.0), [0.5, 0.9])
+    np.testing.assert_allclose(out[:, 0, 0], [20, 60])
+
+
+def test_intermittent_bernoulli_quantiles():
+    # 0 in 80 % of months -> median 0, q90 positive, mean positive.
+    pattern = [0, 0, 0, 0, 12] * 8
+    model = StatisticalForecaster(horizon=6).fit(long_frame({"A": pattern}))
+    result = model.predict()
+    assert (result["demand_class"] == "intermittent").all()
+    assert (result["qty_forecast"] > 0).all()
+    assert (result["qty_q50"] == 0).all()
+    assert (result["qty_q90"] > 0).all()
+
+
+def test_quantiles_monotone_nonnegative_and_named():
+    model = StatisticalForecaster(horizon=9, quantiles=(0.9, 0.5, 0.1, 0.5), service_level=0.975)
+    result = model.fit(synthetic(60, 36)).predict()
+    columns = ["qty_q10", "qty_q50", "qty_q90", "qty_q97_5"]
+    assert list(result.columns) == ["sku", "period", "qty_forecast", *columns, "model",
+                                    "demand_class"]
+    q = result[columns].to_numpy()
+    assert (q >= 0).all()
+    assert (np.diff(q, axis=1) >= 0).all()
+    smooth = result[result["demand_class"] == "smooth"]
+    assert (smooth["qty_q90"] > smooth["qty_q10"]).all()
+    # the bands widen with the horizon
+    first = smooth.groupby("sku")["qty_q90"].first() - smooth.groupby("sku")["qty_q10"].first()
+    last = smooth.groupby("sku")["qty_q90"].last() - smooth.groupby("sku")["qty_q10"].last()
+    assert (last >= first - 1e-9).all()
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_pure_seasonal_series_picks_a_seasonal_model():
+    months = np.arange(48)
+    pattern = list(100 + 40 * np.sin(2 * np.pi * months / 12))
+    model = StatisticalForecaster(horizon=12).fit(long_frame({"S": pattern}))
+    chosen = model.selection_["model"].item()
+    assert chosen in ("seasonal_naive", "ets")
+    assert model.selection_["mae"].item() == pytest.approx(0, abs=1e-6)
+    np.testing.assert_allclose(model.predict()["qty_forecast"], pattern[36:48], atol=1e-6)
+
+
+def test_constant_series_ties_go_to_the_simplest_model():
+    model = StatisticalForecaster(horizon=3).fit(long_frame({"C": [50.0] * 30}))
+    row = model.selection_.iloc[0]
+    assert row["model"] == "naive"
+    assert row["wape"] == 0 and row["bias"] == 0
+    # ets (two seasons) can forecast only from the origins at months 24 and 27, so every
+    # candidate is scored on those two windows
+    assert row["n_windows"] == 2
+    result = model.predict()
+    assert (result["qty_forecast"] == 50).all()
+    assert (result["qty_q10"] == 50).all() and (result["qty_q90"] == 50).all()
+
+
+def test_selection_and_backtest_frames():
+    model = StatisticalForecaster(horizon=6, n_windows=2, window_size=3).fit(synthetic(20, 30))
+    assert list(model.selection_.columns) == ["sku", "demand_class", "model", "wape", "bias",
+                                              "mae", "score", "n_windows"]
+    assert len(model.selection_) == 20
+    bt = model.backtest_
+    assert list(bt.columns) == ["sku", "model", "origin", "step", "period", "qty",
+                                "qty_forecast", "error"]
+    assert set(bt["step"]) == {1, 2, 3}
+    assert set(bt["origin"]) == {pd.Timestamp("2022-12-01"), pd.Timestamp("2023-03-01")}
+    np.testing.assert_allclose(bt["error"], bt["qty_forecast"] - bt["qty"])
+    # the period is step months after the origin
+    lag = (bt["period"].dt.year - bt["origin"].dt.year) * 12 + bt["period"].dt.month - \
+        bt["origin"].dt.month
+    assert (lag == bt["step"]).all()
+    # the chosen single model's MAE is the mean |error| of its backtest rows (all windows
+    # common for a smooth series with full history)
+    smooth = model.selection_[
+        model.selection_["model"].isin(["naive", "ses", "ma3", "ma6"])
+        & (model.selection_["n_windows"] == 2)
+    ]
+    for _, row in smooth.iterrows():
+        rows = bt[(bt["sku"] == row["sku"]) & (bt["model"] == row["model"])]
+        assert rows["error"].abs().mean() == pytest.approx(row["mae"])
+
+
+def test_models_parameter_restricts_candidates():
+    model = StatisticalForecaster(horizon=3, models="ses").fit(synthetic(15, 30))
+    fitted = model.selection_
+    active = fitted[fitted["demand_class"].isin(["smooth", "erratic", "intermittent",
+                                                 "lumpy"])]
+    assert set(active["model"]) == {"ses"}
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+def test_edge_cases_inactive_all_zero_new_short_negative_blank():
+    series = {
+        "inactive": [5.0] * 6 + [0.0] * 14,
+        "zeros": [0.0] * 20,
+        "new": [0.0] * 17 + [4.0, 0.0, 8.0],
+        "one": [0.0] * 19 + [7.0],
+        "returns": [10.0, -4.0, 10.0] * 6 + [10.0, np.nan],
+    }
+    model = StatisticalForecaster(horizon=4).fit(long_frame(series))
+    result = model.predict().set_index(["sku", "period"])
+    models = model.selection_.set_index("sku")["model"]
+    assert models["inactive"] == "zero" and models["zeros"] == "zero"
+    for sku in ("inactive", "zeros"):
+        assert (result.loc[sku].drop(columns=["model", "demand_class"]) == 0).all().all()
+    # new: mean of the 3 months since launch = 4
+    assert models["new"] == "history_mean"
+    assert (result.loc["new", "qty_forecast"] == 4).all()
+    assert (result.loc["new", "qty_q10"] == 0).all()  # p = 4 / 6 < 0.9
+    assert models["one"] == "history_mean"
+    assert (result.loc["one", "qty_forecast"] == 7).all()
+    # returns clipped to 0, blank is 0: history alternates 10, 0, 10 -> nothing negative
+    assert (result.loc["returns", "qty_forecast"] >= 0).all()
+    assert model.classes_.set_index("sku").loc["returns", "n_nonzero"] == 13
+
+
+def test_short_history_everything_falls_back():
+    model = StatisticalForecaster(horizon=2).fit(long_frame({"A": [3.0, 5.0], "B": [1.0]}))
+    result = model.predict()
+    assert len(result) == 4
+    assert set(result["model"]) == {"history_mean"}
+    # B has a row for January only; February (before the common end) is zero -> mean 0.5
+    np.testing.assert_allclose(result["qty_forecast"], [4, 4, 0.5, 0.5])
+    assert result["period"].min() == pd.Timestamp("2021-03-01")
+
+
+def test_duplicates_rejected():
+    actuals = long_frame({"A": [1.0, 2.0, 3.0]})
+    actuals = pd.concat([actuals, actuals.iloc[[0]]], ignore_index=True)
+    with pytest.raises(DataError):
+        StatisticalForecaster().fit(actuals)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"horizon": 0}, {"n_windows": 1.5}, {"window_size": 0}, {"quantiles": (0.5, 1.2)},
+     {"service_level": 1}, {"models": ("prophet",)}, {"season_length": True}],
+)
+def test_bad_parameters_raise_in_fit(kwargs):
+    model = StatisticalForecaster(**kwargs)  # __init__ only stores
+    with pytest.raises(ParameterError):
+        model.fit(long_frame({"A": [1.0, 2.0, 3.0]}))
+
+
+def test_predict_before_fit():
+    with pytest.raises(ParameterError):
+        StatisticalForecaster().predict()
+
+
+def test_deterministic():
+    data = synthetic(30, 30, seed=3)
+    first = StatisticalForecaster(horizon=6).fit(data).predict()
+    second = StatisticalForecaster(horizon=6).fit(data).predict()
+    pd.testing.assert_frame_equal(first, second)
+
+
+
+
+def test_model_summary_counts_and_names_models():
+    from sopkit.forecast import model_summary
+
+    selection = pd.DataFrame({
+        "sku": ["a", "b", "c", "d"],
+        "demand_class": ["lumpy", "lumpy", "lumpy", "smooth"],
+        "model": ["sba", "sba", "tsb", "ets"],
+        "wape": [0.5, 0.7, 0.9, 0.1],
+    })
+    summary = model_summary(selection)
+    assert summary.to_dict("records") == [
+        {"demand_class": "lumpy", "n_skus": 3, "models": "sba 2, tsb 1", "median_wape": 0.7},
+        {"demand_class": "smooth", "n_skus": 1, "models": "ets 1", "median_wape": 0.1},
+    ]

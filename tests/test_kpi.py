@@ -1,0 +1,162 @@
+"""KPIs: accuracy, service, stock, capacity and the scorecard, by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.errors import ParameterError
+from sopkit.kpi import (
+    days_of_supply,
+    fill_rate,
+    forecast_accuracy,
+    inventory_turns,
+    scorecard,
+    utilisation,
+    wape_by_lag,
+)
+
+JAN, FEB = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01")
+
+
+@pytest.fixture
+def backtest() -> pd.DataFrame:
+    return pd.DataFrame({
+        "sku": ["A", "A", "A", "A", "B"],
+        "model": ["ets"] * 5,
+        "origin": [pd.Timestamp("2026-06-01")] * 5,
+        "step": [1, 1, 3, 2, 1],
+        "qty_actual": [10.0, 20.0, 10.0, 5.0, 0.0],
+        "qty_forecast": [12.0, 15.0, 5.0, 5.0, 3.0],
+    })
+
+
+def test_wape_by_lag(backtest):
+    table = wape_by_lag(backtest).set_index("lag")
+    assert list(table.index) == [1, 3]
+    # lag 1: |10−12| + |20−15| + |0−3| = 10 over 30 actual; forecast 30 -> bias 0
+    assert table.loc[1, "wape"] == pytest.approx(1 / 3)
+    assert table.loc[1, "bias"] == pytest.approx(0.0)
+    assert table.loc[1, "n_points"] == 3
+    # lag 3: |10 − 5| / 10; (5 − 10) / 10
+    assert table.loc[3, "wape"] == pytest.approx(0.5)
+    assert table.loc[3, "bias"] == pytest.approx(-0.5)
+    assert wape_by_lag(backtest, lags=None)["lag"].tolist() == [1, 2, 3]
+
+
+def test_wape_by_sku_and_other_column_names(backtest):
+    by_sku = wape_by_lag(backtest, lags=(1,), by="sku").set_index("sku")
+    assert by_sku.loc["A", "wape"] == pytest.approx(7 / 30)  # (2 + 5) / 30
+    assert by_sku.loc["A", "bias"] == pytest.approx(-0.1)  # (27 − 30) / 30
+    assert np.isnan(by_sku.loc["B", "wape"])  # no actual demand
+    renamed = backtest.rename(columns={"qty_actual": "actual", "qty_forecast": "forecast",
+                                       "step": "lag"})
+    assert forecast_accuracy(renamed, lag=1) == {"wape": pytest.approx(1 / 3),
+                                                 "bias": pytest.approx(0.0), "n_points": 3}
+    assert forecast_accuracy(backtest, lag=12)["n_points"] == 0
+    with pytest.raises(ParameterError, match="no forecast column"):
+        wape_by_lag(backtest.drop(columns="qty_forecast"))
+
+
+@pytest.fixture
+def plan() -> pd.DataFrame:
+    return pd.DataFrame({"sku": ["A", "A", "B"], "period": [JAN, FEB, JAN],
+                         "qty_demand": [10.0, 10.0, 20.0], "qty_served": [8.0, 10.0, 20.0]})
+
+
+@pytest.fixture
+def products() -> pd.DataFrame:
+    return pd.DataFrame({"sku": ["A", "B"], "family": ["Pumps", "Valves"],
+                         "priority_tier": pd.array([1, 2], dtype="Int64")})
+
+
+def test_fill_rate(plan, products):
+    assert fill_rate(plan) == pytest.approx(0.95)  # 38 / 40
+    assert fill_rate(plan, products, tier=1) == pytest.approx(0.9)  # 18 / 20
+    by_family = fill_rate(plan, products, by="family").set_index("family")
+    assert by_family.loc["Valves", "fill_rate"] == 1.0
+    by_month = fill_rate(plan, by="period").set_index("period")
+    assert by_month.loc[JAN, "fill_rate"] == pytest.approx(28 / 30)
+    assert np.isnan(fill_rate(plan.iloc[:0]))
+    with pytest.raises(ParameterError, match="needs products"):
+        fill_rate(plan, by="family")
+
+
+@pytest.fixture
+def fin() -> pd.DataFrame:
+    return pd.DataFrame({"sku": ["A", "A", "B", "B"], "period": [JAN, FEB, JAN, FEB],
+                         "cogs": [400.0, 500.0, 200.0, 100.0],
+                         "inventory_value": [300.0, 100.0, 0.0, 0.0]})
+
+
+def test_inventory_turns_and_days_of_supply(fin):
+    # COGS 1200 over 2 months -> 7200 a year; stock (300 + 100) / 2 = 200 -> 36 turns
+    assert inventory_turns(fin) == pytest.approx(36.0)
+    assert days_of_supply(fin) == pytest.approx(365 / 36)
+    by_sku = inventory_turns(fin, by="sku").set_index("sku")
+    assert by_sku.loc["A", "inventory_turns"] == pytest.approx(27.0)  # 900 × 6 / 200
+    assert np.isnan(by_sku.loc["B", "inventory_turns"])  # no stock
+    assert by_sku.loc["B", "days_of_supply"] == 0.0
+
+
+def test_utilisation():
+    load = pd.DataFrame({
+        "resource": ["R1", "R1", "R2", "R2"], "period": [JAN, FEB, JAN, FEB],
+        "hours_required": [90.0, 110.0, 20.0, 0.0], "capacity_hours": [100.0, 100.0, 40.0, 40.0],
+        "overtime_hours": [0.0, 10.0, 0.0, 0.0],
+    })
+    assert utilisation(load) == pytest.approx(220 / 280)
+    table = utilisation(load, by="resource").set_index("resource")
+    assert table.loc["R1", "utilisation"] == pytest.approx(1.0)  # 200 / 200
+    assert table.loc["R1", "peak_utilisation"] == pytest.approx(1.1)
+    assert table.loc["R1", "months_over_capacity"] == 1
+    assert table.loc["R1", "overtime_hours"] == 10.0
+    assert table.loc["R2", "utilisation"] == pytest.approx(0.25)
+    assert table.loc["R2", "months_over_capacity"] == 0
+
+
+TARGETS = {
+    "forecast_wape_lag1": {"target": 0.35, "direction": "lower"},
+    "forecast_bias": {"target": 0.0, "direction": "closer"},
+    "fill_rate": {"target": 0.95, "direction": "higher"},
+    "tier1_fill_rate": {"target": 0.98, "direction": "higher"},
+    "utilisation": {"target": 0.85, "direction": "lower"},
+    "data_quality_score": {"target": 90, "direction": "higher"},
+}
+
+
+def test_scorecard():
+    values = {"forecast_wape_lag1": 0.36, "forecast_bias": 0.07, "fill_rate": 0.96,
+              "tier1_fill_rate": 0.90, "utilisation": 0.80, "inventory_turns": 5.0}
+    card = scorecard(values, TARGETS).set_index("kpi")
+    assert card.loc["forecast_wape_lag1", "status"] == "amber"  # 0.36 <= 0.35 + 0.0175
+    assert card.loc["forecast_bias", "status"] == "amber"  # |0.07| within 2 × 0.05
+    assert card.loc["fill_rate", "status"] == "green"
+    assert card.loc["tier1_fill_rate", "status"] == "red"  # 0.90 < 0.98 − 0.049
+    assert card.loc["utilisation", "status"] == "green"
+    assert card.loc["data_quality_score", "status"] == "no data"
+    assert card.loc["inventory_turns", "status"] == "no target"
+    assert card.loc["fill_rate", "gap"] == pytest.approx(0.01)
+    assert list(card.index[:6]) == list(TARGETS)
+
+
+def test_scorecard_bands():
+    assert scorecard({"x": 0.91}, {"x": 0.95})["status"].iloc[0] == "amber"  # 0.91 >= 0.9025
+    assert scorecard({"x": 0.90}, {"x": 0.95})["status"].iloc[0] == "red"
+    own = {"x": {"target": 0.95, "direction": "higher", "amber": 0.01}}
+    assert scorecard({"x": 0.945}, own)["status"].iloc[0] == "amber"
+    assert scorecard({"x": 0.93}, own)["status"].iloc[0] == "red"
+    assert scorecard({"bias": -0.04}, {"bias": {"target": 0, "direction": "closer"}})[
+        "status"].iloc[0] == "green"
+    assert scorecard({"bias": -0.11}, {"bias": {"target": 0, "direction": "closer"}})[
+        "status"].iloc[0] == "red"
+
+
+def test_scorecard_rejects_bad_targets():
+    with pytest.raises(ParameterError, match="direction"):
+        scorecard({}, {"x": {"target": 1, "direction": "up"}})
+    with pytest.raises(ParameterError, match="target is missing"):
+        scorecard({}, {"x": {"direction": "higher"}})
+    with pytest.raises(ParameterError, match="unknown key"):
+        scorecard({}, {"x": {"target": 1, "goal": 2}})

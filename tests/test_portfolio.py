@@ -1,0 +1,158 @@
+"""Portfolio: ABC/XYZ, the lifecycle calendar and slow movers, by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.errors import ParameterError
+from sopkit.portfolio import abc_xyz, lifecycle_calendar, pareto, plot_pareto, slow_movers
+
+
+def months(*texts):
+    return [pd.Timestamp(t + "-01") for t in texts]
+
+
+def frame(**columns) -> pd.DataFrame:
+    out = pd.DataFrame(columns)
+    for key in ("sku", "family", "lifecycle_status"):
+        if key in out.columns:
+            out[key] = out[key].astype("string")
+    return out
+
+
+@pytest.fixture
+def products() -> pd.DataFrame:
+    return frame(
+        sku=["A", "B", "C", "D"], family=["F1", "F1", "F2", "F2"],
+        lifecycle_status=["active", "active", "eol", "npi"],
+        price=[20.0, 5.0, 2.0, 100.0], unit_cost=[6.0, 1.0, 3.0, 50.0],
+    )
+
+
+@pytest.fixture
+def actuals() -> pd.DataFrame:
+    rows = [("A", p, 10.0) for p in ("2026-09", "2026-10", "2026-11", "2026-12")]
+    rows += [("A", "2026-08", 1000.0)]  # before the 4-month window: ignored
+    rows += [("B", "2026-10", 30.0), ("B", "2026-12", 10.0)]
+    rows += [("C", "2026-09", 100.0), ("C", "2026-12", 5.0)]
+    sku, period, qty = zip(*rows, strict=True)
+    return frame(sku=list(sku), period=months(*period), qty=list(qty))
+
+
+def test_abc_xyz_by_hand(actuals, products):
+    classes = abc_xyz(actuals, products, end="2026-12", months=4).set_index("sku")
+    # revenue: A 40 × 20 = 800, C 105 × 2 = 210, B 40 × 5 = 200, D 0; total 1210
+    assert list(classes.index) == ["A", "C", "B", "D"]
+    assert classes.loc["A", "revenue_12m"] == 800.0
+    assert classes.loc["C", "margin_12m"] == -105.0  # 105 × (2 − 3)
+    assert classes.loc["C", "cum_revenue_share"] == pytest.approx(1010 / 1210)
+    # shares ranked above: A 0 -> A; C 0.661 -> A; B 0.835 -> B; D has none -> C
+    assert classes["abc"].tolist() == ["A", "A", "B", "C"]
+    # margin: A 560, B 160 of 720 positive; B starts at 0.778 < 0.8 -> A; C negative -> C
+    assert classes.loc["B", "abc_margin"] == "A"
+    assert classes.loc["C", "abc_margin"] == "C"
+    # A: 10,10,10,10 -> cv 0; B from its first month: 30,0,10 -> sqrt(1400)/40 = 0.935
+    # C: 100,0,0,5 -> sqrt(29075)/105 = 1.624; D: no demand
+    assert classes.loc["A", "cv"] == 0.0
+    assert classes.loc["B", "cv"] == pytest.approx(math.sqrt(1400) / 40)
+    assert classes.loc["C", "cv"] == pytest.approx(math.sqrt(29075) / 105)
+    assert np.isnan(classes.loc["D", "cv"])
+    assert classes["xyz"].tolist() == ["X", "Z", "Y", "Z"]
+    assert classes.loc["D", "lifecycle_status"] == "npi"
+
+
+def test_abc_xyz_rejects_bad_parameters(actuals, products):
+    with pytest.raises(ParameterError, match="a_share"):
+        abc_xyz(actuals, products, end="2026-12", a_share=0.96, b_share=0.95)
+    with pytest.raises(ParameterError, match="end"):
+        abc_xyz(actuals, products, end="December")
+
+
+def test_pareto_curve_and_plot(actuals, products):
+    curve = pareto(abc_xyz(actuals, products, end="2026-12", months=4))
+    assert curve["rank"].tolist() == [1, 2, 3, 4]
+    assert curve["sku_share"].tolist() == [0.25, 0.5, 0.75, 1.0]
+    assert curve["cum_share"].iloc[0] == pytest.approx(800 / 1210)
+    assert curve["cum_share"].iloc[-1] == pytest.approx(1.0)
+    fig = plot_pareto(curve)
+    assert fig.axes and fig.axes[0].get_xlabel().startswith("% of SKUs")
+
+
+def test_lifecycle_calendar():
+    products = frame(
+        sku=["N1", "N2", "E1", "E2", "L"], family=["F"] * 5,
+        lifecycle_status=["npi", "npi", "eol", "eol", "active"],
+        launch_period=months("2027-03", "2026-10") + [pd.NaT, pd.NaT] + months("2026-12"),
+        eol_period=[pd.NaT, pd.NaT] + months("2027-06", "2027-07", "2027-05"),
+    )
+    calendar = lifecycle_calendar(products, cycle="2027-01", horizon=6, lookback=2)
+    # window 2026-11 .. 2027-06: N2 (2026-10) and E2 (2027-07) fall outside
+    got = list(zip(calendar["sku"], calendar["event"], calendar["months_from_cycle"],
+                   strict=True))
+    assert got == [("L", "launch", -1), ("N1", "launch", 2), ("L", "end of life", 4),
+                   ("E1", "end of life", 5)]
+    assert calendar["period"].iloc[1] == pd.Timestamp("2027-03-01")
+
+
+def test_lifecycle_calendar_without_month_columns():
+    products = frame(sku=["A"], family=["F"], lifecycle_status=["active"])
+    calendar = lifecycle_calendar(products, cycle="2027-01")
+    assert calendar.empty
+    assert "months_from_cycle" in calendar.columns
+
+
+@pytest.fixture
+def stock_case():
+    products = frame(
+        sku=["S1", "S2", "P", "Q"], family=["F"] * 4,
+        lifecycle_status=["active", "eol", "active", "active"],
+        price=[20.0, 10.0, 4.0, 1.0], unit_cost=[10.0, 5.0, 2.0, 1.0],
+        shelf_life_months=pd.array([None, None, 6, None], dtype="Int64"),
+    )
+    history = months("2026-07", "2026-08", "2026-09", "2026-10", "2026-11", "2026-12")
+    actuals = pd.concat([
+        frame(sku=["S1"] * 6, period=history, qty=[10.0] * 6),
+        frame(sku=["P"] * 6, period=history, qty=[10.0] * 6),
+        frame(sku=["S2"], period=months("2026-01"), qty=[50.0]),  # outside the 6 months
+    ], ignore_index=True)
+    inventory = frame(
+        sku=["S1", "S2", "P", "P", "P", "P"],
+        qty=[150.0, 20.0, 30.0, 40.0, 5.0, 5.0],
+        produced_period=[pd.NaT, pd.NaT] + months("2026-08", "2026-12", "2026-05") + [pd.NaT],
+    )
+    return actuals, inventory, products
+
+
+def test_slow_movers_by_hand(stock_case):
+    actuals, inventory, products = stock_case
+    slow = slow_movers(actuals, inventory, products, end="2026-12", months=6).set_index("sku")
+    assert "Q" not in slow.index  # no stock
+    assert slow.loc["S1", "months_of_supply"] == 15.0  # 150 / (60 / 6)
+    assert bool(slow.loc["S1", "slow_mover"]) and not bool(slow.loc["S1", "dead_stock"])
+    assert slow.loc["S2", "months_of_supply"] == np.inf
+    assert bool(slow.loc["S2", "dead_stock"])
+    assert slow.loc["S2", "inventory_value"] == 100.0  # 20 × 5
+    # P sells 10 a month from the cycle 2027-01, first-expiring first:
+    #   lot made 2026-05 (+6 -> expired 2026-11): 5 at risk
+    #   lot made 2026-08 expires 2027-02, sellable 1 month -> 10 of 30 sold, 20 at risk
+    #   lot made 2026-12 expires 2027-06, 5 months -> 50 − 10 = 40 sellable, all 40 sold
+    assert slow.loc["P", "qty_on_hand"] == 80.0
+    assert slow.loc["P", "months_of_supply"] == 8.0
+    assert not bool(slow.loc["P", "slow_mover"])
+    assert slow.loc["P", "qty_expiring"] == 75.0  # lot without a date is not examined
+    assert slow.loc["P", "qty_at_risk"] == 25.0
+    assert slow.loc["P", "value_at_risk"] == 50.0  # 25 × 2
+    assert slow.index[0] == "P"  # largest value at risk first
+    assert slow.loc["S1", "value_at_risk"] == 0.0
+
+
+def test_slow_movers_expiry_window(stock_case):
+    actuals, inventory, products = stock_case
+    slow = slow_movers(actuals, inventory, products, end="2026-12", expiry_months=3)
+    p = slow.set_index("sku").loc["P"]
+    assert p["qty_expiring"] == 35.0  # the 2027-06 lot is beyond 3 months
+    assert p["qty_at_risk"] == 25.0

@@ -1,0 +1,403 @@
+"""Step pages and cycle indexes, from hand-made executed notebooks (no kernel needed)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+import sopkit
+from sopkit.display import figure_png, line_chart, show_table
+from sopkit.errors import StepFailedError
+from sopkit.report import ReportHeader, export_step_html, make_offline, write_index
+from sopkit.runner import CycleResult, StepResult
+from sopkit.workspace import STEP_TITLES, STEPS
+
+CODE = "import pandas as pd\nfrom sopkit.display import show_table\nsecret_variable = 42"
+ANSI_TRACEBACK = [
+    "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m",
+    "\x1b[0;31mKeyError\x1b[0m                                  Traceback (most recent call last)",
+    "File \x1b[0;32m<ipython-input-3>:1\x1b[0m\n----> 1 frame['qty_missing']",
+    "\x1b[0;31mKeyError\x1b[0m: 'qty_missing'",
+]
+HEADER = ReportHeader(
+    cycle="2024-05",
+    title="Demand review",
+    run_at=datetime(2024, 5, 2, 9, 30, 5),
+    parameters={"horizon": 18, "service_level": 0.95, "note": "<b>bold</b>"},
+    fingerprint="sha256:feedbeef",
+)
+# Every URL-valued attribute of an element the browser would fetch.
+FETCHING = re.compile(
+    r"<(?:script|link|img|iframe|source|video|audio|embed|object)\b[^>]*\s"
+    r"""(?:src|href|data|srcset)\s*=\s*["']?\s*(?:https?:)?//""",
+    re.IGNORECASE,
+)
+
+
+def _executed_notebook(tmp_path: Path, *, failing: bool = False) -> Path:
+    frame = pd.DataFrame(
+        {
+            "sku": ["A-1", "B-2"],
+            "period": pd.to_datetime(["2024-05-01", "2024-06-01"]),
+            "qty_consensus": [1234.0, 98765.0],
+            "note": ["<script>alert('x')</script>", "ship & pray"],
+        }
+    )
+    table = show_table(frame, caption="Consensus <demand>")
+    png = base64.b64encode(
+        figure_png(line_chart(frame, "period", "qty_consensus", title="Demand"))
+    ).decode()
+    cells = [
+        new_markdown_cell("# Demand review\n\nWhat changed since **last month**."),
+        new_code_cell("horizon = 18", metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            CODE,
+            execution_count=2,
+            outputs=[
+                new_output("stream", name="stderr", text="UserWarning: something noisy\n"),
+            ],
+        ),
+        new_code_cell(
+            "show_table(frame)",
+            execution_count=3,
+            outputs=[
+                new_output(
+                    "execute_result",
+                    execution_count=3,
+                    data={"text/html": table.html, "text/plain": table.text},
+                ),
+            ],
+        ),
+        new_code_cell(
+            "frame",
+            execution_count=4,
+            outputs=[
+                new_output(
+                    "execute_result",
+                    execution_count=4,
+                    data={"text/html": frame.to_html(), "text/plain": repr(frame)},
+                ),
+            ],
+        ),
+        new_code_cell(
+            "fig",
+            execution_count=5,
+            outputs=[
+                new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                new_output(
+                    "display_data",
+                    data={
+                        "application/javascript": "console.log('x')",
+                        "text/plain": "<Javascript>",
+                    },
+                ),
+                new_output(
+                    "display_data",
+                    data={
+                        "application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                        "text/plain": "IntSlider(value=3)",
+                    },
+                ),
+                new_output(
+                    "display_data",
+                    data={
+                        "text/html": '<div>cdn<script src="https://cdn.example.com/x.js"></script></div>',
+                        "text/plain": "cdn",
+                    },
+                ),
+            ],
+        ),
+        new_code_cell(
+            "print('for JupyterLab only')",
+            metadata={"tags": ["remove-cell"]},
+            outputs=[new_output("stream", name="stdout", text="lab only\n")],
+        ),
+    ]
+    if failing:
+        cells.append(
+            new_code_cell(
+                "frame['qty_missing']",
+                execution_count=6,
+                outputs=[
+                    new_output(
+                        "error", ename="KeyError", evalue="'qty_missing'", traceback=ANSI_TRACEBACK
+                    )
+                ],
+            )
+        )
+    nb = new_notebook(cells=cells)
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def page(tmp_path) -> str:
+    out = export_step_html(_executed_notebook(tmp_path), tmp_path / "r" / "02.html", header=HEADER)
+    assert out == tmp_path / "r" / "02.html"
+    return out.read_text(encoding="utf-8")
+
+
+def test_step_page_has_no_code(page):
+    for line in CODE.splitlines():
+        assert line not in page
+    assert "secret_variable" not in page and "show_table(frame)" not in page
+    assert "In&nbsp;[" not in page and "Out[" not in page
+    assert "jp-InputPrompt" not in page and "highlight" not in page
+    assert "lab only" not in page  # remove-cell tag
+
+
+def test_step_page_has_header_fields(page):
+    for text in (
+        "2024-05",
+        "Demand review",
+        "2024-05-02 09:30:05",
+        "sha256:feedbeef",
+        sopkit.__version__,
+        "horizon",
+        "18",
+        "service_level",
+        "0.95",
+    ):
+        assert text in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
+    assert "<title>S&amp;OP 2024-05 — Demand review</title>" in page
+
+
+def test_step_page_embeds_plots_and_tables(page):
+    images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 1
+    assert base64.b64decode(images[0]).startswith(b"\x89PNG")
+    assert "Consensus &lt;demand&gt;" in page
+    assert "98,765" in page and "2024-06" in page
+    assert "What changed since <strong>last month</strong>." in page
+
+
+def test_step_page_escapes_user_text(page):
+    assert "<script>alert" not in page
+    # the page is re-serialised by nbconvert, so quotes may be written plainly
+    assert page.count("&lt;script&gt;alert('x')&lt;/script&gt;") == 2  # both tables
+    assert "ship &amp; pray" in page
+
+
+def test_step_page_is_offline_and_script_free(page):
+    assert "<script" not in page.lower()
+    assert not FETCHING.search(page)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", page)
+    assert "cdn.example.com" not in page
+    assert "IntSlider(value=3)" in page  # a widget shows its text fallback
+    assert "Javascript" not in page
+    assert "something noisy" not in page  # stderr
+
+
+def test_failed_step_shows_error_without_traceback(tmp_path):
+    out = export_step_html(
+        _executed_notebook(tmp_path, failing=True), tmp_path / "f.html", header=HEADER
+    )
+    page = out.read_text()
+    assert "Error in this step:</strong> KeyError: 'qty_missing'" in page
+    assert "This step did not finish." in page
+    assert "Traceback" not in page and "\x1b" not in page and "[0;31m" not in page
+    assert "ipython-input" not in page and "-----" not in page
+
+
+def test_make_offline_neutralises_remote_references():
+    page = (
+        '<link rel="stylesheet" href="https://cdn/x.css"><style>@import url("//f/a.css");'
+        'body{background:url(https://x/y.png)}</style><img src="https://x/y.png">'
+        '<iframe src=//x/y></iframe><a href="https://example.com/doc">doc</a>'
+        '<script>alert(1)</script><img src="data:image/png;base64,AAAA">'
+    )
+    clean = make_offline(page)
+    assert not FETCHING.search(clean)
+    assert "<script" not in clean and "<link" not in clean and "@import" not in clean
+    assert "url(https" not in clean
+    assert '<a href="https://example.com/doc">doc</a>' in clean  # links are not fetches
+    assert 'src="data:image/png;base64,AAAA"' in clean
+    assert "external image left out" in clean
+
+
+def _result(reports: Path, run_stamp: str, *, failed_at: int | None = None) -> CycleResult:
+    run_dir = reports / "2024-05" / run_stamp
+    run_dir.mkdir(parents=True)
+    steps = []
+    for number, step in enumerate(STEPS, start=1):
+        report = run_dir / f"{step}.html"
+        if failed_at is not None and number > failed_at:
+            steps.append(StepResult(step, "skipped", 0.0, Path(f"{step}.ipynb"), None))
+            continue
+        report.write_text("<html><title>x</title><body>step</body></html>")
+        error = None
+        if number == failed_at:
+            error = StepFailedError(step, 2, "DataError", "bad <row>", str(report))
+        steps.append(
+            StepResult(
+                step,
+                "failed" if error else "ok",
+                1.25 * number,
+                Path(f"{step}.ipynb"),
+                report,
+                error,
+            )
+        )
+    return CycleResult(
+        cycle="2024-05",
+        run_stamp=run_stamp,
+        steps=steps,
+        index=reports / "2024-05" / "index.html",
+        run_dir=run_dir,
+        ok=failed_at is None,
+        parameters={"horizon": 18},
+        fingerprint="sha256:feedbeef",
+        started_at=datetime.strptime(run_stamp, "%Y%m%d-%H%M%S"),
+    )
+
+
+def test_index_links_every_step(tmp_path):
+    result = _result(tmp_path, "20240502-093000")
+    index = write_index(result, tmp_path, summary_html='<div class="sop-kpis">KPI tiles</div>')
+    assert index == tmp_path / "2024-05" / "index.html"
+    run_page = (result.run_dir / "index.html").read_text()
+    top = index.read_text()
+    for step in STEPS:
+        assert f'<a href="{step}.html">{STEP_TITLES[step]}</a>' in run_page
+        assert f'<a href="20240502-093000/{step}.html">{STEP_TITLES[step]}</a>' in top
+    assert top.count('class="sop-status sop-status-ok"') == 5
+    assert "6.2 s" in top  # 1.25 * 5, one decimal
+    assert '<div class="sop-kpis">KPI tiles</div>' in top and "KPI tiles" in run_page
+    assert "sha256:feedbeef" in top and "first run of the cycle" in top
+    assert "<script" not in top
+    assert (result.run_dir / "run.json").is_file()
+
+
+def test_second_run_keeps_the_first(tmp_path):
+    first = _result(tmp_path, "20240502-093000", failed_at=3)
+    write_index(first, tmp_path)
+    first_page = (first.run_dir / "index.html").read_text()
+    assert "bad &lt;row&gt;" in first_page and "sop-status-skipped" in first_page
+    assert '<a href="04_reconciliation.html">' not in first_page  # skipped: no link
+
+    second = _result(tmp_path, "20240503-101500")
+    top = write_index(second, tmp_path).read_text()
+    assert (first.run_dir / "index.html").read_text() == first_page  # untouched
+    assert (first.run_dir / "03_supply_review.html").is_file()
+    previous = top[top.index("Previous runs") :]
+    assert '<a href="20240502-093000/index.html">2024-05-02 09:30:00</a>' in previous
+    assert "sop-status-failed" in previous
+    assert '<a href="20240503-101500/01_product_review.html">' in top
+    assert "20240503-101500/index.html" not in previous  # the latest is not "previous"
+
+
+# ------------------------------------------------------------ display helpers
+# (sopkit.display renders what the reports show; its tests live with the reports)
+
+
+def test_show_table_formats_and_escapes():
+    from sopkit.display import show_table
+
+    frame = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+            "units": pd.array([1234567, None, 3], dtype="Int64"),
+            "share": [0.1234, 0.5, 0.25],
+            "revenue": [1234.5, 99.0, 10.0],
+            "note": ["<script>alert('x')</script>", None, "a & b"],
+        }
+    ).set_index("period")
+    table = show_table(frame, caption="<Caption>", formats={"share": "{:.1%}"}, max_rows=2)
+    html_text = table._repr_html_()
+    assert "<th" in html_text and ">period</th>" in html_text  # named index shown as a column
+    assert ">2024-01</td>" in html_text and ">2024-02</td>" in html_text
+    assert ">1,234,567</td>" in html_text and ">12.3%</td>" in html_text
+    assert ">1,234</td>" in html_text or ">1,235</td>" in html_text  # big floats: no decimals
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html_text
+    assert "<script" not in html_text and "&lt;Caption&gt;" in html_text
+    assert "2024-03" not in html_text  # max_rows
+    assert "Showing the first 2 of 3 rows." in html_text
+    assert "1,234,567" in repr(table)  # plain-text fallback
+
+
+def test_show_table_wide_pivot_labels_months():
+    from sopkit.display import show_table
+
+    long = pd.DataFrame(
+        {
+            "sku": ["A", "A", "B"],
+            "period": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-01"]),
+            "qty": [1.5, 2.25, 3.0],
+        }
+    )
+    wide = long.pivot(index="sku", columns="period", values="qty")
+    html_text = show_table(wide).html
+    assert ">2024-01</th>" in html_text and ">2024-02</th>" in html_text
+    assert ">1.50</td>" in html_text and '<td class="num" style="text-align:right"></td>' in (
+        html_text
+    )
+
+
+def test_kpi_tiles_and_note_escape():
+    from sopkit.display import kpi_tiles, note
+
+    tiles = kpi_tiles(
+        {"Fill <rate>": 0.953, "Units": 12345, "Status": "<b>ok</b>"},
+        formats={"Fill <rate>": "{:.1%}"},
+    )
+    assert "Fill &lt;rate&gt;" in tiles.html and "95.3%" in tiles.html
+    assert "12,345" in tiles.html and "&lt;b&gt;ok&lt;/b&gt;" in tiles.html
+    assert "<b>" not in tiles.html
+    assert "&lt;img" in note("<img src=x>", kind="warning").html
+    with pytest.raises(ValueError, match="kind"):
+        note("x", kind="loud")
+
+
+def test_charts_return_small_figures():
+    from matplotlib.figure import Figure
+
+    from sopkit.display import bar_chart, figure_png, heatmap, line_chart
+
+    periods = pd.date_range("2024-01-01", periods=12, freq="MS")
+    frame = pd.DataFrame(
+        {
+            "sku": ["A"] * 12 + ["B"] * 12,
+            "period": list(periods) * 2,
+            "qty": range(24),
+            "lo": range(24),
+            "hi": range(1, 25),
+        }
+    )
+    figures = [
+        heatmap(frame, "sku", "period", "qty", title="Heat"),
+        line_chart(frame, "period", "qty", hue="sku", title="Lines"),
+        line_chart(frame, "period", "qty", band=("lo", "hi"), title="Band"),
+        bar_chart(frame, "period", "qty", hue="sku", stacked=True, title="Bars"),
+        bar_chart(frame, "sku", ["qty", "hi"], horizontal=True, title="Horizontal"),
+    ]
+    for fig in figures:
+        assert isinstance(fig, Figure) and fig.dpi == 100
+        assert fig.axes[0].get_title() in {"Heat", "Lines", "Band", "Bars", "Horizontal"}
+        png = figure_png(fig)
+        assert png.startswith(b"\x89PNG") and len(png) < 150_000
+    labels = [t.get_text() for t in figures[0].axes[0].get_xticklabels()]
+    assert labels[0] == "2024-01" and labels[-1] == "2024-12"
+
+
+def test_line_chart_leaves_missing_months_as_gaps():
+    # History has actuals but no forecast, the plan the reverse: neither line may
+    # drop to zero where it has no data.
+    frame = pd.DataFrame({
+        "period": pd.date_range("2026-01-01", periods=4, freq="MS"),
+        "qty_actual": [5.0, 6.0, float("nan"), float("nan")],
+        "qty_plan": [float("nan"), float("nan"), 7.0, 8.0],
+    })
+    fig = line_chart(frame, x="period", y=["qty_actual", "qty_plan"], title="t")
+    actual, plan = fig.axes[0].get_lines()
+    assert list(actual.get_ydata()[:2]) == [5.0, 6.0]
+    assert all(v != v for v in actual.get_ydata()[2:])  # NaN, not 0
+    assert all(v != v for v in plan.get_ydata()[:2])

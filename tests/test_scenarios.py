@@ -1,0 +1,356 @@
+"""Scenarios: specs checked, applied without touching the inputs, planned and ranked."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.dataset import Dataset
+from sopkit.errors import InfeasiblePlanError, ParameterError
+from sopkit.scenarios import (
+    apply_scenario,
+    rank_scenarios,
+    run_scenarios,
+    validate_scenarios,
+)
+
+CYCLE = "2027-01"
+JAN, FEB, MAR = pd.Timestamp("2027-01-01"), pd.Timestamp("2027-02-01"), pd.Timestamp("2027-03-01")
+
+
+def s(values):
+    return pd.array(values, dtype="string")
+
+
+@pytest.fixture
+def demand_plan() -> pd.DataFrame:
+    # A: 10 a month (promotion 4 of it in January); B: 20 a month
+    return pd.DataFrame({
+        "sku": s(["A", "A", "A", "B", "B", "B"]),
+        "period": [JAN, FEB, MAR] * 2,
+        "qty_stat": [6.0, 10.0, 10.0, 20.0, 20.0, 20.0],
+        "qty_pipeline": 0.0,
+        "qty_promo": [4.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        "qty_adjustment": 0.0,
+        "qty_consensus": [10.0, 10.0, 10.0, 20.0, 20.0, 20.0],
+        "qty_q10": [5.0, 5.0, 5.0, 15.0, 15.0, 15.0],
+        "qty_q50": [10.0, 10.0, 10.0, 20.0, 20.0, 20.0],
+        "qty_q90": [15.0, 15.0, 15.0, 25.0, 25.0, 25.0],
+        "qty_q95": [16.0, 16.0, 16.0, 26.0, 26.0, 26.0],
+        "model": s(["ets"] * 6),
+        "demand_class": s(["smooth"] * 6),
+    })
+
+
+@pytest.fixture
+def data() -> Dataset:
+    products = pd.DataFrame({
+        "sku": s(["A", "B"]), "family": s(["Pumps", "Valves"]),
+        "lifecycle_status": s(["active", "active"]),
+        "price": [100.0, 50.0], "unit_cost": [60.0, 20.0], "outsource_cost": [75.0, np.nan],
+        "priority_tier": pd.array([1, 2], dtype="Int64"),
+    })
+    resources = pd.DataFrame({
+        "resource": s(["R1", "R2"]), "capacity_hours": [25.0, 50.0],
+        "overtime_max_hours": [10.0, 0.0], "overtime_cost_per_hour": [0.0, 0.0],
+        "co2e_kg_per_hour": [2.0, 1.0],
+    })
+    components = pd.DataFrame({"component": s(["CTRL"]), "supplier_capacity": [200.0]})
+    return Dataset.from_frames({"products": products, "resources": resources,
+                                "components": components})
+
+
+class FakePlanner:
+    """Serves the consensus except A in months where CTRL has no capacity.
+
+    R1 needs 1 hour a unit; hours above its capacity are overtime. A keeps one
+    unit in stock at month end.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, demand_plan, data, *, cycle, horizon=12, component_capacity=None,
+                 resource_capacity=None, allow_overtime=True, **kwargs):
+        self.calls.append({"cycle": cycle, "horizon": horizon, "allow_overtime": allow_overtime,
+                           "component_capacity": component_capacity,
+                           "resource_capacity": resource_capacity})
+        plan = demand_plan[["sku", "period"]].copy()
+        plan["qty_demand"] = demand_plan["qty_consensus"]
+        blocked = set()
+        if component_capacity is not None:
+            blocked = set(component_capacity.loc[component_capacity["supplier_capacity"] == 0,
+                                                 "period"])
+        stop = (plan["sku"] == "A") & plan["period"].isin(blocked)
+        plan["qty_served"] = plan["qty_demand"].where(~stop, 0.0)
+        plan["qty_short"] = plan["qty_demand"] - plan["qty_served"]
+        plan["qty_outsourced"] = 0.0
+        plan["inventory_end"] = np.where(plan["sku"] == "A", 1.0, 0.0)
+        hours = plan.groupby("period", as_index=False)["qty_served"].sum()
+        capacity = float(data.resources.set_index("resource").loc["R1", "capacity_hours"])
+        load = pd.DataFrame({
+            "resource": s(["R1"] * len(hours)), "period": hours["period"],
+            "hours_required": hours["qty_served"], "capacity_hours": capacity,
+            "overtime_hours": (hours["qty_served"] - capacity).clip(lower=0.0),
+        })
+        if not allow_overtime and load["overtime_hours"].sum() > 0:
+            raise InfeasiblePlanError("no plan without overtime")
+        return SimpleNamespace(plan=plan, resource_load=load, status="optimal")
+
+
+# ------------------------------------------------------------------ validation
+
+
+def test_validate_normalises():
+    specs = validate_scenarios([
+        {"name": " Downturn 10 % ", "demand": [{"scope": "ALL", "factor": 0.9}]},
+        {"name": "Pumps push", "demand": {"scope": "family", "family": "Pumps", "factor": 2,
+                                          "from": "2026-12", "to": "+1"}},
+        {"name": "Outage", "capacity": [{"component": "CTRL", "factor": 0, "from": "+1"}]},
+        {"name": "Spike", "costs": [{"unit_cost_factor": 1.1}], "supply": {
+            "allow_outsourcing": False}},
+    ])
+    assert [x["name"] for x in specs] == ["Downturn 10 %", "Pumps push", "Outage", "Spike"]
+    assert specs[0]["demand"] == [{"scope": "all", "factor": 0.9, "from": None, "to": None}]
+    assert specs[1]["demand"][0]["family"] == ["Pumps"]
+    assert specs[1]["demand"][0]["factor"] == 2.0
+    assert specs[2]["capacity"][0] == {"component": ["CTRL"], "factor": 0.0, "from": "+1",
+                                       "to": None}
+    assert validate_scenarios(specs) == specs  # a normalised spec is a valid spec
+    assert specs[3]["costs"][0]["scope"] == "all"
+    assert specs[3]["supply"] == {"allow_outsourcing": False}
+    assert validate_scenarios(None) == []
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"demand": [{"scope": "all", "factor": 0.9}]}, r"#1: name: missing"),
+    ({"name": "X", "demnd": []}, r"'X': scenario.demnd: unknown key"),
+    ({"name": "X", "demand": [{"scope": "all", "factor": -1}]}, r"'X': demand\[0\].factor"),
+    ({"name": "X", "demand": [{"scope": "all", "factor": "big"}]}, r"demand\[0\].factor"),
+    ({"name": "X", "demand": [{"scope": "all"}]}, r"demand\[0\].factor: missing"),
+    ({"name": "X", "demand": [{"scope": "region", "factor": 1}]}, r"demand\[0\].scope"),
+    ({"name": "X", "demand": [{"scope": "family", "factor": 1}]}, r"demand\[0\].family"),
+    ({"name": "X", "demand": [{"scope": "all", "sku": "A", "factor": 1}]}, r"demand\[0\].sku"),
+    ({"name": "X", "demand": [{"scope": "all", "factor": 1, "from": "Jan"}]},
+     r"demand\[0\].from: not a month"),
+    ({"name": "X", "capacity": [{"resource": "R1", "component": "C", "factor": 1}]},
+     r"capacity\[0\]: give exactly one"),
+    ({"name": "X", "costs": [{"scope": "all", "unit_cost_factor": 1.1, "from": "+1"}]},
+     r"costs\[0\].from"),
+    ({"name": "X", "costs": [{"scope": "all"}]}, r"costs\[0\]: give at least one"),
+    ({"name": "X", "supply": {"allow_overtime": "no"}}, r"supply.allow_overtime"),
+    ({"name": "X"}, r"'X': scenario: changes nothing"),
+])
+def test_validate_rejects(spec, message):
+    with pytest.raises(ParameterError, match=message):
+        validate_scenarios([spec])
+
+
+def test_validate_rejects_duplicate_names():
+    spec = {"name": "Same", "demand": [{"scope": "all", "factor": 1.0}]}
+    with pytest.raises(ParameterError, match="'same': name: used twice"):
+        validate_scenarios([spec, {**spec, "name": "same"}])
+
+
+# ------------------------------------------------------------------ applying
+
+
+def test_demand_all_scales_every_quantity_and_leaves_inputs(demand_plan, data):
+    before = demand_plan.copy()
+    inputs = apply_scenario(demand_plan, data, {"name": "Down", "demand": [
+        {"scope": "all", "factor": 0.9}]}, cycle=CYCLE)
+    pd.testing.assert_frame_equal(demand_plan, before)
+    assert inputs.demand_plan["qty_consensus"].tolist() == pytest.approx([9.0] * 3 + [18.0] * 3)
+    assert inputs.demand_plan["qty_q95"].iloc[0] == pytest.approx(14.4)  # 16 × 0.9
+    assert inputs.demand_plan["qty_promo"].iloc[0] == pytest.approx(3.6)
+    assert inputs.resource_capacity is None and inputs.component_capacity is None
+    assert inputs.data.products.equals(data.products)
+
+
+def test_demand_family_in_a_month_range(demand_plan, data):
+    spec = {"name": "Pumps push", "demand": [
+        {"scope": "family", "family": "Pumps", "factor": 1.2, "from": "2027-02", "to": "+2"}]}
+    plan = apply_scenario(demand_plan, data, spec, cycle=CYCLE).demand_plan
+    # A in February and March (+2 = 2027-03): 10 × 1.2 = 12; January and B unchanged
+    assert plan["qty_consensus"].tolist() == pytest.approx([10, 12, 12, 20, 20, 20])
+
+
+def test_demand_promotions_scales_only_the_promoted_units(demand_plan, data):
+    spec = {"name": "Campaign x2", "demand": [{"scope": "promotions", "factor": 2.0}]}
+    plan = apply_scenario(demand_plan, data, spec, cycle=CYCLE).demand_plan
+    # A January: promotion 4 -> 8, so consensus 10 + 4 = 14 and every quantile + 4
+    assert plan["qty_promo"].iloc[0] == 8.0
+    assert plan["qty_consensus"].tolist() == [14.0, 10.0, 10.0, 20.0, 20.0, 20.0]
+    assert plan["qty_q10"].iloc[0] == 9.0
+    assert plan["qty_stat"].iloc[0] == 6.0
+
+
+def test_costs_by_family(demand_plan, data):
+    spec = {"name": "Valve costs", "costs": [
+        {"scope": "family", "family": "Valves", "unit_cost_factor": 1.1, "price_factor": 1.2}]}
+    products = apply_scenario(demand_plan, data, spec, cycle=CYCLE).data.products
+    assert products["unit_cost"].tolist() == pytest.approx([60.0, 22.0])
+    assert products["price"].tolist() == pytest.approx([100.0, 60.0])
+    assert data.products["unit_cost"].tolist() == [60.0, 20.0]
+
+
+def test_capacity_for_every_month_changes_the_data(demand_plan, data):
+    spec = {"name": "Added shift", "capacity": [{"resource": "R1", "factor": 1.25}]}
+    inputs = apply_scenario(demand_plan, data, spec, cycle=CYCLE)
+    resources = inputs.data.resources.set_index("resource")
+    assert resources.loc["R1", "capacity_hours"] == 31.25  # 25 × 1.25
+    assert resources.loc["R1", "overtime_max_hours"] == 12.5
+    assert resources.loc["R2", "capacity_hours"] == 50.0
+    assert inputs.resource_capacity is None
+    assert data.resources.set_index("resource").loc["R1", "capacity_hours"] == 25.0
+
+
+def test_capacity_for_some_months_gives_overrides(demand_plan, data):
+    spec = {"name": "Outage", "capacity": [
+        {"component": "CTRL", "factor": 0.0, "from": "+1", "to": "+2"},
+        {"resource": "R1", "factor": 0.5, "from": "2027-02"},  # open end: to March
+        {"resource": "R1", "factor": 2.0},  # every month, applied first
+    ]}
+    inputs = apply_scenario(demand_plan, data, spec, cycle=CYCLE)
+    comp = inputs.component_capacity
+    assert list(comp.columns) == ["component", "period", "supplier_capacity"]
+    assert comp["period"].tolist() == [FEB, MAR]
+    assert comp["supplier_capacity"].tolist() == [0.0, 0.0]
+    assert inputs.data.components["supplier_capacity"].tolist() == [200.0]
+    res = inputs.resource_capacity
+    assert res["period"].tolist() == [FEB, MAR]
+    assert res["capacity_hours"].tolist() == [25.0, 25.0]  # 25 × 2 × 0.5
+    assert res["overtime_max_hours"].tolist() == [10.0, 10.0]  # 10 × 2 × 0.5
+    assert inputs.data.resources.set_index("resource").loc["R1", "capacity_hours"] == 50.0
+    kwargs = inputs.planner_kwargs(horizon=3)
+    assert kwargs["horizon"] == 3 and kwargs["component_capacity"] is comp
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"demand": [{"scope": "family", "family": "Pmups", "factor": 1.1}]},
+     r"'Typo': demand\[0\].family: unknown 'Pmups'"),
+    ({"capacity": [{"resource": "R9", "factor": 1.1}]}, r"capacity\[0\].resource: unknown"),
+    ({"capacity": [{"component": "CTRL", "factor": 0, "from": "+2", "to": "+1"}]},
+     r"capacity\[0\].to: ends before it starts"),
+    ({"demand": [{"scope": "all", "factor": 1.1, "from": "2027-03", "to": "2027-02"}]},
+     r"demand\[0\].to: ends before it starts"),
+    ({"demand": [{"scope": "sku", "sku": ["A", "Z"], "factor": 1.1}]},
+     r"demand\[0\].sku: unknown 'Z'"),
+])
+def test_apply_rejects_what_the_data_does_not_know(demand_plan, data, change, message):
+    with pytest.raises(ParameterError, match=message):
+        apply_scenario(demand_plan, data, {"name": "Typo", **change}, cycle=CYCLE)
+
+
+# ------------------------------------------------------------------ running
+
+
+SPECS = [
+    {"name": "Downturn 10 %", "demand": [{"scope": "all", "factor": 0.9}]},
+    {"name": "Outage", "capacity": [{"component": "CTRL", "factor": 0, "from": "+1",
+                                     "to": "+2"}]},
+    {"name": "Added shift", "capacity": [{"resource": "R1", "factor": 1.25}]},
+    {"name": "No overtime", "supply": {"allow_overtime": False}},
+]
+
+
+def test_run_scenarios_by_hand(demand_plan, data):
+    planner = FakePlanner()
+    results = run_scenarios(demand_plan, data, SPECS, cycle=CYCLE, planner=planner, horizon=3)
+    assert results["scenario"].tolist() == ["Baseline", "Downturn 10 %", "Outage",
+                                            "Added shift", "No overtime"]
+    assert all(call["horizon"] == 3 for call in planner.calls)
+    r = results.set_index("scenario")
+    # Baseline: A 30 × 100 + B 60 × 50 = 6000; margin 30 × 40 + 60 × 30 = 3000
+    assert r.loc["Baseline", "revenue"] == pytest.approx(6000.0)
+    assert r.loc["Baseline", "gross_margin"] == pytest.approx(3000.0)
+    assert r.loc["Baseline", "fill_rate"] == 1.0
+    # R1 works 30 h a month on 25 h capacity: 5 h overtime × 3 months; 90 h × 2 kg
+    assert r.loc["Baseline", "overtime_hours"] == pytest.approx(15.0)
+    assert r.loc["Baseline", "co2e_kg"] == pytest.approx(180.0)
+    assert r.loc["Baseline", "inventory_value"] == pytest.approx(60.0)  # 1 unit of A × 60
+    assert r.loc["Baseline", "status"] == "optimal"
+    # Downturn: everything × 0.9; 27 h a month -> 2 h overtime × 3
+    assert r.loc["Downturn 10 %", "revenue"] == pytest.approx(5400.0)
+    assert r.loc["Downturn 10 %", "overtime_hours"] == pytest.approx(6.0)
+    # Outage: no A in February and March -> A served 10 of 30
+    assert r.loc["Outage", "revenue"] == pytest.approx(4000.0)  # 1000 + 3000
+    assert r.loc["Outage", "fill_rate"] == pytest.approx(70 / 90)
+    assert r.loc["Outage", "tier1_fill_rate"] == pytest.approx(10 / 30)
+    assert r.loc["Outage", "revenue_at_risk"] == pytest.approx(2000.0)
+    assert r.loc["Outage", "co2e_kg"] == pytest.approx(140.0)  # (30 + 20 + 20) × 2
+    assert planner.calls[2]["component_capacity"] is not None
+    assert planner.calls[1]["component_capacity"] is None
+    # Added shift: 31.25 h capacity, no overtime
+    assert r.loc["Added shift", "overtime_hours"] == 0.0
+    # No overtime: the planner finds no plan; the row stays, without numbers
+    assert r.loc["No overtime", "status"].startswith("infeasible")
+    assert np.isnan(r.loc["No overtime", "revenue"])
+
+
+def test_month_limited_capacity_needs_a_planner_that_takes_it(demand_plan, data):
+    def old_planner(demand_plan, data, *, cycle, horizon=12):  # no capacity overrides
+        raise AssertionError("must not be called")
+
+    with pytest.raises(ParameterError, match="'Outage': capacity: the planner does not accept"):
+        run_scenarios(demand_plan, data, SPECS, cycle=CYCLE, planner=old_planner)
+
+
+def test_run_scenarios_validates_before_planning(demand_plan, data):
+    planner = FakePlanner()
+    bad = [*SPECS, {"name": "Broken", "demand": [{"scope": "all"}]}]
+    with pytest.raises(ParameterError, match="'Broken'"):
+        run_scenarios(demand_plan, data, bad, cycle=CYCLE, planner=planner)
+    assert planner.calls == []
+    with pytest.raises(ParameterError, match="reserved"):
+        run_scenarios(demand_plan, data, [{"name": "baseline", "demand": [
+            {"scope": "all", "factor": 1}]}], cycle=CYCLE, planner=planner)
+
+
+# ------------------------------------------------------------------ ranking
+
+
+@pytest.fixture
+def results() -> pd.DataFrame:
+    return pd.DataFrame({
+        "scenario": ["Baseline", "Downturn", "Outage", "Shift", "Failed"],
+        "status": ["optimal"] * 4 + ["infeasible: no plan"],
+        "tier1_fill_rate": [1.0, 1.0, 1 / 3, 0.998, np.nan],
+        "gross_margin": [3000.0, 2700.0, 2200.0, 3100.0, np.nan],
+        "fill_rate": [1.0, 1.0, 0.778, 1.0, np.nan],
+        "co2e_kg": [180.0, 162.0, 140.0, 180.0, np.nan],
+    })
+
+
+def test_rank_lexicographic_with_tolerance(results):
+    ranked = rank_scenarios(results, ["tier1_fill_rate", "gross_margin", "fill_rate"])
+    # tier-1 fill: 1.0, 1.0 and 0.998 tie (within 0.5 %) -> margin decides among them
+    assert ranked["scenario"].tolist() == ["Shift", "Baseline", "Downturn", "Outage", "Failed"]
+    assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
+    reasons = dict(zip(ranked["scenario"], ranked["reason"], strict=True))
+    assert reasons["Shift"] == ("best: ahead of 'Baseline' on gross_margin 3,100 vs 3,000 "
+                                "(tied on tier1_fill_rate within 0.5%)")
+    assert reasons["Outage"] == "behind 'Downturn' on tier1_fill_rate 33.3% vs 100.0%"
+    assert reasons["Failed"] == "no result (infeasible: no plan)"
+
+
+def test_rank_without_tolerance_and_lower_is_better(results):
+    strict = rank_scenarios(results, ["tier1_fill_rate", "gross_margin"], tolerance=0.0)
+    assert strict["scenario"].tolist()[:3] == ["Baseline", "Downturn", "Shift"]
+    greenest = rank_scenarios(results, ["co2e_kg"])  # lower is better
+    assert greenest["scenario"].tolist()[:2] == ["Outage", "Downturn"]
+    # Baseline and Shift tie on CO2e: same rank, input order kept
+    assert greenest["rank"].tolist()[:4] == [1, 2, 3, 3]
+    assert greenest["reason"].iloc[3] == "tied with 'Baseline' on every rubric KPI"
+    dirtiest = rank_scenarios(results, ["+co2e_kg"])
+    assert dirtiest["scenario"].iloc[0] == "Baseline"
+
+
+def test_rank_rejects_unknown_kpi(results):
+    with pytest.raises(ParameterError, match="'profit' is not a scenario KPI"):
+        rank_scenarios(results, ["profit"])
+    with pytest.raises(ParameterError, match="at least one"):
+        rank_scenarios(results, [])
