@@ -9,13 +9,60 @@ they compute nothing that an earlier step owns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
 from sopkit import kpi
 from sopkit.periods import add_months, fmt_month
+
+KPI_LABELS = {
+    "forecast_wape_lag1": "Forecast error (WAPE, lag 1)",
+    "forecast_wape_lag3": "Forecast error (WAPE, lag 3)",
+    "forecast_bias": "Forecast bias",
+    "fill_rate": "Fill rate",
+    "tier1_fill_rate": "Tier-1 fill rate",
+    "utilisation": "Capacity utilisation",
+    "inventory_turns": "Inventory turns",
+    "days_of_supply": "Days of supply",
+    "data_quality_score": "Data-quality score",
+}
+
+KPI_FORMATS = {
+    "forecast_wape_lag1": "{:.1%}",
+    "forecast_wape_lag3": "{:.1%}",
+    "forecast_bias": "{:+.1%}",
+    "fill_rate": "{:.1%}",
+    "tier1_fill_rate": "{:.1%}",
+    "utilisation": "{:.1%}",
+    "inventory_turns": "{:.1f}",
+    "days_of_supply": "{:.0f}",
+    "data_quality_score": "{:.1f}",
+}
+
+
+def format_kpi(kpi_name: str, value) -> str:
+    """A KPI value as people read it (``0.953`` fill rate → ``95.3%``); ``–`` if missing."""
+    if value is None or pd.isna(value):
+        return "–"
+    return KPI_FORMATS.get(kpi_name, "{:,.2f}").format(float(value))
+
+
+def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard for display: labels, formatted values and targets, status.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, value, target, better, status`` as text.
+    """
+    better = {"higher": "higher", "lower": "lower", "closer": "closer to target"}
+    return pd.DataFrame({
+        "kpi": [KPI_LABELS.get(k, k) for k in card["kpi"]],
+        "value": [format_kpi(k, v) for k, v in zip(card["kpi"], card["value"], strict=True)],
+        "target": [format_kpi(k, v) for k, v in zip(card["kpi"], card["target"], strict=True)],
+        "better": [better.get(str(d), "" if pd.isna(d) else str(d)) for d in card["direction"]],
+        "status": card["status"].astype(str).tolist(),
+    })
 
 
 def kpi_values(
@@ -95,12 +142,12 @@ def decisions(
         ``decision, context, options, recommendation, reason``.
     """
     rows = []
-    ranked = ranked_scenarios.sort_values("rank", kind="stable")
+    ranked = ranked_scenarios.dropna(subset=["rank"]).sort_values("rank", kind="stable")
     if len(ranked):
         best = ranked.iloc[0]
         rows.append({
             "decision": "Which plan becomes the plan of record",
-            "context": f"{len(ranked)} scenarios priced in the reconciliation",
+            "context": f"{len(ranked)} options priced in the reconciliation",
             "options": "; ".join(ranked["scenario"].astype(str)),
             "recommendation": str(best["scenario"]),
             "reason": str(best.get("reason", "")),
@@ -184,18 +231,12 @@ def locked_horizon(plan: pd.DataFrame, products: pd.DataFrame, *, cycle, months:
             [["qty_demand", "qty_supply", "qty_served", "qty_short"]].sum())
 
 
-def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame,
-                 labels: Mapping[str, str] | None = None) -> str:
+def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame) -> str:
     """An escaped HTML fragment for the cycle index: status tiles and the decisions."""
     from sopkit.display import kpi_tiles, show_table
 
-    labels = dict(labels or {})
-    tiles = {}
-    for row in card.itertuples(index=False):
-        value = row.value
-        shown = "–" if pd.isna(value) else (
-            f"{value:.1%}" if abs(value) <= 1.5 and "score" not in row.kpi else f"{value:,.1f}")
-        tiles[f"{labels.get(row.kpi, row.kpi)} · {row.status}"] = shown
+    tiles = {f"{KPI_LABELS.get(row.kpi, row.kpi)} · {row.status}": format_kpi(row.kpi, row.value)
+             for row in card.itertuples(index=False)}
     parts = [kpi_tiles(tiles, caption="Scorecard").html]
     if len(decision_table):
         parts.append(show_table(decision_table[["decision", "recommendation", "reason"]],

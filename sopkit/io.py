@@ -278,6 +278,8 @@ def convert(raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
                                             "must be a whole number", cells[row]))
                     bad_cells.loc[row, column.name] = True
                 values = values.where(~frac).round().astype("Int64")
+            else:
+                values = values.astype("float64")  # NaN for blanks, as the Dataset promises
             out[column.name] = values
         else:  # pragma: no cover - contract only uses the types above
             raise TypeError(column.dtype)

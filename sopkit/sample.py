@@ -449,6 +449,8 @@ class _Company:
             taken[i] = True  # kept plain: full history, no promotion, no adjustment
         for i in np.flatnonzero(self.pattern == "lumpy"):
             self.level[i] = max(self.level[i], 3.0)
+        for i in np.flatnonzero(self.pattern == "project"):  # enough deals to learn from
+            self.level[i] = max(self.level[i], 0.5)
 
         # Two new pumps share the new-platform line, launching in months +2 and +3.
         pumps = np.flatnonzero((fam == self._f("PMP")) & ~taken)

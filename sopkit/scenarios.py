@@ -14,7 +14,10 @@ A scenario is a plain dict, as written in the cycle parameters::
 
 Keys of a scenario
 ------------------
-``name`` (required, unique), ``description`` (free text), and any of:
+``name`` (required, unique), ``description`` (free text), ``kind`` —
+``response`` (default: an option the business can decide, such as an added
+shift) or ``shock`` (something that may happen to it, such as a downturn or a
+supplier outage; shown for preparedness, never recommended) — and any of:
 
 ``demand``: list of changes, each ``scope`` — ``all``, ``family`` (with
     ``family``: a name or a list), ``sku`` (with ``sku``: a code or a list) or
@@ -66,7 +69,8 @@ from sopkit.periods import add_months, cycle_month, month_range, months_between,
 
 BASELINE = "Baseline"
 
-SCENARIO_KEYS = ("name", "description", "demand", "capacity", "costs", "supply")
+SCENARIO_KEYS = ("name", "description", "kind", "demand", "capacity", "costs", "supply")
+KINDS = ("response", "shock")
 DEMAND_SCOPES = ("all", "family", "sku", "promotions")
 COST_SCOPES = ("all", "family", "sku")
 COST_FACTORS = {"unit_cost_factor": "unit_cost", "price_factor": "price",
@@ -163,6 +167,10 @@ def _validate_one(spec, position: int) -> dict:
     check = _Checker(repr(name.strip()))
     check.keys(spec, "scenario", SCENARIO_KEYS)
     out: dict = {"name": name.strip(), "description": str(spec.get("description") or "")}
+    kind = str(spec.get("kind") or "response").strip().lower()
+    if kind not in KINDS:
+        check.fail("kind", f"must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
+    out["kind"] = kind
 
     def entries(section: str) -> list:
         value = spec.get(section) or []
@@ -616,7 +624,7 @@ def run_scenarios(
         from sopkit.supply import plan_supply as planner
     rate = plan_kwargs.get("holding_cost_rate", 0.24)
 
-    def run(name: str, description: str, plan, scenario_data, kwargs) -> dict:
+    def run(name: str, description: str, kind: str, plan, scenario_data, kwargs) -> dict:
         try:
             supply = planner(plan, scenario_data, cycle=cycle, **kwargs)
         except InfeasiblePlanError as exc:
@@ -624,7 +632,7 @@ def run_scenarios(
         else:
             row = scenario_kpis(supply, scenario_data,
                                 holding_cost_rate=kwargs.get("holding_cost_rate", rate))
-        return {"scenario": name, "description": description, **row}
+        return {"scenario": name, "kind": kind, "description": description, **row}
 
     inputs = [apply_scenario(demand_plan, data, spec, cycle=cycle) for spec in validated]
     for spec, scenario in zip(validated, inputs, strict=True):
@@ -634,12 +642,15 @@ def run_scenarios(
                     f"scenario {spec['name']!r}: capacity: the planner does not accept "
                     f"{keyword}=, so capacity changes limited to some months cannot be "
                     "planned; drop 'from'/'to' to change every month")
-    rows = [run(BASELINE, "the plan as it stands", demand_plan, data, dict(plan_kwargs))]
+    rows = [run(BASELINE, "the plan as it stands", "response", demand_plan, data,
+                dict(plan_kwargs))]
     for spec, scenario in zip(validated, inputs, strict=True):
-        rows.append(run(spec["name"], spec["description"], scenario.demand_plan, scenario.data,
+        rows.append(run(spec["name"], spec["description"], spec["kind"], scenario.demand_plan,
+                        scenario.data,
                         scenario.planner_kwargs(**plan_kwargs)))
-    out = pd.DataFrame(rows, columns=["scenario", "description", "status", *KPI_COLUMNS])
-    for column in ("scenario", "description", "status"):
+    out = pd.DataFrame(rows, columns=["scenario", "kind", "description", "status",
+                                      *KPI_COLUMNS])
+    for column in ("scenario", "kind", "description", "status"):
         out[column] = out[column].astype("string")
     return out
 
@@ -673,6 +684,27 @@ def _format(kpi: str, value: float) -> str:
 
 
 def rank_scenarios(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.DataFrame:
+    """Rank the response scenarios on the decision rubric; list the shocks after them.
+
+    Shocks (``kind == "shock"``) are not options anyone can choose, so they get
+    no rank (``<NA>``) and the reason says so; they follow the ranked responses
+    in their input order. Without a ``kind`` column every row is a response.
+    See :func:`_rank` for the ranking itself.
+    """
+    if "kind" not in results.columns:
+        return _rank(results, rubric, tolerance=tolerance)
+    shock = results["kind"].astype(str).eq("shock").to_numpy()
+    ranked = _rank(results[~shock].reset_index(drop=True), rubric, tolerance=tolerance)
+    shocks = results[shock].copy()
+    shocks["rank"] = pd.NA
+    shocks["reason"] = pd.array(["a shock to prepare for, not an option to choose"] * len(shocks),
+                                dtype="string")
+    out = pd.concat([ranked, shocks], ignore_index=True)
+    out["rank"] = out["rank"].astype("Int64")
+    return out
+
+
+def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.DataFrame:
     """Rank scenarios lexicographically on a rubric of KPIs, with a tolerance.
 
     The scenarios are ordered on the first KPI; those *tied* with the best are

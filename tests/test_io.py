@@ -41,6 +41,11 @@ def test_valid_folder_types_and_values(tiny_dir):
     # optional table absent -> empty frame with the contract's columns
     assert data.pipeline.empty and "probability" in data.pipeline.columns
     assert len(data.fingerprint) == 16
+    # the in-memory dtypes the Dataset promises
+    assert str(data.actuals["qty"].dtype) == "float64"
+    assert str(data.products["priority_tier"].dtype) == "Int64"
+    assert str(data.actuals["period"].dtype).startswith("datetime64")
+    assert str(data.products["sku"].dtype) in ("string", "str")
 
 
 def test_fingerprint_changes_with_content(tiny_dir, tmp_path):

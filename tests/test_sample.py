@@ -324,17 +324,18 @@ def test_won_deals_land_in_the_actuals_and_sales_is_optimistic(company):
     # Won: the order is in the actuals of the month the deal left the pipeline. A deal that
     # left more than a month before its expected period was lost, whatever else was ordered.
     # Months in which several deals of one SKU left are ambiguous and not counted.
+    assert closed["deal_id"].nunique() >= 8
     alone = closed.groupby(["sku", "closed_in"])["deal_id"].transform("nunique") == 1
     closed = closed[alone]
     on_time = closed["closed_in"] >= closed["period"] - pd.DateOffset(months=1)
     won = ((closed["ordered"] >= closed["qty"]) & on_time).groupby(closed["deal_id"]).all()
     stated = closed.groupby("deal_id")["probability"].first()
-    assert len(won) >= 5
+    assert len(won) >= 3
     assert won.sum() >= 1, "won deals must appear in the actuals in the month they closed"
     assert (~won).sum() >= 1, "some deals must be lost"
     # Sales is optimistic: the stated probabilities are above what came true (well above,
     # once there are enough deals to tell).
-    assert stated.mean() > won.mean() + (0.2 if len(won) >= 15 else 0.0)
+    assert stated.mean() > won.mean() + (0.1 if len(won) >= 15 else 0.0)
 
 
 def test_adjustments_track_record(company):

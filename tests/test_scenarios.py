@@ -354,3 +354,22 @@ def test_rank_rejects_unknown_kpi(results):
         rank_scenarios(results, ["profit"])
     with pytest.raises(ParameterError, match="at least one"):
         rank_scenarios(results, [])
+
+
+def test_shocks_are_listed_but_never_ranked():
+    from sopkit.scenarios import rank_scenarios, validate_scenarios
+
+    spec = {"name": "X", "supply": {"allow_overtime": False}}
+    assert validate_scenarios([spec])[0]["kind"] == "response"
+    with pytest.raises(ParameterError, match="kind: must be one of response, shock"):
+        validate_scenarios([{**spec, "kind": "wish"}])
+    results = pd.DataFrame({
+        "scenario": ["Baseline", "Boom", "Extra shift"],
+        "kind": ["response", "shock", "response"],
+        "gross_margin": [100.0, 500.0, 120.0],
+    })
+    ranked = rank_scenarios(results, ["gross_margin"])
+    # the boom has the best margin but is not a choice: Extra shift is recommended
+    assert ranked["scenario"].tolist() == ["Extra shift", "Baseline", "Boom"]
+    assert ranked["rank"].tolist()[:2] == [1, 2] and pd.isna(ranked["rank"].iloc[2])
+    assert ranked["reason"].iloc[2] == "a shock to prepare for, not an option to choose"

@@ -1,0 +1,105 @@
+"""End to end: `sop cycle` on a small sample company, as a planner runs it.
+
+Runs the real console command in a subprocess (papermill, five kernels,
+nbconvert), then reads the reports as a reviewer would: every step is linked,
+no code and no traceback is shown, the header says what was run on what, user
+text is escaped, and a real browser finds no errors or broken images.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser_check import check_reports_in_browser, require_chromium
+
+from sopkit import __version__
+from sopkit.workspace import OUTPUTS, STEP_TITLES, STEPS
+
+pytestmark = pytest.mark.slow
+
+
+def sop(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sopkit", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def cycle_run(tmp_path_factory, sample_dir):
+    root = tmp_path_factory.mktemp("cycle")
+    proc = sop("cycle", "--data", sample_dir, "--workspace", root / "runs",
+               "--reports", root / "reports", cwd=root)
+    return root, proc
+
+
+def test_cycle_succeeds_and_prints_the_index(cycle_run):
+    root, proc = cycle_run
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"^report: (.+index\.html)$", proc.stdout, re.M)
+    assert match, proc.stdout
+    assert Path(match.group(1)) == (root / "reports" / "2026-11" / "index.html").resolve()
+    for i, step in enumerate(STEPS, start=1):
+        assert f"[{i}/5] {step} ... ok" in proc.stdout
+
+
+def test_every_step_wrote_its_outputs(cycle_run):
+    root, _ = cycle_run
+    workspace = root / "runs" / "2026-11"
+    for name in OUTPUTS.values():
+        assert (workspace / name).is_file(), name
+    assert (workspace / "summary.html").is_file()
+
+
+def test_index_links_five_readable_step_reports(cycle_run):
+    root, _ = cycle_run
+    index = (root / "reports" / "2026-11" / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="([^"]+\.html)"', index)
+    for step in STEPS:
+        target = next(link for link in links if link.endswith(f"{step}.html"))
+        page = (root / "reports" / "2026-11" / target).read_text(encoding="utf-8")
+        assert STEP_TITLES[step] in page
+        assert "Traceback" not in page and "Error in this step" not in page
+        # no code: neither notebook source nor input prompts
+        assert "open_step(" not in page and "import " not in page
+        assert "In&nbsp;[" not in page and "jp-InputPrompt" not in page
+        assert 'class="highlight' not in page  # pygments-highlighted source
+        # the header: cycle, fingerprint, version
+        assert "2026-11" in page and __version__ in page
+        assert re.search(r"[0-9a-f]{16}", page)
+        assert "<script" not in page.lower()
+    assert "Scorecard" in index  # the executive summary is embedded
+
+
+def test_user_text_is_escaped(cycle_run):
+    root, _ = cycle_run
+    page = next((root / "reports" / "2026-11").glob("*/02_demand_review.html"))
+    html = page.read_text(encoding="utf-8")
+    assert re.search(r"&lt;script&gt;alert\((&#x27;|')x(&#x27;|')\)&lt;/script&gt;", html)
+    assert "<script>alert" not in html
+
+
+def test_reports_in_a_real_browser(cycle_run):
+    require_chromium()
+    root, _ = cycle_run
+    problems = check_reports_in_browser(root / "reports" / "2026-11" / "index.html",
+                                        expected_links=5)
+    assert problems == []
+
+
+def test_failing_step_is_named_and_stops_the_cycle(tmp_path, sample_dir):
+    params = tmp_path / "bad.yaml"
+    params.write_text("scenarios:\n  - name: Outage\n"
+                      "    capacity: [{component: NO-SUCH-PART, factor: 0}]\n")
+    proc = sop("cycle", "--data", sample_dir, "--params", params, "--workspace",
+               tmp_path / "runs", "--reports", tmp_path / "reports", cwd=tmp_path)
+    assert proc.returncode == 5
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert re.search(r"step 04_reconciliation failed, cell \d+: ParameterError: .*NO-SUCH-PART",
+                     proc.stderr)
+    assert "[5/5] 05_executive_review ... skipped" in proc.stdout
+    failed = next((tmp_path / "reports" / "2026-11").glob("*/04_reconciliation.html"))
+    assert "NO-SUCH-PART" in failed.read_text(encoding="utf-8")
+    assert (tmp_path / "reports" / "2026-11" / "index.html").is_file()
