@@ -1,0 +1,71 @@
+"""`sop forecast`: real-world history files handled as documented."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sopkit.cli import main
+
+
+def history(tmp_path, text):
+    path = tmp_path / "history.csv"
+    path.write_text(text)
+    return path
+
+
+def run(tmp_path, text, *extra):
+    out = tmp_path / "forecast.csv"
+    code = main(["forecast", str(history(tmp_path, text)), "--horizon", "3", "--out", str(out),
+                 *extra])
+    return code, out
+
+
+def test_forecast_columns_and_rows(tmp_path):
+    rows = "\n".join(f"A,2025-{m:02d},10" for m in range(1, 13))
+    code, out = run(tmp_path, "sku,period,qty\n" + rows + "\n", "--quantiles", "0.2,0.8")
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["sku", "period", "qty_forecast", "qty_q20", "qty_q80",
+                                   "qty_q95", "model", "demand_class"]
+    assert frame["period"].tolist() == ["2026-01", "2026-02", "2026-03"]
+    # a constant series of 10 is forecast at 10 by every candidate model
+    assert frame["qty_forecast"].round(6).tolist() == [10.0, 10.0, 10.0]
+    assert frame["demand_class"].unique().tolist() == ["smooth"]
+
+
+def test_negative_returns_blanks_and_gaps(tmp_path):
+    # B: a return (-4) is clipped to 0, a blank is 0, 2025-03 is missing (0):
+    # history 6, 0, 0, 0, 6, 0 -> four zero months: intermittent, never negative
+    text = ("sku,period,qty\nB,2025-01,6\nB,2025-02,-4\nB,2025-04,\nB,2025-05,6\n"
+            "B,2025-06,0\nC,2025-01,0\nC,2025-06,0\n")
+    code, out = run(tmp_path, text)
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert (frame.drop(columns=["sku", "period", "model", "demand_class"]) >= 0).all().all()
+    # C never had demand: zero forecast
+    assert frame.loc[frame["sku"] == "C", "qty_forecast"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_duplicates_rejected_with_both_rows(tmp_path, capsys):
+    code, _ = run(tmp_path, "sku,period,qty\nA,2025-01,1\nA,2025-01,2\n")
+    assert code == 3
+    assert "row 3, column 'sku, period': duplicate key (sku, period) = (A, 2025-01); " \
+           "first seen on row 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--quantiles", "0.5,1.5"], "1.5 is not strictly between 0 and 1"),
+    (["--quantiles", "x"], "'x' is not a number"),
+    (["--service-level", "2"], "--service-level must be between 0 and 1"),
+])
+def test_bad_options(tmp_path, capsys, args, message):
+    code, _ = run(tmp_path, "sku,period,qty\nA,2025-01,1\n", *args)
+    assert code == 2 and message in capsys.readouterr().err
+
+
+def test_empty_and_missing_files(tmp_path, capsys):
+    code, _ = run(tmp_path, "sku,period,qty\n")
+    assert code == 3 and "has a header but no data rows" in capsys.readouterr().err
+    assert main(["forecast", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")]) == 3
+    assert "file not found" in capsys.readouterr().err
