@@ -82,15 +82,11 @@ def cmd_validate(args) -> int:
     data, problems = validate_folder(args.data_dir)
     findings = None
     if data is not None:
-        try:
-            from sopkit.quality import quality_findings
-        except ImportError:  # pragma: no cover - quality arrives with the product review
-            quality_findings = None
-        if quality_findings is not None:
-            from sopkit.periods import add_months
+        from sopkit.periods import add_months
+        from sopkit.quality import quality_findings
 
-            cycle = add_months(data.last_actual_period, 1) if data.last_actual_period else None
-            findings = quality_findings(data, cycle=cycle)
+        cycle = add_months(data.last_actual_period, 1) if data.last_actual_period else None
+        findings = quality_findings(data, cycle=cycle)
     if problems:
         raise DataError(problems, headline=f"{len(problems)} problem(s) in {args.data_dir}")
     n_rows = sum(len(f) for f in data.tables().values())

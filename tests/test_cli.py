@@ -101,3 +101,14 @@ def test_internal_error_has_no_traceback(monkeypatch, tiny_dir, capsys):
 def test_unknown_command_exit_code():
     code, _, err = run_sop("frobnicate")
     assert code == 2 and "invalid choice" in err and "Traceback" not in err
+
+
+def test_validate_lists_quality_findings_and_fails_on_errors(tmp_path, capsys):
+    # passes the contract, but SKU B has no routing: a finding that stops planning
+    files = dict(TINY)
+    files["routings.csv"] = "sku,resource,hours_per_unit\nA,R1,1.5\n"
+    folder = write_folder(tmp_path / "dq", files)
+    assert main(["validate", str(folder)]) == 3
+    out = capsys.readouterr().out
+    assert "all 11 tables follow the data contract" in out
+    assert "no_routing" in out and "(1 stop planning)" in out
