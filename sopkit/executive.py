@@ -79,7 +79,8 @@ def kpi_values(
     Parameters
     ----------
     accuracy : DataFrame or None
-        ``lag, wape, bias`` (the demand step's backtest accuracy of the chosen models).
+        ``lag, wape, bias`` and optionally ``forecast``: the demand step's
+        archived accuracy, of which the consensus rows are used.
     plan, resource_load : DataFrame
         The supply step's plan and resource load.
     products : DataFrame
@@ -99,6 +100,9 @@ def kpi_values(
     from sopkit.quality import quality_score
 
     values: dict[str, float] = {}
+    if accuracy is not None and "forecast" in accuracy.columns:
+        # archived accuracy: the consensus is the forecast the business used
+        accuracy = accuracy[accuracy["forecast"] == "consensus"]
     by_lag = {} if accuracy is None or accuracy.empty else accuracy.set_index("lag")
     for lag in (1, 3):
         values[f"forecast_wape_lag{lag}"] = (

@@ -9,7 +9,7 @@ what a step produced. The file names are fixed here, in one place.
     ``dq_findings.csv``      01  master-data quality findings
     ``demand_plan.csv``      02  consensus demand per SKU and month, with quantiles
     ``forecast_models.csv``  02  per SKU: demand class, chosen model, backtest error
-    ``forecast_accuracy.csv`` 02 backtest WAPE and bias of the chosen models by lag
+    ``forecast_accuracy.csv`` 02 WAPE and bias of archived forecasts by lag (sopkit.archive)
     ``supply_plan.csv``      03  supply per SKU and month by source, inventory, shortfall
     ``resource_load.csv``    03  hours per resource and month against capacity
     ``component_usage.csv``  03  components used against supplier capacity

@@ -1,0 +1,244 @@
+"""Forecast snapshots: what each cycle forecast, kept to measure accuracy honestly.
+
+A backtest says how a model *would have* done; the archive says how the plan
+the company actually used *did*. Every demand review archives its naive,
+statistical and consensus forecasts as one snapshot, and accuracy is measured
+on those snapshots once the actuals arrive — at lag 1 (the forecast made for
+the next month) and lag 3 (three months ahead, what supply had to commit to),
+with the forecast value added (FVA) staircase naive → statistical → consensus.
+
+Lags: a snapshot of cycle ``C`` (the first month planned) forecasts month
+``C`` at lag 1, ``C + 1`` at lag 2, and so on.
+
+Files: ``<workspace>/archive/forecasts_<cycle>.csv`` with columns
+``snapshot, sku, period, lag, qty_naive, qty_stat, qty_consensus``. A rerun of
+a cycle replaces that cycle's snapshot (the approved plan of record is kept
+by the plan store, not here); snapshots of other cycles are never touched.
+
+A new installation has no archive. :func:`backfill` rebuilds snapshots for past
+cycles from what was known then — history before that cycle, pipeline
+snapshots and adjustments entered before it — so that accuracy can be shown
+from the first cycle on. Promotions carry no entry date and are used as they
+stand (documented leak: a promotion planned later than the backfilled cycle
+would have been unknown then).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sopkit.errors import ParameterError
+from sopkit.periods import add_months, cycle_month, fmt_month, months_between
+
+MEASURES = {"naive": "qty_naive", "statistical": "qty_stat", "consensus": "qty_consensus"}
+COLUMNS = ["snapshot", "sku", "period", "lag", *MEASURES.values()]
+FILE_RE = re.compile(r"^forecasts_(\d{4}-\d{2})\.csv$")
+
+
+def archive_dir(workspace: str | Path) -> Path:
+    return Path(workspace) / "archive"
+
+
+def naive_forecast(actuals: pd.DataFrame, periods: pd.DatetimeIndex, *,
+                   end: pd.Timestamp) -> pd.DataFrame:
+    """The naive forecast: each SKU's demand of month ``end`` carried forward.
+
+    SKUs without a row in month ``end`` forecast 0. Returns ``sku, period, qty_naive``.
+    """
+    last = actuals[actuals["period"] == pd.Timestamp(end)].groupby("sku")["qty"].sum()
+    skus = pd.Index(actuals["sku"].unique(), name="sku")
+    level = last.reindex(skus).fillna(0.0).clip(lower=0.0)
+    return pd.DataFrame({
+        "sku": np.repeat(skus.to_numpy(), len(periods)),
+        "period": np.tile(periods.to_numpy(), len(skus)),
+        "qty_naive": np.repeat(level.to_numpy(dtype=float), len(periods)),
+    })
+
+
+def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.DataFrame:
+    """This cycle's forecasts as an archive snapshot.
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        The demand step's plan: ``sku, period, qty_stat, qty_consensus``.
+    actuals : DataFrame
+        History up to the month before ``cycle`` (for the naive forecast).
+
+    Returns
+    -------
+    DataFrame
+        ``snapshot, sku, period, lag, qty_naive, qty_stat, qty_consensus``.
+    """
+    start = cycle_month(cycle)
+    plan = demand_plan[demand_plan["period"] >= start][["sku", "period", "qty_stat",
+                                                        "qty_consensus"]]
+    periods = pd.DatetimeIndex(sorted(plan["period"].unique()))
+    naive = naive_forecast(actuals[actuals["period"] < start], periods,
+                           end=add_months(start, -1))
+    frame = plan.astype({"sku": "string"}).merge(naive.astype({"sku": "string"}),
+                                                 on=["sku", "period"], how="outer")
+    frame[list(MEASURES.values())] = frame[list(MEASURES.values())].fillna(0.0)
+    frame["snapshot"] = start
+    frame["lag"] = months_between(pd.Series(start, index=frame.index), frame["period"]) + 1
+    return frame[COLUMNS].sort_values(["sku", "period"], ignore_index=True)
+
+
+def write_snapshot(frame: pd.DataFrame, workspace: str | Path) -> Path:
+    """Store a snapshot (replacing the same cycle's earlier one). Returns the path."""
+    cycles = frame["snapshot"].unique()
+    if len(cycles) != 1:
+        raise ParameterError("a snapshot holds exactly one cycle")
+    folder = archive_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"forecasts_{fmt_month(cycles[0])}.csv"
+    out = frame.copy()
+    out["snapshot"] = fmt_month(out["snapshot"])
+    out["period"] = fmt_month(out["period"])
+    tmp = path.with_suffix(".csv.tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
+    """Every archived snapshot (optionally only cycles before ``before``)."""
+    folder = archive_dir(workspace)
+    frames = []
+    for path in sorted(folder.glob("forecasts_*.csv")) if folder.is_dir() else []:
+        match = FILE_RE.match(path.name)
+        if not match or (before is not None and
+                         pd.Timestamp(match.group(1) + "-01") >= cycle_month(before)):
+            continue
+        frame = pd.read_csv(path, dtype={"sku": "string"})
+        frame["snapshot"] = pd.to_datetime(frame["snapshot"], format="%Y-%m")
+        frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m")
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            COLUMNS, ["datetime64[ns]", "string", "datetime64[ns]", "int64", "float64",
+                      "float64", "float64"], strict=True)})
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def _scored(archive: pd.DataFrame, actuals: pd.DataFrame, lags: Sequence[int]) -> pd.DataFrame:
+    """Archive rows whose month has actuals, joined to the actual demand (missing = 0)."""
+    if archive.empty or actuals.empty:
+        return archive.assign(qty=pd.Series(dtype=float)).iloc[0:0]
+    last = actuals["period"].max()
+    rows = archive[(archive["period"] <= last) & archive["lag"].isin(list(lags))]
+    demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum()
+    demand = demand.astype({"sku": "string"})
+    rows = rows.merge(demand, on=["sku", "period"], how="left")
+    rows["qty"] = rows["qty"].fillna(0.0).clip(lower=0.0)
+    return rows
+
+
+def accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *, lags: Sequence[int] = (1, 3),
+             by: str | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
+    """WAPE and bias of the archived forecasts by lag (and optionally by family).
+
+    Returns
+    -------
+    DataFrame
+        ``[by], lag, forecast`` (naive / statistical / consensus),
+        ``n_snapshots, n_points, qty_actual, qty_forecast, wape, bias`` where
+        ``wape = Σ|f − a| / Σa`` and ``bias = Σ(f − a) / Σa`` (NaN when Σa = 0).
+    """
+    rows = _scored(archive, actuals, lags)
+    keys = [by] if by else []
+    if by:
+        if products is None:
+            raise ParameterError(f"accuracy by {by!r} needs the products table")
+        rows = rows.merge(products[["sku", by]], on="sku", how="left")
+    out = []
+    for name, column in MEASURES.items():
+        part = rows.assign(abs_error=(rows[column] - rows["qty"]).abs(),
+                           error=rows[column] - rows["qty"])
+        grouped = part.groupby([*keys, "lag"], as_index=False).agg(
+            n_snapshots=("snapshot", "nunique"), n_points=("qty", "size"),
+            qty_actual=("qty", "sum"), qty_forecast=(column, "sum"),
+            abs_error=("abs_error", "sum"), error=("error", "sum"))
+        grouped.insert(len(keys) + 1, "forecast", name)
+        out.append(grouped)
+    frame = pd.concat(out, ignore_index=True)
+    total = frame["qty_actual"].where(frame["qty_actual"] > 0)
+    frame["wape"] = frame["abs_error"] / total
+    frame["bias"] = frame["error"] / total
+    order = {name: i for i, name in enumerate(MEASURES)}
+    frame = frame.sort_values([*keys, "lag", "forecast"], key=lambda s: s.map(order)
+                              if s.name == "forecast" else s, ignore_index=True)
+    return frame.drop(columns=["abs_error", "error"])
+
+
+def fva(accuracy_table: pd.DataFrame, *, lag: int = 1) -> pd.DataFrame:
+    """The forecast value added staircase at one lag.
+
+    Each step's FVA is the previous step's WAPE minus its own: positive means
+    the step made the forecast better (statistics beat naive; sales and
+    marketing input beat statistics).
+
+    Returns
+    -------
+    DataFrame
+        ``[by], forecast, wape, bias, fva`` (NaN for the first step).
+    """
+    part = accuracy_table[accuracy_table["lag"] == lag]
+    keys = [c for c in part.columns if c not in (
+        "lag", "forecast", "n_snapshots", "n_points", "qty_actual", "qty_forecast", "wape",
+        "bias")]
+    part = part[[*keys, "forecast", "wape", "bias"]].copy()
+    if keys:
+        part["fva"] = -part.groupby(keys)["wape"].diff()
+    else:
+        part["fva"] = -part["wape"].diff()
+    return part.reset_index(drop=True)
+
+
+def backfill(data, *, cycle, months: int, workspace: str | Path,
+             forecaster_params: Mapping | None = None, horizon: int = 3) -> list[Path]:
+    """Rebuild snapshots of the ``months`` cycles before ``cycle`` that are missing.
+
+    Each past cycle is forecast only from what was known then: actuals before
+    it, pipeline snapshots and adjustments entered before it (promotions as
+    they stand). Existing snapshots are left alone.
+
+    Returns
+    -------
+    list of Path
+        The snapshot files written.
+    """
+    from sopkit.consensus import build_consensus
+    from sopkit.forecast import StatisticalForecaster
+
+    params = {"season_length": 12, **dict(forecaster_params or {})}
+    params["horizon"] = horizon
+    start = cycle_month(cycle)
+    existing = set(read_archive(workspace)["snapshot"].unique())
+    written = []
+    for k in range(months, 0, -1):
+        past = add_months(start, -k)
+        if past in existing:
+            continue
+        history = data.actuals[data.actuals["period"] < past]
+        if history.empty:
+            continue
+        forecaster = StatisticalForecaster(**params).fit(history, end=add_months(past, -1))
+        plan = build_consensus(
+            forecaster.predict(), cycle=past, actuals=history,
+            pipeline=_entered_before(data.pipeline, past),
+            adjustments=_entered_before(data.adjustments, past),
+            promotions=data.promotions, products=data.products)
+        written.append(write_snapshot(snapshot(plan, history, cycle=past), workspace))
+    return written
+
+
+def _entered_before(frame: pd.DataFrame, cycle: pd.Timestamp) -> pd.DataFrame:
+    if frame is None or frame.empty or "snapshot" not in frame.columns:
+        return frame
+    return frame[frame["snapshot"] < cycle]

@@ -1,0 +1,91 @@
+"""Forecast archive: snapshots, lag accuracy and FVA, computed by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sopkit import archive
+from sopkit.dataset import Dataset
+
+M = pd.date_range("2026-01-01", periods=6, freq="MS")
+
+
+def actuals(rows):
+    frame = pd.DataFrame(rows, columns=["sku", "period", "qty"])
+    frame["sku"] = frame["sku"].astype("string")
+    return frame
+
+
+def test_snapshot_lags_and_naive():
+    plan = pd.DataFrame({"sku": ["A", "A"], "period": M[2:4], "qty_stat": [5.0, 6.0],
+                         "qty_consensus": [7.0, 8.0]})
+    hist = actuals([("A", M[0], 3.0), ("A", M[1], 4.0), ("B", M[0], 9.0)])
+    snap = archive.snapshot(plan, hist, cycle=M[2])
+    a = snap[snap["sku"] == "A"]
+    assert a["lag"].tolist() == [1, 2]
+    assert a["qty_naive"].tolist() == [4.0, 4.0]  # March's naive = February's demand
+    b = snap[snap["sku"] == "B"]  # no plan, no February demand: zeros
+    assert b[["qty_naive", "qty_stat", "qty_consensus"]].to_numpy().sum() == 0
+
+
+def test_accuracy_and_fva_by_hand(tmp_path):
+    # Two snapshots of SKU A; actual demand Mar 10, Apr 20, May 30.
+    rows = pd.DataFrame({
+        "snapshot": [M[2], M[2], M[2], M[3]],
+        "sku": ["A"] * 4,
+        "period": [M[2], M[3], M[4], M[3]],
+        "lag": [1, 2, 3, 1],
+        "qty_naive": [15.0, 15.0, 15.0, 10.0],
+        "qty_stat": [12.0, 12.0, 12.0, 18.0],
+        "qty_consensus": [10.0, 24.0, 36.0, 20.0],
+    })
+    rows["sku"] = rows["sku"].astype("string")
+    for cycle, part in rows.groupby("snapshot"):
+        archive.write_snapshot(part, tmp_path)
+    stored = archive.read_archive(tmp_path)
+    assert len(stored) == 4
+    hist = actuals([("A", M[2], 10.0), ("A", M[3], 20.0), ("A", M[4], 30.0)])
+    table = archive.accuracy(stored, hist, lags=(1, 3))
+    lag1 = table[table["lag"] == 1].set_index("forecast")
+    # lag 1 points: (Mar, a=10) and (Apr, a=20); Σa = 30
+    # naive |15-10| + |10-20| = 15 -> 0.5;  stat |12-10| + |18-20| = 4 -> 0.1333
+    # consensus |10-10| + |20-20| = 0 -> 0
+    assert lag1.loc["naive", "wape"] == pytest.approx(0.5)
+    assert lag1.loc["statistical", "wape"] == pytest.approx(4 / 30)
+    assert lag1.loc["consensus", "wape"] == pytest.approx(0.0)
+    assert lag1.loc["naive", "bias"] == pytest.approx((5 - 10) / 30)
+    assert lag1.loc["naive", "n_snapshots"] == 2
+    lag3 = table[table["lag"] == 3].set_index("forecast")
+    # lag 3: May only, a = 30: consensus |36-30| / 30 = 0.2
+    assert lag3.loc["consensus", "wape"] == pytest.approx(0.2)
+    staircase = archive.fva(table, lag=1)
+    assert staircase["forecast"].tolist() == ["naive", "statistical", "consensus"]
+    assert staircase["fva"].iloc[1] == pytest.approx(0.5 - 4 / 30)
+    assert staircase["fva"].iloc[2] == pytest.approx(4 / 30)
+    # only earlier cycles
+    assert archive.read_archive(tmp_path, before=M[3])["snapshot"].unique().tolist() == [M[2]]
+
+
+def test_rerun_replaces_only_its_own_cycle(tmp_path):
+    base = pd.DataFrame({"snapshot": [M[2]], "sku": ["A"], "period": [M[2]], "lag": [1],
+                         "qty_naive": [1.0], "qty_stat": [1.0], "qty_consensus": [1.0]})
+    archive.write_snapshot(base, tmp_path)
+    archive.write_snapshot(base.assign(snapshot=M[3], period=M[3]), tmp_path)
+    archive.write_snapshot(base.assign(qty_stat=9.0), tmp_path)
+    stored = archive.read_archive(tmp_path).set_index("snapshot")
+    assert stored.loc[M[2], "qty_stat"] == 9.0 and stored.loc[M[3], "qty_stat"] == 1.0
+
+
+def test_backfill_uses_only_what_was_known(tmp_path):
+    hist = actuals([("A", m, float(q)) for m, q in zip(M, [5, 5, 5, 5, 50, 50], strict=True)])
+    data = Dataset.from_frames({"actuals": hist})
+    written = archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path)
+    assert [p.name for p in written] == ["forecasts_2026-04.csv", "forecasts_2026-05.csv"]
+    stored = archive.read_archive(tmp_path)
+    april = stored[stored["snapshot"] == M[3]]
+    # April's cycle knew Jan-Mar (5, 5, 5) only: naive 5, and a flat statistic of 5
+    assert april["qty_naive"].tolist() == [5.0, 5.0, 5.0]
+    assert april["qty_stat"].round(6).tolist() == [5.0, 5.0, 5.0]
+    # a second call writes nothing: the snapshots exist
+    assert archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path) == []
