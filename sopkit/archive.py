@@ -201,12 +201,15 @@ def fva(accuracy_table: pd.DataFrame, *, lag: int = 1) -> pd.DataFrame:
 
 
 def backfill(data, *, cycle, months: int, workspace: str | Path,
-             forecaster_params: Mapping | None = None, horizon: int = 3) -> list[Path]:
+             forecaster_params: Mapping | None = None) -> list[Path]:
     """Rebuild snapshots of the ``months`` cycles before ``cycle`` that are missing.
 
     Each past cycle is forecast only from what was known then: actuals before
     it, pipeline snapshots and adjustments entered before it (promotions as
-    they stand). Existing snapshots are left alone.
+    they stand). Pass the live cycle's ``forecaster_params`` (horizon, season
+    length, backtest windows): the backtest window follows the horizon, so
+    other settings would choose other models than the live cycle did.
+    Existing snapshots are left alone.
 
     Returns
     -------
@@ -217,7 +220,6 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
     from sopkit.forecast import StatisticalForecaster
 
     params = {"season_length": 12, **dict(forecaster_params or {})}
-    params["horizon"] = horizon
     start = cycle_month(cycle)
     existing = set(read_archive(workspace)["snapshot"].unique())
     written = []
@@ -242,3 +244,11 @@ def _entered_before(frame: pd.DataFrame, cycle: pd.Timestamp) -> pd.DataFrame:
     if frame is None or frame.empty or "snapshot" not in frame.columns:
         return frame
     return frame[frame["snapshot"] < cycle]
+
+
+def previous_snapshot(workspace: str | Path, cycle) -> pd.DataFrame:
+    """The latest archived snapshot of a cycle before ``cycle`` (empty if none)."""
+    past = read_archive(workspace, before=cycle)
+    if past.empty:
+        return past
+    return past[past["snapshot"] == past["snapshot"].max()].reset_index(drop=True)

@@ -41,7 +41,7 @@ def test_accuracy_and_fva_by_hand(tmp_path):
         "qty_consensus": [10.0, 24.0, 36.0, 20.0],
     })
     rows["sku"] = rows["sku"].astype("string")
-    for cycle, part in rows.groupby("snapshot"):
+    for _cycle, part in rows.groupby("snapshot"):
         archive.write_snapshot(part, tmp_path)
     stored = archive.read_archive(tmp_path)
     assert len(stored) == 4
@@ -80,7 +80,8 @@ def test_rerun_replaces_only_its_own_cycle(tmp_path):
 def test_backfill_uses_only_what_was_known(tmp_path):
     hist = actuals([("A", m, float(q)) for m, q in zip(M, [5, 5, 5, 5, 50, 50], strict=True)])
     data = Dataset.from_frames({"actuals": hist})
-    written = archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path)
+    written = archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path,
+                               forecaster_params={"horizon": 3})
     assert [p.name for p in written] == ["forecasts_2026-04.csv", "forecasts_2026-05.csv"]
     stored = archive.read_archive(tmp_path)
     april = stored[stored["snapshot"] == M[3]]

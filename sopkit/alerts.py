@@ -1,0 +1,160 @@
+"""Demand alerts: the exceptions worth a conversation in the demand review.
+
+A demand review has no time to look at 300 SKUs. These functions pick the few
+that deserve the meeting's attention, each with the number that makes the
+case:
+
+* :func:`history_outliers` — months whose demand is far outside the SKU's
+  usual range (a data error, a one-off project, a stock-out catch-up) and that
+  may distort its forecast;
+* :func:`changes_vs_last_cycle` — SKUs whose plan moved most since the last
+  cycle's archived forecast (who changed what, and why?);
+* :func:`worse_than_naive` — SKUs whose archived statistical forecast did
+  worse than simply repeating last month (the model is not earning its keep).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sopkit.periods import add_months
+
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+
+
+def history_outliers(actuals: pd.DataFrame, *, end, months: int = 24, threshold: float = 5.0,
+                     min_points: int = 6) -> pd.DataFrame:
+    """Months of demand far outside each SKU's usual range.
+
+    A month is an outlier when ``(qty − median) / (1.4826 · MAD) > threshold``,
+    with median and MAD (median absolute deviation) of the SKU's non-zero
+    months in the window: robust statistics, so the outlier itself does not
+    widen the yardstick. Only upward outliers are flagged (a zero month is not
+    an outlier for intermittent demand). SKUs with fewer than ``min_points``
+    non-zero months, or a MAD of zero, are skipped.
+
+    Returns
+    -------
+    DataFrame
+        ``sku, period, qty, median, score`` sorted by ``score`` descending.
+    """
+    end = pd.Timestamp(end)
+    start = add_months(end, -(months - 1))
+    window = actuals[(actuals["period"] >= start) & (actuals["period"] <= end)
+                     & (actuals["qty"] > 0)]
+    columns = ["sku", "period", "qty", "median", "score"]
+    if window.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = window.groupby("sku")["qty"]
+    median = grouped.transform("median")
+    mad = (window["qty"] - median).abs().groupby(window["sku"]).transform("median")
+    count = grouped.transform("size")
+    scale = MAD_TO_SIGMA * mad
+    score = (window["qty"] - median) / scale.where(scale > 0)
+    flagged = window.assign(median=median, score=score)[
+        (count >= min_points) & (score > threshold)]
+    return flagged[columns].sort_values("score", ascending=False, ignore_index=True)
+
+
+def changes_vs_last_cycle(demand_plan: pd.DataFrame, previous: pd.DataFrame, *,
+                          measure: str = "qty_consensus", n: int = 10,
+                          products: pd.DataFrame | None = None) -> pd.DataFrame:
+    """SKUs whose plan moved most against the previous cycle's archived forecast.
+
+    Compares the months both forecasts cover.
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        This cycle's plan (``sku, period`` and ``measure``).
+    previous : DataFrame
+        The previous cycle's archive snapshot (:mod:`sopkit.archive`).
+
+    Returns
+    -------
+    DataFrame
+        ``sku, [family], qty_previous, qty_now, change, change_pct`` over the
+        common months, the ``n`` largest absolute changes.
+    """
+    columns = ["sku", "qty_previous", "qty_now", "change", "change_pct"]
+    if previous.empty or demand_plan.empty:
+        return pd.DataFrame(columns=columns)
+    common = set(previous["period"]) & set(demand_plan["period"])
+    now = demand_plan[demand_plan["period"].isin(common)].groupby("sku")[measure].sum()
+    before = previous[previous["period"].isin(common)].groupby("sku")[measure].sum()
+    frame = pd.DataFrame({"qty_previous": before, "qty_now": now}).fillna(0.0)
+    frame["change"] = frame["qty_now"] - frame["qty_previous"]
+    frame["change_pct"] = frame["change"] / frame["qty_previous"].where(frame["qty_previous"] > 0)
+    frame = frame.reindex(frame["change"].abs().sort_values(ascending=False, kind="stable")
+                          .index[:n])
+    frame = frame[frame["change"] != 0].rename_axis("sku").reset_index()
+    if products is not None:
+        frame = frame.merge(products[["sku", "family"]], on="sku", how="left")
+        return frame[["sku", "family", *columns[1:]]]
+    return frame[columns]
+
+
+def worse_than_naive(archive: pd.DataFrame, actuals: pd.DataFrame, *, lag: int = 1,
+                     min_points: int = 3) -> pd.DataFrame:
+    """SKUs whose archived statistical forecast lost to the naive forecast.
+
+    Per SKU over the archived months with actuals at ``lag``: MAE of the
+    statistical and of the naive forecast. Listed when the statistical MAE is
+    larger, with at least ``min_points`` scored months.
+
+    Returns
+    -------
+    DataFrame
+        ``sku, n_points, mae_naive, mae_stat, excess`` (``mae_stat −
+        mae_naive``, units a month), largest excess first: a model that is
+        off by 0.1 unit where naive was exact is not worth a meeting's time.
+    """
+    columns = ["sku", "n_points", "mae_naive", "mae_stat", "excess"]
+    if archive.empty or actuals.empty:
+        return pd.DataFrame(columns=columns)
+    last = actuals["period"].max()
+    rows = archive[(archive["lag"] == lag) & (archive["period"] <= last)]
+    demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum()
+    rows = rows.merge(demand.astype({"sku": "string"}), on=["sku", "period"], how="left")
+    rows["qty"] = rows["qty"].fillna(0.0)
+    per_sku = rows.assign(err_naive=(rows["qty_naive"] - rows["qty"]).abs(),
+                          err_stat=(rows["qty_stat"] - rows["qty"]).abs()).groupby("sku").agg(
+        n_points=("qty", "size"), mae_naive=("err_naive", "mean"), mae_stat=("err_stat", "mean"))
+    per_sku = per_sku[(per_sku["n_points"] >= min_points)
+                      & (per_sku["mae_stat"] > per_sku["mae_naive"])]
+    per_sku = per_sku.assign(excess=per_sku["mae_stat"] - per_sku["mae_naive"])
+    return per_sku.sort_values("excess", ascending=False, kind="stable").reset_index()[columns]
+
+
+def sku_view(actuals: pd.DataFrame, demand_plan: pd.DataFrame, sku: str, *,
+             months_back: int = 24, low: str = "qty_q10", high: str = "qty_q90") -> pd.DataFrame:
+    """One SKU's history and plan on one time axis, for a chart.
+
+    Returns
+    -------
+    DataFrame
+        ``period, qty_actual, qty_stat, qty_consensus, <low>, <high>`` (NaN
+        where a measure does not apply).
+    """
+    plan = demand_plan[demand_plan["sku"] == sku]
+    keep = [c for c in ("qty_stat", "qty_consensus", low, high) if c in plan.columns]
+    plan = plan[["period", *keep]]
+    history = actuals[actuals["sku"] == sku][["period", "qty"]].rename(
+        columns={"qty": "qty_actual"})
+    if len(plan):
+        start = add_months(plan["period"].min(), -months_back)
+        history = history[(history["period"] >= start) & (history["period"] < plan["period"].min())]
+    frame = pd.concat([history, plan], ignore_index=True)
+    for column in ("qty_actual", *keep):
+        if column not in frame.columns:
+            frame[column] = np.nan
+    return frame[["period", "qty_actual", *keep]].sort_values("period", ignore_index=True)
+
+
+def default_focus_sku(demand_plan: pd.DataFrame, products: pd.DataFrame) -> str:
+    """The SKU with the largest consensus revenue over the plan (for the SKU chart)."""
+    price = products.set_index("sku")["price"]
+    revenue = demand_plan.groupby("sku")["qty_consensus"].sum() * price.reindex(
+        demand_plan["sku"].unique()).fillna(0.0)
+    return str(revenue.idxmax())

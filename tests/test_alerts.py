@@ -1,0 +1,67 @@
+"""Demand alerts on small hand-made series."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sopkit import alerts
+
+M = pd.date_range("2025-01-01", periods=12, freq="MS")
+
+
+def frame(sku, values, months=M):
+    out = pd.DataFrame({"sku": sku, "period": months[:len(values)], "qty": values})
+    out["sku"] = out["sku"].astype("string")
+    return out
+
+
+def test_history_outlier_by_robust_score():
+    # A: 10, 11, 9, 10, 12, 8, 10, 60 -> median of the 8 values = 10,
+    # |dev| = 0,1,1,0,2,2,0,50 -> MAD = 1, scale 1.4826; 60 scores 50/1.4826 = 33.7
+    actuals = pd.concat([frame("A", [10, 11, 9, 10, 12, 8, 10, 60]),
+                         frame("B", [5, 5, 5, 5, 5, 5, 5, 5])])  # MAD 0: skipped
+    found = alerts.history_outliers(actuals, end=M[7], threshold=5.0)
+    assert found[["sku", "qty"]].values.tolist() == [["A", 60]]
+    assert found["score"].iloc[0] == pytest.approx(50 / 1.4826)
+    assert alerts.history_outliers(actuals, end=M[7], threshold=40.0).empty
+
+
+def test_changes_vs_last_cycle_over_common_months():
+    plan = pd.DataFrame({"sku": ["A", "A", "B", "B"], "period": [M[1], M[2], M[1], M[2]],
+                         "qty_consensus": [10.0, 10.0, 5.0, 5.0]})
+    previous = pd.DataFrame({"sku": ["A", "A", "B"], "period": [M[0], M[1], M[1]],
+                             "qty_consensus": [99.0, 4.0, 5.0]})
+    # common month: M[1] only. A: 4 -> 10 (+6, +150 %); B: 5 -> 5 (no change, dropped)
+    changes = alerts.changes_vs_last_cycle(plan, previous)
+    assert changes.to_dict("records") == [{"sku": "A", "qty_previous": 4.0, "qty_now": 10.0,
+                                           "change": 6.0, "change_pct": 1.5}]
+
+
+def test_worse_than_naive():
+    archive = pd.DataFrame({
+        "snapshot": M[:3], "sku": ["A"] * 3, "period": M[:3], "lag": [1, 1, 1],
+        "qty_naive": [10.0, 10.0, 10.0], "qty_stat": [20.0, 20.0, 20.0],
+        "qty_consensus": [0.0] * 3})
+    archive["sku"] = archive["sku"].astype("string")
+    actuals = frame("A", [10.0, 12.0, 8.0])
+    # naive MAE (0 + 2 + 2) / 3 = 4/3; stat MAE (10 + 8 + 12) / 3 = 10; excess 26/3
+    worse = alerts.worse_than_naive(archive, actuals, lag=1)
+    assert worse["sku"].tolist() == ["A"]
+    assert worse["excess"].iloc[0] == pytest.approx(10 - 4 / 3)
+    assert alerts.worse_than_naive(archive.assign(qty_stat=10.0), actuals).empty
+
+
+def test_sku_view_joins_history_and_plan():
+    plan = pd.DataFrame({"sku": ["A"], "period": [M[3]], "qty_stat": [4.0],
+                         "qty_consensus": [5.0], "qty_q10": [1.0], "qty_q90": [9.0]})
+    view = alerts.sku_view(frame("A", [1.0, 2.0, 3.0]), plan, "A")
+    assert view["qty_actual"].tolist()[:3] == [1.0, 2.0, 3.0]
+    assert view["qty_consensus"].iloc[3] == 5.0 and pd.isna(view["qty_actual"].iloc[3])
+
+
+def test_default_focus_sku_is_the_largest_revenue():
+    plan = pd.DataFrame({"sku": ["A", "A", "B"], "period": [M[0], M[1], M[0]],
+                         "qty_consensus": [10.0, 10.0, 3.0]})
+    products = pd.DataFrame({"sku": ["A", "B"], "price": [1.0, 100.0]})
+    assert alerts.default_focus_sku(plan, products) == "B"  # 300 > 20
