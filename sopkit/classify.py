@@ -37,6 +37,43 @@ from sopkit.errors import DataError, ParameterError, Problem
 from sopkit.periods import fmt_month
 
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "inactive")
+FREQUENCIES = {"MS": "MS", "M": "MS", "W": "W-MON", "W-MON": "W-MON"}
+
+
+def check_freq(freq: str) -> str:
+    """The canonical frequency: ``"MS"`` (month starts) or ``"W-MON"`` (ISO weeks).
+
+    ``"M"`` and ``"W"`` are accepted as aliases.
+
+    Raises
+    ------
+    ParameterError
+        For any other frequency.
+    """
+    canonical = FREQUENCIES.get(str(freq).upper()) if isinstance(freq, str) else None
+    if canonical is None:
+        raise ParameterError(
+            f"freq must be 'MS' (monthly) or 'W-MON' (ISO weeks starting Monday), got {freq!r}"
+        )
+    return canonical
+
+
+def normalise_periods(stamps: pd.Series, freq: str = "MS") -> pd.Series:
+    """Timestamps moved to the start of their period: the month start, or the Monday of the week."""
+    if check_freq(freq) == "W-MON":
+        return stamps.dt.to_period("W-SUN").dt.start_time
+    return stamps.dt.to_period("M").dt.to_timestamp()
+
+
+def _period_number(stamps, freq: str) -> np.ndarray | int:
+    """Integer position on the calendar of ``freq`` (months or weeks since an epoch)."""
+    if freq == "W-MON":
+        epoch = pd.Timestamp("1970-01-05")  # a Monday
+        if isinstance(stamps, pd.Timestamp):
+            return (stamps - epoch).days // 7
+        days = (pd.DatetimeIndex(stamps) - epoch).days
+        return np.asarray(days // 7, dtype=np.int64)
+    return _month_number(stamps)
 
 
 def _month_number(stamps: pd.Series | pd.DatetimeIndex | pd.Timestamp) -> np.ndarray | int:
@@ -48,8 +85,8 @@ def _month_number(stamps: pd.Series | pd.DatetimeIndex | pd.Timestamp) -> np.nda
     return (stamps.year * 12 + stamps.month - 1).to_numpy(dtype=np.int64)
 
 
-def _check_actuals(actuals: pd.DataFrame) -> pd.DataFrame:
-    """Keys and types checked; months normalised to month starts.
+def _check_actuals(actuals: pd.DataFrame, freq: str = "MS") -> pd.DataFrame:
+    """Keys and types checked; periods normalised to period starts (see :func:`normalise_periods`).
 
     Raises
     ------
@@ -78,14 +115,14 @@ def _check_actuals(actuals: pd.DataFrame) -> pd.DataFrame:
             )
     if problems:
         raise DataError(problems)
-    frame["period"] = frame["period"].dt.to_period("M").dt.to_timestamp()
+    frame["period"] = normalise_periods(frame["period"], freq)
     dup = frame.duplicated(["sku", "period"], keep=False).to_numpy()
     if dup.any():
         rows = frame.loc[dup].drop_duplicates(["sku", "period"])
         raise DataError(
             [
                 Problem("actuals", None, "sku, period", "duplicated (sku, period)",
-                        f"{sku} {fmt_month(period)}")
+                        f"{sku} {_fmt_period(period, freq)}")
                 for sku, period in zip(rows["sku"], rows["period"], strict=True)
             ],
             headline=f"{int(dup.sum())} actuals rows share a (sku, period) with another row",
@@ -93,10 +130,17 @@ def _check_actuals(actuals: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _fmt_period(stamp, freq: str) -> str:
+    if freq == "W-MON":
+        iso = pd.Timestamp(stamp).isocalendar()
+        return f"{iso[0]:04d}-W{iso[1]:02d}"
+    return fmt_month(stamp)
+
+
 def to_matrix(
-    actuals: pd.DataFrame, end: pd.Timestamp | None = None
+    actuals: pd.DataFrame, end: pd.Timestamp | None = None, freq: str = "MS"
 ) -> tuple[pd.Index, pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """Long actuals as a dense SKU × month matrix.
+    """Long actuals as a dense SKU × period matrix (months by default, or weeks).
 
     Parameters
     ----------
@@ -106,6 +150,11 @@ def to_matrix(
     end : Timestamp, optional
         Last month of history; later rows are ignored, and months up to ``end``
         without a row count as zero demand. Default: the last period present.
+    freq : str
+        ``"MS"`` (default): periods are months, any date is moved to its month
+        start. ``"W-MON"`` (alias ``"W"``): periods are ISO weeks, any date is
+        moved to the Monday of its week. Everything said about "months" here
+        then holds for weeks.
 
     Returns
     -------
@@ -126,9 +175,10 @@ def to_matrix(
     DataError
         If a ``(sku, period)`` pair is duplicated or a key is blank.
     """
-    frame = _check_actuals(actuals)
+    freq = check_freq(freq)
+    frame = _check_actuals(actuals, freq)
     if end is not None:
-        end = pd.Timestamp(end).to_period("M").to_timestamp()
+        end = normalise_periods(pd.Series([pd.Timestamp(end)]), freq).iloc[0]
         frame = frame[frame["period"] <= end]
     skus = pd.Index(np.sort(frame["sku"].unique()), dtype="string", name="sku")
     if frame.empty:
@@ -137,9 +187,9 @@ def to_matrix(
         return skus, periods, values, np.full(len(skus), len(periods), dtype=np.int64)
     start = frame["period"].min()
     last = frame["period"].max() if end is None else end
-    periods = pd.date_range(start, last, freq="MS", name="period")
+    periods = pd.date_range(start, last, freq=freq, name="period")
     row = skus.get_indexer(frame["sku"])
-    col = _month_number(frame["period"]) - _month_number(start)
+    col = _period_number(frame["period"], freq) - _period_number(start, freq)
     values = np.zeros((len(skus), len(periods)))
     values[row, col] = np.clip(np.nan_to_num(frame["qty"].to_numpy(), nan=0.0), 0.0, None)
     positive = values > 0
@@ -209,6 +259,7 @@ def classify_demand(
     cv2_cut: float = 0.49,
     min_history: int = 6,
     inactive_months: int = 12,
+    freq: str = "MS",
 ) -> pd.DataFrame:
     """Syntetos–Boylan demand class of every SKU.
 
@@ -227,6 +278,9 @@ def classify_demand(
     inactive_months : int
         A SKU without demand in the last ``inactive_months`` months is
         ``inactive``.
+    freq : str
+        ``"MS"`` (months) or ``"W-MON"`` (ISO weeks); with weeks, the
+        ``*_months`` parameters and the ``n_periods`` column count weeks.
 
     Returns
     -------
@@ -237,7 +291,7 @@ def classify_demand(
         ``demand_class``.
     """
     _check_class_parameters(adi_cut, cv2_cut, min_history, inactive_months)
-    skus, _, values, first_index = to_matrix(actuals, end=end)
+    skus, _, values, first_index = to_matrix(actuals, end=end, freq=freq)
     stats = _classify_matrix(
         values, first_index, adi_cut=adi_cut, cv2_cut=cv2_cut, min_history=min_history,
         inactive_months=inactive_months,

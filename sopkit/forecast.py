@@ -12,7 +12,8 @@ Models (name: what it does)
 ``zero``            zero demand.
 ``naive``           the last month.
 ``seasonal_naive``  the same month one season earlier (needs one season).
-``ma3/ma6/ma12``    mean of the last 3/6/12 months (needs that many).
+``ma3/ma6/ma12``    mean of the last 3/6/12 months (needs that many); with weekly
+                    data a quarter, half a year and a year: 13/26/52 weeks.
 ``ses``             simple exponential smoothing; alpha per SKU from the grid
                     0.05…0.95 by in-sample one-step squared error.
 ``ets``             Holt-Winters, additive damped trend and additive
@@ -31,13 +32,22 @@ Models (name: what it does)
 ``history_mean``    fallback for ``new`` SKUs (and any SKU too short to backtest):
                     mean of the months since the first demand.
 
+Weekly data: ``freq="W-MON"`` (ISO weeks, each period the Monday of its week);
+everything below that says "month" then reads "week", the default season is
+52 weeks and a SKU is ``inactive`` after 52 weeks without demand.
+
 Selection: rolling-origin backtest at the last ``n_windows`` origins, ``window_size``
 months apart, each forecasting ``window_size`` months. For each SKU, a candidate
 (see :data:`CLASS_CANDIDATES`) is eligible if it can forecast at the last origin;
 every eligible candidate is scored on the same windows (those where all of them
 can forecast). Score = MAE + |mean error| over those windows, so that a zero
 forecast does not win on intermittent demand just because the median month is
-zero. Ties go to the model listed first in :data:`MODEL_ORDER` (simplest first).
+zero. Two or three windows of one SKU are little evidence, so models are ranked
+on that score shrunk towards the average of the SKU's demand class
+(:func:`pooled_ranking`, weight ``pool_weight`` windows; ``zero`` gets no help
+from its class). Ties go to the model listed first in :data:`MODEL_ORDER`
+(simplest first). A combination of the 2 or 3 best-ranked models other than
+``zero`` replaces the choice when its own backtest score is lower.
 
 Quantiles (never a symmetric band around a Croston rate):
 
@@ -65,7 +75,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sopkit.classify import _check_class_parameters, _classify_matrix, to_matrix
+from sopkit.classify import _check_class_parameters, _classify_matrix, check_freq, to_matrix
 from sopkit.errors import DataError, ParameterError, Problem
 
 # --------------------------------------------------------------------------- helpers
@@ -388,15 +398,26 @@ def history_mean(values: np.ndarray, horizon: int) -> np.ndarray:
     return _flat(point, horizon)
 
 
-def model_registry(season_length: int = 12) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
-    """The backtested models by name, in tie-break order (simplest first)."""
+MA_WINDOWS = {"MS": (3, 6, 12), "W-MON": (13, 26, 52)}
+
+
+def model_registry(
+    season_length: int = 12, freq: str = "MS"
+) -> dict[str, Callable[[np.ndarray, int], np.ndarray]]:
+    """The backtested models by name, in tie-break order (simplest first).
+
+    ``ma3``, ``ma6`` and ``ma12`` average a quarter, half a year and a year:
+    3, 6 and 12 months, or 13, 26 and 52 weeks with ``freq="W-MON"`` (a mean of
+    3 weeks of intermittent demand would be mostly noise).
+    """
+    short, middle, long = MA_WINDOWS[check_freq(freq)]
     return {
         "zero": zero,
         "naive": naive,
         "seasonal_naive": lambda v, h: seasonal_naive(v, h, season_length),
-        "ma3": lambda v, h: moving_average(v, h, 3),
-        "ma6": lambda v, h: moving_average(v, h, 6),
-        "ma12": lambda v, h: moving_average(v, h, 12),
+        "ma3": lambda v, h: moving_average(v, h, short),
+        "ma6": lambda v, h: moving_average(v, h, middle),
+        "ma12": lambda v, h: moving_average(v, h, long),
         "ses": ses,
         "croston": croston,
         "sba": sba,
@@ -408,7 +429,7 @@ def model_registry(season_length: int = 12) -> dict[str, Callable[[np.ndarray, i
 
 
 MODEL_ORDER = tuple(model_registry())
-_SMOOTH = ("naive", "seasonal_naive", "ma3", "ma6", "ma12", "ses", "ets")
+_SMOOTH = ("naive", "seasonal_naive", "ma3", "ma6", "ma12", "ses", "ets", "croston", "sba", "tsb")
 _SPARSE = ("zero", "ma3", "ma6", "ma12", "croston", "sba", "tsb", "adida", "imapa")
 CLASS_CANDIDATES: dict[str, tuple[str, ...]] = {
     "smooth": _SMOOTH,
@@ -513,9 +534,10 @@ class StatisticalForecaster:
     Parameters
     ----------
     horizon : int
-        Months to forecast after the last month of history.
-    season_length : int
-        Months in a season (12 for monthly data).
+        Periods (months, or weeks with ``freq="W-MON"``) to forecast after the
+        last period of history.
+    season_length : int, optional
+        Periods in a season. Default 12 for monthly data, 52 for weekly data.
     quantiles : sequence of float
         Quantile levels to report, each in (0, 1).
     service_level : float
@@ -533,6 +555,17 @@ class StatisticalForecaster:
     random_state : int
         Seed. The current computations are all deterministic (analytic
         quantiles); kept so that later Monte-Carlo refinements stay seeded.
+    freq : str
+        ``"MS"`` (default, month starts) or ``"W-MON"`` (ISO weeks, periods are
+        the Mondays; alias ``"W"``). With weeks every "month" in this
+        documentation reads "week".
+    inactive_months : int, optional
+        Periods without demand after which a SKU is ``inactive`` (zero
+        forecast). Default 12 for monthly data, 52 for weekly data (a year).
+    pool_weight : float
+        Weight, in backtest windows, of the demand class's average scaled
+        score in each SKU's model ranking (see :func:`pooled_ranking`); 0 ranks
+        every SKU on its own backtest only (the rule of sopkit ≤ 0.1).
 
     Attributes
     ----------
@@ -555,7 +588,7 @@ class StatisticalForecaster:
     def __init__(
         self,
         horizon: int = 18,
-        season_length: int = 12,
+        season_length: int | None = None,
         quantiles: Sequence[float] = (0.1, 0.5, 0.9),
         service_level: float = 0.95,
         n_windows: int = 3,
@@ -566,7 +599,9 @@ class StatisticalForecaster:
         adi_cut: float = 1.32,
         cv2_cut: float = 0.49,
         min_history: int = 6,
-        inactive_months: int = 12,
+        inactive_months: int | None = None,
+        freq: str = "MS",
+        pool_weight: float = 3.0,
     ):
         self.horizon = horizon
         self.season_length = season_length
@@ -580,22 +615,42 @@ class StatisticalForecaster:
         self.cv2_cut = cv2_cut
         self.min_history = min_history
         self.inactive_months = inactive_months
+        self.freq = freq
+        self.pool_weight = pool_weight
 
     # ---------------------------------------------------------------- validation
+    def _resolved(self) -> tuple[str, int, int]:
+        """Frequency, season length and inactive periods with the defaults of ``freq``."""
+        freq = check_freq(self.freq)
+        weekly = freq == "W-MON"
+        season = self.season_length
+        if season is None:
+            season = 52 if weekly else 12
+        _check_whole("season_length", season)
+        inactive = self.inactive_months
+        if inactive is None:
+            inactive = 52 if weekly else 12
+        return freq, int(season), inactive
+
     def _validated(self) -> tuple[list[float], int, tuple[str, ...] | None]:
-        for name in ("horizon", "season_length", "n_windows"):
+        for name in ("horizon", "n_windows"):
             _check_whole(name, getattr(self, name))
+        _, _, inactive = self._resolved()
         window = self.window_size
         if window is None:
             window = min(int(self.horizon), 6)
         else:
             _check_whole("window_size", window)
+        weight = self.pool_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not (
+            math.isfinite(weight) and weight >= 0
+        ):
+            raise ParameterError(f"pool_weight must be a number >= 0, got {weight!r}")
         levels = [*self.quantiles, self.service_level]
         for q in levels:
             quantile_column(q)  # raises ParameterError
         levels = sorted({round(float(q), 10) for q in levels})
-        _check_class_parameters(self.adi_cut, self.cv2_cut, self.min_history,
-                                self.inactive_months)
+        _check_class_parameters(self.adi_cut, self.cv2_cut, self.min_history, inactive)
         if isinstance(self.models, str) and self.models == "auto":
             return levels, int(window), None
         chosen = (self.models,) if isinstance(self.models, str) else tuple(self.models)
@@ -632,17 +687,18 @@ class StatisticalForecaster:
             On duplicated ``(sku, period)`` rows or blank keys.
         """
         levels, window, user_models = self._validated()
-        horizon, m = int(self.horizon), int(self.season_length)
-        skus, history, values, first = to_matrix(actuals, end=end)
+        freq, m, inactive = self._resolved()
+        horizon = int(self.horizon)
+        skus, history, values, first = to_matrix(actuals, end=end, freq=freq)
         if len(history) == 0:
             raise DataError([Problem("actuals", None, None, "no demand history to forecast from")])
         stats_ = _classify_matrix(
             values, first, adi_cut=self.adi_cut, cv2_cut=self.cv2_cut,
-            min_history=int(self.min_history), inactive_months=int(self.inactive_months),
+            min_history=int(self.min_history), inactive_months=int(inactive),
         )
         classes = stats_["demand_class"]
         n_rows, n_months = values.shape
-        registry = model_registry(m)
+        registry = model_registry(m, freq)
         names = list(MODEL_ORDER)
 
         candidate = np.zeros((len(names), n_rows), dtype=bool)
@@ -687,12 +743,20 @@ class StatisticalForecaster:
         common = np.all(finite | ~eligible[:, :, None], axis=0) & eligible.any(axis=0)[:, None]
         scores = _scores(backtest, actual, common)
         score = np.where(eligible, scores["score"], np.inf)
+        rank = pooled_ranking(
+            score, common.sum(axis=1), _scale(values), classes,
+            weight=float(self.pool_weight), zero_index=names.index("zero"),
+        )
 
-        order = np.argsort(score, axis=0, kind="stable")  # (n_models, n_rows)
+        order = np.argsort(rank, axis=0, kind="stable")  # (n_models, n_rows)
         best = order[0]
         best_score = score[best, np.arange(n_rows)]
         has_model = np.isfinite(best_score)
-        n_eligible = eligible.sum(axis=0)
+        # combinations average real models: a mean with "zero" would only shrink them
+        rank_no_zero = rank.copy()
+        rank_no_zero[names.index("zero")] = np.inf
+        order = np.argsort(rank_no_zero, axis=0, kind="stable")
+        n_eligible = np.isfinite(rank_no_zero).sum(axis=0)
         components = np.full((n_rows, max(COMBO_SIZES)), -1, dtype=np.int64)
         components[:, 0] = np.where(has_model, best, -1)
         chosen_score = best_score.copy()
@@ -765,10 +829,10 @@ class StatisticalForecaster:
         self.origins_ = history[np.array(origins, dtype=np.int64) - 1] if origins else history[:0]
         self.skus_ = skus
         self.history_ = history
-        self.periods_ = pd.date_range(
-            history[-1] + pd.DateOffset(months=1),
-            periods=horizon, freq="MS", name="period",
-        )
+        self.freq_ = freq
+        self.season_length_ = m
+        self.periods_ = pd.date_range(history[-1], periods=horizon + 1, freq=freq,
+                                      name="period")[1:]
         self.point_ = point
         self.quantile_values_ = quant
         self.model_labels_ = labels.astype(str)
@@ -880,6 +944,77 @@ def _scores(forecast: np.ndarray, actual: np.ndarray, common: np.ndarray) -> dic
             "wape": np.where(total > 0, abs_sum / total, np.nan),
             "score": np.where(count > 0, mae + np.abs(err_sum) / count, np.inf),
         }
+
+
+def pooled_ranking(
+    score: np.ndarray,
+    n_windows: np.ndarray,
+    scale: np.ndarray,
+    classes: np.ndarray,
+    *,
+    weight: float,
+    zero_index: int | None = None,
+) -> np.ndarray:
+    """Rank models per SKU on its own backtest, shrunk towards its class's average.
+
+    Per SKU ``i`` and model ``k``, ``own = score[k, i] / scale[i]`` (the
+    backtest score in units of the SKU's mean absolute period-on-period change)
+    and ``prior[k, c]`` = the mean of ``own`` over the SKUs of the class ``c``
+    for which ``k`` is eligible. The ranking value is::
+
+        (n_windows[i] * own + weight * prior) / (n_windows[i] + weight)
+
+    so ``weight`` counts how many backtest windows the class's experience is
+    worth (0 = every SKU on its own, the rule before pooling). One SKU's 2–3
+    windows are few; a model that is good for the whole class is more likely
+    right than the one that happened to win those windows. ``zero`` (row
+    ``zero_index``) is never helped by its class: its value is the larger of
+    its own and its shrunk score, so it still needs the SKU's own evidence and
+    a class where zero often wins does not turn sparse SKUs into zero forecasts.
+    SKUs with a zero or undefined scale keep their own (unscaled) score.
+
+    Parameters
+    ----------
+    score : ndarray (n_models, n_rows)
+        Backtest score, ``inf`` where the model is not eligible.
+    n_windows : ndarray (n_rows,)
+        Backtest windows behind each row's scores.
+    scale : ndarray (n_rows,)
+    classes : ndarray (n_rows,)
+        Demand class of each row (the pooling groups).
+    weight : float
+        Weight of the class average, in windows.
+    zero_index : int, optional
+
+    Returns
+    -------
+    ndarray (n_models, n_rows)
+        The ranking values (``inf`` where not eligible); argmin is the choice.
+    """
+    score = np.asarray(score, dtype=float)
+    scaled_ok = np.isfinite(scale) & (scale > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = score / np.where(scaled_ok, scale, np.nan)[None, :]
+    finite = np.isfinite(own) & scaled_ok[None, :]
+    rank = np.where(np.isfinite(score), score, np.inf)
+    if weight <= 0:
+        return rank
+    nw = np.asarray(n_windows, dtype=float)[None, :]
+    for demand_class in np.unique(classes):
+        rows = np.flatnonzero((classes == demand_class) & scaled_ok)
+        if rows.size == 0:
+            continue
+        part = finite[:, rows]
+        count = part.sum(axis=1)
+        total = np.where(part, own[:, rows], 0.0).sum(axis=1)
+        prior = np.where(count > 0, total / np.maximum(count, 1), np.nan)[:, None]
+        with np.errstate(invalid="ignore"):
+            shrunk = (nw[:, rows] * own[:, rows] + weight * prior) / (nw[:, rows] + weight)
+        shrunk = np.where(np.isnan(prior), own[:, rows], shrunk)
+        if zero_index is not None:
+            shrunk[zero_index] = np.fmax(own[zero_index, rows], shrunk[zero_index])
+        rank[:, rows] = np.where(part, shrunk, np.inf)
+    return rank
 
 
 def _chosen_backtest(backtest: np.ndarray, components: np.ndarray) -> np.ndarray:

@@ -1,8 +1,12 @@
 """``sop forecast``: a statistical forecast of one demand-history file.
 
-Input: CSV (or XLSX) with ``sku, period, qty`` (monthly ``YYYY-MM``), checked
-against :data:`sopkit.contract.HISTORY` with every problem reported by row.
-How real-world data is handled:
+Input: CSV (or XLSX) with ``sku, period, qty``, checked against
+:data:`sopkit.contract.HISTORY` with every problem reported by row. Periods are
+either all months ``YYYY-MM`` or all ISO weeks ``YYYY-Www`` (weeks start on
+Monday; the default season is then 52 weeks instead of 12 months). A file
+mixing the two is rejected, naming the rows of the less frequent format;
+ordinal labels without a calendar date (``t01``, ``t02``…) are rejected too:
+map them to months or weeks first. How real-world data is handled:
 
 * missing months inside a series and blank quantities are zero demand;
 * months before a series' first demand (leading zeros before launch) are
@@ -13,16 +17,23 @@ How real-world data is handled:
 * duplicate ``(sku, period)`` rows are rejected, naming both rows: summing them
   silently could double count an export that was appended twice.
 
-Output: one row per SKU and future month: ``sku, period, qty_forecast``, one
-column per quantile (``qty_q10``…), ``model``, ``demand_class``.
+Output: one row per SKU and future period: ``sku, period`` (written in the
+input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
+quantile (``qty_q10``…), ``model``, ``demand_class``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+
+import pandas as pd
 
 from sopkit.contract import HISTORY
 from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.periods import fmt_week, parse_week_series, period_format
+
+MAX_LISTED_ROWS = 50
 
 
 def parse_quantiles(text: str) -> list[float]:
@@ -44,8 +55,103 @@ def parse_quantiles(text: str) -> list[float]:
     return levels
 
 
+def _history_as_text():
+    """:data:`HISTORY` with ``period`` read as text (its format is decided afterwards)."""
+    columns = tuple(
+        dataclasses.replace(c, dtype="str", unit="YYYY-MM or YYYY-Www") if c.name == "period"
+        else c for c in HISTORY.columns
+    )
+    return dataclasses.replace(HISTORY, columns=columns)
+
+
+def _raise(problems: list[Problem], path: Path, headline: str | None = None):
+    raise DataError(problems, headline=headline or f"{len(problems)} problem(s) in {path}")
+
+
+def detect_frequency(frame: pd.DataFrame, file: str) -> str:
+    """``"MS"`` (all periods are months) or ``"W-MON"`` (all are ISO weeks).
+
+    ``frame`` is indexed by spreadsheet row (as :func:`sopkit.io.read_table`
+    returns it), with ``period`` as text.
+
+    Raises
+    ------
+    DataError
+        On ordinal labels (``t01``…), unreadable periods, or months and weeks
+        mixed in one file (naming the rows of the less frequent format).
+    """
+    kinds = period_format(frame["period"])
+    counts = kinds[kinds.isin(["month", "week"])].value_counts()
+    problems = []
+    for kind, message in (
+        ("ordinal", "ordinal period label without a calendar date: map it to a month "
+                    "(YYYY-MM) or an ISO week (YYYY-Www) first"),
+        ("other", "not a month (YYYY-MM) or an ISO week (YYYY-Www)"),
+    ):
+        for row, value in frame.loc[(kinds == kind).to_numpy(), "period"].head(
+                MAX_LISTED_ROWS).items():
+            problems.append(Problem(file, int(row), "period", message, str(value)))
+    if len(counts) == 2:
+        minority, majority = (("week", "month") if counts["week"] <= counts["month"]
+                              else ("month", "week"))
+        for row, value in frame.loc[(kinds == minority).to_numpy(), "period"].head(
+                MAX_LISTED_ROWS).items():
+            problems.append(Problem(
+                file, int(row), "period",
+                f"{minority} period in a file of {majority}s ({counts[majority]} rows): "
+                "use one period format per file", str(value)))
+        headline = (f"{file} mixes months ({counts['month']} rows) and ISO weeks "
+                    f"({counts['week']} rows); use one period format per file")
+        raise DataError(problems, headline=headline)
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {file}")
+    return "W-MON" if counts.index.tolist() == ["week"] else "MS"
+
+
+def read_history_with_frequency(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read and check a demand-history file of months or ISO weeks.
+
+    Returns
+    -------
+    frame : DataFrame
+        ``sku, period`` (month starts, or the Monday of each ISO week), ``qty``.
+    freq : str
+        ``"MS"`` or ``"W-MON"``.
+
+    Raises
+    ------
+    DataError
+        Listing every problem (see :func:`detect_frequency` for the periods).
+    """
+    from sopkit.io import read_table
+
+    path = Path(path)
+    frame, problems = read_table(path, _history_as_text())
+    if frame is not None and not problems and frame.empty:
+        problems = [Problem(path.name, None, None, "has a header but no data rows")]
+    if problems:
+        _raise(problems, path)
+    freq = detect_frequency(frame, path.name)
+    if freq == "MS":
+        return read_history(path), freq
+    parsed, bad = parse_week_series(frame["period"])
+    if bad.any():
+        _raise([Problem(path.name, int(row), "period", "not a valid ISO week", str(value))
+                for row, value in frame.loc[bad.to_numpy(), "period"].head(
+                    MAX_LISTED_ROWS).items()], path)
+    frame = frame.assign(period=parsed)
+    duplicated = frame.duplicated(["sku", "period"], keep=False).to_numpy()
+    if duplicated.any():
+        rows = frame.loc[duplicated]
+        _raise([Problem(path.name, int(row), "sku, period", "duplicate key (sku, period): "
+                        "the same ISO week written twice", f"{sku} {fmt_week(stamp)}")
+                for row, sku, stamp in zip(rows.index[:MAX_LISTED_ROWS], rows["sku"],
+                                           rows["period"], strict=False)], path)
+    return frame.reset_index(drop=True), freq
+
+
 def read_history(path: str | Path):
-    """Read and check a demand-history file; raises DataError listing every problem."""
+    """Read and check a monthly demand-history file; raises DataError listing every problem."""
     from sopkit.io import read_table
 
     path = Path(path)
@@ -53,7 +159,7 @@ def read_history(path: str | Path):
     if frame is not None and not problems and frame.empty:
         problems = [Problem(path.name, None, None, "has a header but no data rows")]
     if problems:
-        raise DataError(problems, headline=f"{len(problems)} problem(s) in {path}")
+        _raise(problems, path)
     return frame.reset_index(drop=True)
 
 
@@ -69,24 +175,27 @@ def run_forecast_command(args) -> int:
     if args.pipeline:
         raise ParameterError("--pipeline: the lumpy-demand model is not available in this "
                              "version; run without --pipeline")
-    history = read_history(args.history)
+    history, freq = read_history_with_frequency(args.history)
+    weekly = freq == "W-MON"
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
-        season_length=args.season_length or 12,
+        season_length=args.season_length or (52 if weekly else 12),
         quantiles=parse_quantiles(args.quantiles),
         service_level=args.service_level,
+        freq=freq,
     ).fit(history)
     forecast = forecaster.predict()
     out = forecast.copy()
     for col in MONTH_COLUMNS:
         if col in out.columns:
-            out[col] = out[col].dt.strftime("%Y-%m")
+            out[col] = fmt_week(out[col]) if weekly else out[col].dt.strftime("%Y-%m")
     out_path = Path(args.out)
     if out_path.parent and not out_path.parent.exists():
         raise ParameterError(f"--out: folder {out_path.parent} does not exist")
     out.to_csv(out_path, index=False)
     n_skus = forecast["sku"].nunique()
-    print(f"forecast of {n_skus} series × {args.horizon} months written to {out_path}")
+    unit = "weeks" if weekly else "months"
+    print(f"forecast of {n_skus} series × {args.horizon} {unit} written to {out_path}")
     counts = forecaster.selection_["model"].value_counts()
     print("models chosen: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
     return 0

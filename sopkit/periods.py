@@ -94,3 +94,59 @@ def months_between(start, end) -> np.ndarray | int:
         return ((e.dt.year - s.dt.year) * 12 + (e.dt.month - s.dt.month)).to_numpy()
     s, e = pd.Timestamp(start), pd.Timestamp(end)
     return (e.year - s.year) * 12 + (e.month - s.month)
+
+
+ORDINAL_RE = re.compile(r"^\s*[A-Za-z]{1,3}\d{1,4}\s*$")
+
+
+def period_format(values: pd.Series) -> pd.Series:
+    """Format of each period text: ``month``, ``week``, ``ordinal``, ``blank`` or ``other``.
+
+    ``month`` is ``YYYY-MM`` (or a date ``YYYY-MM-DD``), ``week`` an ISO week
+    ``YYYY-Www`` (also ``YYYYWww``), ``ordinal`` a label without a calendar date
+    such as ``t01``.
+    """
+    text = values.astype("string").str.strip()
+    out = pd.Series("other", index=values.index, dtype="object")
+    out[text.str.match(ORDINAL_RE.pattern).fillna(False).to_numpy(dtype=bool)] = "ordinal"
+    out[text.str.match(MONTH_RE.pattern).fillna(False).to_numpy(dtype=bool)] = "month"
+    week = text.str.match(WEEK_RE.pattern, flags=re.IGNORECASE).fillna(False)
+    out[week.to_numpy(dtype=bool)] = "week"
+    out[(text.isna() | (text == "")).to_numpy(dtype=bool)] = "blank"
+    return out
+
+
+def parse_week_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO weeks ``YYYY-Www`` → the Monday of the week (vectorised).
+
+    Returns
+    -------
+    parsed : Series of datetime64
+        Mondays, ``NaT`` where the text is blank or not a valid ISO week
+        (week 53 exists only in years that have one).
+    bad : Series of bool
+        True where a non-blank value could not be parsed.
+    """
+    text = values.astype("string").str.strip()
+    parts = text.str.extract(WEEK_RE.pattern, flags=re.IGNORECASE)
+    year = pd.to_numeric(parts[0], errors="coerce")
+    week = pd.to_numeric(parts[1], errors="coerce")
+    ok = year.notna() & week.between(1, 53)
+    label = (year.where(ok, 2000).astype("Int64").astype(str) + "-W"
+             + week.where(ok, 1).astype("Int64").astype(str).str.zfill(2) + "-1")
+    stamp = pd.to_datetime(label, format="%G-W%V-%u", errors="coerce")
+    iso = stamp.dt.isocalendar()
+    ok &= stamp.notna() & (iso["year"] == year) & (iso["week"] == week)
+    parsed = stamp.where(ok)
+    blank = text.isna() | (text == "")
+    bad = ~ok & ~blank
+    return parsed, bad.fillna(False).astype(bool)
+
+
+def fmt_week(stamp) -> str | pd.Series:
+    """``YYYY-Www`` (ISO week) for a timestamp (or each element of a Series)."""
+    if isinstance(stamp, pd.Series):
+        iso = stamp.dt.isocalendar()
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    year, week, _ = pd.Timestamp(stamp).isocalendar()
+    return f"{year:04d}-W{week:02d}"

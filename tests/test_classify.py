@@ -108,3 +108,35 @@ def test_end_restricts_the_history():
 def test_bad_parameters(kwargs):
     with pytest.raises(ParameterError):
         classify_demand(long_frame({"A": [1, 2, 3]}), **kwargs)
+
+
+def test_to_matrix_weekly_moves_dates_to_mondays_and_fills_gaps():
+    # a Monday, a Wednesday two weeks later (-> Monday 2024-01-15), week 2 missing -> 0
+    actuals = pd.DataFrame({"sku": ["A", "A"],
+                            "period": pd.to_datetime(["2024-01-01", "2024-01-17"]),
+                            "qty": [4.0, 6.0]})
+    _, periods, values, first = to_matrix(actuals, freq="W-MON")
+    assert list(periods) == list(pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"]))
+    np.testing.assert_array_equal(values, [[4.0, 0.0, 6.0]])
+    # across ISO week 53 of 2020: 2020-12-28 (W53) and 2021-01-04 (W01) are adjacent
+    actuals = pd.DataFrame({"sku": ["B", "B"],
+                            "period": pd.to_datetime(["2020-12-28", "2021-01-04"]),
+                            "qty": [1.0, 2.0]})
+    _, periods, values, _ = to_matrix(actuals, freq="W")
+    assert len(periods) == 2 and values.tolist() == [[1.0, 2.0]]
+
+
+def test_classify_weekly_counts_weeks():
+    actuals = pd.DataFrame({"sku": ["A"] * 8,
+                            "period": pd.date_range("2024-01-01", periods=8, freq="W-MON"),
+                            "qty": [3.0, 0, 3, 0, 3, 0, 3, 0]})
+    row = classify_demand(actuals, freq="W-MON").iloc[0]
+    # 8 weeks from the first demand, 4 with demand: ADI 2 -> intermittent, sizes equal
+    assert row["n_periods"] == 8 and row["adi"] == 2.0 and row["cv2"] == 0.0
+    assert row["demand_class"] == "intermittent"
+
+
+def test_unknown_frequency_rejected():
+    with pytest.raises(ParameterError, match="freq must be"):
+        to_matrix(pd.DataFrame({"sku": ["A"], "period": ["2024-01-01"], "qty": [1.0]}),
+                  freq="D")

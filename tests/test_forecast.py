@@ -344,3 +344,87 @@ def test_model_summary_counts_and_names_models():
         {"demand_class": "lumpy", "n_skus": 3, "models": "sba 2, tsb 1", "median_wape": 0.7},
         {"demand_class": "smooth", "n_skus": 1, "models": "ets 1", "median_wape": 0.1},
     ]
+
+
+# --------------------------------------------------------------------------- pooled selection
+
+
+def test_pooled_ranking_by_hand():
+    # models: zero, A, B; rows 0-2 one class with scale 1 and 2 windows each, weight 2,
+    # so the ranking value is (own + class average) / 2.
+    score = np.array([
+        [5.0, 5.0, 5.0, 0.5],      # zero
+        [1.0, 1.0, 1.0, 2.0],      # A
+        [0.9, 4.05, 4.05, np.inf],  # B (not eligible for row 3)
+    ])
+    scale = np.array([1.0, 1.0, 1.0, 0.0])  # row 3 is constant: scale 0
+    classes = np.array(["lumpy"] * 4)
+    rank = fc.pooled_ranking(score, np.array([2, 2, 2, 2]), scale, classes, weight=2.0,
+                             zero_index=0)
+    # class averages: A 1, B (0.9 + 4.05 + 4.05) / 3 = 3, zero 5 (row 3 left out: no scale)
+    # row 0: A (1 + 1) / 2 = 1 beats B (0.9 + 3) / 2 = 1.95, although B won its own backtest
+    np.testing.assert_allclose(rank[:, 0], [5.0, 1.0, 1.95])
+    assert np.argmin(score[:, 0]) == 2 and np.argmin(rank[:, 0]) == 1
+    # zero keeps the larger of own and shrunk: max(5, (5 + 5) / 2) = 5
+    np.testing.assert_allclose(rank[0, :3], [5.0, 5.0, 5.0])
+    # row 3 (scale 0) keeps its own unscaled scores; B stays ineligible
+    np.testing.assert_allclose(rank[:, 3], [0.5, 2.0, np.inf])
+    # weight 0: the SKU's own backtest only
+    np.testing.assert_array_equal(
+        fc.pooled_ranking(score, np.full(4, 2), scale, classes, weight=0.0), score)
+
+
+def test_zero_is_not_helped_by_its_class():
+    # zero is excellent for the class on average (prior 1) but poor for row 0 (own 3):
+    # shrunk it would be (3 + 1) / 2 = 2 < A's 2.5; it keeps max(3, 2) = 3, so A wins
+    score = np.array([[3.0, 0.5, 0.5, 0.0], [2.5, 2.5, 2.5, 2.5]])
+    rank = fc.pooled_ranking(score, np.full(4, 2), np.ones(4), np.array(["lumpy"] * 4),
+                             weight=2.0, zero_index=0)
+    assert rank[0, 0] == pytest.approx(3.0) and np.argmin(rank[:, 0]) == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"pool_weight": -1}, {"pool_weight": "x"},
+                                    {"freq": "D"}, {"season_length": 0}])
+def test_bad_pooling_and_frequency(kwargs):
+    with pytest.raises(ParameterError):
+        StatisticalForecaster(**kwargs).fit(long_frame({"A": [1.0] * 12}))
+
+
+# --------------------------------------------------------------------------- weekly data
+
+
+def weekly_frame(series: dict[str, list[float]], start: str = "2024-01-01") -> pd.DataFrame:
+    stamps = pd.date_range(start, periods=max(len(v) for v in series.values()), freq="W-MON")
+    rows = [(sku, stamps[k], qty) for sku, values in series.items()
+            for k, qty in enumerate(values)]
+    return pd.DataFrame(rows, columns=["sku", "period", "qty"])
+
+
+def test_weekly_periods_and_defaults():
+    model = StatisticalForecaster(horizon=3, freq="W").fit(weekly_frame({"A": [10.0] * 60}))
+    assert model.freq_ == "W-MON" and model.season_length_ == 52
+    # 60 Mondays from 2024-01-01 end on 2025-02-17: the next three Mondays follow
+    assert list(model.periods_) == list(pd.to_datetime(["2025-02-24", "2025-03-03",
+                                                        "2025-03-10"]))
+    out = model.predict()
+    np.testing.assert_allclose(out["qty_forecast"], [10.0, 10.0, 10.0])
+
+
+def test_weekly_inactive_after_a_year_not_after_twelve_weeks():
+    # demand every 4th week, then 20 silent weeks: inactive if 12 periods, not if 52
+    values = ([5.0, 0, 0, 0] * 15) + [0.0] * 20
+    weekly = StatisticalForecaster(horizon=2, freq="W-MON").fit(weekly_frame({"A": values}))
+    assert weekly.selection_["demand_class"].iloc[0] == "intermittent"
+    twelve = StatisticalForecaster(horizon=2, freq="W-MON", inactive_months=12).fit(
+        weekly_frame({"A": values}))
+    assert twelve.selection_["demand_class"].iloc[0] == "inactive"
+
+
+def test_weekly_moving_averages_span_a_quarter_half_year_and_year():
+    values = np.arange(1.0, 61.0)[None, :]  # weeks 1..60
+    registry = fc.model_registry(52, "W-MON")
+    # ma3 = the last 13 weeks: mean of 48..60 = 54; ma6 = 26 weeks: 35..60 -> 47.5
+    np.testing.assert_allclose(registry["ma3"](values, 1), [[54.0]])
+    np.testing.assert_allclose(registry["ma6"](values, 1), [[47.5]])
+    np.testing.assert_allclose(registry["ma12"](values, 1), [[34.5]])  # 9..60
+    np.testing.assert_allclose(fc.model_registry()["ma3"](values, 1), [[59.0]])  # months

@@ -69,3 +69,44 @@ def test_empty_and_missing_files(tmp_path, capsys):
     assert code == 3 and "has a header but no data rows" in capsys.readouterr().err
     assert main(["forecast", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")]) == 3
     assert "file not found" in capsys.readouterr().err
+
+
+def test_weekly_history(tmp_path, capsys):
+    # 60 ISO weeks, 2024-W01 (Monday 2024-01-01) … 2025-W08; 2024 has 52 weeks
+    stamps = pd.date_range("2024-01-01", periods=60, freq="W-MON")
+    rows = "\n".join(f"A,{s.isocalendar()[0]}-W{s.isocalendar()[1]:02d},{5 + k % 2}"
+                     for k, s in enumerate(stamps))
+    code, out = run(tmp_path, "sku,period,qty\n" + rows + "\n")
+    assert code == 0
+    assert "1 series × 3 weeks" in capsys.readouterr().out
+    frame = pd.read_csv(out)
+    # the last week is 2025-W08, so the forecast weeks are W09…W11, written as weeks
+    assert frame["period"].tolist() == ["2025-W09", "2025-W10", "2025-W11"]
+    assert (frame["qty_forecast"] > 0).all()
+
+
+def test_weekly_history_across_week_53(tmp_path):
+    # 2020 has an ISO week 53: 2020-W52, 2020-W53, 2021-W01 are consecutive weeks
+    text = "sku,period,qty\n" + "\n".join(
+        f"A,2020-W{w:02d},4" for w in range(40, 54)) + "\nA,2021-W01,4\n"
+    code, out = run(tmp_path, text)
+    assert code == 0
+    assert pd.read_csv(out)["period"].tolist() == ["2021-W02", "2021-W03", "2021-W04"]
+
+
+def test_mixed_months_and_weeks_rejected(tmp_path, capsys):
+    text = "sku,period,qty\nA,2025-01,1\nA,2025-02,1\nA,2025-W09,1\n"
+    code, _ = run(tmp_path, text)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "mixes months (2 rows) and ISO weeks (1 rows)" in err
+    assert "row 4" in err and "2025-W09" in err
+
+
+def test_ordinal_and_bad_weeks_rejected(tmp_path, capsys):
+    code, _ = run(tmp_path, "sku,period,qty\nA,t01,1\nA,t02,1\n")
+    err = capsys.readouterr().err
+    assert code == 3 and "ordinal period label without a calendar date" in err
+    assert "row 2" in err and "row 3" in err
+    code, _ = run(tmp_path, "sku,period,qty\nA,2021-W53,1\n")  # 2021 has 52 ISO weeks
+    assert code == 3 and "not a valid ISO week" in capsys.readouterr().err
