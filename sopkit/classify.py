@@ -24,8 +24,18 @@ Definitions used here (hand-checkable):
 Cleaning rules shared with :mod:`sopkit.forecast` (through :func:`to_matrix`):
 a month without a row is zero demand; a blank (NaN) quantity is zero demand;
 a negative quantity is a return and is clipped to zero (returns are not
-demand); months before a SKU's first non-zero demand are "not yet launched"
-and held as NaN, so leading zeros never dilute the statistics.
+demand). Where a SKU's history starts depends on ``leading_zeros``:
+
+* ``"history"`` (default): a row with quantity 0 is a *recorded* zero and is
+  history; only months before the SKU's first row are "not yet launched"
+  (NaN). Spare-parts systems record zeros for years before a part's first
+  demand, and those years are what makes its rate small. To mark pre-launch
+  months, leave them out of the file.
+* ``"prelaunch"``: months before the first non-zero demand are "not yet
+  launched", whatever the file says — for exports that pad every item with
+  zeros from a common start date.
+
+A SKU that never had demand has no history either way (all NaN).
 """
 
 from __future__ import annotations
@@ -137,8 +147,19 @@ def _fmt_period(stamp, freq: str) -> str:
     return fmt_month(stamp)
 
 
+LEADING_ZEROS = ("history", "prelaunch")
+
+
+def check_leading_zeros(value: str) -> str:
+    if value not in LEADING_ZEROS:
+        raise ParameterError(f"leading_zeros must be one of {', '.join(LEADING_ZEROS)}, "
+                             f"got {value!r}")
+    return value
+
+
 def to_matrix(
-    actuals: pd.DataFrame, end: pd.Timestamp | None = None, freq: str = "MS"
+    actuals: pd.DataFrame, end: pd.Timestamp | None = None, freq: str = "MS",
+    leading_zeros: str = "history",
 ) -> tuple[pd.Index, pd.DatetimeIndex, np.ndarray, np.ndarray]:
     """Long actuals as a dense SKU × period matrix (months by default, or weeks).
 
@@ -176,6 +197,7 @@ def to_matrix(
         If a ``(sku, period)`` pair is duplicated or a key is blank.
     """
     freq = check_freq(freq)
+    check_leading_zeros(leading_zeros)
     frame = _check_actuals(actuals, freq)
     if end is not None:
         end = normalise_periods(pd.Series([pd.Timestamp(end)]), freq).iloc[0]
@@ -195,6 +217,12 @@ def to_matrix(
     positive = values > 0
     has_demand = positive.any(axis=1)
     first_index = np.where(has_demand, positive.argmax(axis=1), len(periods)).astype(np.int64)
+    if leading_zeros == "history":
+        recorded = np.zeros(values.shape, dtype=bool)
+        recorded[row, col] = True
+        first_row = recorded.argmax(axis=1)
+        first_index = np.where(has_demand, np.minimum(first_row, first_index),
+                               first_index).astype(np.int64)
     values[np.arange(len(periods))[None, :] < first_index[:, None]] = np.nan
     return skus, periods, values, first_index
 
@@ -260,6 +288,7 @@ def classify_demand(
     min_history: int = 6,
     inactive_months: int = 12,
     freq: str = "MS",
+    leading_zeros: str = "history",
 ) -> pd.DataFrame:
     """Syntetos–Boylan demand class of every SKU.
 
@@ -281,6 +310,9 @@ def classify_demand(
     freq : str
         ``"MS"`` (months) or ``"W-MON"`` (ISO weeks); with weeks, the
         ``*_months`` parameters and the ``n_periods`` column count weeks.
+    leading_zeros : {"history", "prelaunch"}
+        Whether recorded zeros before the first demand are history (see the
+        module docstring).
 
     Returns
     -------
@@ -291,7 +323,8 @@ def classify_demand(
         ``demand_class``.
     """
     _check_class_parameters(adi_cut, cv2_cut, min_history, inactive_months)
-    skus, _, values, first_index = to_matrix(actuals, end=end, freq=freq)
+    skus, _, values, first_index = to_matrix(actuals, end=end, freq=freq,
+                                             leading_zeros=leading_zeros)
     stats = _classify_matrix(
         values, first_index, adi_cut=adi_cut, cv2_cut=cv2_cut, min_history=min_history,
         inactive_months=inactive_months,

@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated quantiles (default 0.1,0.5,0.9)")
     p.add_argument("--service-level", type=float, default=0.95,
                    help="extra quantile for safety stock (default 0.95)")
+    p.add_argument("--leading-zeros", choices=("history", "prelaunch"), default="history",
+                   help="zeros before a series' first demand: recorded history (default) or "
+                        "'not launched yet' (prelaunch)")
     p.add_argument("--pipeline", help="pipeline CSV (lumpy-demand model)")
     p.set_defaults(func=cmd_forecast)
     return parser

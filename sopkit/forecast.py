@@ -61,7 +61,17 @@ Quantiles (never a symmetric band around a Croston rate):
   the SKUs of the class, give empirical quantiles by horizon step; step
   ``h > window_size`` widens the last step's quantiles by ``sqrt(h / window_size)``.
   Fewer than 20 pooled errors: a normal approximation.
-* ``inactive`` SKUs and SKUs without demand: 0 for the forecast and every quantile.
+* SKUs that never had demand: 0 for the forecast and every quantile.
+* ``inactive`` SKUs (no demand for ``inactive_months``): with
+  ``inactive_forecast="tsb"`` (default) the TSB forecast (model ``tsb``),
+  whose demand probability decays through every silent period, with the
+  intermittent quantiles above: a spare part silent for a year still fails
+  now and then, and forecasting exactly zero under-plans the total volume
+  (on the oil-refinery parts, zero for silent SKUs gave a total-volume bias of
+  −33 %; their flat long-run rate +51 %; TSB's decay −8 %, see
+  ``docs/benchmarks.md``). With ``"zero"``, 0 for the forecast and every
+  quantile. Discontinued products are zeroed later by the consensus, from the
+  product master.
 
 Quantiles are made non-decreasing in q and clipped at 0.
 """
@@ -566,6 +576,12 @@ class StatisticalForecaster:
         Weight, in backtest windows, of the demand class's average scaled
         score in each SKU's model ranking (see :func:`pooled_ranking`); 0 ranks
         every SKU on its own backtest only (the rule of sopkit ≤ 0.1).
+    leading_zeros : {"history", "prelaunch"}
+        ``"history"`` (default): rows with quantity 0 before the first demand
+        are recorded zero demand; ``"prelaunch"``: they mean "not launched
+        yet" (see :mod:`sopkit.classify`).
+    inactive_forecast : {"tsb", "zero"}
+        What an ``inactive`` SKU is forecast (see the module docstring).
 
     Attributes
     ----------
@@ -602,6 +618,8 @@ class StatisticalForecaster:
         inactive_months: int | None = None,
         freq: str = "MS",
         pool_weight: float = 3.0,
+        leading_zeros: str = "history",
+        inactive_forecast: str = "tsb",
     ):
         self.horizon = horizon
         self.season_length = season_length
@@ -617,6 +635,8 @@ class StatisticalForecaster:
         self.inactive_months = inactive_months
         self.freq = freq
         self.pool_weight = pool_weight
+        self.leading_zeros = leading_zeros
+        self.inactive_forecast = inactive_forecast
 
     # ---------------------------------------------------------------- validation
     def _resolved(self) -> tuple[str, int, int]:
@@ -689,7 +709,8 @@ class StatisticalForecaster:
         levels, window, user_models = self._validated()
         freq, m, inactive = self._resolved()
         horizon = int(self.horizon)
-        skus, history, values, first = to_matrix(actuals, end=end, freq=freq)
+        skus, history, values, first = to_matrix(actuals, end=end, freq=freq,
+                                                 leading_zeros=self.leading_zeros)
         if len(history) == 0:
             raise DataError([Problem("actuals", None, None, "no demand history to forecast from")])
         stats_ = _classify_matrix(
@@ -787,7 +808,13 @@ class StatisticalForecaster:
                 labels[match] = "combo:" + "+".join(used)
         fallback = ~has_model & ~np.isin(classes, ["inactive"])
         labels[fallback] = "history_mean"
+        if self.inactive_forecast not in ("tsb", "zero"):
+            raise ParameterError("inactive_forecast must be 'tsb' or 'zero', got "
+                                 f"{self.inactive_forecast!r}")
+        silent = (classes == "inactive") & (first < values.shape[1])
+        long_run = silent if self.inactive_forecast == "tsb" else np.zeros_like(silent)
         labels[classes == "inactive"] = "zero"
+        labels[long_run] = "tsb"
 
         # --- final forecasts on the whole history
         point = np.zeros((n_rows, horizon))
@@ -801,11 +828,14 @@ class StatisticalForecaster:
             point[rows] = history_mean(values[rows], horizon)
         point = np.clip(np.nan_to_num(point, nan=0.0), 0.0, None)
         point[classes == "inactive"] = 0.0
+        rows = np.flatnonzero(long_run)
+        if rows.size:
+            point[rows] = tsb(values[rows], horizon)
 
         # --- quantiles
         quant = np.zeros((len(levels), n_rows, horizon))
         sparse = np.isin(classes, ["intermittent", "lumpy", "new"]) | fallback
-        rows = np.flatnonzero(sparse & (classes != "inactive"))
+        rows = np.flatnonzero((sparse & (classes != "inactive")) | long_run)
         if rows.size:
             quant[:, rows] = compound_quantiles(values[rows], point[rows], levels)
         chosen_backtest = _chosen_backtest(backtest, components)

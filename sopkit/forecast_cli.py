@@ -9,8 +9,12 @@ ordinal labels without a calendar date (``t01``, ``t02``…) are rejected too:
 map them to months or weeks first. How real-world data is handled:
 
 * missing months inside a series and blank quantities are zero demand;
-* months before a series' first demand (leading zeros before launch) are
-  ignored;
+* rows with quantity 0 before a series' first demand are recorded zero
+  demand and count as history (``--leading-zeros history``, the default: a
+  spare part with two years of zeros then one order is intermittent, not new);
+  periods before a series' first row are "not launched yet". For exports that
+  pad every item with zeros from a common start, ``--leading-zeros prelaunch``
+  ignores everything before the first demand instead;
 * negative quantities (returns) are clipped to zero for modelling;
 * an all-zero series gets a zero forecast, a series of 1–3 months the mean of
   what exists (model ``history_mean``);
@@ -183,6 +187,7 @@ def run_forecast_command(args) -> int:
         quantiles=parse_quantiles(args.quantiles),
         service_level=args.service_level,
         freq=freq,
+        leading_zeros=args.leading_zeros,
     ).fit(history)
     forecast = forecaster.predict()
     out = forecast.copy()

@@ -25,14 +25,33 @@ def long_frame(series: dict[str, list[float]], start: pd.Timestamp = START) -> p
 def test_to_matrix_cleaning_rules():
     actuals = long_frame({"A": [0, 0, 5, np.nan, -3, 7], "B": [1, 2, 3, 4, 5, 6]})
     actuals = actuals.drop(index=actuals[(actuals["sku"] == "B") & (actuals["qty"] == 3)].index)
-    skus, periods, values, first = to_matrix(actuals)
+    skus, periods, values, first = to_matrix(actuals, leading_zeros="prelaunch")
     assert list(skus) == ["A", "B"]
     assert len(periods) == 6 and periods[0] == START
-    # leading zeros -> NaN; blank and negative (a return) -> 0
+    # prelaunch: leading zeros -> NaN; blank and negative (a return) -> 0
     np.testing.assert_array_equal(values[0], [np.nan, np.nan, 5, 0, 0, 7])
     # a missing month inside the series is zero demand
     np.testing.assert_array_equal(values[1], [1, 2, 0, 4, 5, 6])
     np.testing.assert_array_equal(first, [2, 0])
+    # history (the default): A's two recorded zeros are demand history
+    _, _, values, first = to_matrix(actuals)
+    np.testing.assert_array_equal(values[0], [0, 0, 5, 0, 0, 7])
+    np.testing.assert_array_equal(first, [0, 0])
+
+
+def test_leading_zeros_history_starts_at_the_first_row_not_the_first_period():
+    # C's rows start in month 3 (launch); its recorded zero in month 3 is history,
+    # months 1-2 without rows are not. D has rows but never demand: no history.
+    actuals = pd.concat([long_frame({"B": [1, 1, 1, 1]}),
+                         long_frame({"C": [0, 6]}).assign(
+                             period=pd.to_datetime(["2024-03-01", "2024-04-01"])),
+                         long_frame({"D": [0, 0, 0, 0]})])
+    _, _, values, first = to_matrix(actuals)
+    np.testing.assert_array_equal(values[1], [np.nan, np.nan, 0, 6])
+    assert first.tolist() == [0, 2, 4]
+    assert np.isnan(values[2]).all()
+    with pytest.raises(ParameterError, match="leading_zeros must be one of"):
+        to_matrix(actuals, leading_zeros="ignore")
 
 
 def test_to_matrix_end_truncates_and_extends():
@@ -75,7 +94,8 @@ def test_classes_with_hand_computed_adi_and_cv2():
         "inactive": [3, 3, 3, 3, 0, 0, 0, 0],
         "never": [0, 0, 0, 0, 0, 0, 0, 0],
     }
-    result = classify_demand(long_frame(series), inactive_months=4).set_index("sku")
+    result = classify_demand(long_frame(series), inactive_months=4,
+                             leading_zeros="prelaunch").set_index("sku")
     assert result.loc["smooth", "adi"] == 1
     assert result.loc["smooth", "cv2"] == pytest.approx(1 / 121)
     assert result.loc["erratic", "cv2"] == pytest.approx(20.25 / 30.25)
@@ -89,6 +109,16 @@ def test_classes_with_hand_computed_adi_and_cv2():
     expected = {sku: sku for sku in series} | {"never": "inactive"}
     assert result["demand_class"].to_dict() == expected
     assert str(result["demand_class"].dtype) == "string"
+
+
+def test_recorded_zeros_before_first_demand_make_a_spare_part_intermittent():
+    # 7 recorded zeros then 4: as history, ADI 8/1 = 8 (intermittent, not "new")
+    actuals = long_frame({"P": [0, 0, 0, 0, 0, 0, 0, 4]})
+    result = classify_demand(actuals).set_index("sku")
+    assert result.loc["P", "n_periods"] == 8 and result.loc["P", "adi"] == 8
+    assert result.loc["P", "demand_class"] == "intermittent"
+    prelaunch = classify_demand(actuals, leading_zeros="prelaunch").set_index("sku")
+    assert prelaunch.loc["P", "demand_class"] == "new"
 
 
 def test_cut_offs_are_parameters():

@@ -8,7 +8,7 @@ import pytest
 
 from sopkit import forecast as fc
 from sopkit.errors import DataError, ParameterError
-from sopkit.forecast import StatisticalForecaster, quantile_column
+from sopkit.forecast import StatisticalForecaster, quantile_column, tsb
 
 NAN = np.nan
 START = pd.Timestamp("2021-01-01")
@@ -271,12 +271,21 @@ def test_edge_cases_inactive_all_zero_new_short_negative_blank():
         "one": [0.0] * 19 + [7.0],
         "returns": [10.0, -4.0, 10.0] * 6 + [10.0, np.nan],
     }
-    model = StatisticalForecaster(horizon=4).fit(long_frame(series))
+    model = StatisticalForecaster(horizon=4, leading_zeros="prelaunch").fit(long_frame(series))
     result = model.predict().set_index(["sku", "period"])
     models = model.selection_.set_index("sku")["model"]
-    assert models["inactive"] == "zero" and models["zeros"] == "zero"
-    for sku in ("inactive", "zeros"):
-        assert (result.loc[sku].drop(columns=["model", "demand_class"]) == 0).all().all()
+    # inactive: 6 months of 5 then 14 silent months -> TSB, whose probability has
+    # decayed through the silence: positive, below the long-run rate 30 / 20 = 1.5
+    assert models["inactive"] == "tsb" and models["zeros"] == "zero"
+    expected = tsb(np.array([[5.0] * 6 + [0.0] * 14]), 4)[0]
+    np.testing.assert_allclose(result.loc["inactive", "qty_forecast"], expected)
+    assert 0 < expected[0] < 1.5
+    assert (result.loc["inactive", "qty_q90"] >= result.loc["inactive", "qty_q10"]).all()
+    assert (result.loc["zeros"].drop(columns=["model", "demand_class"]) == 0).all().all()
+    zero_rule = StatisticalForecaster(horizon=4, leading_zeros="prelaunch",
+                                      inactive_forecast="zero").fit(long_frame(series))
+    assert zero_rule.selection_.set_index("sku").loc["inactive", "model"] == "zero"
+    assert (zero_rule.predict().set_index("sku").loc["inactive", "qty_forecast"] == 0).all()
     # new: mean of the 3 months since launch = 4
     assert models["new"] == "history_mean"
     assert (result.loc["new", "qty_forecast"] == 4).all()
@@ -286,6 +295,20 @@ def test_edge_cases_inactive_all_zero_new_short_negative_blank():
     # returns clipped to 0, blank is 0: history alternates 10, 0, 10 -> nothing negative
     assert (result.loc["returns", "qty_forecast"] >= 0).all()
     assert model.classes_.set_index("sku").loc["returns", "n_nonzero"] == 13
+
+
+def test_recorded_zeros_keep_a_late_first_demand_small():
+    # 19 recorded zeros then 7: as history (the default) this is an intermittent
+    # part with ADI 20, not a new product selling 7 a month.
+    series = {"one": [0.0] * 19 + [7.0]}
+    model = StatisticalForecaster(horizon=4).fit(long_frame(series))
+    classes = model.classes_.set_index("sku")
+    assert classes.loc["one", "adi"] == 20 and classes.loc["one", "demand_class"] == "intermittent"
+    history = model.predict()["qty_forecast"]
+    assert (history < 7 / 2).all()  # every intermittent candidate averages far below 7
+    prelaunch = StatisticalForecaster(horizon=4, leading_zeros="prelaunch").fit(
+        long_frame(series)).predict()["qty_forecast"]
+    assert (prelaunch == 7).all()  # 'new': the mean of the one month since launch
 
 
 def test_short_history_everything_falls_back():

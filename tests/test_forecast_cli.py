@@ -110,3 +110,19 @@ def test_ordinal_and_bad_weeks_rejected(tmp_path, capsys):
     assert "row 2" in err and "row 3" in err
     code, _ = run(tmp_path, "sku,period,qty\nA,2021-W53,1\n")  # 2021 has 52 ISO weeks
     assert code == 3 and "not a valid ISO week" in capsys.readouterr().err
+
+
+def test_leading_zeros_option(tmp_path):
+    rows = "".join(f"P,2025-{m:02d},0\n" for m in range(1, 12)) + "P,2025-12,12\n"
+    out_history = tmp_path / "h.csv"
+    out_prelaunch = tmp_path / "p.csv"
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    assert main(["forecast", str(src), "--horizon", "2", "--out", str(out_history)]) == 0
+    assert main(["forecast", str(src), "--horizon", "2", "--out", str(out_prelaunch),
+                 "--leading-zeros", "prelaunch"]) == 0
+    as_history = pd.read_csv(out_history)
+    as_prelaunch = pd.read_csv(out_prelaunch)
+    # one order of 12 in 12 recorded months is intermittent; as a launch it is "new" at 12
+    assert as_history["demand_class"].unique().tolist() == ["intermittent"]
+    assert as_prelaunch["qty_forecast"].tolist() == [12.0, 12.0]
+    assert (as_history["qty_forecast"] < 12).all()
