@@ -7,13 +7,16 @@ STAMP  := $(VENV)/.installed-stamp
 # Optional: make cycle DATA=path/to/folder CYCLE=2026-11 PARAMS=params/cycle.yaml
 CYCLE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CYCLE),--cycle $(CYCLE)) $(if $(PARAMS),--params $(PARAMS))
 
-.PHONY: setup cycle test lint format browser lab benchmark clean help
+PEERS  := .venv-peers
+
+.PHONY: setup cycle test lint format browser lab peers benchmark clean help
 
 help:
 	@echo "make cycle   set up .venv and run the monthly cycle on the sample company"
 	@echo "make test    the whole test suite (installs headless Chromium when run as root)"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make lint    ruff"
+	@echo "make benchmark  every figure of docs/benchmarks.md, side by side with the peers"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sopkit needs Python 3.11 or newer"'
@@ -46,6 +49,22 @@ format: setup
 
 test: setup browser lint
 	$(BIN)/python -m pytest
+
+# Peers for the side-by-side benchmarks: statsforecast pins pandas<3, so it gets
+# its own virtualenv and runs as a subprocess.
+$(PEERS)/.installed-stamp:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet "statsforecast==2.1.1" psutil
+	@touch $@
+
+peers: $(PEERS)/.installed-stamp
+
+# Every figure of docs/benchmarks.md, measured side by side (about 15 minutes).
+benchmark: setup peers
+	$(BIN)/python benchmarks/cycle_time.py
+	$(BIN)/python benchmarks/forecast_speed.py --statsforecast-python $(PEERS)/bin/python
+	$(BIN)/python benchmarks/forecast_accuracy.py --statsforecast-python $(PEERS)/bin/python
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/forecast_accuracy.py [--datasets oil_refinery man_weekly ...]
-        [--statsforecast-python /tmp/venv-statsforecast/bin/python]
+        [--statsforecast-python .venv-peers/bin/python]
         [--no-peers] [--cache DIR] [--out results.csv]
 
 Reads ``$SOPKIT_DATASETS/<name>/demand.csv.gz`` (default
@@ -18,7 +18,7 @@ CrostonOptimized, TSB, ADIDA, IMAPA, AutoETS and SeasonalNaive.
 
 statsforecast pins ``pandas<3`` while sopkit runs on pandas 3, so the peers
 run in a subprocess of another interpreter (``--statsforecast-python``,
-default ``/tmp/venv-statsforecast/bin/python`` when it exists, else this one):
+default ``.venv-peers/bin/python``, made by ``make benchmark``, when it exists, else this one):
 this script with ``--worker DATASET OUT.csv``, which loads and splits the data
 itself (pure pandas) and writes the peers' forecasts as CSV. TSB uses
 ``alpha_d = alpha_p = 0.1`` (sopkit's TSB constants; statsforecast has no
@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PEER_PYTHON = Path("/tmp/venv-statsforecast/bin/python")
+DEFAULT_PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-peers" / "bin" / "python"
 
 QUANTILES = (0.1, 0.5, 0.9)
 DATASETS = {

@@ -1,0 +1,338 @@
+"""Tests of the lumpy-demand model, on small hand-made cases with hand-worked numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.errors import ParameterError
+from sopkit.lumpy import LumpyDemandModel
+from sopkit.sample import make_sample
+
+M = pd.Timestamp
+
+
+def pipe(rows) -> pd.DataFrame:
+    """Pipeline rows ``(snapshot, deal_id, sku, period, qty, probability, owner, stage)``."""
+    frame = pd.DataFrame(rows, columns=["snapshot", "deal_id", "sku", "period", "qty",
+                                        "probability", "owner", "stage"])
+    frame["snapshot"] = pd.to_datetime(frame["snapshot"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def acts(rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["sku", "period", "qty"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame
+
+
+def stat(skus, start, n, qty=0.0, quantiles=(0.1, 0.5, 0.9)) -> pd.DataFrame:
+    periods = pd.date_range(start, periods=n, freq="MS")
+    frame = pd.DataFrame({"sku": np.repeat(skus, n), "period": np.tile(periods, len(skus)),
+                          "qty_forecast": float(qty)})
+    for q in quantiles:
+        frame[f"qty_q{round(q * 100)}"] = float(qty)
+    return frame.assign(model="hand", demand_class="smooth")
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def calibration_case():
+    """Stage A: 10 deals stated 0.8, 4 won. Stage B: 10 deals stated 0.8, 8 won.
+
+    Each deal has its own SKU, is listed only in snapshot 2024-01 (expected
+    2024-02) and is gone in 2024-02 (an open deal keeps the pipeline going),
+    so it can land in 2024-01..2024-02. Won deals show their 10 units in
+    2024-02 on a zero baseline.
+    """
+    rows, demand = [], [("FILL", "2024-06-01", 0.0)]
+    for stage, n_won in (("A", 4), ("B", 8)):
+        for k in range(10):
+            sku = f"{stage}{k}"
+            rows.append(("2024-01-01", f"D-{sku}", sku, "2024-02-01", 10.0, 0.8, "Ann", stage))
+            demand.append((sku, "2024-02-01", 10.0 if k < n_won else 0.0))
+    rows.append(("2024-02-01", "D-OPEN", "X", "2024-08-01", 10.0, 0.8, "Ann", "A"))
+    return acts(demand), pipe(rows)
+
+
+def test_calibration_learns_realised_rate_and_shrinks_towards_global():
+    actuals, pipeline = calibration_case()
+    model = LumpyDemandModel(calibrate_by=("stage",), min_deals=5, prior_strength=10).fit(
+        actuals, pipeline, cycle="2024-07")
+    outcomes = model.deal_outcomes_.set_index("deal_id")
+    assert outcomes.loc["D-A0", "won"] and not outcomes.loc["D-A9", "won"]
+    assert outcomes["resolved"].sum() == 20  # D-OPEN is still open
+    cal = model.calibration_
+    at = cal[cal["stated_probability"] == 0.8].set_index("stage")
+    # isotonic fit on one stated value is the plain win rate: A 4/10, B 8/10, all 12/20
+    assert at.loc["A", "realised_probability"] == pytest.approx(0.4)
+    assert at.loc["B", "realised_probability"] == pytest.approx(0.8)
+    assert at.loc["*", "calibrated_probability"] == pytest.approx(0.6)
+    # weight 10 / (10 + 10) = 0.5: A 0.5·0.4 + 0.5·0.6 = 0.5, B 0.5·0.8 + 0.5·0.6 = 0.7
+    assert at.loc["A", "weight"] == pytest.approx(0.5)
+    assert at.loc["A", "calibrated_probability"] == pytest.approx(0.5)
+    assert at.loc["B", "calibrated_probability"] == pytest.approx(0.7)
+    deals = pd.DataFrame({"probability": [0.8, 0.8, 0.8], "stage": ["A", "B", "never seen"]})
+    # an unknown stage falls back to the global curve
+    np.testing.assert_allclose(model.calibrated_probability(deals), [0.5, 0.7, 0.6])
+
+
+def test_calibration_nested_owner_and_too_few_deals():
+    actuals, pipeline = calibration_case()
+    nested = LumpyDemandModel(min_deals=5, prior_strength=10).fit(actuals, pipeline,
+                                                                 cycle="2024-07")
+    deals = pd.DataFrame({"probability": [0.8], "stage": ["A"], "owner": ["Ann"]})
+    # stage × owner A/Ann: own rate 0.4, weight 0.5, parent (stage A) 0.5 → 0.45
+    assert nested.calibrated_probability(deals)[0] == pytest.approx(0.45)
+    # fewer resolved deals than min_deals: the stated probability stands
+    few = LumpyDemandModel(min_deals=50).fit(actuals, pipeline, cycle="2024-07")
+    assert few.calibrated_probability(deals)[0] == pytest.approx(0.8)
+
+
+# ---------------------------------------------------------------- slip
+
+
+def slip_case():
+    """Four deals expected 2024-03 land 0, 1, 1 and 2 months late (own SKUs, zero baseline).
+
+    Each is listed every month from 2024-01 until the month before it lands;
+    D-X (SKU X, 100 units, stated 0.5, expected 2024-10) keeps the pipeline
+    going and is still open in the latest snapshot 2024-08.
+    """
+    rows, demand = [], [("FILL", "2024-08-01", 0.0)]
+    for k, late in enumerate((0, 1, 1, 2)):
+        landing = M("2024-03-01") + pd.DateOffset(months=late)
+        for snap in pd.date_range("2024-01-01", landing - pd.DateOffset(months=1), freq="MS"):
+            rows.append((snap, f"D-{k}", f"S{k}", "2024-03-01", 10.0, 0.5, "Ann", "commit"))
+        demand.append((f"S{k}", landing, 10.0))
+    for snap in pd.date_range("2024-01-01", "2024-08-01", freq="MS"):
+        rows.append((snap, "D-X", "X", "2024-10-01", 100.0, 0.5, "Ann", "commit"))
+    return acts(demand), pipe(rows)
+
+
+def test_slip_pmf_and_open_deal_spread():
+    actuals, pipeline = slip_case()
+    model = LumpyDemandModel().fit(actuals, pipeline, cycle="2024-09")
+    outcomes = model.deal_outcomes_.set_index("deal_id")
+    assert outcomes.loc[["D-0", "D-1", "D-2", "D-3"], "slip"].tolist() == [0, 1, 1, 2]
+    overall = model.slip_[model.slip_["months_ahead"] == "all"].set_index("slip")["probability"]
+    # each deal counts once: {0: 1/4, 1: 2/4, 2: 1/4}
+    assert overall.loc[0] == pytest.approx(0.25)
+    assert overall.loc[1] == pytest.approx(0.5)
+    assert overall.loc[2] == pytest.approx(0.25)
+    assert overall.drop([0, 1, 2]).sum() == pytest.approx(0.0)
+    # 4 resolved deals < min_deals: stated 0.5 stands; 100 × 0.5 = 50 spread 12.5 / 25 / 12.5
+    plan = model.predict(stat(["X"], "2024-09-01", 6)).set_index("period")
+    assert plan["qty_pipeline"].tolist() == pytest.approx([0, 12.5, 25, 12.5, 0, 0])
+    assert model.open_deals_["qty_expected"].iloc[0] == pytest.approx(50)
+
+
+# ---------------------------------------------------------------- win rule
+
+
+def test_win_rule_is_not_fooled_by_base_demand():
+    """BIG sells 1,000 ± 10 a month. A 50-unit deal that leaves the pipeline is lost.
+
+    The naive rule "the SKU sold ≥ 0.8 × 50 within ± 2 months" would call it
+    won. BIG2 has the same history plus 50 units in 2024-03: won.
+    """
+    months = pd.date_range("2023-01-01", "2024-06-01", freq="MS")
+    wiggle = np.resize([1000.0, 1010.0, 990.0], len(months))
+    big2 = wiggle + np.where(months == M("2024-03-01"), 50.0, 0.0)
+    actuals = pd.concat([acts({"sku": "BIG", "period": months, "qty": wiggle}),
+                         acts({"sku": "BIG2", "period": months, "qty": big2})])
+    rows = []
+    for snap in ("2024-01-01", "2024-02-01"):
+        rows.append((snap, "D-LOST", "BIG", "2024-03-01", 50.0, 0.9, "Ann", "commit"))
+        rows.append((snap, "D-WON", "BIG2", "2024-03-01", 50.0, 0.9, "Ann", "commit"))
+    for snap in ("2024-03-01", "2024-04-01"):
+        rows.append((snap, "D-OTHER", "Y", "2024-09-01", 5.0, 0.5, "Ann", "qualify"))
+    model = LumpyDemandModel().fit(actuals, pipe(rows), cycle="2024-07")
+    out = model.deal_outcomes_.set_index("deal_id")
+    assert out.loc["D-LOST", "resolved"] and not out.loc["D-LOST", "won"]
+    assert out.loc["D-LOST", "baseline"] == pytest.approx(1000.0)  # median of deal-free months
+    assert out.loc["D-WON", "won"]
+    assert out.loc["D-WON", "landing_period"] == M("2024-03-01")
+    # 2024-03 is a "990" month: 990 + 50 − baseline 1000 = 40 ≥ 0.5 × 50
+    assert out.loc["D-WON", "qty_excess"] == pytest.approx(40.0)
+
+
+# ---------------------------------------------------------------- announced share
+
+
+def test_announced_share_prevents_double_counting():
+    """All of P's demand came from deals listed at least a month ahead: share 1."""
+    rows = [
+        ("2024-01-01", "D1", "P", "2024-03-01", 10.0, 0.6, "Ann", "commit"),
+        ("2024-02-01", "D1", "P", "2024-03-01", 10.0, 0.6, "Ann", "commit"),
+        ("2024-03-01", "D2", "P", "2024-06-01", 20.0, 0.6, "Ann", "commit"),
+        ("2024-04-01", "D2", "P", "2024-06-01", 20.0, 0.6, "Ann", "commit"),
+        ("2024-05-01", "D2", "P", "2024-06-01", 20.0, 0.6, "Ann", "commit"),
+        ("2024-06-01", "D3", "Q", "2024-12-01", 5.0, 0.6, "Ann", "commit"),
+    ]
+    actuals = acts([("P", "2024-03-01", 10.0), ("P", "2024-06-01", 20.0),
+                    ("Q", "2024-01-01", 7.0), ("Q", "2024-07-01", 7.0)])
+    model = LumpyDemandModel().fit(actuals, pipe(rows), cycle="2024-08")
+    share = model.announced_share_.set_index("sku")
+    # 30 announced / 30 demanded since 2024-02; the only pipeline SKU, so the prior is 1 too
+    assert share.loc["P", "share_raw"] == pytest.approx(1.0)
+    assert share.loc["P", "announced_share"] == pytest.approx(1.0)
+    assert "Q" not in share.index  # no resolved deal: nothing announced, share 0
+    plan = model.predict(stat(["P", "Q"], "2024-08-01", 3, qty=5.0))
+    p = plan[plan["sku"] == "P"]
+    q = plan[plan["sku"] == "Q"]
+    assert (p["qty_stat"] == 5.0).all() and (p["qty_stat_unannounced"] == 0.0).all()
+    assert (q["qty_stat_unannounced"] == 5.0).all()
+
+
+# ---------------------------------------------------------------- adjustments
+
+
+def adjustment_case():
+    """A, B, C sell 100 a month; statistics said 100.
+
+    Up (+10 on A, twice) never came true: Σδ(a − s) = 0 → β 0.
+    Down (−50 on B, twice, B sold 50): Σδ(a − s) / Σδ² = 2·2500 / 2·2500 = 1.
+    Half (+10 on C, twice, C sold 105): 2·50 / 2·100 = 0.5.
+    """
+    months = pd.date_range("2024-01-01", "2024-06-01", freq="MS")
+    frames = []
+    for sku in "ABC":
+        qty = np.full(len(months), 100.0)
+        hit = months.isin([M("2024-03-01"), M("2024-04-01")])
+        qty[hit] = {"A": 100.0, "B": 50.0, "C": 105.0}[sku]
+        frames.append(acts({"sku": sku, "period": months, "qty": qty}))
+    actuals = pd.concat(frames, ignore_index=True)
+    rows = []
+    for period in ("2024-03-01", "2024-04-01"):
+        rows += [("2024-02-01", "Up", "A", period, 10.0),
+                 ("2024-02-01", "Down", "B", period, -50.0),
+                 ("2024-02-01", "Half", "C", period, 10.0)]
+    rows += [("2024-06-01", "Up", "A", "2024-07-01", 10.0),
+             ("2024-06-01", "Down", "B", "2024-07-01", -50.0),
+             ("2024-06-01", "New", "C", "2024-07-01", 20.0)]
+    adjustments = pd.DataFrame(rows, columns=["snapshot", "owner", "sku", "period", "qty_delta"])
+    adjustments["snapshot"] = pd.to_datetime(adjustments["snapshot"])
+    adjustments["period"] = pd.to_datetime(adjustments["period"])
+    history = pd.DataFrame({"snapshot": M("2024-02-01"), "sku": np.repeat(list("ABC"), 3),
+                            "period": np.tile(pd.date_range("2024-02-01", periods=3, freq="MS"),
+                                              3), "qty_stat": 100.0})
+    return actuals, adjustments, history
+
+
+def test_adjustment_bias_per_owner_and_direction():
+    actuals, adjustments, history = adjustment_case()
+    model = LumpyDemandModel(prior_strength=0).fit(actuals, None, cycle="2024-07",
+                                                   adjustments=adjustments,
+                                                   stat_history=history)
+    beta = model.adjustment_bias_.set_index(["owner", "direction"])["beta"]
+    assert beta.loc[("Up", "up")] == pytest.approx(0.0)
+    assert beta.loc[("Down", "down")] == pytest.approx(1.0)
+    assert beta.loc[("Half", "up")] == pytest.approx(0.5)
+    # all ups pooled: (0 + 2·10·5) / (4·100) = 0.25
+    assert beta.loc[("*", "up")] == pytest.approx(0.25)
+    assert (model.adjustment_outcomes_["stat_source"] == "archive").all()
+    plan = model.predict(stat(list("ABC"), "2024-07-01", 2, qty=100.0)).set_index("sku")
+    july = plan[plan["period"] == M("2024-07-01")]
+    assert july["qty_adjustment_raw"].tolist() == [10.0, -50.0, 20.0]
+    # Up 10·0 = 0; Down −50·1; New is unknown: the pooled up β, 20 · 0.25 = 5
+    assert july["qty_adjustment"].tolist() == pytest.approx([0.0, -50.0, 5.0])
+    assert july.loc["B", "qty_consensus"] == pytest.approx(50.0)
+    assert "Down -50.0 → -50.0" in model.explain("B", "2024-07")
+
+
+def test_adjustment_shrinkage_and_fallback_without_archive():
+    actuals, adjustments, history = adjustment_case()
+    model = LumpyDemandModel(prior_strength=2).fit(actuals, None, cycle="2024-07",
+                                                   adjustments=adjustments,
+                                                   stat_history=history)
+    beta = model.adjustment_bias_.set_index(["owner", "direction"])["beta"]
+    # two equal adjustments each: n = 2, weight 2 / (2 + 2) = 0.5, towards the pooled 0.25
+    assert beta.loc[("Up", "up")] == pytest.approx(0.5 * 0.0 + 0.5 * 0.25)
+    assert beta.loc[("Half", "up")] == pytest.approx(0.5 * 0.5 + 0.5 * 0.25)
+    assert beta.loc[("Down", "down")] == pytest.approx(1.0)  # its own pooled β is 1
+    # without the archive, the stand-in (trailing mean of the flat 100s) gives the same
+    fallback = LumpyDemandModel(prior_strength=2).fit(actuals, None, cycle="2024-07",
+                                                      adjustments=adjustments)
+    assert (fallback.adjustment_outcomes_["stat_source"] == "trailing_mean").all()
+    pd.testing.assert_frame_equal(fallback.adjustment_bias_, model.adjustment_bias_)
+
+
+# ---------------------------------------------------------------- quantiles
+
+
+def one_deal_model(seed=0):
+    rows = [("2024-06-01", "D-1", "Z", "2024-08-01", 100.0, 0.5, "Ann", "commit")]
+    model = LumpyDemandModel(random_state=seed).fit(acts([("Z", "2024-05-01", 0.0)]),
+                                                    pipe(rows), cycle="2024-07")
+    return model, model.predict(stat(["Z"], "2024-07-01", 3))
+
+
+def test_bernoulli_mixture_quantiles():
+    """One deal of 100 at p 0.5 on a zero baseline, no history: slip 0, p stays 0.5."""
+    _, plan = one_deal_model()
+    august = plan[plan["period"] == M("2024-08-01")].iloc[0]
+    assert august["qty_pipeline"] == pytest.approx(50.0)
+    assert august["qty_consensus"] == pytest.approx(50.0)
+    assert august["qty_q10"] == 0.0 and august["qty_q90"] == 100.0
+    other = plan[plan["period"] != M("2024-08-01")]
+    assert (other[["qty_q10", "qty_q50", "qty_q90"]] == 0).all().all()
+
+
+def test_simulation_is_deterministic():
+    model, first = one_deal_model(seed=3)
+    _, again = one_deal_model(seed=3)
+    pd.testing.assert_frame_equal(first, again)
+    assert "D-1" in model.explain("Z", "2024-08")
+
+
+def test_parameters_are_checked_in_fit():
+    actuals, pipeline = calibration_case()
+    with pytest.raises(ParameterError):
+        LumpyDemandModel(slip_window=(1, 3)).fit(actuals, pipeline, cycle="2024-07")
+    with pytest.raises(ParameterError):
+        LumpyDemandModel(win_share=0).fit(actuals, pipeline, cycle="2024-07")
+    with pytest.raises(ParameterError):
+        LumpyDemandModel().predict(stat(["X"], "2024-07-01", 2))
+
+
+# ---------------------------------------------------------------- the sample company
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample(seed=0, n_skus=40, n_months=24)
+
+
+def test_sample_fit_and_predict(sample):
+    cycle = M("2026-11-01")
+    model = LumpyDemandModel().fit(sample["actuals"], sample["pipeline"], cycle=cycle,
+                                   adjustments=sample["adjustments"],
+                                   products=sample["products"])
+    snaps = model.deal_snapshots_
+    resolved = snaps[snaps["resolved"].astype(bool)]
+    assert len(resolved) > 0
+    # the sample's sales are optimistic: calibrated below stated on average
+    calibrated = model.calibrated_probability(resolved)
+    assert calibrated.mean() < resolved["probability"].mean()
+    recent = sample["actuals"][sample["actuals"]["period"] >= M("2026-05-01")]
+    level = recent.groupby("sku")["qty"].mean()
+    forecast = stat(list(level.index), cycle, 12)
+    scale = np.repeat(level.to_numpy(), 12)
+    forecast["qty_forecast"] = scale
+    for column, factor in (("qty_q10", 0.5), ("qty_q50", 1.0), ("qty_q90", 1.6)):
+        forecast[column] = scale * factor
+    plan = model.predict(forecast, promotions=sample["promotions"],
+                         products=sample["products"])
+    assert not plan.duplicated(["sku", "period"]).any()
+    q = plan[["qty_q10", "qty_q50", "qty_q90"]].to_numpy()
+    assert (q >= 0).all() and (np.diff(q, axis=1) >= 0).all()
+    parts = plan[["qty_stat_unannounced", "qty_pipeline", "qty_adjustment", "qty_promo"]]
+    np.testing.assert_allclose(plan["qty_consensus"], parts.sum(axis=1).clip(lower=0))
+    assert plan["qty_pipeline"].sum() > 0
+    busiest = plan.loc[plan["qty_pipeline"].idxmax()]
+    sentence = model.explain(busiest["sku"], busiest["period"])
+    assert "calibrated" in sentence and sentence.endswith(".")
