@@ -190,3 +190,69 @@ def summarise_scores(per_series: pd.DataFrame) -> dict[str, float]:
         summary[column] = float(per_series.loc[scored, column].mean())
     summary["spl"] = float(np.mean([summary[c] for c in spl_columns])) if spl_columns else np.nan
     return summary
+
+
+def holdout_comparison(
+    actuals: pd.DataFrame,
+    *,
+    end,
+    holdout: int = 12,
+    season_length: int = 12,
+    quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+    forecaster_params: dict | None = None,
+) -> pd.DataFrame:
+    """The real-data benchmark's protocol on one company's own history.
+
+    Holds out the last ``holdout`` months up to ``end``, forecasts them in one
+    shot from the months before with sopkit's automatic selection and with
+    three references that need nothing installed — naive (last month
+    repeated), seasonal naive, and zero (what shrinking to nothing would
+    score) — and scores each with :func:`score_series` /
+    :func:`summarise_scores`. SKUs without any demand in the training months
+    are left out; hold-out months without a row are zero demand.
+
+    Returns
+    -------
+    DataFrame
+        ``method, n_series, n_scored, mase, rmsse, wape, bias, spl`` (``spl``
+        only for sopkit, whose quantiles are scored).
+    """
+    from sopkit.classify import to_matrix
+    from sopkit.forecast import StatisticalForecaster, naive, seasonal_naive
+    from sopkit.periods import add_months
+
+    end = pd.Timestamp(end)
+    train_end = add_months(end, -holdout)
+    train = actuals[actuals["period"] <= train_end]
+    skus, _, values, first = to_matrix(train, end=train_end)
+    keep = first < values.shape[1]
+    skus, values = skus[keep], values[keep]
+    periods = pd.date_range(add_months(train_end, 1), periods=holdout, freq="MS")
+    grid = pd.MultiIndex.from_product([skus, periods], names=["sku", "period"]).to_frame(
+        index=False)
+    test = grid.merge(actuals[["sku", "period", "qty"]].astype({"sku": "string"}),
+                      on=["sku", "period"], how="left").fillna({"qty": 0.0})
+    train = train[train["sku"].isin(skus)]
+    dense = (pd.MultiIndex.from_product(
+        [skus, pd.date_range(train["period"].min(), train_end, freq="MS")],
+        names=["sku", "period"]).to_frame(index=False)
+        .merge(train[["sku", "period", "qty"]].astype({"sku": "string"}),
+               on=["sku", "period"], how="left").fillna({"qty": 0.0}))
+
+    def frame_of(point: np.ndarray) -> pd.DataFrame:
+        return grid.assign(qty_forecast=np.clip(np.nan_to_num(point, nan=0.0), 0, None).ravel())
+
+    params = {"horizon": holdout, "season_length": season_length, "quantiles": quantiles,
+              **dict(forecaster_params or {})}
+    forecast = StatisticalForecaster(**params).fit(train, end=train_end).predict()
+    forecast = forecast.astype({"sku": "string"})
+    runs = [("sopkit", forecast, tuple(quantiles)),
+            ("naive", frame_of(naive(values, holdout)), ()),
+            ("seasonal naive", frame_of(seasonal_naive(values, holdout, season_length)), ()),
+            ("zero", frame_of(np.zeros((len(skus), holdout))), ())]
+    rows = []
+    for method, predicted, levels in runs:
+        summary = summarise_scores(score_series(dense, test, predicted, quantiles=levels))
+        rows.append({"method": method, **{k: summary[k] for k in (
+            "n_series", "n_scored", "mase", "rmsse", "wape", "bias", "spl")}})
+    return pd.DataFrame(rows)

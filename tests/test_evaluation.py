@@ -72,3 +72,25 @@ def test_mean_over_series_not_pooled():
 def test_missing_forecast_is_an_error():
     with pytest.raises(DataError, match="1 hold-out periods have no forecast"):
         score_series(TRAIN, ACTUAL, FORECAST.iloc[:3])
+
+
+def test_holdout_comparison_naive_by_hand():
+    from sopkit.evaluation import holdout_comparison
+
+    # A: train 2, 4, 6, 8; hold-out 10, 12. Naive repeats 8: errors 2, 4.
+    # scale_mae = mean |Δ| of the training part = 2 -> MASE (2 + 4) / 2 / 2 = 1.5
+    # scale_mse = 4 -> RMSSE sqrt(((4 + 16) / 2) / 4) = sqrt(2.5)
+    # WAPE (2 + 4) / 22; bias (16 - 22) / 22
+    months = pd.date_range("2025-01-01", periods=6, freq="MS")
+    actuals = pd.DataFrame({"sku": pd.array(["A"] * 6, dtype="string"), "period": months,
+                            "qty": [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]})
+    table = holdout_comparison(actuals, end=months[-1], holdout=2, season_length=2,
+                               forecaster_params={"n_windows": 1})
+    naive_row = table.set_index("method").loc["naive"]
+    assert naive_row["mase"] == pytest.approx(1.5)
+    assert naive_row["rmsse"] == pytest.approx(np.sqrt(2.5))
+    assert naive_row["wape"] == pytest.approx(6 / 22)
+    assert naive_row["bias"] == pytest.approx(-6 / 22)
+    zero_row = table.set_index("method").loc["zero"]
+    assert zero_row["bias"] == pytest.approx(-1.0)
+    assert table["method"].tolist() == ["sopkit", "naive", "seasonal naive", "zero"]
