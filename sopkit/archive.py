@@ -206,7 +206,9 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
 
     Each past cycle is forecast only from what was known then: actuals before
     it, pipeline snapshots and adjustments entered before it (promotions as
-    they stand). Pass the live cycle's ``forecaster_params`` (horizon, season
+    they stand), and its consensus comes from the same lumpy-demand model as
+    the live cycle's, fitted on that history and the snapshots archived
+    before it. Pass the live cycle's ``forecaster_params`` (horizon, season
     length, backtest windows): the backtest window follows the horizon, so
     other settings would choose other models than the live cycle did.
     Existing snapshots are left alone.
@@ -216,8 +218,8 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
     list of Path
         The snapshot files written.
     """
-    from sopkit.consensus import build_consensus
     from sopkit.forecast import StatisticalForecaster
+    from sopkit.lumpy import LumpyDemandModel
 
     params = {"season_length": 12, **dict(forecaster_params or {})}
     start = cycle_month(cycle)
@@ -231,11 +233,13 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
         if history.empty:
             continue
         forecaster = StatisticalForecaster(**params).fit(history, end=add_months(past, -1))
-        plan = build_consensus(
-            forecaster.predict(), cycle=past, actuals=history,
-            pipeline=_entered_before(data.pipeline, past),
+        pipeline = _entered_before(data.pipeline, past)
+        model = LumpyDemandModel(random_state=0).fit(
+            history, pipeline if pipeline is not None and len(pipeline) else None, cycle=past,
             adjustments=_entered_before(data.adjustments, past),
-            promotions=data.promotions, products=data.products)
+            stat_history=read_archive(workspace, before=past), products=data.products)
+        plan = model.predict(forecaster.predict(), promotions=data.promotions,
+                             products=data.products)
         written.append(write_snapshot(snapshot(plan, history, cycle=past), workspace))
     return written
 

@@ -743,20 +743,81 @@ def overview(actuals: pd.DataFrame, demand_plan: pd.DataFrame, *,
         [*keys, "period"], ignore_index=True)
 
 
-def largest_changes(demand_plan: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+def largest_changes(demand_plan: pd.DataFrame, n: int = 10, explainer=None) -> pd.DataFrame:
     """The SKU-months where the consensus departs most from the statistical forecast.
 
     Returns
     -------
     DataFrame
         ``sku, period, qty_stat, qty_consensus, change, explanation`` — the
-        ``n`` largest absolute changes, each with :func:`explain`'s sentence.
+        ``n`` largest absolute changes, each with :func:`explain`'s sentence
+        (or ``explainer(sku, period)``'s when given).
     """
     change = demand_plan["qty_consensus"] - demand_plan["qty_stat"]
     top = demand_plan.assign(change=change).reindex(
         change.abs().sort_values(ascending=False, kind="stable").index[:n])
     top = top[top["change"].abs() > 0]
-    explanations = [explain(demand_plan, row.sku, row.period) for row in top.itertuples()]
+    if explainer is None:
+        explanations = [explain(demand_plan, row.sku, row.period) for row in top.itertuples()]
+    else:  # e.g. a fitted LumpyDemandModel's explain(sku, period)
+        explanations = [explainer(row.sku, row.period) for row in top.itertuples()]
     return top.assign(explanation=explanations)[
         ["sku", "period", "qty_stat", "qty_consensus", "change", "explanation"]
     ].reset_index(drop=True)
+
+
+# ------------------------------------------------------- the lumpy-demand model's review
+
+
+def calibration_summary(model, by: str = "stage") -> pd.DataFrame:
+    """Stated, realised and calibrated win probability of resolved deals, per group.
+
+    Parameters
+    ----------
+    model : sopkit.lumpy.LumpyDemandModel
+        A fitted model.
+    by : str
+        ``"stage"`` or ``"owner"``.
+
+    Returns
+    -------
+    DataFrame
+        ``[by], n_deals, stated, realised, calibrated`` (means over the
+        resolved deal lines; ``calibrated`` is what the model now applies to
+        such deals).
+    """
+    deals = model.deal_outcomes_[model.deal_outcomes_["resolved"]].copy()
+    deals["calibrated"] = model.calibrated_probability(deals)
+    deals["won"] = deals["won"].astype(float)
+    out = deals.groupby(by, as_index=False).agg(
+        n_deals=("deal_id", "size"), stated=("probability", "mean"),
+        realised=("won", "mean"), calibrated=("calibrated", "mean"))
+    total = pd.DataFrame({by: ["all"], "n_deals": [len(deals)],
+                          "stated": [deals["probability"].mean()],
+                          "realised": [deals["won"].mean()],
+                          "calibrated": [deals["calibrated"].mean()]})
+    return pd.concat([out, total], ignore_index=True)
+
+
+def deal_table(model, pipeline: pd.DataFrame) -> pd.DataFrame:
+    """The open deals behind the consensus, largest expected quantity first, with notes.
+
+    Returns
+    -------
+    DataFrame
+        ``deal_id, sku, period, qty, stage, owner, probability,
+        probability_calibrated, qty_expected, note`` (notes exactly as entered).
+    """
+    deals = model.open_deals_.copy()
+    columns = ["deal_id", "sku", "period", "qty", "stage", "owner", "probability",
+               "probability_calibrated", "qty_expected", "note"]
+    if "note" in pipeline.columns and len(deals):
+        notes = pipeline[["snapshot", "deal_id", "sku", "period", "note"]].astype(
+            {"deal_id": "string", "sku": "string"})
+        deals = deals.astype({"deal_id": "string", "sku": "string"}).merge(
+            notes, on=["snapshot", "deal_id", "sku", "period"], how="left")
+    for column in columns:
+        if column not in deals.columns:
+            deals[column] = pd.NA
+    return deals[columns].sort_values("qty_expected", ascending=False,
+                                      kind="stable").reset_index(drop=True)

@@ -278,3 +278,36 @@ def test_end_to_end_with_the_forecaster():
     assert (result["qty_consensus"] >= 0).all()
     q = result[["qty_q10", "qty_q50", "qty_q90", "qty_q95"]].to_numpy()
     assert (np.diff(q, axis=1) >= 0).all()
+
+
+def test_calibration_summary_and_deal_table_by_hand():
+    from types import SimpleNamespace
+
+    from sopkit.consensus import calibration_summary, deal_table
+
+    outcomes = pd.DataFrame({
+        "deal_id": ["D1", "D2", "D3", "D4"], "stage": ["commit", "commit", "qualify", "qualify"],
+        "probability": [0.9, 0.7, 0.4, 0.2], "won": [True, False, False, True],
+        "resolved": [True, True, True, False],
+    })
+    model = SimpleNamespace(
+        deal_outcomes_=outcomes,
+        calibrated_probability=lambda deals: deals["probability"].to_numpy() / 2,
+        open_deals_=pd.DataFrame({
+            "deal_id": ["D9", "D8"], "sku": ["A", "B"], "owner": ["Ann", "Bo"],
+            "stage": ["commit", "qualify"], "snapshot": pd.to_datetime(["2026-10-01"] * 2),
+            "period": pd.to_datetime(["2026-12-01", "2027-01-01"]), "qty": [10.0, 100.0],
+            "probability": [0.8, 0.3], "probability_calibrated": [0.5, 0.2],
+            "qty_expected": [5.0, 20.0]}))
+    table = calibration_summary(model).set_index("stage")
+    # commit: stated (0.9 + 0.7) / 2 = 0.8, realised 1/2, calibrated 0.4; D4 unresolved
+    assert table.loc["commit", ["n_deals", "stated", "realised", "calibrated"]].tolist() == \
+        pytest.approx([2, 0.8, 0.5, 0.4])
+    assert table.loc["all", ["n_deals", "realised"]].tolist() == pytest.approx([3, 1 / 3])
+    pipeline = pd.DataFrame({"snapshot": pd.to_datetime(["2026-10-01"]), "deal_id": ["D8"],
+                             "sku": ["B"], "period": pd.to_datetime(["2027-01-01"]),
+                             "note": ["<script>x</script>"]})
+    deals = deal_table(model, pipeline)
+    assert deals["deal_id"].tolist() == ["D8", "D9"]  # 20 expected before 5
+    assert deals.loc[0, "note"] == "<script>x</script>"  # kept as entered; display escapes
+    assert pd.isna(deals.loc[1, "note"])
