@@ -21,6 +21,13 @@ map them to months or weeks first. How real-world data is handled:
 * duplicate ``(sku, period)`` rows are rejected, naming both rows: summing them
   silently could double count an export that was appended twice.
 
+With ``--pipeline PIPELINE.csv`` (the data contract's pipeline table, several
+snapshots), the lumpy-demand model (:mod:`sopkit.lumpy`) learns from the past
+snapshots how far to trust the deals and blends the latest snapshot's open
+deals into the forecast: ``qty_forecast`` is then the consensus, and the
+columns ``qty_stat``, ``announced_share`` and ``qty_pipeline`` show the parts.
+Monthly history only (slips are learned in months).
+
 Output: one row per SKU and future period: ``sku, period`` (written in the
 input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
 quantile (``qty_q10``…), ``model``, ``demand_class``.
@@ -167,6 +174,42 @@ def read_history(path: str | Path):
     return frame.reset_index(drop=True)
 
 
+def read_pipeline(path: str | Path):
+    """Read and check a pipeline export (the contract's pipeline table, SKUs not checked
+    against a product master); raises DataError listing every problem."""
+    from sopkit.contract import TABLES
+    from sopkit.io import read_table
+
+    path = Path(path)
+    frame, problems = read_table(path, TABLES["pipeline"])
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {path}")
+    return frame.reset_index(drop=True)
+
+
+def blend_pipeline(forecast, history, pipeline):
+    """The statistical forecast blended with the pipeline by the lumpy-demand model.
+
+    The model is fitted on the history and every pipeline snapshot before the
+    first forecast month, then applied to the latest snapshot. Returns the
+    forecast's columns with ``qty_forecast`` = the consensus, plus
+    ``qty_stat``, ``announced_share`` and ``qty_pipeline``.
+    """
+    from sopkit.lumpy import LumpyDemandModel
+
+    cycle = forecast["period"].min()
+    model = LumpyDemandModel(random_state=0).fit(history, pipeline, cycle=cycle)
+    plan = model.predict(forecast)
+    levels = [c for c in forecast.columns if c.startswith("qty_q")]
+    out = plan[["sku", "period"]].copy()
+    out["qty_forecast"] = plan["qty_consensus"]
+    for column in levels:
+        out[column] = plan[column]
+    for column in ("qty_stat", "announced_share", "qty_pipeline", "model", "demand_class"):
+        out[column] = plan[column]
+    return out
+
+
 def run_forecast_command(args) -> int:
     """Implementation of ``sop forecast`` (see :mod:`sopkit.cli`)."""
     from sopkit.forecast import StatisticalForecaster
@@ -176,11 +219,14 @@ def run_forecast_command(args) -> int:
         raise ParameterError(f"--horizon must be at least 1, got {args.horizon}")
     if not 0 < args.service_level < 1:
         raise ParameterError(f"--service-level must be between 0 and 1, got {args.service_level}")
-    if args.pipeline:
-        raise ParameterError("--pipeline: the lumpy-demand model is not available in this "
-                             "version; run without --pipeline")
     history, freq = read_history_with_frequency(args.history)
     weekly = freq == "W-MON"
+    pipeline = None
+    if args.pipeline:
+        if weekly:
+            raise ParameterError("--pipeline: the lumpy-demand model learns slips in months; "
+                                 "give a monthly history (YYYY-MM) with a pipeline")
+        pipeline = read_pipeline(args.pipeline)
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
         season_length=args.season_length or (52 if weekly else 12),
@@ -190,6 +236,8 @@ def run_forecast_command(args) -> int:
         leading_zeros=args.leading_zeros,
     ).fit(history)
     forecast = forecaster.predict()
+    if pipeline is not None:
+        forecast = blend_pipeline(forecast, history, pipeline)
     out = forecast.copy()
     for col in MONTH_COLUMNS:
         if col in out.columns:
@@ -202,5 +250,11 @@ def run_forecast_command(args) -> int:
     unit = "weeks" if weekly else "months"
     print(f"forecast of {n_skus} series × {args.horizon} {unit} written to {out_path}")
     counts = forecaster.selection_["model"].value_counts()
-    print("models chosen: " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    shown = ", ".join(f"{m} {n}" for m, n in counts.head(8).items())
+    rest = counts.iloc[8:].sum()
+    print(f"models chosen: {shown}" + (f", {rest} more SKUs on {len(counts) - 8} other models "
+                                       "(see the model column)" if rest else ""))
+    if pipeline is not None:
+        print(f"pipeline blended by the lumpy-demand model: "
+              f"{forecast['qty_pipeline'].sum():,.0f} units expected from open deals")
     return 0

@@ -126,3 +126,35 @@ def test_leading_zeros_option(tmp_path):
     assert as_history["demand_class"].unique().tolist() == ["intermittent"]
     assert as_prelaunch["qty_forecast"].tolist() == [12.0, 12.0]
     assert (as_history["qty_forecast"] < 12).all()
+
+
+def test_pipeline_blended_by_the_lumpy_model(tmp_path, capsys):
+    # A never sold; B sells 5 a month. One open deal: 100 units of A in February
+    # at a stated 0.5. With no resolved deals to learn from, the stated
+    # probability stands and nothing slips: A's February is 100 x 0.5 = 50.
+    rows = "".join(f"A,2025-{m:02d},0\nB,2025-{m:02d},5\n" for m in range(1, 13))
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    pipe = tmp_path / "pipeline.csv"
+    pipe.write_text("snapshot,deal_id,sku,period,qty,probability\n2025-12,D1,A,2026-02,100,0.5\n")
+    out = tmp_path / "o.csv"
+    assert main(["forecast", str(src), "--horizon", "3", "--out", str(out),
+                 "--pipeline", str(pipe)]) == 0
+    frame = pd.read_csv(out).set_index(["sku", "period"])
+    assert frame.loc[("A", "2026-02"), "qty_forecast"] == pytest.approx(50.0)
+    assert frame.loc[("A", "2026-02"), "qty_pipeline"] == pytest.approx(50.0)
+    assert frame.loc[("A", "2026-01"), "qty_forecast"] == 0
+    assert frame.xs("B")["qty_forecast"].tolist() == [5.0, 5.0, 5.0]
+    assert "50 units expected from open deals" in capsys.readouterr().out
+
+
+def test_pipeline_problems_and_weekly_rejected(tmp_path, capsys):
+    src = history(tmp_path, "sku,period,qty\nA,2025-W01,1\nA,2025-W02,2\n")
+    pipe = tmp_path / "pipeline.csv"
+    pipe.write_text("snapshot,deal_id,sku,period,qty,probability\n2025-12,D1,A,2026-02,100,1.5\n")
+    assert main(["forecast", str(src), "--out", str(tmp_path / "o.csv"),
+                 "--pipeline", str(pipe)]) == 2
+    assert "learns slips in months" in capsys.readouterr().err
+    monthly = history(tmp_path, "sku,period,qty\nA,2025-01,1\nA,2025-02,2\n")
+    assert main(["forecast", str(monthly), "--out", str(tmp_path / "o.csv"),
+                 "--pipeline", str(pipe)]) == 3
+    assert "pipeline.csv, row 2, column 'probability': must be <= 1" in capsys.readouterr().err
