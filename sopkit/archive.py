@@ -11,7 +11,10 @@ Lags: a snapshot of cycle ``C`` (the first month planned) forecasts month
 ``C`` at lag 1, ``C + 1`` at lag 2, and so on.
 
 Files: ``<workspace>/archive/forecasts_<cycle>.csv`` with columns
-``snapshot, sku, period, lag, qty_naive, qty_stat, qty_consensus``. A rerun of
+``snapshot, sku, period, lag`` and one per step of :data:`MEASURES`
+(``qty_naive, qty_stat, qty_with_pipeline, qty_with_adjustments,
+qty_consensus``). Snapshots written before the middle steps existed read
+back with those steps equal to the statistical forecast. A rerun of
 a cycle replaces that cycle's snapshot (the approved plan of record is kept
 by the plan store, not here); snapshots of other cycles are never touched.
 
@@ -35,7 +38,14 @@ import pandas as pd
 from sopkit.errors import ParameterError
 from sopkit.periods import add_months, cycle_month, fmt_month, months_between
 
-MEASURES = {"naive": "qty_naive", "statistical": "qty_stat", "consensus": "qty_consensus"}
+# The forecast value added staircase: each step adds one input stream.
+MEASURES = {
+    "naive": "qty_naive",
+    "statistical": "qty_stat",
+    "+ pipeline": "qty_with_pipeline",  # statistics less the announced share, plus deals
+    "+ adjustments": "qty_with_adjustments",  # ... plus the (debiased) manual adjustments
+    "consensus": "qty_consensus",  # ... plus promotions, lifecycle: the plan
+}
 COLUMNS = ["snapshot", "sku", "period", "lag", *MEASURES.values()]
 FILE_RE = re.compile(r"^forecasts_(\d{4}-\d{2})\.csv$")
 
@@ -73,11 +83,18 @@ def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.D
     Returns
     -------
     DataFrame
-        ``snapshot, sku, period, lag, qty_naive, qty_stat, qty_consensus``.
+        ``snapshot, sku, period, lag`` and the :data:`MEASURES` columns.
     """
     start = cycle_month(cycle)
-    plan = demand_plan[demand_plan["period"] >= start][["sku", "period", "qty_stat",
-                                                        "qty_consensus"]]
+    plan = demand_plan[demand_plan["period"] >= start].copy()
+    if {"qty_stat_unannounced", "qty_pipeline"} <= set(plan.columns):
+        plan["qty_with_pipeline"] = plan["qty_stat_unannounced"] + plan["qty_pipeline"]
+    else:
+        plan["qty_with_pipeline"] = plan["qty_stat"]
+    plan["qty_with_adjustments"] = plan["qty_with_pipeline"] + (
+        plan["qty_adjustment"] if "qty_adjustment" in plan.columns else 0.0)
+    plan = plan[["sku", "period", "qty_stat", "qty_with_pipeline", "qty_with_adjustments",
+                 "qty_consensus"]]
     periods = pd.DatetimeIndex(sorted(plan["period"].unique()))
     naive = naive_forecast(actuals[actuals["period"] < start], periods,
                            end=add_months(start, -1))
@@ -116,13 +133,16 @@ def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
                          pd.Timestamp(match.group(1) + "-01") >= cycle_month(before)):
             continue
         frame = pd.read_csv(path, dtype={"sku": "string"})
+        for column in ("qty_with_pipeline", "qty_with_adjustments"):
+            if column not in frame.columns:
+                frame[column] = frame["qty_stat"]
         frame["snapshot"] = pd.to_datetime(frame["snapshot"], format="%Y-%m")
         frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m")
         frames.append(frame)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            COLUMNS, ["datetime64[ns]", "string", "datetime64[ns]", "int64", "float64",
-                      "float64", "float64"], strict=True)})
+            COLUMNS, ["datetime64[ns]", "string", "datetime64[ns]", "int64",
+                      *["float64"] * len(MEASURES)], strict=True)})
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
@@ -256,3 +276,42 @@ def previous_snapshot(workspace: str | Path, cycle) -> pd.DataFrame:
     if past.empty:
         return past
     return past[past["snapshot"] == past["snapshot"].max()].reset_index(drop=True)
+
+
+def adjustment_fva(archive: pd.DataFrame, adjustments: pd.DataFrame,
+                   actuals: pd.DataFrame) -> pd.DataFrame:
+    """Forecast value added of each owner's manual adjustments, by direction.
+
+    Each past adjustment (entered in cycle ``snapshot`` for ``sku, period``) is
+    judged against the statistical forecast archived in that cycle: its
+    absolute error without the adjustment, ``|stat − actual|``, and with it,
+    ``|stat + qty_delta − actual|``. Only months with actuals count.
+
+    Returns
+    -------
+    DataFrame
+        ``owner, direction, n_adjustments, qty_actual, error_without,
+        error_with, fva`` where ``fva = (error_without − error_with) /
+        qty_actual`` in WAPE points: positive means the owner's adjustments
+        made the forecast better.
+    """
+    columns = ["owner", "direction", "n_adjustments", "qty_actual", "error_without",
+               "error_with", "fva"]
+    if archive.empty or adjustments is None or adjustments.empty or actuals.empty:
+        return pd.DataFrame(columns=columns)
+    stat = archive[["snapshot", "sku", "period", "qty_stat"]]
+    rows = adjustments[["snapshot", "owner", "sku", "period", "qty_delta"]].astype(
+        {"sku": "string"}).merge(stat, on=["snapshot", "sku", "period"], how="inner")
+    rows = rows[rows["period"] <= actuals["period"].max()]
+    demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum().astype(
+        {"sku": "string"})
+    rows = rows.merge(demand, on=["sku", "period"], how="left").fillna({"qty": 0.0})
+    rows["direction"] = np.where(rows["qty_delta"] >= 0, "up", "down")
+    rows["error_without"] = (rows["qty_stat"] - rows["qty"]).abs()
+    rows["error_with"] = (rows["qty_stat"] + rows["qty_delta"] - rows["qty"]).abs()
+    out = rows.groupby(["owner", "direction"], as_index=False).agg(
+        n_adjustments=("qty_delta", "size"), qty_actual=("qty", "sum"),
+        error_without=("error_without", "sum"), error_with=("error_with", "sum"))
+    out["fva"] = (out["error_without"] - out["error_with"]) / out["qty_actual"].where(
+        out["qty_actual"] > 0)
+    return out[columns]

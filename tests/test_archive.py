@@ -60,9 +60,12 @@ def test_accuracy_and_fva_by_hand(tmp_path):
     # lag 3: May only, a = 30: consensus |36-30| / 30 = 0.2
     assert lag3.loc["consensus", "wape"] == pytest.approx(0.2)
     staircase = archive.fva(table, lag=1)
-    assert staircase["forecast"].tolist() == ["naive", "statistical", "consensus"]
+    # snapshots without the middle streams read them back as the statistical forecast
+    assert staircase["forecast"].tolist() == ["naive", "statistical", "+ pipeline",
+                                              "+ adjustments", "consensus"]
     assert staircase["fva"].iloc[1] == pytest.approx(0.5 - 4 / 30)
-    assert staircase["fva"].iloc[2] == pytest.approx(4 / 30)
+    assert staircase["fva"].iloc[2] == pytest.approx(0.0)
+    assert staircase["fva"].iloc[4] == pytest.approx(4 / 30)
     # only earlier cycles
     assert archive.read_archive(tmp_path, before=M[3])["snapshot"].unique().tolist() == [M[2]]
 
@@ -90,3 +93,31 @@ def test_backfill_uses_only_what_was_known(tmp_path):
     assert april["qty_stat"].round(6).tolist() == [5.0, 5.0, 5.0]
     # a second call writes nothing: the snapshots exist
     assert archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path) == []
+
+
+def test_snapshot_streams_add_one_input_each():
+    plan = pd.DataFrame({"sku": ["A"], "period": [M[2]], "qty_stat": [10.0],
+                         "qty_stat_unannounced": [6.0], "qty_pipeline": [30.0],
+                         "qty_adjustment": [-2.0], "qty_consensus": [40.0]})
+    snap = archive.snapshot(plan, actuals([("A", M[1], 1.0)]), cycle=M[2]).iloc[0]
+    # stat 10; less the announced 4, plus deals 30 -> 36; plus adjustment -2 -> 34
+    assert snap[["qty_stat", "qty_with_pipeline", "qty_with_adjustments",
+                 "qty_consensus"]].tolist() == [10.0, 36.0, 34.0, 40.0]
+
+
+def test_adjustment_fva_by_owner_and_direction():
+    arch = pd.DataFrame({"snapshot": [M[1], M[1]], "sku": ["A", "B"], "period": [M[2], M[2]],
+                         "lag": [2, 2], "qty_naive": [0.0, 0.0], "qty_stat": [10.0, 50.0],
+                         "qty_with_pipeline": [0.0, 0.0], "qty_with_adjustments": [0.0, 0.0],
+                         "qty_consensus": [0.0, 0.0]})
+    arch["sku"] = arch["sku"].astype("string")
+    adjustments = pd.DataFrame({"snapshot": [M[1], M[1]], "owner": ["Ann", "Bo"],
+                                "sku": ["A", "B"], "period": [M[2], M[2]],
+                                "qty_delta": [5.0, -20.0]})
+    hist = actuals([("A", M[2], 10.0), ("B", M[2], 30.0)])
+    table = archive.adjustment_fva(arch, adjustments, hist).set_index("owner")
+    # Ann: stat 10 was right; +5 makes it 15 -> error 0 -> 5: FVA -5/10 = -0.5
+    # Bo: stat 50 vs 30 (error 20); -20 makes it 30 -> error 0: FVA +20/30
+    assert table.loc["Ann", "direction"] == "up" and table.loc["Ann", "fva"] == pytest.approx(-0.5)
+    assert table.loc["Bo", "direction"] == "down"
+    assert table.loc["Bo", "fva"] == pytest.approx(20 / 30)
