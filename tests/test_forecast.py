@@ -451,3 +451,22 @@ def test_weekly_moving_averages_span_a_quarter_half_year_and_year():
     np.testing.assert_allclose(registry["ma6"](values, 1), [[47.5]])
     np.testing.assert_allclose(registry["ma12"](values, 1), [[34.5]])  # 9..60
     np.testing.assert_allclose(fc.model_registry()["ma3"](values, 1), [[59.0]])  # months
+
+
+def test_ets_recursion_by_hand(monkeypatch):
+    # One grid point: alpha 0.5, beta 0.1, gamma 0.1, phi 0.9; season length 2.
+    # Series 2, 1, 4, 3. Initial state from the two seasons: means 1.5 and 3.5,
+    # trend0 = (3.5 - 1.5) / 2 = 1, line 1, 2, 3, 4 -> detrended 1, -1, 1, -1,
+    # seasons s0 = +1, s1 = -1, level0 = 1.5 - 1 * 3 / 2 = 0.
+    # t0: yhat = 0 + 0.9 + 1 = 1.9, e = 0.1 -> level 0.95, trend 0.91, s0 1.01
+    # t1: yhat = 0.95 + 0.819 - 1 = 0.769, e = 0.231 -> level 1.8845, trend 0.8421,
+    #     s1 = -0.9769
+    # t2: yhat = 1.8845 + 0.75789 + 1.01 = 3.65239, e = 0.34761 -> level 2.816195,
+    #     trend 0.792651, s0 = 1.044761
+    # t3: yhat = 2.816195 + 0.7133859 - 0.9769 = 2.5526809, e = 0.4473191 ->
+    #     level 3.75324045, trend 0.75811781, s1 = -0.93216809
+    # h1 (slot 0): 3.75324045 + 0.9 * 0.75811781 + 1.044761 = 5.48030748
+    # h2 (slot 1): 3.75324045 + (0.9 + 0.81) * 0.75811781 - 0.93216809 = 4.11745382
+    monkeypatch.setattr(fc, "ETS_GRID", np.array([[0.5, 0.1, 0.1, 0.9]]))
+    result = fc.ets(np.array([[2.0, 1.0, 4.0, 3.0]]), 2, season_length=2)
+    np.testing.assert_allclose(result, [[5.48030748, 4.11745382]], atol=1e-7)
