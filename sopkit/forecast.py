@@ -884,6 +884,8 @@ class StatisticalForecaster:
             }
         )
         self._backtest_arrays = (backtest, actual, names, skus, history, origins)
+        self._chosen_arrays = (np.where(has_model[:, None, None], chosen_backtest, np.nan),
+                               actual, skus, history, origins, self.model_labels_)
         self._backtest_frame = None
         return self
 
@@ -899,14 +901,23 @@ class StatisticalForecaster:
     def selected_backtest(self) -> pd.DataFrame:
         """The backtest rows of each SKU's chosen model only (for accuracy KPIs).
 
+        Built from the chosen model's forecasts directly — a combination is the
+        mean of its members, as in the forecast — without materialising
+        :attr:`backtest_` for every candidate (17 million rows at 100,000 SKUs).
+
         Returns
         -------
         DataFrame
-            The columns of :attr:`backtest_`, restricted to the model in
-            :attr:`selection_` for each SKU (fallback SKUs have none).
+            The columns of :attr:`backtest_`; ``model`` is each SKU's chosen
+            model from :attr:`selection_` (fallback SKUs have no rows).
         """
-        chosen = self.selection_[["sku", "model"]]
-        return self.backtest_.merge(chosen, on=["sku", "model"], how="inner")
+        if not hasattr(self, "_chosen_arrays"):
+            raise AttributeError("selected_backtest() exists after fit()")
+        chosen, actual, skus, history, origins, labels = self._chosen_arrays
+        frame = _backtest_frame(chosen[None], actual, ["chosen"], skus, history, origins)
+        rows = skus.get_indexer(frame["sku"])
+        frame["model"] = pd.array(np.asarray(labels, dtype=object)[rows], dtype="string")
+        return frame
 
     # ---------------------------------------------------------------- predict
     def predict(self) -> pd.DataFrame:

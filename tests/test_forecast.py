@@ -470,3 +470,22 @@ def test_ets_recursion_by_hand(monkeypatch):
     monkeypatch.setattr(fc, "ETS_GRID", np.array([[0.5, 0.1, 0.1, 0.9]]))
     result = fc.ets(np.array([[2.0, 1.0, 4.0, 3.0]]), 2, season_length=2)
     np.testing.assert_allclose(result, [[5.48030748, 4.11745382]], atol=1e-7)
+
+
+def test_selected_backtest_includes_combinations_as_their_members_mean():
+    model = StatisticalForecaster(horizon=6).fit(synthetic(200, 36))
+    selected = model.selected_backtest()
+    chosen = model.selection_
+    backtested = chosen[chosen["n_windows"] > 0]
+    # every SKU with a backtested model has rows, combinations included
+    assert set(selected["sku"]) == set(backtested["sku"])
+    combos = backtested[backtested["model"].str.startswith("combo:")]
+    assert len(combos), "the synthetic mix should produce at least one combination"
+    sku, label = combos.iloc[0]["sku"], combos.iloc[0]["model"]
+    members = label.removeprefix("combo:").split("+")
+    rows = model.backtest_[(model.backtest_["sku"] == sku)
+                           & model.backtest_["model"].isin(members)]
+    expected = rows.groupby(["origin", "step"])["qty_forecast"].mean().sort_index()
+    got = selected[selected["sku"] == sku].set_index(["origin", "step"])["qty_forecast"]
+    np.testing.assert_allclose(got.sort_index().to_numpy(), expected.to_numpy())
+    assert selected.loc[selected["sku"] == sku, "model"].unique().tolist() == [label]
