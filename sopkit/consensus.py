@@ -821,3 +821,55 @@ def deal_table(model, pipeline: pd.DataFrame) -> pd.DataFrame:
             deals[column] = pd.NA
     return deals[columns].sort_values("qty_expected", ascending=False,
                                       kind="stable").reset_index(drop=True)
+
+
+def audit_trail(model, pipeline: pd.DataFrame, adjustments: pd.DataFrame | None) -> pd.DataFrame:
+    """Every human input the consensus used, as entered and as applied.
+
+    One row per open deal line and per manual adjustment of the cycle, so that
+    a reviewer can trace any consensus number back to who entered what, when
+    and why — and see how much of it the model applied. The input files are
+    never changed; this is the record of what this cycle did with them.
+
+    Returns
+    -------
+    DataFrame
+        ``source`` (deal / adjustment), ``reference`` (deal id, or blank),
+        ``snapshot`` (when it was entered), ``owner, sku, period``,
+        ``qty_entered`` (deal quantity or adjustment), ``stated_probability``,
+        ``weight_applied`` (calibrated probability, or the owner's β),
+        ``qty_applied`` (expected deal quantity, or the debiased adjustment),
+        ``text`` (the deal note or the adjustment's reason, as entered).
+    """
+    columns = ["source", "reference", "snapshot", "owner", "sku", "period", "qty_entered",
+               "stated_probability", "weight_applied", "qty_applied", "text"]
+    deals = deal_table(model, pipeline) if len(model.open_deals_) else pd.DataFrame()
+    snapshots = model.open_deals_.drop_duplicates(["deal_id", "sku", "period"])[
+        ["deal_id", "sku", "period", "snapshot"]] if len(model.open_deals_) else None
+    parts = []
+    if len(deals):
+        deals = deals.merge(snapshots.astype({"deal_id": "string", "sku": "string"}),
+                            on=["deal_id", "sku", "period"], how="left")
+        parts.append(pd.DataFrame({
+            "source": "deal", "reference": deals["deal_id"], "snapshot": deals["snapshot"],
+            "owner": deals["owner"], "sku": deals["sku"], "period": deals["period"],
+            "qty_entered": deals["qty"], "stated_probability": deals["probability"],
+            "weight_applied": deals["probability_calibrated"],
+            "qty_applied": deals["qty_expected"], "text": deals["note"]}))
+    used = getattr(model, "open_adjustments_", None)
+    if used is not None and len(used):
+        keys = ["snapshot", "owner", "sku", "period"]
+        reasons = (adjustments[[*keys, "reason"]].astype({"sku": "string", "owner": "string"})
+                   if adjustments is not None and "reason" in adjustments.columns else None)
+        rows = used.astype({"sku": "string", "owner": "string"})
+        if reasons is not None:
+            rows = rows.merge(reasons, on=keys, how="left")
+        parts.append(pd.DataFrame({
+            "source": "adjustment", "reference": pd.NA, "snapshot": rows["snapshot"],
+            "owner": rows["owner"], "sku": rows["sku"], "period": rows["period"],
+            "qty_entered": rows["qty_delta"], "stated_probability": np.nan,
+            "weight_applied": rows["beta"], "qty_applied": rows["qty_adjustment"],
+            "text": rows["reason"] if "reason" in rows.columns else pd.NA}))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]

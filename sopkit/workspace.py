@@ -10,6 +10,7 @@ what a step produced. The file names are fixed here, in one place.
     ``demand_plan.csv``      02  consensus demand per SKU and month, with quantiles
     ``forecast_models.csv``  02  per SKU: demand class, chosen model, backtest error
     ``forecast_accuracy.csv`` 02 WAPE and bias of archived forecasts by lag (sopkit.archive)
+    ``consensus_inputs.csv`` 02 every deal and adjustment used: as entered, as applied, why
     ``supply_plan.csv``      03  supply per SKU and month by source, inventory, shortfall
     ``resource_load.csv``    03  hours per resource and month against capacity
     ``component_usage.csv``  03  components used against supplier capacity
@@ -53,6 +54,7 @@ OUTPUTS = {
     "demand_plan": "demand_plan.csv",
     "forecast_models": "forecast_models.csv",
     "forecast_accuracy": "forecast_accuracy.csv",
+    "consensus_inputs": "consensus_inputs.csv",
     "supply_plan": "supply_plan.csv",
     "resource_load": "resource_load.csv",
     "component_usage": "component_usage.csv",

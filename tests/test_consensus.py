@@ -311,3 +311,33 @@ def test_calibration_summary_and_deal_table_by_hand():
     assert deals["deal_id"].tolist() == ["D8", "D9"]  # 20 expected before 5
     assert deals.loc[0, "note"] == "<script>x</script>"  # kept as entered; display escapes
     assert pd.isna(deals.loc[1, "note"])
+
+
+def test_audit_trail_keeps_what_was_entered_and_what_was_applied():
+    from types import SimpleNamespace
+
+    from sopkit.consensus import audit_trail
+
+    snap = pd.Timestamp("2026-10-01")
+    model = SimpleNamespace(
+        open_deals_=pd.DataFrame({
+            "deal_id": ["D1"], "sku": ["A"], "owner": ["Ann"], "stage": ["commit"],
+            "snapshot": [snap], "period": pd.to_datetime(["2026-12-01"]), "qty": [100.0],
+            "probability": [0.8], "probability_calibrated": [0.6], "months_ahead": [2],
+            "qty_expected": [60.0]}),
+        open_adjustments_=pd.DataFrame({
+            "snapshot": [snap], "owner": ["Bo"], "sku": ["A"],
+            "period": pd.to_datetime(["2026-11-01"]), "qty_delta": [10.0],
+            "direction": ["up"], "beta": [0.25], "qty_adjustment": [2.5]}))
+    pipeline = pd.DataFrame({"snapshot": [snap], "deal_id": ["D1"], "sku": ["A"],
+                             "period": pd.to_datetime(["2026-12-01"]), "note": ["=1+1"]})
+    adjustments = pd.DataFrame({"snapshot": [snap], "owner": ["Bo"], "sku": ["A"],
+                                "period": pd.to_datetime(["2026-11-01"]), "qty_delta": [10.0],
+                                "reason": ["trade show lead"]})
+    trail = audit_trail(model, pipeline, adjustments).set_index("source")
+    assert trail.loc["deal", ["qty_entered", "stated_probability", "weight_applied",
+                              "qty_applied"]].tolist() == [100.0, 0.8, 0.6, 60.0]
+    assert trail.loc["deal", "text"] == "=1+1"  # kept exactly as typed
+    assert trail.loc["adjustment", ["owner", "qty_entered", "weight_applied",
+                                    "qty_applied"]].tolist() == ["Bo", 10.0, 0.25, 2.5]
+    assert trail.loc["adjustment", "text"] == "trade show lead"
