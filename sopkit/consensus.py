@@ -770,7 +770,14 @@ def largest_changes(demand_plan: pd.DataFrame, n: int = 10, explainer=None) -> p
 
 
 def calibration_summary(model, by: str = "stage") -> pd.DataFrame:
-    """Stated, realised and calibrated win probability of resolved deals, per group.
+    """Stated, realised and calibrated win probability of past deals, per group.
+
+    Counted over every snapshot record of every resolved deal line — a deal
+    seen in six snapshots counts six times, with the stage and probability it
+    had in each — because that is how the model meets open deals: at some
+    stage of their life. (Counting each deal once at its *final* stage would
+    mislead: lost deals tend to leave the pipeline at early stages, so late
+    stages would look far better than they were when the deals were open.)
 
     Parameters
     ----------
@@ -782,21 +789,22 @@ def calibration_summary(model, by: str = "stage") -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``[by], n_deals, stated, realised, calibrated`` (means over the
-        resolved deal lines; ``calibrated`` is what the model now applies to
-        such deals).
+        ``[by], n_deals, n_records, stated, realised, calibrated`` (means over
+        the records; ``calibrated`` is what the model now applies to them).
     """
-    deals = model.deal_outcomes_[model.deal_outcomes_["resolved"]].copy()
-    deals["calibrated"] = model.calibrated_probability(deals)
-    deals["won"] = deals["won"].astype(float)
-    out = deals.groupby(by, as_index=False).agg(
-        n_deals=("deal_id", "size"), stated=("probability", "mean"),
-        realised=("won", "mean"), calibrated=("calibrated", "mean"))
-    total = pd.DataFrame({by: ["all"], "n_deals": [len(deals)],
-                          "stated": [deals["probability"].mean()],
-                          "realised": [deals["won"].mean()],
-                          "calibrated": [deals["calibrated"].mean()]})
-    return pd.concat([out, total], ignore_index=True)
+    records = model.deal_snapshots_[model.deal_snapshots_["resolved"]].copy()
+    records["calibrated"] = model.calibrated_probability(records)
+    records["won"] = records["won"].astype(float)
+
+    def summary(frame: pd.DataFrame) -> dict:
+        return {"n_deals": frame["deal_id"].nunique(), "n_records": len(frame),
+                "stated": frame["probability"].mean(), "realised": frame["won"].mean(),
+                "calibrated": frame["calibrated"].mean()}
+
+    rows = [{by: key, **summary(part)} for key, part in records.groupby(by, sort=True)]
+    rows.append({by: "all", **summary(records)})
+    return pd.DataFrame(rows, columns=[by, "n_deals", "n_records", "stated", "realised",
+                                       "calibrated"])
 
 
 def deal_table(model, pipeline: pd.DataFrame) -> pd.DataFrame:

@@ -285,13 +285,14 @@ def test_calibration_summary_and_deal_table_by_hand():
 
     from sopkit.consensus import calibration_summary, deal_table
 
-    outcomes = pd.DataFrame({
-        "deal_id": ["D1", "D2", "D3", "D4"], "stage": ["commit", "commit", "qualify", "qualify"],
-        "probability": [0.9, 0.7, 0.4, 0.2], "won": [True, False, False, True],
-        "resolved": [True, True, True, False],
+    records = pd.DataFrame({  # D1 seen twice (qualify, then commit)
+        "deal_id": ["D1", "D1", "D2", "D3", "D4"],
+        "stage": ["qualify", "commit", "commit", "qualify", "qualify"],
+        "probability": [0.5, 0.9, 0.7, 0.4, 0.2], "won": [True, True, False, False, True],
+        "resolved": [True, True, True, True, False],
     })
     model = SimpleNamespace(
-        deal_outcomes_=outcomes,
+        deal_snapshots_=records,
         calibrated_probability=lambda deals: deals["probability"].to_numpy() / 2,
         open_deals_=pd.DataFrame({
             "deal_id": ["D9", "D8"], "sku": ["A", "B"], "owner": ["Ann", "Bo"],
@@ -300,10 +301,14 @@ def test_calibration_summary_and_deal_table_by_hand():
             "probability": [0.8, 0.3], "probability_calibrated": [0.5, 0.2],
             "qty_expected": [5.0, 20.0]}))
     table = calibration_summary(model).set_index("stage")
-    # commit: stated (0.9 + 0.7) / 2 = 0.8, realised 1/2, calibrated 0.4; D4 unresolved
+    # commit records: D1 (0.9, won), D2 (0.7, lost): stated 0.8, realised 0.5, calibrated 0.4
     assert table.loc["commit", ["n_deals", "stated", "realised", "calibrated"]].tolist() == \
         pytest.approx([2, 0.8, 0.5, 0.4])
-    assert table.loc["all", ["n_deals", "realised"]].tolist() == pytest.approx([3, 1 / 3])
+    # qualify records: D1 (0.5, won), D3 (0.4, lost); D4 is unresolved
+    assert table.loc["qualify", ["n_records", "stated", "realised"]].tolist() == \
+        pytest.approx([2, 0.45, 0.5])
+    assert table.loc["all", ["n_deals", "n_records", "realised"]].tolist() == \
+        pytest.approx([3, 4, 0.5])
     pipeline = pd.DataFrame({"snapshot": pd.to_datetime(["2026-10-01"]), "deal_id": ["D8"],
                              "sku": ["B"], "period": pd.to_datetime(["2027-01-01"]),
                              "note": ["<script>x</script>"]})
