@@ -282,8 +282,9 @@ def adjustment_fva(archive: pd.DataFrame, adjustments: pd.DataFrame,
                    actuals: pd.DataFrame) -> pd.DataFrame:
     """Forecast value added of each owner's manual adjustments, by direction.
 
-    Each past adjustment (entered in cycle ``snapshot`` for ``sku, period``) is
-    judged against the statistical forecast archived in that cycle: its
+    Each past adjustment (recorded in month ``snapshot`` for ``sku, period``,
+    so entered for the cycle one month later, as pipeline snapshots are) is
+    judged against the statistical forecast archived for that cycle: its
     absolute error without the adjustment, ``|stat − actual|``, and with it,
     ``|stat + qty_delta − actual|``. Only months with actuals count.
 
@@ -299,9 +300,12 @@ def adjustment_fva(archive: pd.DataFrame, adjustments: pd.DataFrame,
                "error_with", "fva"]
     if archive.empty or adjustments is None or adjustments.empty or actuals.empty:
         return pd.DataFrame(columns=columns)
-    stat = archive[["snapshot", "sku", "period", "qty_stat"]]
+    stat = archive[["snapshot", "sku", "period", "qty_stat"]].rename(columns={"snapshot": "cycle"})
     rows = adjustments[["snapshot", "owner", "sku", "period", "qty_delta"]].astype(
-        {"sku": "string"}).merge(stat, on=["snapshot", "sku", "period"], how="inner")
+        {"sku": "string"})
+    # recorded in month s, entered for the cycle s + 1 against its forecast
+    rows = rows.assign(cycle=rows["snapshot"] + pd.DateOffset(months=1)).merge(
+        stat, on=["cycle", "sku", "period"], how="inner")
     rows = rows[rows["period"] <= actuals["period"].max()]
     demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum().astype(
         {"sku": "string"})

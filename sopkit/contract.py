@@ -140,7 +140,10 @@ TABLES: dict[str, Table] = {
             "Manual forecast adjustments by sales, marketing or planners: who, when, what "
             "and why. Past adjustments are the track record used to debias new ones.",
             (
-                C("snapshot", "month", "Cycle in which the adjustment was entered.", "YYYY-MM"),
+                C("snapshot", "month", "Month in which the adjustment was recorded. As for "
+                  "pipeline snapshots, what is recorded in month M is made for the cycle M+1 "
+                  "(and an adjustment recorded in the cycle's own month is used by it too).",
+                  "YYYY-MM"),
                 C("owner", "str", "Who entered it."),
                 C("sku", "str", "SKU code (must be in products)."),
                 C("period", "month", "Month adjusted.", "YYYY-MM"),

@@ -612,8 +612,10 @@ def adjustment_outcomes(adjust: pd.DataFrame, demand: _Demand,
                         stat_history: pd.DataFrame | None) -> pd.DataFrame:
     """Past adjustments whose month has actuals, with the statistics and demand they met.
 
-    ``qty_stat`` is the archived statistical forecast of the latest archive
-    snapshot on or before the adjustment's (``stat_source = "archive"``),
+    ``qty_stat`` is the archived statistical forecast the adjustment was made
+    against: that of the latest archived cycle on or before ``snapshot + 1``
+    month (data recorded in month ``s`` feeds the cycle ``s + 1``, as for
+    pipeline snapshots) (``stat_source = "archive"``),
     otherwise a seasonal naive stand-in from the demand before the adjustment
     (``"trailing_mean"``, see :func:`_stand_in`).
 
@@ -647,7 +649,9 @@ def adjustment_outcomes(adjust: pd.DataFrame, demand: _Demand,
                              "h_stat": pd.to_numeric(stat_history[column]).astype(float)})
         joined = past[["snapshot", "sku", "period"]].reset_index().merge(
             hist, on=["sku", "period"])
-        joined = joined[joined["h_snap"] <= joined["snapshot"]]
+        # An adjustment recorded in month s (like a pipeline snapshot) is entered for
+        # the cycle s + 1, against that cycle's statistical forecast.
+        joined = joined[joined["h_snap"] <= joined["snapshot"] + pd.DateOffset(months=1)]
         latest = joined.sort_values("h_snap").groupby("index").last()
         stat[latest.index.to_numpy()] = latest["h_stat"].to_numpy()
     source = np.where(np.isnan(stat), "trailing_mean", "archive")

@@ -111,7 +111,8 @@ def test_adjustment_fva_by_owner_and_direction():
                          "qty_with_pipeline": [0.0, 0.0], "qty_with_adjustments": [0.0, 0.0],
                          "qty_consensus": [0.0, 0.0]})
     arch["sku"] = arch["sku"].astype("string")
-    adjustments = pd.DataFrame({"snapshot": [M[1], M[1]], "owner": ["Ann", "Bo"],
+    # recorded in M[0], so entered for the cycle M[1] against its archived statistics
+    adjustments = pd.DataFrame({"snapshot": [M[0], M[0]], "owner": ["Ann", "Bo"],
                                 "sku": ["A", "B"], "period": [M[2], M[2]],
                                 "qty_delta": [5.0, -20.0]})
     hist = actuals([("A", M[2], 10.0), ("B", M[2], 30.0)])
@@ -121,3 +122,14 @@ def test_adjustment_fva_by_owner_and_direction():
     assert table.loc["Ann", "direction"] == "up" and table.loc["Ann", "fva"] == pytest.approx(-0.5)
     assert table.loc["Bo", "direction"] == "down"
     assert table.loc["Bo", "fva"] == pytest.approx(20 / 30)
+
+
+def test_adjustment_fva_ignores_forecasts_of_other_cycles():
+    arch = pd.DataFrame({"snapshot": [M[2]], "sku": ["A"], "period": [M[2]], "lag": [1],
+                         "qty_naive": [0.0], "qty_stat": [10.0], "qty_with_pipeline": [0.0],
+                         "qty_with_adjustments": [0.0], "qty_consensus": [0.0]})
+    arch["sku"] = arch["sku"].astype("string")
+    # recorded in M[0] -> made for cycle M[1], which is not archived: nothing to judge
+    adjustments = pd.DataFrame({"snapshot": [M[0]], "owner": ["Ann"], "sku": ["A"],
+                                "period": [M[2]], "qty_delta": [5.0]})
+    assert archive.adjustment_fva(arch, adjustments, actuals([("A", M[2], 10.0)])).empty

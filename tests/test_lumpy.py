@@ -336,3 +336,18 @@ def test_sample_fit_and_predict(sample):
     busiest = plan.loc[plan["qty_pipeline"].idxmax()]
     sentence = model.explain(busiest["sku"], busiest["period"])
     assert "calibrated" in sentence and sentence.endswith(".")
+
+
+def test_adjustment_judged_against_the_forecast_of_the_cycle_it_was_made_for():
+    # Recorded in 2024-02, so made in cycle 2024-03 against that cycle's statistics (90),
+    # not the 2024-02 cycle's (100). A sold 100 after +10: with 90, δ·(a − s) = 10·10 →
+    # β = 100 / 100 = 1; with the older 100 it would have been 0.
+    actuals, adjustments, history = adjustment_case()
+    later = history.assign(snapshot=M("2024-03-01"), qty_stat=90.0)
+    model = LumpyDemandModel(prior_strength=0).fit(
+        actuals, None, cycle="2024-07", adjustments=adjustments,
+        stat_history=pd.concat([history, later], ignore_index=True))
+    outcomes = model.adjustment_outcomes_
+    assert (outcomes.loc[outcomes["owner"] == "Up", "qty_stat"] == 90.0).all()
+    beta = model.adjustment_bias_.set_index(["owner", "direction"])["beta"]
+    assert beta.loc[("Up", "up")] == pytest.approx(1.0)
