@@ -104,7 +104,8 @@ Limits of this version
     from that month); a SKU with demand must have a routing, even if it could
     be outsourced; the solve time grows faster than the model (about 1 s for
     300 SKUs x 12 months, about 30 s for 1,000 SKUs x 24 months x 30
-    resources x 200 components on a 2-core machine).
+    resources x 200 components on a 2-core machine; ``benchmarks/supply_speed.py``,
+    figures in ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
