@@ -9,11 +9,11 @@ CYCLE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CYCLE),--cycle $(CYCLE)) $(if 
 
 PEERS  := .venv-peers
 
-.PHONY: setup cycle test lint format browser lab peers benchmark clean help
+.PHONY: setup cycle test lint format browser postgres lab peers benchmark clean help
 
 help:
 	@echo "make cycle   set up .venv and run the monthly cycle on the sample company"
-	@echo "make test    the whole test suite (installs headless Chromium when run as root)"
+	@echo "make test    the whole test suite (installs headless Chromium and PostgreSQL when run as root)"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make lint    ruff"
 	@echo "make benchmark  every figure of docs/benchmarks.md, side by side with the peers"
@@ -41,13 +41,25 @@ browser:
 		echo "      the browser test will say so (it fails under CI=true)"; \
 	fi
 
+# Debian's PostgreSQL server binaries for the plan-of-record tests: the tests start
+# their own throw-away server (initdb + pg_ctl as a non-root user, on a free port).
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian postgresql for the plan-of-record tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "note: PostgreSQL is not installed and cannot be installed here (needs root and apt-get);"; \
+		echo "      the PostgreSQL store tests will say so (they fail under CI=true)"; \
+	fi
+
 lint: setup
 	$(BIN)/ruff check sopkit tests notebooks benchmarks
 
 format: setup
 	$(BIN)/ruff format sopkit tests benchmarks
 
-test: setup browser lint
+test: setup browser postgres lint
 	$(BIN)/python -m pytest
 
 # Peers for the side-by-side benchmarks: statsforecast pins pandas<3, so it gets

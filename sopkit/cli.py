@@ -4,6 +4,8 @@
 ``sop validate DATA_DIR``   check a data folder against the data contract
 ``sop cycle``               run the five step notebooks and export the HTML reports
 ``sop forecast HISTORY``    statistical forecast of a demand history file
+``sop approve``             freeze a version of a cycle's plan as the plan of record
+``sop plans list|show|export``  the recorded plan versions (sopkit.store)
 
 Every error a user can cause ends in a readable message on stderr and a
 non-zero exit code — never a Python traceback (set ``SOPKIT_DEBUG=1`` to see
@@ -92,6 +94,9 @@ def cmd_validate(args) -> int:
     n_rows = sum(len(f) for f in data.tables().values())
     print(f"{args.data_dir}: all {len(data.tables())} tables follow the data contract "
           f"({n_rows} rows, fingerprint {data.fingerprint})")
+    if len(data.set_aside):
+        print(f"{len(data.set_aside)} row(s) with a SKU not in the product master are left out "
+              "of planning (finding unknown_sku below)")
     if findings is not None and len(findings):
         errors = findings[findings["severity"] == "error"]
         print(f"\ndata-quality findings: {len(findings)} "
@@ -116,12 +121,20 @@ def cmd_cycle(args) -> int:
 
     params = load_params(args.params)
     params_file = params.pop("__file__", None)
+    from sopkit.compute import cycle_compute_override
+
+    params = cycle_compute_override(params, args)
     unknown = unknown_parameters(params, notebooks_dir())
     if unknown:
         raise ParameterError(
             f"{params_file}: unknown parameter(s) {', '.join(sorted(unknown))}: "
             "no step notebook declares them"
         )
+    from sopkit.store import open_store, recorded_message
+
+    # the plan-of-record store is opened before the run: a bad URL fails in a second
+    store = open_store(parameter=params.get("store_url", ""), workspace=args.workspace,
+                       parameter_source=str(params_file or "the parameters"))
     if args.data is None:
         from sopkit.sample import write_sample
 
@@ -154,6 +167,10 @@ def cmd_cycle(args) -> int:
         raise
     print(f"cycle {cycle} done in {time.perf_counter() - started:.1f} s")
     print(f"report: {Path(result.index).resolve()}")
+    with store:
+        recorded = store.record_workspace(args.workspace, cycle, data_fingerprint=data.fingerprint,
+                                          run_stamp=result.run_stamp)
+        print(recorded_message(recorded, store))
     return 0
 
 
@@ -163,7 +180,55 @@ def cmd_forecast(args) -> int:
     return run_forecast_command(args)
 
 
+def _open_plan_store(args):
+    """The plan store of ``sop approve`` / ``sop plans`` (see sopkit.store.resolve_store)."""
+    from sopkit.store import open_store
+
+    params = load_params(args.params)
+    return open_store(args.store, parameter=params.get("store_url", ""),
+                      workspace=args.workspace,
+                      parameter_source=str(params.get("__file__", "the parameters")))
+
+
+def cmd_approve(args) -> int:
+    from sopkit.store import approval_message
+
+    with _open_plan_store(args) as store:
+        approved = store.approve(args.cycle, by=args.by, note=args.note, version=args.version)
+        print(approval_message(approved, store.versions(approved.cycle)))
+        print(f"  store: {store.display_url}")
+    return 0
+
+
+def cmd_plans(args) -> int:
+    from sopkit.store import plan_text, versions_text
+
+    with _open_plan_store(args) as store:
+        if args.plans_command == "list":
+            print(versions_text(store.versions(args.cycle)))
+        elif args.plans_command == "show":
+            print(plan_text(store.plan(args.cycle, args.version), table=args.table))
+        else:
+            from sopkit.export import approved_plan, export_plan
+
+            plan = approved_plan(store, args.cycle, args.version)
+            for path in export_plan(plan, args.out, table=args.table):
+                print(f"wrote {path}")
+            print(f"  {plan.version.describe()}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
+
+
+def _add_compute_options(p: argparse.ArgumentParser) -> None:
+    """Where the forecasting (and scenario) work runs: see sopkit.compute."""
+    p.add_argument("--compute", choices=("local", "dask", "dask-local"), default=None,
+                   help="local (default: in this process), dask (an existing cluster, with "
+                        "--scheduler) or dask-local (a LocalCluster started for the run)")
+    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--workers", type=int, help="dask-local: worker processes (default: CPUs)")
+    p.add_argument("--chunk-size", type=int, help="SKUs per Dask task (default 20000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,12 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="YAML parameters (default: params/cycle.yaml)")
     p.add_argument("--workspace", default="runs", help="cycle workspace folder (default runs)")
     p.add_argument("--reports", default="reports", help="reports folder (default reports)")
+    _add_compute_options(p)
     p.set_defaults(func=cmd_cycle)
 
     p = sub.add_parser("forecast", help="statistical forecast of a demand history file")
-    p.add_argument("history", help="CSV with columns sku, period (YYYY-MM or YYYY-Www), qty")
+    p.add_argument("history", help="CSV with columns sku, period (YYYY-MM or YYYY-Www), qty; "
+                                   "or a Parquet file or partitioned Parquet folder")
     p.add_argument("--horizon", type=int, default=12, help="periods to forecast (default 12)")
-    p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--out", required=True,
+                   help="output CSV, or a folder / .parquet name for partitioned Parquet")
     p.add_argument("--season-length", type=int, default=None,
                    help="season length in periods (default 12 monthly, 52 weekly)")
     p.add_argument("--quantiles", default="0.1,0.5,0.9",
@@ -207,8 +275,50 @@ def build_parser() -> argparse.ArgumentParser:
                    help="zeros before a series' first demand: recorded history (default) or "
                         "'not launched yet' (prelaunch)")
     p.add_argument("--pipeline", help="pipeline CSV (lumpy-demand model)")
+    _add_compute_options(p)
     p.set_defaults(func=cmd_forecast)
+
+    # the plan of record (sopkit.store)
+    p = sub.add_parser("approve", help="freeze a version of a cycle's plan as the plan of record")
+    p.add_argument("--cycle", required=True, help="cycle month YYYY-MM")
+    p.add_argument("--by", required=True, help="name of the person who approves")
+    p.add_argument("--note", default="", help="what was decided, conditions, meeting reference")
+    p.add_argument("--version", type=int, help="version to approve (default: the latest)")
+    _add_store_options(p)
+    p.set_defaults(func=cmd_approve)
+
+    p = sub.add_parser("plans", help="list, show or export the recorded plan versions")
+    actions = p.add_subparsers(dest="plans_command", metavar="ACTION")
+    actions.required = True
+    q = actions.add_parser("list", help="every recorded version with its approval")
+    q.add_argument("--cycle", help="only this cycle (YYYY-MM)")
+    _add_store_options(q)
+    q = actions.add_parser("show", help="one version: its approval and its tables")
+    q.add_argument("--cycle", required=True, help="cycle month YYYY-MM")
+    q.add_argument("--version", type=int,
+                   help="default: the plan of record, else the latest draft")
+    q.add_argument("--table", choices=PLAN_TABLES, help="print this whole table")
+    _add_store_options(q)
+    q = actions.add_parser("export", help="write an approved plan to .csv or .xlsx, "
+                                          "safe to open in a spreadsheet")
+    q.add_argument("--cycle", required=True, help="cycle month YYYY-MM")
+    q.add_argument("--version", type=int,
+                   help="an approved version (default: the plan of record)")
+    q.add_argument("--table", choices=PLAN_TABLES, help="only this table (default: all)")
+    q.add_argument("--out", required=True, help="FILE.xlsx, or FILE.csv")
+    _add_store_options(q)
+    p.set_defaults(func=cmd_plans)
     return parser
+
+
+PLAN_TABLES = ("demand", "supply", "decisions")
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="SQLAlchemy URL of the plan store (default: $SOPKIT_STORE_URL, "
+                                   "else store_url in the parameters, else WORKSPACE/plans.db)")
+    p.add_argument("--workspace", default="runs", help="cycle workspace folder (default runs)")
+    p.add_argument("--params", help="YAML parameters (default: params/cycle.yaml)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,8 +6,9 @@ For every SKU and forecast month::
 
 ``qty_stat``
     The statistical forecast (``qty_forecast`` of :mod:`sopkit.forecast`); for a
-    new product without history, a ramp to ``launch_volume`` (``model =
-    "npi_ramp"``, see :func:`npi_ramp`).
+    new product without history, its launch forecast from like-item analogs
+    (``model = "npi_analog"``, or the linear ``"npi_ramp"`` when no analog
+    launch is in the history; see :mod:`sopkit.lifecycle`).
 ``announced_share``
     Share of the SKU's past demand that sales had announced beforehand as a
     pipeline deal (see :func:`announced_share`); 0 for SKUs never in the pipeline.
@@ -24,8 +25,11 @@ For every SKU and forecast month::
     Σ ``qty_delta`` of the latest adjustments snapshot on or before the cycle,
     taken at face value in this version.
 
-Lifecycle: a SKU with an ``eol_period`` gets zero in every part after it
-(``model = "eol"``); a ``discontinued`` SKU gets zero throughout.
+Lifecycle: a SKU with an ``eol_period`` has its statistical part (and the
+promotion on it) faded over the last months before it
+(:func:`sopkit.lifecycle.phase_out_factors`: 0.75, 0.5, 0.25 of normal with
+the default 3 months) and gets zero in every part after it (``model =
+"eol"``); a ``discontinued`` SKU gets zero throughout.
 
 Quantiles (the same ``qty_q..`` columns as the forecast): the statistical
 quantiles scaled by ``1 − announced_share + lift`` and shifted by the
@@ -49,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.lifecycle import launch_forecast, phase_out_multiplier
 from sopkit.periods import cycle_month, fmt_month, month_range
 
 WIN_WINDOW_MONTHS = 2  # a deal counts as won if demand came within ± this many months
@@ -56,6 +61,9 @@ WIN_QTY_SHARE = 0.8  # ... and that demand reached this share of the deal's quan
 PRIOR_STRENGTH = 10.0  # deals of evidence worth as much as the stated probability
 NPI_RAMP_MONTHS = 3
 NPI_CV = 0.5  # coefficient of variation assumed for a new product's monthly demand
+_NO_ACTUALS = pd.DataFrame({"sku": pd.Series(dtype="string"),
+                            "period": pd.Series(dtype="datetime64[ns]"),
+                            "qty": pd.Series(dtype=float)})
 DEFAULT_HORIZON = 18
 UNKNOWN_STAGE = "unspecified"
 
@@ -95,6 +103,8 @@ def quantile_levels(frame: pd.DataFrame) -> list[tuple[float, str]]:
 
 def _clean_pipeline(pipeline: pd.DataFrame) -> pd.DataFrame:
     _require(pipeline, "pipeline", ["snapshot", "deal_id", "sku", "period", "qty", "probability"])
+    if "outcome" in pipeline.columns:  # rows recording a closed deal's outcome are not open
+        pipeline = pipeline[pipeline["outcome"].isna()]
     stage = pipeline["stage"] if "stage" in pipeline.columns else pd.Series(pd.NA,
                                                                              index=pipeline.index)
     return pd.DataFrame(
@@ -463,14 +473,15 @@ def build_consensus(
         if actuals is not None:
             hist = _clean_actuals(actuals, cycle)
             with_demand = set(hist.loc[hist["qty"] > 0, "sku"])
-        ramp = npi_ramp(products, periods)
-        ramp = ramp[~ramp["sku"].isin(with_demand)]
+        ramp = launch_forecast(products, _clean_actuals(actuals, cycle) if actuals is not None
+                               else _NO_ACTUALS, periods, cycle=cycle)
+        ramp = ramp.loc[~ramp["sku"].isin(with_demand), ["sku", "period", "qty_stat", "model"]]
         if not ramp.empty:
             factors = stats.gamma.ppf(levels, a=1 / NPI_CV**2, scale=NPI_CV**2) if len(
                 levels) else np.array([])
             ramp = ramp.assign(
                 **{c: ramp["qty_stat"] * factors[k] for k, c in enumerate(q_columns)},
-                model="npi_ramp", demand_class="new",
+                demand_class="new",
             )
             ramp["model"] = ramp["model"].astype("string")
             ramp["demand_class"] = ramp["demand_class"].astype("string")
@@ -550,8 +561,12 @@ def build_consensus(
     for column in ("qty_pipeline", "qty_adjustment"):
         base[column] = base[column].astype(float).fillna(0.0)
 
-    # --- lifecycle: nothing after end of life
+    # --- lifecycle: the statistics fade before end of life, nothing after it
     if products is not None and not products.empty and "sku" in products:
+        fade = phase_out_multiplier(base, products)
+        if (fade < 1).any():
+            for column in ["qty_stat", "qty_stat_unannounced", "qty_promo", *q_columns]:
+                base[column] = base[column] * fade
         dead = _end_of_life_mask(base, products)
         if dead.any():
             for column in ["qty_stat", "qty_stat_unannounced", *PARTS[1:], *q_columns]:

@@ -45,6 +45,9 @@ class Table:
     key: tuple[str, ...] = ()
     required: bool = True  # file must exist
     references: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
+    # Columns whose unknown reference sets the row aside (left out of planning and reported
+    # as a data-quality finding by sopkit.quality) instead of stopping the load.
+    set_aside_unknown: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -78,8 +81,9 @@ TABLES: dict[str, Table] = {
                   choices=LIFECYCLE),
                 C("launch_period", "month", "First month of sales of a new product.", "YYYY-MM",
                   required=False, nullable=True),
-                C("eol_period", "month", "Last month of sales of a product being phased out.",
-                  "YYYY-MM", required=False, nullable=True),
+                C("eol_period", "month", "Last month of sales of a product being phased out; "
+                  "its forecast fades over the three months up to it (to 75 %, 50 %, 25 %) and "
+                  "is zero after it.", "YYYY-MM", required=False, nullable=True),
                 C("price", "float", "Net selling price.", "currency/unit", min=0),
                 C("unit_cost", "float", "Standard cost of goods (material and conversion).",
                   "currency/unit", min=0),
@@ -95,9 +99,13 @@ TABLES: dict[str, Table] = {
                 C("outsource_max", "float", "Most units a contract manufacturer can supply a "
                   "month.", "units/month", required=False, nullable=True, min=0),
                 C("analog_sku", "str", "For a new product: an existing SKU whose launch it is "
-                  "expected to resemble.", required=False, nullable=True),
+                  "expected to resemble; used when its first 12 months after launch are in the "
+                  "history, else analogs are chosen by family and price (sopkit.lifecycle).",
+                  required=False, nullable=True),
                 C("launch_volume", "float", "For a new product: expected monthly demand once "
-                  "ramped up.", "units/month", required=False, nullable=True, min=0),
+                  "ramped up; the analogs' launch curve is scaled to it (blank: to the "
+                  "analogs' own ramped-up demand).", "units/month", required=False,
+                  nullable=True, min=0),
             ),
             key=("sku",),
         ),
@@ -112,6 +120,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("sku", "period"),
             references=(("sku", "products", "sku"),),
+            set_aside_unknown=("sku",),
         ),
         Table(
             "pipeline",
@@ -130,10 +139,15 @@ TABLES: dict[str, Table] = {
                 C("stage", "str", "Sales stage (e.g. qualify, propose, negotiate, commit).",
                   required=False, nullable=True),
                 C("note", "str", "Free text from sales.", required=False, nullable=True),
+                C("outcome", "str", "For a closed deal, what the CRM recorded: won or lost "
+                  "(blank while the deal is open). A row with an outcome is not an open deal; "
+                  "the lumpy-demand model learns from recorded outcomes and infers the others "
+                  "from demand.", required=False, nullable=True, choices=("won", "lost")),
             ),
             key=("snapshot", "deal_id", "sku", "period"),
             required=False,
             references=(("sku", "products", "sku"),),
+            set_aside_unknown=("sku",),
         ),
         Table(
             "adjustments",
@@ -186,6 +200,15 @@ TABLES: dict[str, Table] = {
                   required=False, default=0.0),
                 C("overtime_cost_per_hour", "float", "Extra cost of an overtime hour.",
                   "currency/hour", min=0, required=False, default=0.0),
+                C("temp_max_hours", "float", "Most hours temporary staff can add per month "
+                  "(0: not available).", "hours/month", min=0, required=False, default=0.0),
+                C("temp_cost_per_hour", "float", "Extra cost of an hour of temporary staff "
+                  "over a regular hour (agency fee, training).", "currency/hour", min=0,
+                  required=False, default=0.0),
+                C("capacity_lead_time_months", "int", "Months from deciding new capacity "
+                  "(a shift, a machine, a line) to having it; the rough-cut outlook flags the "
+                  "month by which that decision is due.", "months", min=0, required=False,
+                  default=6),
                 C("co2e_kg_per_hour", "float", "Emissions of an hour of work.", "kg CO2e/hour",
                   min=0, required=False, default=0.0),
             ),
@@ -218,6 +241,12 @@ TABLES: dict[str, Table] = {
                   required=False, nullable=True),
                 C("on_hand", "float", "Stock on hand at the start of the cycle.", "units", min=0,
                   required=False, default=0.0),
+                C("backup_capacity", "float", "Most units a backup (second-source) supplier "
+                  "can deliver a month (0: none).", "units/month", min=0, required=False,
+                  default=0.0),
+                C("backup_extra_cost", "float", "Extra cost of a unit from the backup supplier "
+                  "over the regular purchase price.", "currency/unit", min=0, required=False,
+                  default=0.0),
             ),
             key=("component",),
             required=False,
@@ -247,6 +276,7 @@ TABLES: dict[str, Table] = {
             ),
             key=(),
             references=(("sku", "products", "sku"),),
+            set_aside_unknown=("sku",),
         ),
         Table(
             "budget",
@@ -339,6 +369,11 @@ def markdown_reference() -> str:
         if table.references:
             refs = ", ".join(f"`{c}` → `{t}.{rc}`" for c, t, rc in table.references)
             out.append(f"\nReferences: {refs}.\n")
+        if table.set_aside_unknown:
+            cols = ", ".join(f"`{c}`" for c in table.set_aside_unknown)
+            out.append(f"A row whose {cols} is not in the referenced table does not stop "
+                       "planning: it is set aside (left out of the plan) and listed as a "
+                       "data-quality finding (`unknown_sku`) with its file and row.\n")
         out.append("")
     return "\n".join(out)
 

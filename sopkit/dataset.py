@@ -8,6 +8,8 @@ import pandas as pd
 
 from sopkit.contract import TABLES, empty_frame
 
+SET_ASIDE_COLUMNS = ["table", "file", "row", "column", "value", "period", "qty"]
+
 
 @dataclass
 class Dataset:
@@ -31,6 +33,13 @@ class Dataset:
     bom: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["bom"]))
     inventory: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["inventory"]))
     budget: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["budget"]))
+    set_aside: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {c: pd.Series(dtype="string") for c in SET_ASIDE_COLUMNS}).astype(
+            {"row": "Int64", "period": "datetime64[ns]", "qty": float}))
+    """Rows left out of planning because a code in them is unknown (see
+    ``Table.set_aside_unknown``): ``table, file, row, column, value`` (the
+    unknown code), ``period`` and ``qty`` (the row's month and quantity, if it
+    has them)."""
     source: str = ""  # folder the data came from
     fingerprint: str = ""  # hash of the input files' bytes
 

@@ -95,6 +95,16 @@ class InfeasiblePlanError(SopkitError):
     exit_code = 4
 
 
+class StoreError(SopkitError):
+    """The plan-of-record store refused or failed a request.
+
+    A bad or unreachable store URL, an unknown cycle or version, approving a
+    version twice, or a change to an approved version (see :mod:`sopkit.store`).
+    """
+
+    exit_code = 6
+
+
 @dataclass
 class StepFailedError(SopkitError):
     """A notebook step of the cycle failed.

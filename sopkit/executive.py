@@ -120,18 +120,108 @@ def kpi_values(
     return values
 
 
+KEEP_PLAN = "Keep the plan as it stands"
+NO_CONSTRAINT = "no capacity limit"  # gaps whose explanation names no binding constraint
+OPTION_COLUMNS = ["decision", "option", "rank", "cost", "revenue", "contribution_after_cost",
+                  "delta_contribution", "tier1_fill_rate", "fill_rate", "revenue_at_risk",
+                  "co2e_kg", "reason"]
+
+
+def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
+                     ) -> pd.DataFrame:
+    """The priced options of each decision prepared in the reconciliation.
+
+    Response scenarios that name the same ``decision`` are its options; the
+    plan as it stands (the baseline) is always one more ("keep the plan").
+    Each option is priced against the baseline: its one-off ``cost`` (from
+    the scenario; 0 when not given) is taken off its margins, and the options
+    are ranked on the cycle's decision rubric with those net margins
+    (:func:`sopkit.scenarios.rank_scenarios` rules: ties within
+    ``tolerance``). ``delta_contribution`` = the option's contribution after
+    its cost − the baseline's contribution: what choosing it is worth.
+
+    Parameters
+    ----------
+    results : DataFrame
+        :func:`sopkit.scenarios.run_scenarios` output; optional columns
+        ``decision`` and ``cost``. Without ``decision`` there are no
+        decisions to price.
+    rubric : list of str
+        The cycle's ``decision_rubric``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`OPTION_COLUMNS`, options of a decision in rank order.
+    """
+    from sopkit.scenarios import BASELINE, rank_scenarios
+
+    if "decision" not in results.columns or results.empty:
+        return pd.DataFrame(columns=OPTION_COLUMNS)
+    frame = results.copy()
+    frame["cost"] = (pd.to_numeric(frame["cost"], errors="coerce") if "cost" in frame.columns
+                     else 0.0)
+    frame["cost"] = frame["cost"].fillna(0.0).astype(float)
+    kind = frame["kind"].astype("string") if "kind" in frame.columns else "response"
+    decision = frame["decision"].astype("string").str.strip()
+    base = frame[frame["scenario"].astype(str) == BASELINE]
+    if base.empty:
+        return pd.DataFrame(columns=OPTION_COLUMNS)
+    base = base.iloc[0]
+    out = []
+    named = decision.notna() & decision.ne("") & pd.Series(kind, index=frame.index).ne("shock")
+    for name in pd.unique(decision[named]):
+        options = frame[named & decision.eq(name)]
+        group = pd.concat([base.to_frame().T, options], ignore_index=True)
+        group["scenario"] = group["scenario"].astype(str)
+        group.loc[0, "scenario"] = KEEP_PLAN
+        group.loc[0, "cost"] = 0.0
+        group["kind"] = "response"
+        ranked = rank_scenarios(group, rubric, tolerance=tolerance)  # margins net of cost
+        contribution = ranked["contribution"].astype(float) - ranked["cost"].astype(float)
+        out.append(pd.DataFrame({
+            "decision": name, "option": ranked["scenario"].astype(str),
+            "rank": ranked["rank"].astype("Int64"), "cost": ranked["cost"].astype(float),
+            "revenue": ranked["revenue"].astype(float),
+            "contribution_after_cost": contribution,
+            "delta_contribution": contribution - float(base["contribution"]),
+            "tier1_fill_rate": ranked["tier1_fill_rate"].astype(float),
+            "fill_rate": ranked["fill_rate"].astype(float),
+            "revenue_at_risk": ranked["revenue_at_risk"].astype(float),
+            "co2e_kg": ranked["co2e_kg"].astype(float),
+            "reason": ranked["reason"].astype(str)}))
+    if not out:
+        return pd.DataFrame(columns=OPTION_COLUMNS)
+    return pd.concat(out, ignore_index=True)[OPTION_COLUMNS]
+
+
+def _option_text(row) -> str:
+    parts = [f"{row.option}: cost {row.cost:,.0f}",
+             f"contribution {row.delta_contribution:+,.0f} vs the plan"]
+    if pd.notna(row.tier1_fill_rate):
+        parts.append(f"tier-1 fill {row.tier1_fill_rate:.1%}")
+    parts.append(f"fill {row.fill_rate:.1%}")
+    return ", ".join(parts)
+
+
 def decisions(
     gaps: pd.DataFrame,
     ranked_scenarios: pd.DataFrame,
     *,
+    options: pd.DataFrame | None = None,
     max_gap_decisions: int = 3,
 ) -> pd.DataFrame:
     """The decisions the executive meeting is asked to take.
 
     The first decision is always which scenario becomes the plan of record:
     its options are the scenarios the reconciliation ranked, its recommendation
-    the top-ranked one with the rubric's reason. Then one decision per binding
-    constraint behind the largest revenue at risk (how to close or accept that gap).
+    the top-ranked one with the rubric's reason. Then one decision per
+    prepared decision of ``options`` (:func:`decision_options`: its priced
+    options, the top-ranked recommended), and one per binding constraint
+    behind the largest revenue at risk that no prepared decision addresses
+    (how to close or accept that gap; a decision addresses a constraint when
+    one of its options changes that resource's or component's capacity,
+    ``capacity_codes`` of the scenario results).
 
     Parameters
     ----------
@@ -139,6 +229,8 @@ def decisions(
         ``sku, period, qty_short, revenue_at_risk, binding, explanation``.
     ranked_scenarios : DataFrame
         :func:`sopkit.scenarios.rank_scenarios` output (``scenario, rank, reason``).
+    options : DataFrame, optional
+        :func:`decision_options` output.
 
     Returns
     -------
@@ -156,12 +248,39 @@ def decisions(
             "recommendation": str(best["scenario"]),
             "reason": str(best.get("reason", "")),
         })
+    addressed: set[str] = set()
+    if options is not None and len(options):
+        codes = {}
+        if "capacity_codes" in ranked_scenarios.columns:
+            codes = dict(zip(ranked_scenarios["scenario"].astype(str),
+                             ranked_scenarios["capacity_codes"].fillna("").astype(str),
+                             strict=True))
+        for name, group in options.groupby("decision", sort=False):
+            group = group.sort_values("rank", kind="stable")
+            best = group.iloc[0]
+            for option in group["option"]:
+                addressed.update(c for c in codes.get(option, "").split(";") if c)
+            gain = ("" if best["option"] == KEEP_PLAN else
+                    f"{best['delta_contribution']:+,.0f} contribution after its cost of "
+                    f"{best['cost']:,.0f}, against keeping the plan")
+            rows.append({
+                "decision": str(name),
+                "context": f"{len(group)} options priced against the plan as it stands",
+                "options": "; ".join(_option_text(r) for r in group.itertuples(index=False)),
+                "recommendation": str(best["option"]),
+                "reason": "; ".join(t for t in (str(best["reason"]), gain) if t),
+            })
     if len(gaps):
+        gaps = gaps[~gaps["binding"].fillna("").astype(str).isin(addressed)]
+    if len(gaps):
+        if "explanation" not in gaps.columns:
+            gaps = gaps.assign(explanation="")
         grouped = (
-            gaps.assign(binding=gaps["binding"].fillna("").replace("", "priority allocation"))
+            gaps.assign(binding=gaps["binding"].fillna("").replace("", NO_CONSTRAINT))
             .groupby("binding", sort=False)
             .agg(qty_short=("qty_short", "sum"), revenue_at_risk=("revenue_at_risk", "sum"),
-                 n_skus=("sku", "nunique"), first=("period", "min"), last=("period", "max"))
+                 n_skus=("sku", "nunique"), first=("period", "min"), last=("period", "max"),
+                 explanation=("explanation", "first"))
             .sort_values("revenue_at_risk", ascending=False)
             .head(max_gap_decisions)
         )
@@ -169,6 +288,18 @@ def decisions(
             months = fmt_month(gap["first"])
             if gap["last"] != gap["first"]:
                 months += f" to {fmt_month(gap['last'])}"
+            if binding == NO_CONSTRAINT:  # master data or priority: say what the plan says
+                why = str(gap["explanation"]).split(": ", 1)[-1]
+                rows.append({
+                    "decision": "Close or accept the gaps no capacity limit explains",
+                    "context": (f"{gap['qty_short']:,.0f} units short on {gap['n_skus']} "
+                                f"SKU(s), {gap['revenue_at_risk']:,.0f} revenue at risk, "
+                                f"{months}"),
+                    "options": "act on the supply review's explanation; accept the shortfall",
+                    "recommendation": "act on the explanation",
+                    "reason": why,
+                })
+                continue
             rows.append({
                 "decision": f"Close or accept the gap behind: {binding}",
                 "context": (f"{gap['qty_short']:,.0f} units short on {gap['n_skus']} SKU(s), "

@@ -64,11 +64,14 @@ def overtime_costs(
     resources: pd.DataFrame | None = None,
     options: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Cost of overtime per month.
+    """Cost of overtime per month, temporary staff included.
 
     From ``resource_load.overtime_hours × resources.overtime_cost_per_hour``
-    when both are given; otherwise from the rows of the supply plan's
-    ``options`` whose ``option`` starts with ``"overtime"`` (their ``cost``).
+    (plus ``temp_hours × temp_cost_per_hour`` where both columns exist: an
+    hour of temporary staff is, like overtime, an hour beyond regular
+    capacity at an extra cost) when both are given; otherwise from the rows
+    of the supply plan's ``options`` whose ``option`` starts with
+    ``"overtime"`` or is ``"temporary staff"`` (their ``cost``).
 
     Returns
     -------
@@ -91,10 +94,18 @@ def overtime_costs(
         load["overtime_cost"] = load["overtime_hours"].astype(float) * load[
             "overtime_cost_per_hour"
         ].fillna(0.0)
+        if "temp_hours" in resource_load.columns and "temp_cost_per_hour" in resources.columns:
+            temp = resource_load[["resource", "period", "temp_hours"]].merge(
+                resources[["resource", "temp_cost_per_hour"]], on="resource", how="left"
+            )
+            load["overtime_cost"] += (
+                temp["temp_hours"].astype(float) * temp["temp_cost_per_hour"].astype(float)
+            ).fillna(0.0).to_numpy()
         return load.groupby("period", as_index=False)[["overtime_hours", "overtime_cost"]].sum()
     if options is not None and len(options):
         _require(options, ("option", "period", "cost"), "options")
-        picked = options[options["option"].astype(str).str.lower().str.startswith("overtime")]
+        kind = options["option"].astype(str).str.lower()
+        picked = options[kind.str.startswith("overtime") | (kind == "temporary staff")]
         out = picked.groupby("period", as_index=False)["cost"].sum()
         out = out.rename(columns={"cost": "overtime_cost"})
         out.insert(1, "overtime_hours", np.nan)

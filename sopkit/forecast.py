@@ -78,6 +78,7 @@ Quantiles are made non-decreasing in q and clipped at 0.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 
@@ -301,6 +302,10 @@ def adida_imapa(values: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarra
     """ADIDA and IMAPA together (they share the aggregated SES forecasts)."""
     levels = _aggregation_levels(values)
     stack = _aggregated_ses_stack(values, int(levels.max(initial=1)))
+    # always MAX_AGGREGATION columns: numpy's row sums group their terms by the row
+    # width, so a width set by the other rows would change IMAPA in the last bit
+    stack = np.pad(stack, ((0, 0), (0, MAX_AGGREGATION - stack.shape[1])),
+                   constant_values=np.nan)
     empty = _n_obs(values) == 0
     adida_point = stack[np.arange(len(levels)), levels - 1]
     used = (np.arange(1, stack.shape[1] + 1)[None, :] <= levels[:, None]) & np.isfinite(stack)
@@ -520,7 +525,16 @@ def residual_quantiles(
         step's ``z_q`` times ``sqrt(step / window_size)``. With fewer than
         :data:`MIN_POOLED_ERRORS` errors a step uses ``N(0, (1.25 sqrt(step))²)``.
     """
-    horizon = point.shape[1]
+    z = _residual_z(scaled_errors, point.shape[1], levels)
+    return point[None, :, :] + z[:, None, :] * scale[None, :, None]
+
+
+def _residual_z(scaled_errors: np.ndarray, horizon: int, levels: Sequence[float]) -> np.ndarray:
+    """The ``z_q(step)`` of :func:`residual_quantiles`, shape (n_levels, horizon).
+
+    Depends only on the multiset of finite errors of each column, so the row
+    order of ``scaled_errors`` (which chunk an error came from) does not matter.
+    """
     window = max(scaled_errors.shape[1], 1)
     z = np.zeros((len(levels), horizon))
     normal = stats.norm.ppf(np.asarray(levels, dtype=float))
@@ -532,7 +546,36 @@ def residual_quantiles(
             z[:, h] = np.quantile(column, levels) * math.sqrt(max(h + 1, window) / window)
         else:
             z[:, h] = normal * 1.25 * math.sqrt(h + 1)
-    return point[None, :, :] + z[:, None, :] * scale[None, :, None]
+    return z
+
+
+def pooled_residual_z(
+    errors: Sequence[dict], horizon: int, window: int, levels: Sequence[float]
+) -> dict[str, np.ndarray]:
+    """Pool the scaled backtest errors of every chunk, by class, into ``z_q(step)``.
+
+    Parameters
+    ----------
+    errors : sequence of dict
+        :meth:`StatisticalForecaster.residual_errors` of each chunk
+        (``{demand_class: ndarray (n, window)}``).
+    horizon, window : int
+    levels : sequence of float
+
+    Returns
+    -------
+    dict
+        ``{demand_class: ndarray (n_levels, horizon)}`` for every class present
+        in any chunk; the same as one fit on all SKUs (see :func:`_residual_z`).
+    """
+    classes = sorted({name for part in errors for name in part})
+    return {
+        name: _residual_z(
+            np.concatenate([part[name] for part in errors if name in part], axis=0)
+            if any(name in part for part in errors) else np.zeros((0, window)),
+            horizon, levels)
+        for name in classes
+    }
 
 
 # --------------------------------------------------------------------------- forecaster
@@ -706,11 +749,32 @@ class StatisticalForecaster:
         DataError
             On duplicated ``(sku, period)`` rows or blank keys.
         """
+        self.fit_backtest(actuals, end=end)
+        self.fit_select(class_prior([self.score_sums()]))
+        self.fit_finish(pooled_residual_z([self.residual_errors()], int(self.horizon),
+                                          self._state["window"], self._state["levels"]))
+        return self
+
+    # The four phases of fit(). Two statistics pool SKUs of a demand class: the
+    # class prior of the model ranking and the backtest errors behind the
+    # quantiles of smooth and erratic SKUs. A chunked run (sopkit.compute) fits
+    # each chunk of SKUs through the phases and computes the pooled parts over
+    # all chunks in between, so its numbers equal those of one fit() on
+    # everything, whatever the chunks (docs/scaling.md).
+    def fit_backtest(self, actuals: pd.DataFrame, *, end: pd.Timestamp | None = None,
+                     start: pd.Timestamp | None = None):
+        """Phase 1 of :meth:`fit`: matrix, demand classes and every candidate's backtest.
+
+        ``start`` (first period of the whole history, when ``actuals`` is one
+        chunk of it) pads the matrix so that every chunk has the same columns.
+        """
         levels, window, user_models = self._validated()
         freq, m, inactive = self._resolved()
         horizon = int(self.horizon)
         skus, history, values, first = to_matrix(actuals, end=end, freq=freq,
                                                  leading_zeros=self.leading_zeros)
+        if start is not None:
+            history, values, first = _pad_to_start(history, values, first, start, freq)
         if len(history) == 0:
             raise DataError([Problem("actuals", None, None, "no demand history to forecast from")])
         stats_ = _classify_matrix(
@@ -764,9 +828,35 @@ class StatisticalForecaster:
         common = np.all(finite | ~eligible[:, :, None], axis=0) & eligible.any(axis=0)[:, None]
         scores = _scores(backtest, actual, common)
         score = np.where(eligible, scores["score"], np.inf)
+        scale = _scale(values)
+        self._state = {
+            "levels": levels, "window": window, "freq": freq, "m": m, "horizon": horizon,
+            "skus": skus, "history": history, "values": values, "first": first,
+            "stats": stats_, "classes": classes, "registry": registry, "names": names,
+            "origins": origins, "backtest": backtest, "actual": actual, "common": common,
+            "scores": scores, "score": score, "scale": scale,
+        }
+        return self
+
+    def score_sums(self) -> dict:
+        """Phase 1's share of the class prior: exact sums of scaled scores (see
+        :func:`score_sums`), to be combined over chunks by :func:`class_prior`."""
+        s = self._state
+        return score_sums(s["score"], s["scale"], s["classes"])
+
+    def fit_select(self, prior: dict):
+        """Phase 2 of :meth:`fit`: ranking with the class ``prior`` (:func:`class_prior`),
+        model choice, point forecasts and the quantiles of sparse SKUs."""
+        s = self._state
+        levels, window, horizon = s["levels"], s["window"], s["horizon"]
+        values, first, classes = s["values"], s["first"], s["classes"]
+        registry, names = s["registry"], s["names"]
+        backtest, actual, common = s["backtest"], s["actual"], s["common"]
+        scores, score, scale = s["scores"], s["score"], s["scale"]
+        n_rows = values.shape[0]
         rank = pooled_ranking(
-            score, common.sum(axis=1), _scale(values), classes,
-            weight=float(self.pool_weight), zero_index=names.index("zero"),
+            score, common.sum(axis=1), scale, classes,
+            weight=float(self.pool_weight), zero_index=names.index("zero"), prior=prior,
         )
 
         order = np.argsort(rank, axis=0, kind="stable")  # (n_models, n_rows)
@@ -839,7 +929,7 @@ class StatisticalForecaster:
         if rows.size:
             quant[:, rows] = compound_quantiles(values[rows], point[rows], levels)
         chosen_backtest = _chosen_backtest(backtest, components)
-        scale = _scale(values)
+        errors_by_class = {}
         for demand_class in ("smooth", "erratic"):
             rows = np.flatnonzero((classes == demand_class) & ~sparse)
             if rows.size == 0:
@@ -849,9 +939,35 @@ class StatisticalForecaster:
                     scale[rows] > 0, scale[rows], np.nan
                 )[:, None, None]
             errors = np.where(common[rows][:, :, None], errors, np.nan)
-            quant[:, rows] = residual_quantiles(
-                point[rows], errors.reshape(-1, window), scale[rows], levels
-            )
+            errors = errors.reshape(-1, window)
+            errors_by_class[demand_class] = errors[np.isfinite(errors).any(axis=1)]
+        s.update(point=point, quant=quant, sparse=sparse, labels=labels, has_model=has_model,
+                 chosen=chosen, chosen_score=chosen_score, chosen_backtest=chosen_backtest,
+                 errors=errors_by_class)
+        return self
+
+    def residual_errors(self) -> dict:
+        """Phase 2's scaled backtest errors of smooth and erratic SKUs, by class
+        (to be pooled over chunks by :func:`pooled_residual_z`)."""
+        return self._state["errors"]
+
+    def fit_finish(self, z: dict):
+        """Phase 3 of :meth:`fit`: quantiles of smooth and erratic SKUs from the pooled
+        ``z`` (:func:`pooled_residual_z`), and the fitted attributes."""
+        s = self._state
+        levels, window, freq, m, horizon = (s["levels"], s["window"], s["freq"], s["m"],
+                                            s["horizon"])
+        skus, history, stats_, classes = s["skus"], s["history"], s["stats"], s["classes"]
+        origins, backtest, actual, common = s["origins"], s["backtest"], s["actual"], s["common"]
+        point, quant, sparse, labels = s["point"], s["quant"], s["sparse"], s["labels"]
+        has_model, chosen, chosen_score = s["has_model"], s["chosen"], s["chosen_score"]
+        chosen_backtest, scale, names = s["chosen_backtest"], s["scale"], s["names"]
+        for demand_class in ("smooth", "erratic"):
+            rows = np.flatnonzero((classes == demand_class) & ~sparse)
+            if rows.size == 0:
+                continue
+            quant[:, rows] = point[rows][None] + z[demand_class][:, None, :] * scale[rows][
+                None, :, None]
         quant = np.maximum.accumulate(np.clip(quant, 0.0, None), axis=0)
 
         self.levels_ = levels
@@ -887,6 +1003,7 @@ class StatisticalForecaster:
         self._chosen_arrays = (np.where(has_model[:, None, None], chosen_backtest, np.nan),
                                actual, skus, history, origins, self.model_labels_)
         self._backtest_frame = None
+        del self._state
         return self
 
     @property
@@ -995,6 +1112,7 @@ def pooled_ranking(
     *,
     weight: float,
     zero_index: int | None = None,
+    prior: dict | None = None,
 ) -> np.ndarray:
     """Rank models per SKU on its own backtest, shrunk towards its class's average.
 
@@ -1026,6 +1144,11 @@ def pooled_ranking(
     weight : float
         Weight of the class average, in windows.
     zero_index : int, optional
+    prior : dict, optional
+        ``{demand_class: ndarray (n_models,)}`` from :func:`class_prior`, when the
+        class averages come from more SKUs than these rows (a chunked run).
+        Default: the averages over these rows. The averages are exact means
+        (:func:`score_sums`), so they do not depend on how SKUs are chunked.
 
     Returns
     -------
@@ -1041,21 +1164,126 @@ def pooled_ranking(
     if weight <= 0:
         return rank
     nw = np.asarray(n_windows, dtype=float)[None, :]
+    if prior is None:
+        prior = class_prior([score_sums(score, scale, classes)])
     for demand_class in np.unique(classes):
         rows = np.flatnonzero((classes == demand_class) & scaled_ok)
         if rows.size == 0:
             continue
         part = finite[:, rows]
-        count = part.sum(axis=1)
-        total = np.where(part, own[:, rows], 0.0).sum(axis=1)
-        prior = np.where(count > 0, total / np.maximum(count, 1), np.nan)[:, None]
+        class_mean = prior[str(demand_class)][:, None]
         with np.errstate(invalid="ignore"):
-            shrunk = (nw[:, rows] * own[:, rows] + weight * prior) / (nw[:, rows] + weight)
-        shrunk = np.where(np.isnan(prior), own[:, rows], shrunk)
+            shrunk = (nw[:, rows] * own[:, rows] + weight * class_mean) / (nw[:, rows] + weight)
+        shrunk = np.where(np.isnan(class_mean), own[:, rows], shrunk)
         if zero_index is not None:
             shrunk[zero_index] = np.fmax(own[zero_index, rows], shrunk[zero_index])
         rank[:, rows] = np.where(part, shrunk, np.inf)
     return rank
+
+
+def _exact_sum_parts(values: np.ndarray) -> dict[int, int]:
+    """The exact sum of finite floats as ``{binary exponent: integer}`` (no rounding).
+
+    Each float is ``mantissa * 2**(exponent - 53)`` with an integer mantissa;
+    mantissas of one exponent are summed as Python integers. Adding two such
+    dicts key by key is exact, so the sum of any split of the values is the
+    same number in any order — which a floating-point sum is not.
+    """
+    mantissa, exponent = np.frexp(np.asarray(values, dtype=float))
+    whole = (mantissa * 2.0**53).astype(np.int64)  # exact: 53-bit mantissas
+    parts: dict[int, int] = {}
+    for e in np.unique(exponent):
+        chunk = whole[exponent == e]
+        high, low = chunk >> 26, chunk & ((1 << 26) - 1)  # no int64 overflow when summed
+        parts[int(e)] = (int(high.sum()) << 26) + int(low.sum())
+    return parts
+
+
+def _exact_sum_float(parts: dict[int, int]) -> float:
+    """The correctly rounded float of an exact sum from :func:`_exact_sum_parts`."""
+    if not parts:
+        return 0.0
+    low = min(parts)
+    total = sum(value << (e - low) for e, value in parts.items())
+    shift = low - 53
+    return float(total << shift) if shift >= 0 else total / (1 << -shift)
+
+
+def score_sums(score: np.ndarray, scale: np.ndarray, classes: np.ndarray) -> dict:
+    """Per demand class and model: exact sum and count of the scaled scores.
+
+    The sufficient statistics of the class prior of :func:`pooled_ranking`
+    (``own = score / scale`` over the SKUs with a positive scale where the
+    model is eligible), for one chunk of SKUs.
+
+    Returns
+    -------
+    dict
+        ``{demand_class: (list of exact sums per model, ndarray of counts)}``;
+        combine chunks with :func:`class_prior`.
+    """
+    score = np.asarray(score, dtype=float)
+    scaled_ok = np.isfinite(scale) & (scale > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = score / np.where(scaled_ok, scale, np.nan)[None, :]
+    finite = np.isfinite(own) & scaled_ok[None, :]
+    out = {}
+    for demand_class in np.unique(classes):
+        rows = np.flatnonzero((classes == demand_class) & scaled_ok)
+        if rows.size == 0:
+            continue
+        part = finite[:, rows]
+        sums = [_exact_sum_parts(own[k, rows][part[k]]) for k in range(score.shape[0])]
+        out[str(demand_class)] = (sums, part.sum(axis=1).astype(np.int64))
+    return out
+
+
+def class_prior(chunks: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Combine the :func:`score_sums` of chunks into each class's mean scaled score.
+
+    Returns
+    -------
+    dict
+        ``{demand_class: ndarray (n_models,)}``, NaN where no SKU of the class
+        has the model eligible. Exact sums, so the result is the same for any
+        split of the SKUs into chunks.
+    """
+    merged: dict[str, tuple[list[dict[int, int]], np.ndarray]] = {}
+    for chunk in chunks:
+        for demand_class, (sums, count) in chunk.items():
+            if demand_class not in merged:
+                merged[demand_class] = ([{} for _ in sums], np.zeros(len(sums), dtype=np.int64))
+            total, seen = merged[demand_class]
+            for k, parts in enumerate(sums):
+                for e, value in parts.items():
+                    total[k][e] = total[k].get(e, 0) + value
+            seen += count
+    prior = {}
+    for demand_class, (total, count) in merged.items():
+        sums = np.array([_exact_sum_float(parts) for parts in total])
+        prior[demand_class] = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
+    return prior
+
+
+def _pad_to_start(history: pd.DatetimeIndex, values: np.ndarray, first: np.ndarray,
+                  start, freq: str) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Prepend the periods from ``start`` to a chunk's matrix, as if its history began there.
+
+    Before a SKU's first row the matrix is NaN anyway, so this is exactly the
+    matrix :func:`sopkit.classify.to_matrix` builds for the chunk inside the
+    whole history: every chunk gets the same columns, origins and season slots.
+    """
+    start = pd.Timestamp(start)
+    if len(history) and start > history[0]:
+        raise ParameterError(f"start {start:%Y-%m-%d} is after the chunk's first period "
+                             f"{history[0]:%Y-%m-%d}")
+    full = pd.date_range(start, history[-1], freq=freq, name="period")
+    pad = len(full) - len(history)
+    if pad <= 0:
+        return history, values, first
+    padded = np.full((values.shape[0], len(full)), np.nan)
+    padded[:, pad:] = values
+    return full, padded, first + pad
 
 
 def _chosen_backtest(backtest: np.ndarray, components: np.ndarray) -> np.ndarray:
@@ -1132,3 +1360,37 @@ def model_summary(selection: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         rows.append({"demand_class": demand_class, "n_skus": len(part), "models": named,
                      "median_wape": float(part["wape"].median())})
     return pd.DataFrame(rows, columns=["demand_class", "n_skus", "models", "median_wape"])
+
+
+def concat_fitted(parts: Sequence[StatisticalForecaster]) -> StatisticalForecaster:
+    """One fitted forecaster from forecasters fitted on consecutive chunks of SKUs.
+
+    The chunks must come from one chunked run (same parameters, same history
+    columns, the pooled statistics shared; see :mod:`sopkit.compute`) and be
+    given in SKU order. The result behaves as if one :meth:`~StatisticalForecaster.fit`
+    had seen every SKU: ``predict()``, ``selection_``, ``classes_``,
+    ``backtest_`` and ``selected_backtest()`` cover all chunks.
+    """
+    if not parts:
+        raise ParameterError("concat_fitted: no fitted chunks")
+    first = parts[0]
+    out = copy.copy(first)  # parameters and the attributes every chunk shares
+    out.skus_ = pd.Index(np.concatenate([p.skus_.to_numpy() for p in parts]), dtype="string",
+                         name="sku")
+    out.point_ = np.concatenate([p.point_ for p in parts], axis=0)
+    out.quantile_values_ = np.concatenate([p.quantile_values_ for p in parts], axis=1)
+    out.model_labels_ = np.concatenate([p.model_labels_ for p in parts])
+    out.classes_ = pd.concat([p.classes_ for p in parts], ignore_index=True)
+    out.selection_ = pd.concat([p.selection_ for p in parts], ignore_index=True)
+    backtest, actual, names, _, history, origins = first._backtest_arrays
+    out._backtest_arrays = (
+        np.concatenate([p._backtest_arrays[0] for p in parts], axis=1),
+        np.concatenate([p._backtest_arrays[1] for p in parts], axis=0),
+        names, out.skus_, history, origins,
+    )
+    out._chosen_arrays = (
+        np.concatenate([p._chosen_arrays[0] for p in parts], axis=0),
+        out._backtest_arrays[1], out.skus_, history, origins, out.model_labels_,
+    )
+    out._backtest_frame = None
+    return out

@@ -31,6 +31,13 @@ Monthly history only (slips are learned in months).
 Output: one row per SKU and future period: ``sku, period`` (written in the
 input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
 quantile (``qty_q10``…), ``model``, ``demand_class``.
+
+Scale (``docs/scaling.md``): ``--compute dask-local`` or ``--compute dask
+--scheduler tcp://host:8786`` fit chunks of ``--chunk-size`` SKUs on Dask with
+the same numbers as in-process. A Parquet file or partitioned Parquet folder
+as input is forecast into partitioned Parquet (``--out`` a folder or
+``.parquet`` name): with Dask the workers read, fit and write, and this
+process never holds the history. A CSV input may also be written as Parquet.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sopkit.compute import compute_settings, fit_forecaster, forecast_dataset, is_parquet_path
 from sopkit.contract import HISTORY
 from sopkit.errors import DataError, ParameterError, Problem
 from sopkit.periods import fmt_week, parse_week_series, period_format
@@ -219,6 +227,12 @@ def run_forecast_command(args) -> int:
         raise ParameterError(f"--horizon must be at least 1, got {args.horizon}")
     if not 0 < args.service_level < 1:
         raise ParameterError(f"--service-level must be between 0 and 1, got {args.service_level}")
+    settings = compute_settings(getattr(args, "compute", None) or "local",
+                                scheduler=getattr(args, "scheduler", None),
+                                workers=getattr(args, "workers", None),
+                                chunk_size=getattr(args, "chunk_size", None), progress=True)
+    if is_parquet_path(args.history):
+        return _forecast_parquet_dataset(args, settings)
     history, freq = read_history_with_frequency(args.history)
     weekly = freq == "W-MON"
     pipeline = None
@@ -234,7 +248,8 @@ def run_forecast_command(args) -> int:
         service_level=args.service_level,
         freq=freq,
         leading_zeros=args.leading_zeros,
-    ).fit(history)
+    )
+    forecaster = fit_forecaster(forecaster, history, compute=settings, say=print)
     forecast = forecaster.predict()
     if pipeline is not None:
         forecast = blend_pipeline(forecast, history, pipeline)
@@ -245,7 +260,14 @@ def run_forecast_command(args) -> int:
     out_path = Path(args.out)
     if out_path.parent and not out_path.parent.exists():
         raise ParameterError(f"--out: folder {out_path.parent} does not exist")
-    out.to_csv(out_path, index=False)
+    if is_parquet_path(out_path):
+        out_path.mkdir(exist_ok=True)
+        for old in out_path.glob("part-*.parquet"):
+            old.unlink()
+        out_path = out_path / "part-00000.parquet"
+        out.to_parquet(out_path, index=False)
+    else:
+        out.to_csv(out_path, index=False)
     n_skus = forecast["sku"].nunique()
     unit = "weeks" if weekly else "months"
     print(f"forecast of {n_skus} series × {args.horizon} {unit} written to {out_path}")
@@ -257,4 +279,34 @@ def run_forecast_command(args) -> int:
     if pipeline is not None:
         print(f"pipeline blended by the lumpy-demand model: "
               f"{forecast['qty_pipeline'].sum():,.0f} units expected from open deals")
+    return 0
+
+
+def _forecast_parquet_dataset(args, settings) -> int:
+    """``sop forecast DATASET --out FOLDER``: Parquet in, partitioned Parquet out.
+
+    With ``--compute dask``/``dask-local`` the workers read, fit and write
+    their chunks; this process never holds the history or the forecast.
+    """
+    if args.pipeline:
+        raise ParameterError("--pipeline: the lumpy-demand model needs the history in memory; "
+                             "give a CSV history with --pipeline, or forecast the Parquet "
+                             "dataset without it")
+    out_path = Path(args.out)
+    if out_path.suffix.lower() in (".csv", ".xlsx", ".txt") or (
+            out_path.exists() and not out_path.is_dir()):
+        raise ParameterError(f"--out: a Parquet dataset is forecast into partitioned Parquet; "
+                             f"give a folder or a .parquet name, not {out_path}")
+    if "://" not in str(out_path) and not out_path.parent.exists():
+        raise ParameterError(f"--out: folder {out_path.parent} does not exist")
+    params = {"horizon": args.horizon, "quantiles": parse_quantiles(args.quantiles),
+              "service_level": args.service_level, "leading_zeros": args.leading_zeros}
+    if args.season_length:
+        params["season_length"] = args.season_length
+    result = forecast_dataset(args.history, out_path, params, compute=settings, say=print)
+    unit = "weeks" if result.freq == "W-MON" else "months"
+    print(f"forecast of {result.n_series:,} series × {args.horizon} {unit} "
+          f"({result.n_rows:,} rows, {result.n_chunks} chunk(s)) written to {out_path}/")
+    shown = ", ".join(f"{m} {n}" for m, n in list(result.models.items())[:8])
+    print(f"models chosen: {shown}")
     return 0

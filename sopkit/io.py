@@ -34,7 +34,7 @@ import pandas as pd
 import pandera.errors
 
 from sopkit.contract import TABLES, Column, Table, empty_frame, pandera_schema
-from sopkit.dataset import Dataset
+from sopkit.dataset import SET_ASIDE_COLUMNS, Dataset
 from sopkit.errors import DataError, Problem
 from sopkit.periods import fmt_month, parse_month_series
 
@@ -358,8 +358,14 @@ def _check_keys(frame: pd.DataFrame, table: Table, name: str) -> list[Problem]:
 
 
 def _check_references(
-    frames: dict[str, pd.DataFrame], files: dict[str, str | None], unreadable: set[str]
+    frames: dict[str, pd.DataFrame], files: dict[str, str | None], unreadable: set[str],
+    set_aside: list[dict] | None = None,
 ) -> list[Problem]:
+    """Problems of codes not in the table they refer to.
+
+    Rows of a column in ``Table.set_aside_unknown`` are not problems: they are
+    appended to ``set_aside`` (table, file, row, column, value, qty) instead.
+    """
     problems = []
     for name, frame in frames.items():
         table = TABLES[name]
@@ -377,6 +383,15 @@ def _check_references(
                     continue
             known = set(ref[ref_column].dropna())
             unknown = frame[column].notna() & ~frame[column].isin(known)
+            if set_aside is not None and column in table.set_aside_unknown:
+                for row in frame.index[unknown]:
+                    qty = frame.at[row, "qty"] if "qty" in frame.columns else np.nan
+                    period = frame.at[row, "period"] if "period" in frame.columns else pd.NaT
+                    set_aside.append({"table": name, "file": files[name], "row": int(row),
+                                      "column": column, "value": str(frame.at[row, column]),
+                                      "period": period,
+                                      "qty": float(qty) if pd.notna(qty) else np.nan})
+                continue
             for row in frame.index[unknown]:
                 problems.append(Problem(files[name], int(row), column,
                                         f"'{frame.at[row, column]}' is not in "
@@ -450,11 +465,18 @@ def validate_folder(data_dir: str | Path) -> tuple[Dataset | None, list[Problem]
         if frame is None:
             unreadable.add(table.name)
         frames[table.name] = frame if frame is not None else empty_frame(table)
-    problems += _check_references(frames, files, unreadable)
+    aside: list[dict] = []
+    problems += _check_references(frames, files, unreadable, aside)
     if problems:
         return None, problems
+    set_aside = pd.DataFrame(aside, columns=SET_ASIDE_COLUMNS).astype(
+        {"table": "string", "file": "string", "row": "Int64", "column": "string",
+         "value": "string", "period": "datetime64[ns]", "qty": float})
+    for name, rows in set_aside.groupby("table")["row"]:
+        frames[name] = frames[name].drop(index=rows.astype(int).tolist())
     tables = {name: frame.reset_index(drop=True) for name, frame in frames.items()}
-    data = Dataset.from_frames(tables, source=str(data_dir), fingerprint=fingerprint(paths))
+    data = Dataset.from_frames(tables, source=str(data_dir), fingerprint=fingerprint(paths),
+                               set_aside=set_aside)
     return data, []
 
 

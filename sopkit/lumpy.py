@@ -13,7 +13,12 @@ and forecast month::
 What it learns (each a table on the fitted model, names ending in ``_``):
 
 ``deal_outcomes_`` — what became of every past deal line
-    A deal line (deal, SKU) that has left the pipeline is *won* when the
+    When the pipeline records it (``outcome`` = won / lost on a row of a
+    later snapshot, as a CRM export shows closed deals), the recorded
+    outcome is used (``outcome_source = "recorded"``); a recorded win still
+    lands in its best month of the window below, and a recorded loss can
+    never claim an order. Otherwise the outcome is inferred from demand:
+    a deal line (deal, SKU) that has left the pipeline is *won* when the
     SKU's demand, **above its usual level**, reached ``win_share`` of the
     deal quantity in a month when the deal can have landed: from the last
     snapshot that still listed it to the first that no longer did, and within
@@ -29,8 +34,9 @@ What it learns (each a table on the fitted model, names ending in ``_``):
     months is used instead).
 
 ``calibration_`` — stated versus realised win probability
-    Sales state a probability; history tells what such deals really did. An
-    isotonic regression (realised rate rising with the stated probability) is
+    Sales state a probability; history tells what such deals really did. A
+    curve (realised rate rising with the stated probability: a logistic fit in
+    the log-odds bent towards an isotonic regression as deals accumulate) is
     fitted to all resolved deals, then per stage, then per stage and owner
     (``calibrate_by``). Each finer curve is shrunk towards the coarser one
     with weight ``n / (n + prior_strength)`` (``n`` deals behind it), and a
@@ -70,8 +76,9 @@ lines of a deal together) and landing in a month drawn from ``slip_``.
 Seeded by ``random_state``; quantiles never decrease with the level and are
 never negative.
 
-Known limits: deal outcomes are inferred from demand, not read from a CRM's
-won/lost flag; owners and stages are assumed to mean the same thing over the
+Known limits: without a recorded ``outcome`` deal outcomes are inferred from
+demand (on simulated pipelines this over-reads wins: an unannounced order
+near a lost deal makes it look won); owners and stages are assumed to mean the same thing over the
 history; adjustments by two people to the same SKU-month are each credited
 with the whole surprise.
 """
@@ -84,6 +91,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from sopkit.consensus import (
     NPI_CV,
@@ -91,10 +99,10 @@ from sopkit.consensus import (
     _extended_quantile_function,
     _promotion_lift,
     _require,
-    npi_ramp,
     quantile_levels,
 )
 from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.lifecycle import launch_forecast, phase_out_multiplier
 from sopkit.periods import cycle_month, fmt_month
 
 BASELINE_RADIUS = 6  # months either side used for a deal's baseline demand
@@ -102,13 +110,14 @@ MIN_BASELINE_MONTHS = 4  # deal-free months needed for a clean baseline
 TRAILING_MONTHS = 6  # stand-in statistical forecast for adjustments without an archive
 MONTHS_AHEAD_BUCKETS = (0, 1, 2, 3, 6)  # lower bounds of the months-ahead classes of slip_
 GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # stated probabilities of calibration_
+ISOTONIC_PRIOR = 50.0  # deals at which a calibration curve's own shape weighs half
 ALL = "*"  # group label meaning "every owner / stage"
 UNKNOWN = "unspecified"
 
 OUTCOME_COLUMNS = [
     "deal_id", "sku", "owner", "stage", "first_snapshot", "last_snapshot", "n_snapshots",
     "period", "qty", "probability", "probability_mean", "probability_history", "resolved",
-    "won", "landing_period", "baseline", "qty_excess", "slip",
+    "won", "outcome_source", "landing_period", "baseline", "qty_excess", "slip",
 ]
 
 
@@ -147,10 +156,12 @@ def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp) -> pd.Dat
     Returns
     -------
     DataFrame
-        ``snapshot, deal_id, sku, period, qty, probability, owner, stage`` plus
+        ``snapshot, deal_id, sku, period, qty, probability, owner, stage,
+        outcome`` (``won``/``lost`` as recorded by the CRM, NA while open) plus
         the month numbers ``snap_n`` and ``period_n`` (months since year 0).
     """
-    columns = ["snapshot", "deal_id", "sku", "period", "qty", "probability", "owner", "stage"]
+    columns = ["snapshot", "deal_id", "sku", "period", "qty", "probability", "owner", "stage",
+               "outcome"]
     if pipeline is None or pipeline.empty:
         frame = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
         frame["snapshot"] = frame["period"] = pd.Series(dtype="datetime64[ns]")
@@ -166,6 +177,9 @@ def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp) -> pd.Dat
         "probability": pd.to_numeric(pipeline["probability"]).astype(float).clip(0, 1),
         "owner": _text(pipeline, "owner", UNKNOWN),
         "stage": _text(pipeline, "stage", UNKNOWN),
+        "outcome": (pipeline["outcome"].astype("string").str.strip().str.lower()
+                    .replace("", pd.NA) if "outcome" in pipeline.columns
+                    else pd.Series(pd.NA, index=pipeline.index, dtype="string")),
     })
     frame = frame[frame["snapshot"] <= cycle].reset_index(drop=True)
     frame["snap_n"] = _month_number(frame["snapshot"])
@@ -250,7 +264,12 @@ def deal_outcomes(
         return empty, pd.DataFrame(columns=["snapshot", *key, "period", "months_ahead",
                                             "probability", "stage", "owner", "resolved",
                                             "won", "landing_period", "slip"])
-    rows = pipeline.sort_values(["deal_id", "sku", "snap_n", "period_n"], kind="stable")
+    # Rows with a recorded outcome close the deal line; the open rows tell its history.
+    closed = pipeline["outcome"].notna() if "outcome" in pipeline.columns else pd.Series(
+        False, index=pipeline.index)
+    recorded = (pipeline[closed].sort_values("snap_n", kind="stable")
+                .groupby(key, observed=True)["outcome"].last())
+    rows = pipeline[~closed].sort_values(["deal_id", "sku", "snap_n", "period_n"], kind="stable")
     # a line split over months in one snapshot: latest month, total quantity
     per_snap = rows.groupby([*key, "snap_n"], sort=True, observed=True).agg(
         snapshot=("snapshot", "first"), period_n=("period_n", "max"), qty=("qty", "sum"),
@@ -273,6 +292,11 @@ def deal_outcomes(
     hi = np.minimum(next_n, expected + slip_hi)
     empty_window = left & (hi < lo)
     resolved = left & (empty_window | (hi <= demand.last)) & demand.has_data
+    outcome = recorded.reindex(pd.MultiIndex.from_frame(lines[key])).astype("string")
+    said_won = outcome.eq("won").fillna(False).to_numpy(dtype=bool)
+    said_lost = outcome.eq("lost").fillna(False).to_numpy(dtype=bool)
+    resolved = resolved | said_won | said_lost
+    left = left | said_won | said_lost
 
     # --- baseline: median of nearby months in which no deal can have landed
     sku_row = demand.skus.get_indexer(lines["sku"])
@@ -301,19 +325,26 @@ def deal_outcomes(
     line_baseline = np.full(len(lines), np.nan)
     excess = np.full(len(lines), np.nan)
     qty = lines["qty"].to_numpy(float)
-    order = np.lexsort((lines["deal_id"].to_numpy(str), lines["last_n"].to_numpy(), next_n))
+    # Lines the CRM recorded as won claim first (they landed, in their best month);
+    # lines recorded as lost claim nothing, so an unannounced order cannot make them won.
+    won[said_won] = True
+    order = np.lexsort((lines["deal_id"].to_numpy(str), lines["last_n"].to_numpy(), next_n,
+                        ~said_won))
     for i in order:
-        if not resolved[i] or empty_window[i]:
+        if not resolved[i] or said_lost[i] or (empty_window[i] and not said_won[i]):
             continue
         r = sku_row[i]
-        a, b = lo[i] - demand.start, hi[i] - demand.start
-        if r < 0 or b < 0:
+        a, b = lo[i] - demand.start, min(hi[i], demand.last) - demand.start
+        if said_won[i] and hi[i] < lo[i]:  # left before its window: look from the snapshot on
+            a, b = lines["last_n"].to_numpy()[i] - demand.start, min(
+                lines["last_n"].to_numpy()[i] + slip_hi, demand.last) - demand.start
+        if r < 0 or b < 0 or b < max(a, 0):
             continue
         a = max(a, 0)
         best = a + int(np.argmax(remaining[r, a:b + 1]))
         line_baseline[i] = baseline[r, best]
         excess[i] = remaining[r, best]
-        if remaining[r, best] >= win_share * qty[i]:
+        if said_won[i] or remaining[r, best] >= win_share * qty[i]:
             won[i] = True
             landing[i] = best + demand.start
             remaining[r, best] -= qty[i]
@@ -322,6 +353,8 @@ def deal_outcomes(
         first_snapshot=_month_stamp(lines["first_n"]).to_numpy(),
         last_snapshot=_month_stamp(lines["last_n"]).to_numpy(),
         period=_month_stamp(expected).to_numpy(), resolved=resolved, won=won,
+        outcome_source=np.where(said_won | said_lost, "recorded",
+                                np.where(resolved, "inferred", "")),
         landing_period=_month_stamp(landing).to_numpy(), baseline=line_baseline,
         qty_excess=excess, slip=landing - expected,
     )
@@ -340,10 +373,42 @@ def deal_outcomes(
 # --------------------------------------------------------------------------- calibration
 
 
-def _isotonic_curve(stated: np.ndarray, won: np.ndarray) -> np.ndarray:
-    model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-    model.fit(stated, won.astype(float))
-    return model.predict(GRID)
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 0.01, 0.99)
+    return np.log(p / (1 - p))
+
+
+def _calibration_curve(stated: np.ndarray, won: np.ndarray) -> np.ndarray:
+    """Realised win rate as a function of the stated probability, on :data:`GRID`.
+
+    Two fits of the same deals: Platt scaling — a logistic curve in the
+    stated probability's log-odds, fitted to Platt's smoothed targets
+    ``(N₊ + 1) / (N₊ + 2)`` for won and ``1 / (N₋ + 2)`` for lost deals, so it
+    stays finite when wins and losses separate — and an isotonic regression
+    (any rising shape, but a staircase that follows every accident of a
+    small sample). The curve is the isotonic one weighted
+    ``n / (n + ISOTONIC_PRIOR)`` plus the logistic one for the rest: its own
+    shape is trusted as deals accumulate. With one stated value, or a
+    falling logistic fit (higher stated, fewer wins), the logistic part is
+    flat: the mean of the smoothed targets. On held-out deals
+    this blend beat the isotonic curve alone (``benchmarks/lumpy_blend.py``,
+    calibration table).
+    """
+    y = won.astype(float)
+    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso = isotonic.fit(stated, y).predict(GRID)
+    n_won, n_lost = y.sum(), len(y) - y.sum()
+    target = np.where(y > 0, (n_won + 1) / (n_won + 2), 1 / (n_lost + 2))
+    x = np.tile(_logit(stated), 2)[:, None]
+    labels = np.repeat([1, 0], len(y))
+    platt = np.full(len(GRID), target.mean())  # the logistic fit without a slope
+    if len(np.unique(stated)) > 1:
+        logistic = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000)
+        logistic.fit(x, labels, sample_weight=np.concatenate([target, 1 - target]))
+        if logistic.coef_[0, 0] > 0:  # else higher stated, fewer wins: keep it flat
+            platt = logistic.predict_proba(_logit(GRID)[:, None])[:, 1]
+    weight = len(y) / (len(y) + ISOTONIC_PRIOR)
+    return weight * iso + (1 - weight) * platt
 
 
 def calibrate(
@@ -353,8 +418,8 @@ def calibrate(
 
     Each resolved deal line counts once per group (e.g. stage and owner) it
     was listed under, with the mean probability stated there. Curves are
-    nested: global, then ``by[:1]``, then ``by[:2]``...; each is an isotonic
-    regression shrunk towards its parent with weight ``n / (n +
+    nested: global, then ``by[:1]``, then ``by[:2]``...; each is a
+    :func:`_calibration_curve` shrunk towards its parent with weight ``n / (n +
     prior_strength)``; groups with fewer than ``min_deals`` deals inherit the
     parent's curve, and a global curve with too few deals is the identity.
 
@@ -364,7 +429,7 @@ def calibrate(
         One row per group and stated probability of :data:`GRID`: ``level``
         (0 = global), one column per ``by`` (``"*"`` above the group's level),
         ``n_deals, weight, stated_probability, realised_probability`` (the
-        group's own isotonic fit, NaN without enough deals) and
+        group's own curve, NaN without enough deals) and
         ``calibrated_probability``.
     """
     by = list(by)
@@ -384,7 +449,7 @@ def calibrate(
 
     n = len(obs)
     if n >= min_deals:
-        raw = _isotonic_curve(obs["probability"].to_numpy(), obs["won"].to_numpy(bool))
+        raw = _calibration_curve(obs["probability"].to_numpy(), obs["won"].to_numpy(bool))
         curves[()] = raw
         emit(0, (), n, 1.0, raw, raw)
     else:
@@ -397,7 +462,7 @@ def calibrate(
             parent = curves[group[:-1]]
             n = len(part)
             if n >= min_deals:
-                raw = _isotonic_curve(part["probability"].to_numpy(), part["won"].to_numpy(bool))
+                raw = _calibration_curve(part["probability"].to_numpy(), part["won"].to_numpy(bool))
                 weight = n / (n + prior_strength) if n + prior_strength > 0 else 1.0
                 curve = weight * raw + (1 - weight) * parent
             else:
@@ -841,6 +906,7 @@ class LumpyDemandModel:
         self._deals = deals
         self._adjust = adjust
         self._skus_with_demand = set(history.loc[history["qty"] > 0, "sku"])
+        self._history = history  # analogs' launches for new products (sopkit.lifecycle)
         return self
 
     # ----------------------------------------------------------------- learnt state, applied
@@ -895,7 +961,8 @@ class LumpyDemandModel:
                 source = self._deals if pipeline is None else pipeline
                 deals[column] = (source.loc[deals.index, column].astype("string").fillna(UNKNOWN)
                                  if column in source.columns else UNKNOWN)
-        latest = deals[deals["snap_n"] == deals["snap_n"].max()].reset_index(drop=True)
+        latest = deals[(deals["snap_n"] == deals["snap_n"].max())
+                       & deals["outcome"].isna()].reset_index(drop=True)
         latest["probability_calibrated"] = self.calibrated_probability(latest)
         latest["months_ahead"] = latest["period_n"] - latest["snap_n"]
         offsets, pmf = self.slip_pmf(latest["months_ahead"].to_numpy())
@@ -953,8 +1020,10 @@ class LumpyDemandModel:
         promotions : DataFrame, optional
             Promotions with ``sku, start_period, end_period, lift``.
         products : DataFrame, optional
-            Life cycle: a launch ramp for new products without history,
-            nothing after ``eol_period`` or for discontinued products.
+            Life cycle: a launch forecast from like-item analogs for new
+            products without history, the statistics faded over the months
+            before ``eol_period`` and nothing after it or for discontinued
+            products (:mod:`sopkit.lifecycle`).
 
         Returns
         -------
@@ -987,13 +1056,13 @@ class LumpyDemandModel:
                                              strict=True)])
         periods = pd.DatetimeIndex(np.sort(base["period"].unique()))
         if products is not None and not products.empty:
-            ramp = npi_ramp(products, periods)
-            ramp = ramp[~ramp["sku"].isin(self._skus_with_demand)]
+            ramp = launch_forecast(products, self._history, periods, cycle=self.cycle_)
+            ramp = ramp.loc[~ramp["sku"].isin(self._skus_with_demand),
+                            ["sku", "period", "qty_stat", "model"]]
             if not ramp.empty:
                 factors = stats.gamma.ppf(levels, a=1 / NPI_CV**2, scale=NPI_CV**2)
                 ramp = ramp.assign(**{c: ramp["qty_stat"] * factors[k]
-                                      for k, c in enumerate(q_columns)},
-                                   model="npi_ramp", demand_class="new")
+                                      for k, c in enumerate(q_columns)}, demand_class="new")
                 ramp = ramp.astype({"model": "string", "demand_class": "string"})
                 base = pd.concat([base[~base["sku"].isin(set(ramp["sku"]))], ramp],
                                  ignore_index=True)
@@ -1027,6 +1096,11 @@ class LumpyDemandModel:
         base["lift"] = (lift.set_index(["sku", "period"])["lift"].reindex(cell).fillna(0.0)
                         .to_numpy(float) if lift is not None else 0.0)
         base["qty_promo"] = base["qty_stat"] * base["lift"]
+        # Life cycle: the statistics fade before end of life (sopkit.lifecycle), nothing after.
+        fade = phase_out_multiplier(base, products)
+        if (fade < 1).any():
+            for column in ["qty_stat", "qty_stat_unannounced", "qty_promo", *q_columns]:
+                base[column] = base[column] * fade
         dead = (_end_of_life_mask(base, products) if products is not None
                 and not products.empty and "sku" in products else np.zeros(len(base), bool))
         parts = ["qty_stat_unannounced", "qty_pipeline", "qty_adjustment", "qty_promo"]

@@ -374,3 +374,119 @@ def slow_movers(
     out["value_at_risk"] = out["qty_at_risk"] * unit_cost
     return out.sort_values(["value_at_risk", "inventory_value", "sku"],
                            ascending=[False, False, True], ignore_index=True)
+
+
+def rationalisation(
+    classes: pd.DataFrame,
+    products: pd.DataFrame,
+    *,
+    cycle,
+    stock: pd.DataFrame | None = None,
+    horizon: int = 18,
+    price_band: float = 0.1,
+) -> pd.DataFrame:
+    """SKUs to consider for rationalisation, each with the reasons.
+
+    Only products still sold as usual are examined (not ``npi``, ``eol`` or
+    ``discontinued``: those are already being launched or phased out).
+
+    Reasons
+        * revenue and margin class C and XYZ class Z: little revenue and
+          margin, hard to plan;
+        * a negative margin over the window (price below cost);
+        * cannibalised by a launch: a product launching between the cycle
+          and the horizon's end names it as ``analog_sku`` (it is expected to
+          sell like it, so it takes its customers), or it is a class-C SKU of
+          the launch's family whose price is within ``price_band`` of the new
+          product's;
+        * from ``stock`` (:func:`slow_movers`): dead stock, a slow mover of
+          class C, stock expiring unsold.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        :func:`abc_xyz` output.
+    products : DataFrame
+        ``sku, family, lifecycle_status, price`` and, for launches,
+        ``launch_period, analog_sku``.
+    cycle : str or Timestamp
+        First month planned.
+    stock : DataFrame, optional
+        :func:`slow_movers` output.
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate, most reasons first then smallest revenue:
+        ``sku, family, abc, abc_margin, xyz, revenue_12m, margin_12m,
+        inventory_value, n_reasons, reasons`` (sentences joined by ``"; "``).
+    """
+    start = _month(cycle, "cycle")
+    if horizon < 1 or price_band < 0:
+        raise ParameterError(f"need horizon >= 1 and price_band >= 0, got {horizon}, "
+                             f"{price_band}")
+    end = add_months(start, horizon - 1)
+    info = classes.set_index("sku")
+    status = _column(products, "lifecycle_status", "active").astype("string").str.lower()
+    regular = set(products.loc[status.fillna("active") == "active", "sku"])
+    reasons: dict[str, list[str]] = {}
+
+    def add(sku, text):
+        if sku in regular and sku in info.index:
+            reasons.setdefault(sku, []).append(text)
+
+    for sku, row in info.iterrows():
+        if row["abc"] == "C" and row["abc_margin"] == "C" and row["xyz"] == "Z":
+            add(sku, f"low margin and high variability (revenue and margin class C, cv "
+                     f"{row['cv']:.2f})" if pd.notna(row["cv"]) else
+                "low margin and high variability (revenue and margin class C, no recent "
+                "demand)")
+        if row["margin_12m"] < 0:
+            add(sku, f"sold below cost: margin {row['margin_12m']:,.0f} over the window")
+
+    launch = pd.to_datetime(_column(products, "launch_period", pd.NaT))
+    launching = products[launch.notna() & (launch >= start) & (launch <= end)]
+    price = products.set_index("sku")["price"].astype(float)
+    for _, new in launching.iterrows():
+        when = pd.Timestamp(new["launch_period"]).strftime("%Y-%m")
+        analog = new.get("analog_sku")
+        if analog is not None and pd.notna(analog):
+            add(analog, f"cannibalised by launch of {new['sku']} in {when} (modelled on it)")
+        near = info[(info["family"] == new["family"]) & (info["abc"] == "C")].index
+        for sku in near:
+            if sku == new["sku"] or sku == analog or sku not in price.index:
+                continue
+            if abs(price[sku] / float(new["price"]) - 1) <= price_band:
+                add(sku, f"cannibalised by launch of {new['sku']} in {when} (class C, same "
+                         "family, similar price)")
+
+    value = pd.Series(0.0, index=info.index)
+    if stock is not None and len(stock):
+        held = stock.set_index("sku")
+        value = held["inventory_value"].reindex(info.index).fillna(0.0)
+        for sku, row in held.iterrows():
+            if row["dead_stock"]:
+                add(sku, f"dead stock: no demand in the window, {row['inventory_value']:,.0f} "
+                         "of stock")
+            elif row["slow_mover"] and sku in info.index and info.at[sku, "abc"] == "C":
+                add(sku, f"slow mover of class C: {row['months_of_supply']:.0f} months of "
+                         "supply")
+            if row["value_at_risk"] > 0:
+                add(sku, f"{row['qty_at_risk']:,.0f} units expiring unsold "
+                         f"(value {row['value_at_risk']:,.0f})")
+
+    columns = ["sku", "family", "abc", "abc_margin", "xyz", "revenue_12m", "margin_12m",
+               "inventory_value", "n_reasons", "reasons"]
+    if not reasons:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
+            {"revenue_12m": float, "margin_12m": float, "inventory_value": float,
+             "n_reasons": "int64"})
+    skus = list(reasons)
+    out = info.loc[skus, ["family", "abc", "abc_margin", "xyz", "revenue_12m",
+                          "margin_12m"]].reset_index()
+    out["inventory_value"] = value.reindex(skus).fillna(0.0).to_numpy(dtype=float)
+    out["n_reasons"] = [len(reasons[s]) for s in skus]
+    out["reasons"] = pd.array(["; ".join(reasons[s]) for s in skus], dtype="string")
+    out["sku"] = out["sku"].astype("string")
+    return out[columns].sort_values(["n_reasons", "revenue_12m", "sku"],
+                                    ascending=[False, True, True], ignore_index=True)

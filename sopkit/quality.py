@@ -12,7 +12,7 @@ every registered check.
 
 Severities
 ----------
-``error``    planning cannot be trusted until it is fixed (it stops the cycle)
+``error``    planning cannot be trusted until it is fixed (``sop validate`` exits non-zero)
 ``warning``  the plan runs, but a number in it is probably wrong
 ``info``     worth knowing; nothing to fix before planning
 """
@@ -29,7 +29,7 @@ from sopkit.dataset import Dataset
 from sopkit.errors import ParameterError
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
 
-COLUMNS = ["check", "severity", "table", "sku", "detail", "owner"]
+COLUMNS = ["check", "severity", "table", "row", "column", "sku", "detail", "owner"]
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_WEIGHTS = {"error": 1.0, "warning": 0.5, "info": 0.0}
 """Weight of a SKU's worst finding in :func:`quality_score`."""
@@ -71,8 +71,14 @@ def _status(products: pd.DataFrame) -> pd.Series:
     return _column(products, "lifecycle_status").astype("string").str.lower()
 
 
-def _finding(severity, table, sku, detail, owner) -> dict:
-    return {"severity": severity, "table": table, "sku": sku, "detail": detail, "owner": owner}
+def _finding(severity, table, sku, detail, owner, *, row=None, column=None) -> dict:
+    return {"severity": severity, "table": table, "row": row, "column": column, "sku": sku,
+            "detail": detail, "owner": owner}
+
+
+def _live(products: pd.DataFrame) -> pd.Series:
+    """Products still sold or still to launch (not discontinued)."""
+    return _status(products).fillna("active") != "discontinued"
 
 
 def normalise_code(text) -> str:
@@ -91,11 +97,14 @@ def _no_routing(data: Dataset, cycle) -> list[dict]:
     routed = set(data.routings["sku"].dropna())
     live = _status(products).fillna("active") != "discontinued"
     missing = products[live & ~products["sku"].isin(routed)]
+    outsource = _column(missing, "outsource_cost").notna()
     return [
-        _finding("error", "routings", sku,
-                 f"{status} SKU has no routing: supply cannot plan it",
-                 "master data")
-        for sku, status in zip(missing["sku"], _status(missing).fillna("active"), strict=True)
+        _finding("warning", "routings", sku,
+                 f"{status} SKU has no routing: it cannot be made in-house, so its demand "
+                 + ("can only be bought from the contract manufacturer" if can_buy else
+                    "shows as a supply gap"), "master data", column="sku")
+        for sku, status, can_buy in zip(missing["sku"], _status(missing).fillna("active"),
+                                        outsource, strict=True)
     ]
 
 
@@ -107,7 +116,7 @@ def _price_below_cost(data: Dataset, cycle) -> list[dict]:
     below = products[price < cost]
     return [
         _finding("warning", "products", sku, f"price {p:,.2f} is below unit cost {c:,.2f}",
-                 "finance")
+                 "finance", column="price")
         for sku, p, c in zip(below["sku"], below["price"], below["unit_cost"], strict=True)
     ]
 
@@ -137,7 +146,7 @@ def _near_duplicate(data: Dataset, cycle) -> list[dict]:
                     "warning", "products", other["sku"],
                     f"{field} {other['text']!r} looks like {field} {first['text']!r} of SKU "
                     f"{first['sku']}: the same product entered twice?",
-                    "master data"))
+                    "master data", column=field))
     return found
 
 
@@ -241,7 +250,116 @@ def _unit_mismatch(data: Dataset, cycle) -> list[dict]:
                 found.append(_finding(
                     "warning", "products", sku,
                     f"unit {unit!r} differs from {usual!r}, the unit of the rest of family "
-                    f"{family}: family totals would add different units", "master data"))
+                    f"{family}: family totals would add different units", "master data",
+                    column="unit"))
+    return found
+
+
+STALE_MASTER_SHARE = 0.10
+"""Share of the last 12 months' demand on unknown SKUs above which planning stops."""
+
+
+@check("unknown_sku", "SKUs in actuals, pipeline or inventory that are not in the product "
+       "master (their rows are left out of planning; an error when they hold more than "
+       "a tenth of the last 12 months' demand: the product master is out of date).")
+def _unknown_sku(data: Dataset, cycle) -> list[dict]:
+    aside = data.set_aside
+    if aside is None or aside.empty:
+        return []
+    found = []
+    # How much of the last 12 months' demand the unknown codes hold.
+    orders = aside[aside["table"] == "actuals"]
+    periods = pd.concat([data.actuals["period"], orders["period"]]).dropna()
+    share = 0.0
+    if len(periods):
+        since = periods.max() - pd.DateOffset(months=12)
+        lost = float(orders.loc[orders["period"] > since, "qty"].fillna(0.0).sum())
+        known = float(data.actuals.loc[data.actuals["period"] > since, "qty"].sum())
+        share = lost / (lost + known) if lost + known > 0 else 0.0
+    if share > STALE_MASTER_SHARE:
+        found.append(_finding(
+            "error", "products", None,
+            f"{share:.0%} of the demand in actuals.csv is on SKUs missing from products.csv: "
+            "the product master is out of date; planning without that demand would be wrong",
+            "master data", column="sku"))
+    for (table, file, column, value), group in aside.groupby(
+            ["table", "file", "column", "value"], sort=True):
+        rows = sorted(int(r) for r in group["row"].dropna())
+        shown = ", ".join(str(r) for r in rows[:6]) + (f" and {len(rows) - 6} more"
+                                                       if len(rows) > 6 else "")
+        qty = group["qty"].astype(float)
+        units = f", {qty.sum():,.0f} units" if qty.notna().any() else ""
+        what = {"actuals": "demand history", "pipeline": "pipeline deals",
+                "inventory": "stock"}.get(str(table), str(table))
+        found.append(_finding(
+            "warning", str(table), str(value),
+            f"{file}: SKU {value!r} is not in products.csv; {len(rows)} row(s){units} of "
+            f"{what} left out of planning (row {shown}). Add it to the product master or "
+            "correct the code", "master data", row=rows[0] if rows else None, column=column))
+    return found
+
+
+@check("missing_price_cost", "A live SKU with a price or unit cost of 0 (a placeholder: its "
+       "revenue or margin in the plan is wrong).")
+def _missing_price_cost(data: Dataset, cycle) -> list[dict]:
+    products = data.products
+    found = []
+    for column, meaning in (("price", "revenue"), ("unit_cost", "margin and inventory value")):
+        if column not in products.columns:
+            continue
+        value = pd.to_numeric(products[column], errors="coerce")
+        zero = products[_live(products) & (value.fillna(0.0) <= 0)]
+        for sku in zero["sku"]:
+            found.append(_finding(
+                "warning", "products", sku,
+                f"{column} is 0: a placeholder? its {meaning} in the plan reads 0",
+                "finance", column=column))
+    return found
+
+
+@check("no_lead_time", "A live SKU without a production lead time.")
+def _no_lead_time(data: Dataset, cycle) -> list[dict]:
+    products = data.products
+    if "lead_time_months" not in products.columns or products["lead_time_months"].isna().all():
+        live = products[_live(products)]
+        if live.empty:
+            return []
+        return [_finding("warning", "products", None,
+                         f"no SKU has a lead_time_months ({len(live)} live SKUs): supply "
+                         "plans every SKU as made in the month it is needed",
+                         "supply planning", column="lead_time_months")]
+    missing = products[_live(products) & products["lead_time_months"].isna()]
+    return [
+        _finding("warning", "products", sku,
+                 "no lead_time_months: supply plans it as made in the month it is needed",
+                 "supply planning", column="lead_time_months")
+        for sku in missing["sku"]
+    ]
+
+
+@check("launch_data", "A new product without a launch month, or with an analog SKU that is "
+       "not in the product master.")
+def _launch_data(data: Dataset, cycle) -> list[dict]:
+    products = data.products
+    found = []
+    status = _status(products)
+    launch = products["launch_period"] if "launch_period" in products.columns else pd.Series(
+        pd.NaT, index=products.index)
+    for index in products.index[(status == "npi").fillna(False) & launch.isna()]:
+        found.append(_finding(
+            "warning", "products", products.at[index, "sku"],
+            "npi SKU without a launch_period: it gets no launch forecast",
+            "product management", column="launch_period"))
+    if "analog_sku" in products.columns:
+        known = set(products["sku"].dropna())
+        analog = products["analog_sku"].astype("string")
+        bad = analog.notna() & ~analog.isin(known)
+        for index in products.index[bad.fillna(False)]:
+            found.append(_finding(
+                "warning", "products", products.at[index, "sku"],
+                f"analog_sku {analog[index]!r} is not in the product master: the launch "
+                "forecast falls back to analogs of the same family and price",
+                "product management", column="analog_sku"))
     return found
 
 
@@ -265,9 +383,11 @@ def quality_findings(data: Dataset, *, cycle=None, checks=None) -> pd.DataFrame:
     DataFrame
         One row per finding, errors first: ``check`` (the check's name),
         ``severity`` (``error`` / ``warning`` / ``info``), ``table`` (the
-        file to fix), ``sku``, ``detail`` (a sentence), ``owner`` (the role
-        that fixes it: ``master data``, ``sales ops``, ``supply planning``,
-        ``finance``).
+        file to fix), ``row`` (its spreadsheet row where a finding is about
+        one row of a file, else blank), ``column``, ``sku``, ``detail`` (a
+        sentence), ``owner`` (the role that fixes it: ``master data``,
+        ``sales ops``, ``supply planning``, ``finance``, ``product
+        management``).
     """
     if cycle is not None and not (isinstance(cycle, str) and not cycle.strip()):
         cycle = cycle_month(cycle if isinstance(cycle, str) else pd.Timestamp(cycle))
@@ -284,7 +404,7 @@ def quality_findings(data: Dataset, *, cycle=None, checks=None) -> pd.DataFrame:
             rows.append({"check": name, **finding})
     out = pd.DataFrame(rows, columns=COLUMNS)
     for column in COLUMNS:
-        out[column] = out[column].astype("string")
+        out[column] = out[column].astype("Int64" if column == "row" else "string")
     order = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
     out = out.assign(_order=order).sort_values(["_order"], kind="stable")
     return out.drop(columns="_order").reset_index(drop=True)
@@ -319,3 +439,87 @@ def quality_score(findings: pd.DataFrame, n_skus: int) -> float:
     keyed = weight[sku.notna()].groupby(sku[sku.notna()]).max().sum()
     unkeyed = weight[sku.isna()].sum()
     return float(min(100.0, max(0.0, 100.0 * (1.0 - (keyed + unkeyed) / n_skus))))
+
+
+HISTORY_COLUMNS = ["cycle", "score", "n_skus", "n_errors", "n_warnings", "n_info",
+                   "fingerprint"]
+
+
+def score_record(findings: pd.DataFrame, *, n_skus: int, cycle, fingerprint: str = "",
+                 ) -> pd.DataFrame:
+    """The cycle's data-quality score as one row of the history across cycles.
+
+    Returns
+    -------
+    DataFrame
+        One row: ``cycle`` (``YYYY-MM``), ``score`` (:func:`quality_score`),
+        ``n_skus``, ``n_errors, n_warnings, n_info`` (findings by severity),
+        ``fingerprint`` (of the data scored). Stored by
+        :func:`sopkit.workspace.record_quality_score`.
+    """
+    severity = findings["severity"].astype(str) if len(findings) else pd.Series(dtype=str)
+    return pd.DataFrame([{
+        "cycle": fmt_month(cycle_month(cycle)), "score": quality_score(findings, n_skus),
+        "n_skus": int(n_skus), "n_errors": int((severity == "error").sum()),
+        "n_warnings": int((severity == "warning").sum()),
+        "n_info": int((severity == "info").sum()), "fingerprint": fingerprint,
+    }], columns=HISTORY_COLUMNS)
+
+
+def score_trend(history: pd.DataFrame, record: pd.DataFrame) -> pd.DataFrame:
+    """The history with this cycle's record in it (replacing a record of the same cycle).
+
+    Returns
+    -------
+    DataFrame
+        :data:`HISTORY_COLUMNS`, oldest cycle first, and ``change``: the score
+        minus the previous cycle's (NaN for the first).
+    """
+    keep = history[~history["cycle"].astype(str).isin(set(record["cycle"].astype(str)))]
+    parts = [p for p in (keep[HISTORY_COLUMNS], record[HISTORY_COLUMNS]) if len(p)]
+    out = pd.concat(parts, ignore_index=True) if parts else record[HISTORY_COLUMNS].copy()
+    out = out.astype({"cycle": "string", "score": float})
+    out = out.sort_values("cycle", ignore_index=True)
+    out["change"] = out["score"].diff()
+    return out
+
+
+def summary(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings counted by check, severity and owner, most severe and most numerous first.
+
+    Returns
+    -------
+    DataFrame
+        ``check, severity, owner, findings`` (rows), ``skus`` (distinct SKUs).
+    """
+    columns = ["check", "severity", "owner", "findings", "skus"]
+    if findings.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("findings", "skus")
+                                          else "string") for c in columns})
+    out = findings.groupby(["check", "severity", "owner"], as_index=False, dropna=False).agg(
+        findings=("detail", "size"), skus=("sku", "nunique"))
+    rank = out["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
+    return out.assign(_rank=rank).sort_values(["_rank", "findings", "check"],
+                                              ascending=[True, False, True]).drop(
+        columns="_rank").reset_index(drop=True)[columns]
+
+
+def plot_score_trend(history: pd.DataFrame, *, target: float | None = 90.0):
+    """The data-quality score per cycle (a line with its target), as a Figure."""
+    import matplotlib
+
+    from sopkit.display import STYLE, new_figure
+
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(height=3.2)
+        ax = fig.add_subplot()
+        ax.plot(history["cycle"].astype(str), history["score"], marker="o", linewidth=1.6,
+                label="score")
+        if target is not None:
+            ax.axhline(target, color="0.5", ls="--", lw=1, label=f"target {target:g}")
+        ax.legend(loc="lower right")
+        ax.set_ylim(0, 102)
+        ax.set_xlabel("cycle")
+        ax.set_ylabel("score (0-100)")
+        ax.set_title("Data-quality score by cycle")
+    return fig

@@ -53,7 +53,21 @@ Planted S&OP conflicts, which the cycle's notebooks should surface:
 * **An optimistic budget**: the family budgets sit 4-12 % above what the
   history supports.
 * Capacity is tight overall (about 80-90 % average utilisation), with one
-  or two bottlenecks above 100 % in peak and promotion months.
+  or two bottlenecks above 100 % in peak and promotion months. Temporary
+  staff can add 10-15 % on the manual assembly and packaging lines (not on
+  the machining centre, the test benches or the new pump platform), and
+  bearings, boxes and base oil have a second-source supplier (the controller
+  board has none). New capacity takes 3-12 months by resource family.
+* **A last-time buy**: the last product to reach its end of life has a
+  component of its own, with about a month of stock against the phase-out
+  still to make.
+
+Planted master-data faults (:func:`plant_faults`; ``faults=False`` leaves
+them out), which the product review lists: orders, a deal and a stock lot on
+codes missing from the product master, a SKU without routing, a unit cost of
+0, a price below cost, SKUs without lead time, a name and a SKU entered
+twice, a unit differing from its family's, histories with missing months and
+a misspelt analog code.
 
 The pipeline notes hold one ``<script>`` snippet and one note starting with
 ``=`` so reports can be tested for HTML escaping and spreadsheet formula
@@ -70,7 +84,7 @@ import pandas as pd
 
 from sopkit.contract import TABLES
 from sopkit.errors import ParameterError
-from sopkit.periods import cycle_month
+from sopkit.periods import add_months, cycle_month
 
 MIN_SKUS = 30
 MIN_MONTHS = 24
@@ -226,6 +240,18 @@ RESOURCES: tuple[tuple[str, str, str, str, float, float], ...] = (
     ("MCH-3", "Turning centre", "machining", "MCH", 85.0, 18.0),
 )
 ROLE_FALLBACK = {"ASM-V": "ASM-P", "TST-E": "ELX", "ASM-P2": "ASM-P"}
+# Temporary (agency) staff on the manual lines: hours they can add as a share of regular
+# capacity, and their extra cost per hour as a share of the regular hourly cost. Machining,
+# testing, filling and the new pump platform need trained operators: no temps there, so
+# the promotion bottlenecks and the two launches stay what they are.
+TEMP_STAFF = {"ASM-P1": (0.10, 0.55), "ASM-V1": (0.10, 0.55), "ASM-V2": (0.10, 0.55),
+              "PKG-1": (0.15, 0.45), "PKG-2": (0.15, 0.45)}
+# Months from deciding new capacity (a shift, a machine, a line) to having it.
+CAPACITY_LEAD_TIME = {"assembly": 6, "machining": 12, "electronics": 6, "testing": 9,
+                      "packaging": 3, "filling": 9}
+# Second sources for commodity parts: capacity as a share of the main supplier's, extra
+# cost per unit as a share of the purchase price. The controller board CB-100 has none.
+BACKUP_SUPPLY = {"Rolltech": (0.3, 0.15), "Cartona": (0.5, 0.1), "Nordic Refining": (0.25, 0.12)}
 BOTTLENECKS = ("MCH-1", "TST-H1")
 
 # name, stated-probability bias, win rate, probability that a deal slips
@@ -992,19 +1018,30 @@ class _Company:
 
         code, res_family, cap, overtime, cost, ot_cost, co2e = zip(*self.resource_rows,
                                                                    strict=True)
+        temp_share, temp_extra = zip(*(TEMP_STAFF.get(c, (0.0, 0.0)) for c in code),
+                                     strict=True)
         out["resources"] = _typed({
             "resource": code, "resource_family": res_family, "capacity_hours": cap,
             "overtime_max_hours": overtime, "cost_per_hour": cost,
-            "overtime_cost_per_hour": ot_cost, "co2e_kg_per_hour": co2e}, "resources")
+            "overtime_cost_per_hour": ot_cost, "co2e_kg_per_hour": co2e,
+            "temp_max_hours": np.round(np.multiply(cap, temp_share)),
+            "temp_cost_per_hour": np.round(np.multiply(cost, temp_extra), 2),
+            "capacity_lead_time_months": [CAPACITY_LEAD_TIME.get(f, 6) for f in res_family],
+        }, "resources")
 
         i, resource, hours = zip(*self.routing_rows, strict=True)
         out["routings"] = _typed({"sku": sku[list(i)], "resource": resource,
                                   "hours_per_unit": hours}, "routings")
 
         code, name, supplier, cap, cost, lead, on_hand = zip(*self.component_rows, strict=True)
+        backup_share, backup_extra = zip(*(BACKUP_SUPPLY.get(s, (0.0, 0.0)) for s in supplier),
+                                         strict=True)
         out["components"] = _typed({
             "component": code, "name": name, "supplier": supplier, "supplier_capacity": cap,
-            "unit_cost": cost, "lead_time_months": lead, "on_hand": on_hand}, "components")
+            "unit_cost": cost, "lead_time_months": lead, "on_hand": on_hand,
+            "backup_capacity": np.round(np.multiply(cap, backup_share)),
+            "backup_extra_cost": np.round(np.multiply(cost, backup_extra), 2),
+        }, "components")
 
         keys = sorted(self.bom)
         out["bom"] = _typed({"sku": [self.sku[i] for i, _ in keys],
@@ -1023,11 +1060,176 @@ class _Company:
         return out
 
 
+# ------------------------------------------------------------------- a last-time buy to make
+
+
+def _legacy_component(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give the last product to reach its end of life a component no other product uses.
+
+    Its supplier stops making it with the product, so the product review's
+    phase-out section has a last-time buy to size: stock of about one
+    month of the product's demand, against several months still to make.
+    """
+    products, bom = frames["products"], frames["bom"]
+    routed = set(frames["routings"]["sku"]) & set(bom["sku"])
+    ending = products[(products["lifecycle_status"] == "eol") & products["sku"].isin(routed)]
+    if ending.empty:
+        return frames
+    ending = ending.sort_values(["eol_period", "sku"])
+    sku = ending["sku"].iloc[-1]
+    actuals = frames["actuals"]
+    recent = actuals.loc[(actuals["sku"] == sku)
+                         & (actuals["period"] > add_months(actuals["period"].max(), -6)), "qty"]
+    components = frames["components"]
+    first = bom.loc[bom["sku"] == sku, "component"].iloc[0]
+    code = f"CMP-{len(components) + 1:03d}"
+    unit_cost = float(ending["unit_cost"].iloc[-1])
+    row = components[components["component"] == first].assign(
+        component=code, name=f"Legacy insert for {sku}",
+        supplier_capacity=max(50.0, float(np.round(recent.mean() * 3))),
+        unit_cost=round(unit_cost * 0.08, 2), on_hand=float(np.round(recent.mean())))
+    for column, value in (("lead_time_months", 3), ("backup_capacity", 0.0),
+                          ("backup_extra_cost", 0.0)):
+        if column in row.columns:
+            row[column] = value
+    out = dict(frames)
+    out["components"] = pd.concat([components, row], ignore_index=True).astype(
+        components.dtypes.to_dict())
+    line = bom.iloc[:1].assign(sku=sku, component=code, qty_per=1.0)
+    out["bom"] = pd.concat([bom, line], ignore_index=True).astype(bom.dtypes.to_dict()) \
+        .sort_values(["sku", "component"], ignore_index=True)
+    return out
+
+
+# ------------------------------------------------------------------------ master-data faults
+
+FAULT_FAMILIES = ("Valves", "Seals & gaskets", "Spare-parts kits", "Service kits", "Sensors",
+                  "Controllers")
+
+
+def plant_faults(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame],
+                                                          pd.DataFrame]:
+    """The sample company with a few master-data faults of each kind the product review checks.
+
+    Faults go on plain SKUs only (active, sold since the history's start, in no
+    deal or promotion, named as no analog, outside the top fifth by revenue)
+    of the valves, seals and kits families (then sensors and controllers),
+    taken in family and code order, so
+    the planted S&OP conflicts stay as they were. No random number is drawn:
+    the rest of the data is exactly the clean company's. A small company gets
+    the faults its plain SKUs can carry.
+
+    Planted (check of :mod:`sopkit.quality` in brackets): orders and an open
+    deal booked on a code without its dash and a stock lot on a lower-case code
+    (``unknown_sku``); a SKU without routing (``no_routing``); a unit cost of
+    0 (``missing_price_cost``); a price below cost (``price_below_cost``); two
+    SKUs without lead time (``no_lead_time``); a name entered again in capitals
+    and a SKU entered twice under a code differing in case and spacing
+    (``near_duplicate``); a unit differing from its family's (``unit_mismatch``);
+    two histories with missing months (``history_gap``); a new product whose
+    analog code does not exist (``launch_data``).
+
+    Returns
+    -------
+    frames : dict of str to DataFrame
+        The tables with the faults (new frames; the input is not changed).
+    plants : DataFrame
+        ``check, table, sku, detail``: each planted fault and the SKU its
+        finding names (for a near duplicate, either of the pair).
+    """
+    out = {name: frame.copy() for name, frame in frames.items()}
+    products, actuals = out["products"], out["actuals"]
+    first, last = actuals["period"].min(), actuals["period"].max()
+    spans = actuals.groupby("sku")["period"].agg(["min", "max"])
+    busy = (set(out["pipeline"]["sku"]) | set(out["promotions"]["sku"])
+            | set(products["analog_sku"].dropna()))
+    revenue = (actuals[actuals["period"] > add_months(last, -12)].groupby("sku")["qty"].sum()
+               * products.set_index("sku")["price"]).reindex(products["sku"]).fillna(0.0)
+    plain = products[(products["lifecycle_status"] == "active") & products["launch_period"].isna()
+                     & products["family"].isin(FAULT_FAMILIES) & ~products["sku"].isin(busy)
+                     & (revenue.to_numpy() <= revenue.quantile(0.8))]
+    order = sorted(zip(plain["family"].map(FAULT_FAMILIES.index), plain["sku"], strict=True))
+    plain = [sku for _, sku in order if sku in spans.index
+             and spans.at[sku, "min"] == first and spans.at[sku, "max"] == last]
+    plants: list[tuple[str, str, str, str]] = []
+    at = {sku: products.index[products["sku"] == sku][0] for sku in plain}
+    queue = iter(plain)
+
+    def take(n: int = 1) -> list[str] | None:
+        got = [sku for _, sku in zip(range(n), queue, strict=False)]
+        return got if len(got) == n else None
+
+    if (got := take()) is not None:  # orders and a deal on a code without its dash
+        typo = got[0].replace("-", "")
+        rows = actuals[actuals["sku"] == got[0]].tail(3).assign(sku=typo, qty=[3.0, 2.0, 4.0])
+        out["actuals"] = actuals = pd.concat([actuals, rows], ignore_index=True)
+        pipe = out["pipeline"]
+        latest = pipe["snapshot"].max()
+        deal = pipe.iloc[:1].assign(snapshot=latest, deal_id="D-99001", sku=typo,
+                                    period=add_months(latest, 2), qty=10.0, probability=0.5,
+                                    note=pd.NA)
+        if "outcome" in deal.columns:
+            deal["outcome"] = pd.NA
+        out["pipeline"] = pd.concat([pipe, deal], ignore_index=True)
+        plants += [("unknown_sku", "actuals", typo, f"orders booked on {typo} for {got[0]}"),
+                   ("unknown_sku", "pipeline", typo, f"a deal for {typo}")]
+    if (got := take()) is not None:  # a stock lot on a lower-case code
+        code = got[0].lower()
+        lot = out["inventory"].iloc[:1].assign(sku=code, qty=12.0, produced_period=pd.NaT)
+        out["inventory"] = pd.concat([out["inventory"], lot], ignore_index=True)
+        plants.append(("unknown_sku", "inventory", code, f"stock counted on {code}"))
+    if (got := take()) is not None:
+        out["routings"] = out["routings"][out["routings"]["sku"] != got[0]]
+        plants.append(("no_routing", "routings", got[0], "routing deleted"))
+    if (got := take()) is not None:
+        products.loc[at[got[0]], "unit_cost"] = 0.0
+        plants.append(("missing_price_cost", "products", got[0], "unit cost 0"))
+    if (got := take()) is not None:
+        products.loc[at[got[0]], "price"] = round(
+            float(products.loc[at[got[0]], "unit_cost"]) * 0.85, 2)
+        plants.append(("price_below_cost", "products", got[0], "price 15 % below cost"))
+    if (got := take(2)) is not None:
+        products.loc[[at[s] for s in got], "lead_time_months"] = pd.NA
+        plants += [("no_lead_time", "products", s, "lead time blank") for s in got]
+    if (got := take(2)) is not None:  # the second's name, entered again in capitals
+        products.loc[at[got[0]], "name"] = str(products.loc[at[got[1]], "name"]).upper()
+        plants.append(("near_duplicate", "products", " ".join(got), "name in capitals"))
+    if (got := take()) is not None:  # the same product entered twice
+        copy = products.loc[[at[got[0]]]].assign(sku=got[0].lower().replace("-", " "),
+                                                 name=f"{products.loc[at[got[0]], 'name']} (2)")
+        products = out["products"] = pd.concat([products, copy], ignore_index=True)
+        plants.append(("near_duplicate", "products", f"{got[0]} {copy['sku'].iloc[0]}",
+                       "SKU entered twice"))
+    if (got := take()) is not None:
+        unit = "pcs" if products.loc[at[got[0]], "unit"] != "pcs" else "ea"
+        products.loc[at[got[0]], "unit"] = unit
+        plants.append(("unit_mismatch", "products", got[0], f"unit {unit}"))
+    if (got := take(2)) is not None:
+        for sku in got:
+            months = sorted(actuals.loc[actuals["sku"] == sku, "period"])
+            gone = actuals["sku"].eq(sku) & actuals["period"].isin(months[5:7])
+            out["actuals"] = actuals = actuals[~gone]
+            plants.append(("history_gap", "actuals", sku, "two months missing"))
+    npi = products[(products["lifecycle_status"] == "npi") & products["analog_sku"].notna()
+                   & products["family"].isin(FAULT_FAMILIES)]
+    if len(npi):
+        row = npi.index[-1]
+        products.loc[row, "analog_sku"] = f"{products.loc[row, 'analog_sku']}X"
+        plants.append(("launch_data", "products", products.loc[row, "sku"],
+                       "analog code misspelt"))
+    out["products"] = products.reset_index(drop=True)
+    out["actuals"] = out["actuals"].sort_values(["sku", "period"], ignore_index=True)
+    for name in ("pipeline", "inventory", "routings"):
+        out[name] = out[name].reset_index(drop=True)
+    table = pd.DataFrame(plants, columns=["check", "table", "sku", "detail"]).astype("string")
+    return out, table
+
+
 # ------------------------------------------------------------------------------ public
 
 
 def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
-                cycle: str = "2026-11") -> dict[str, pd.DataFrame]:
+                cycle: str = "2026-11", faults: bool = True) -> dict[str, pd.DataFrame]:
     """The sample company's tables, in memory.
 
     Parameters
@@ -1041,6 +1243,9 @@ def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
         Months of history (at least 24), ending the month before ``cycle``.
     cycle : str
         The cycle month ``YYYY-MM``: the first planning month.
+    faults : bool
+        Plant a few master-data faults of each kind the product review
+        checks (:func:`plant_faults`); ``False`` gives the clean company.
 
     Returns
     -------
@@ -1061,11 +1266,12 @@ def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
         raise ParameterError(f"n_skus must be at least {MIN_SKUS}, got {n_skus}")
     if int(n_months) < MIN_MONTHS:
         raise ParameterError(f"n_months must be at least {MIN_MONTHS}, got {n_months}")
-    return _Company(int(seed), int(n_skus), int(n_months), cycle).frames()
+    frames = _legacy_component(_Company(int(seed), int(n_skus), int(n_months), cycle).frames())
+    return plant_faults(frames)[0] if faults else frames
 
 
 def write_sample(directory: str | Path, seed: int = 0, n_skus: int = 300, n_months: int = 36,
-                 cycle: str = "2026-11") -> Path:
+                 cycle: str = "2026-11", faults: bool = True) -> Path:
     """Write the sample company as one ``<table>.csv`` per contract table.
 
     Files are plain comma-separated UTF-8 with months as ``YYYY-MM``; the same
@@ -1075,7 +1281,7 @@ def write_sample(directory: str | Path, seed: int = 0, n_skus: int = 300, n_mont
     ----------
     directory : str or Path
         Folder to write into; created if missing.
-    seed, n_skus, n_months, cycle
+    seed, n_skus, n_months, cycle, faults
         As for :func:`make_sample`.
 
     Returns
@@ -1087,6 +1293,6 @@ def write_sample(directory: str | Path, seed: int = 0, n_skus: int = 300, n_mont
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in make_sample(seed, n_skus, n_months, cycle).items():
+    for name, frame in make_sample(seed, n_skus, n_months, cycle, faults).items():
         write_table(frame, folder / f"{name}.csv")
     return folder

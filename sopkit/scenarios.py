@@ -17,7 +17,13 @@ Keys of a scenario
 ``name`` (required, unique), ``description`` (free text), ``kind`` —
 ``response`` (default: an option the business can decide, such as an added
 shift) or ``shock`` (something that may happen to it, such as a downturn or a
-supplier outage; shown for preparedness, never recommended) — and any of:
+supplier outage; shown for preparedness, never recommended), ``decision``
+(a response's decision: responses naming the same decision are its options,
+priced against the plan as it stands in the executive review — see
+:func:`sopkit.executive.decision_options`), ``cost`` (the option's one-off
+cost in currency, >= 0, default 0: qualifying a second source, hiring and
+training a shift; taken off its margins when options are compared) — and
+any of:
 
 ``demand``: list of changes, each ``scope`` — ``all``, ``family`` (with
     ``family``: a name or a list), ``sku`` (with ``sku``: a code or a list) or
@@ -27,14 +33,16 @@ supplier outage; shown for preparedness, never recommended) — and any of:
     so the quantiles stay consistent with the consensus; for ``promotions`` the
     change in promoted units is added to the consensus and to each quantile.
 ``capacity``: list of changes, each ``resource`` or ``component`` (a code)
-    and ``factor`` (>= 0), optionally ``from``/``to``. A resource's regular
-    and overtime hours are both scaled (an outage stops overtime too); a
-    component's supplier capacity is scaled.
+    and ``factor`` (>= 0), optionally ``from``/``to``. A resource's regular,
+    overtime and temporary-staff hours are all scaled (an outage stops
+    overtime and temps too); a component's (main) supplier capacity is
+    scaled, its backup supplier is not.
 ``costs``: list of changes, each ``scope`` (``all``, ``family``, ``sku``, as
     for demand) and at least one of ``unit_cost_factor``, ``price_factor``,
     ``outsource_cost_factor`` (>= 0). Costs apply to the whole horizon.
 ``supply``: keyword overrides for the planner: ``allow_overtime``,
-    ``allow_outsourcing`` (booleans), ``holding_cost_rate`` (>= 0).
+    ``allow_outsourcing``, ``allow_temp_staff``, ``allow_backup_supply``
+    (booleans), ``holding_cost_rate`` (>= 0).
 
 Months (``from``/``to``, both inclusive) are ``"YYYY-MM"`` or ``"+N"``: N
 months after the cycle month (``"+0"`` is the cycle month). Without
@@ -69,13 +77,15 @@ from sopkit.periods import add_months, cycle_month, month_range, months_between,
 
 BASELINE = "Baseline"
 
-SCENARIO_KEYS = ("name", "description", "kind", "demand", "capacity", "costs", "supply")
+SCENARIO_KEYS = ("name", "description", "kind", "decision", "cost", "demand", "capacity",
+                 "costs", "supply")
 KINDS = ("response", "shock")
 DEMAND_SCOPES = ("all", "family", "sku", "promotions")
 COST_SCOPES = ("all", "family", "sku")
 COST_FACTORS = {"unit_cost_factor": "unit_cost", "price_factor": "price",
                 "outsource_cost_factor": "outsource_cost"}
-SUPPLY_OPTIONS = {"allow_overtime": bool, "allow_outsourcing": bool, "holding_cost_rate": float}
+SUPPLY_OPTIONS = {"allow_overtime": bool, "allow_outsourcing": bool, "allow_temp_staff": bool,
+                  "allow_backup_supply": bool, "holding_cost_rate": float}
 
 KPI_COLUMNS = ("revenue", "gross_margin", "contribution", "fill_rate", "tier1_fill_rate",
                "inventory_value", "overtime_hours", "outsourced_units", "co2e_kg",
@@ -171,6 +181,13 @@ def _validate_one(spec, position: int) -> dict:
     if kind not in KINDS:
         check.fail("kind", f"must be one of {', '.join(KINDS)}, got {spec.get('kind')!r}")
     out["kind"] = kind
+    decision = spec.get("decision")
+    if decision is not None and (not isinstance(decision, str) or not decision.strip()):
+        check.fail("decision", f"must be the decision's name (text), got {decision!r}")
+    if decision is not None and kind == "shock":
+        check.fail("decision", "a shock is not an option to decide on; use kind: response")
+    out["decision"] = decision.strip() if decision else None
+    out["cost"] = check.factor(spec, "scenario", "cost", required=False) or 0.0
 
     def entries(section: str) -> list:
         value = spec.get(section) or []
@@ -412,7 +429,8 @@ def _apply_costs(products: pd.DataFrame, changes: list[dict], check: _Checker) -
 def _apply_capacity(data: Dataset, changes: list[dict], cycle: pd.Timestamp,
                     last_period: pd.Timestamp, check: _Checker):
     tables = {
-        "resource": ("resources", "resource", ("capacity_hours", "overtime_max_hours")),
+        "resource": ("resources", "resource", ("capacity_hours", "overtime_max_hours",
+                                                "temp_max_hours")),
         "component": ("components", "component", ("supplier_capacity",)),
     }
     frames = {kind: getattr(data, table).copy() for kind, (table, _, _) in tables.items()}
@@ -586,6 +604,7 @@ def run_scenarios(
     *,
     cycle,
     planner: Callable | None = None,
+    compute=None,
     **plan_kwargs,
 ) -> pd.DataFrame:
     """Plan the baseline and every scenario; one row of KPIs each.
@@ -603,6 +622,10 @@ def run_scenarios(
         default :func:`sopkit.supply.plan_supply`. It receives
         ``resource_capacity=``/``component_capacity=`` for scenarios with
         month-limited capacity changes.
+    compute : str or mapping, optional
+        Where the plans run (:func:`sopkit.compute.compute_settings`): default
+        in this process, one after the other; with ``dask``/``dask-local``
+        each plan is a Dask task, run in parallel. Same rows either way.
     **plan_kwargs
         Passed to every planner call (e.g. ``horizon``, ``allow_overtime``);
         a scenario's ``supply`` keys override them.
@@ -624,7 +647,8 @@ def run_scenarios(
         from sopkit.supply import plan_supply as planner
     rate = plan_kwargs.get("holding_cost_rate", 0.24)
 
-    def run(name: str, description: str, kind: str, plan, scenario_data, kwargs) -> dict:
+    def run(name: str, description: str, kind: str, plan, scenario_data, kwargs,
+            extra: dict) -> dict:
         try:
             supply = planner(plan, scenario_data, cycle=cycle, **kwargs)
         except InfeasiblePlanError as exc:
@@ -632,7 +656,7 @@ def run_scenarios(
         else:
             row = scenario_kpis(supply, scenario_data,
                                 holding_cost_rate=kwargs.get("holding_cost_rate", rate))
-        return {"scenario": name, "kind": kind, "description": description, **row}
+        return {"scenario": name, "kind": kind, "description": description, **extra, **row}
 
     inputs = [apply_scenario(demand_plan, data, spec, cycle=cycle) for spec in validated]
     for spec, scenario in zip(validated, inputs, strict=True):
@@ -642,15 +666,22 @@ def run_scenarios(
                     f"scenario {spec['name']!r}: capacity: the planner does not accept "
                     f"{keyword}=, so capacity changes limited to some months cannot be "
                     "planned; drop 'from'/'to' to change every month")
-    rows = [run(BASELINE, "the plan as it stands", "response", demand_plan, data,
-                dict(plan_kwargs))]
+    from sopkit.compute import run_tasks
+
+    tasks = [(BASELINE, "the plan as it stands", "response", demand_plan, data,
+              dict(plan_kwargs), {"decision": None, "cost": 0.0, "capacity_codes": ""})]
     for spec, scenario in zip(validated, inputs, strict=True):
-        rows.append(run(spec["name"], spec["description"], spec["kind"], scenario.demand_plan,
-                        scenario.data,
-                        scenario.planner_kwargs(**plan_kwargs)))
-    out = pd.DataFrame(rows, columns=["scenario", "kind", "description", "status",
+        codes = sorted({c for change in spec["capacity"]
+                        for c in change.get("resource", []) + change.get("component", [])})
+        tasks.append((spec["name"], spec["description"], spec["kind"], scenario.demand_plan,
+                      scenario.data, scenario.planner_kwargs(**plan_kwargs),
+                      {"decision": spec["decision"], "cost": spec["cost"],
+                       "capacity_codes": ";".join(codes)}))
+    rows = run_tasks(run, tasks, compute=compute)
+    out = pd.DataFrame(rows, columns=["scenario", "kind", "description", "decision", "cost",
+                                      "capacity_codes", "status",
                                       *KPI_COLUMNS])
-    for column in ("scenario", "kind", "description", "status"):
+    for column in ("scenario", "kind", "description", "decision", "capacity_codes", "status"):
         out[column] = out[column].astype("string")
     return out
 
@@ -689,18 +720,38 @@ def rank_scenarios(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -
     Shocks (``kind == "shock"``) are not options anyone can choose, so they get
     no rank (``<NA>``) and the reason says so; they follow the ranked responses
     in their input order. Without a ``kind`` column every row is a response.
-    See :func:`_rank` for the ranking itself.
+    When the results have a ``cost`` column (an option's one-off cost), the
+    rubric sees ``gross_margin`` and ``contribution`` net of it; the returned
+    rows keep the planned values. See :func:`_rank` for the ranking itself.
     """
     if "kind" not in results.columns:
-        return _rank(results, rubric, tolerance=tolerance)
+        return _rank_net_of_cost(results, rubric, tolerance=tolerance)
     shock = results["kind"].astype(str).eq("shock").to_numpy()
-    ranked = _rank(results[~shock].reset_index(drop=True), rubric, tolerance=tolerance)
+    ranked = _rank_net_of_cost(results[~shock].reset_index(drop=True), rubric,
+                               tolerance=tolerance)
     shocks = results[shock].copy()
     shocks["rank"] = pd.NA
     shocks["reason"] = pd.array(["a shock to prepare for, not an option to choose"] * len(shocks),
                                 dtype="string")
     out = pd.concat([ranked, shocks], ignore_index=True)
     out["rank"] = out["rank"].astype("Int64")
+    return out
+
+
+def _rank_net_of_cost(results: pd.DataFrame, rubric, *, tolerance: float) -> pd.DataFrame:
+    cost = (pd.to_numeric(results["cost"], errors="coerce").fillna(0.0).to_numpy(float)
+            if "cost" in results.columns else np.zeros(len(results)))
+    if not cost.any():
+        return _rank(results, rubric, tolerance=tolerance)
+    net = results.copy()
+    for column in ("gross_margin", "contribution"):
+        if column in net.columns:
+            net[column] = net[column].astype(float) - cost
+    order = _rank(net.assign(_row=np.arange(len(net))), rubric, tolerance=tolerance)
+    out = results.iloc[order["_row"].to_numpy()].reset_index(drop=True)
+    out["rank"] = order["rank"].to_numpy()
+    out["reason"] = (order["reason"].astype(str) + " (margins net of each option's one-off "
+                     "cost)").to_numpy()
     return out
 
 

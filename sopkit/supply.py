@@ -31,17 +31,31 @@ Variables
     ``scrap[i,t]``      stock written off (only perishable SKUs)
     ``overtime[r,t]``   overtime hours, <= ``overtime_max_hours`` (0 when
                         ``allow_overtime`` is false)
+    ``temp[r,t]``       hours worked by temporary staff, <= ``temp_max_hours``
+                        (0 when the column is absent or ``allow_temp_staff``
+                        is false). In a month whose regular capacity is
+                        overridden (``resource_capacity``, e.g. an outage of a
+                        scenario), the limit scales with the regular capacity
+                        unless the override gives ``temp_max_hours`` itself:
+                        temporary staff work the line's shifts, so a stopped
+                        line stops them too.
     ``comp_stock[c,t]`` component stock at the end of the month
+    ``backup[c,t]``     components bought from the backup supplier,
+                        <= ``backup_capacity`` (0 when absent or
+                        ``allow_backup_supply`` is false). A month-limited
+                        outage of the main supplier (``component_capacity``)
+                        leaves the backup supplier alone unless the override
+                        gives ``backup_capacity``.
 
 Constraints
     Stock balance   end stock = previous end stock + make + outsource
                     - (demand - short) - scrap, the stock before month 1 being
                     the opening stock (all lots of ``inventory.csv`` still
                     sellable).
-    Capacity        ``sum_i hours_per_unit[i,r] * make[i,t] <= capacity_hours[r] + overtime[r,t]``.
-                    Only what is made in-house loads the plant.
+    Capacity        ``sum_i hours_per_unit[i,r] * make[i,t] <= capacity_hours[r] + overtime[r,t]
+                    + temp[r,t]``. Only what is made in-house loads the plant.
     Components      ``sum_i qty_per[i,c] * make[i,t] + comp_stock[c,t] - comp_stock[c,t-1]
-                    <= supplier_capacity[c]``; ``comp_stock[c,0]`` is the
+                    <= supplier_capacity[c] + backup[c,t]``; ``comp_stock[c,0]`` is the
                     component's ``on_hand``. Components can therefore be bought
                     ahead of need (at a holding cost), and the opening stock is
                     used whenever it helps. A contract manufacturer brings its
@@ -59,10 +73,18 @@ Constraints
 
 Objective (maximised; currency)
     ``price * (demand - short) - unit_cost * make - outsource_cost * outsource
-    - overtime_cost_per_hour * overtime - holding - unit_cost * scrap
+    - overtime_cost_per_hour * overtime - temp_cost_per_hour * temp
+    - backup_extra_cost * backup - holding - unit_cost * scrap
     - tier_penalty * short - ss_penalty * ss_gap``
     where holding is ``unit_cost * holding_cost_rate / 12`` per unit and month
     of finished stock (and the same rate on a component's ``unit_cost``).
+    ``overtime_cost_per_hour``, ``temp_cost_per_hour`` and
+    ``backup_extra_cost`` are *extra* costs: the regular hour and the regular
+    purchase price are already in the SKU's ``unit_cost``. The levers that
+    close a gap — overtime, temporary staff, backup supply, outsourcing,
+    building ahead — are therefore pulled cheapest first, per unit of the
+    SKU: e.g. temporary staff at 10 an hour on a 1-hour unit (10 a unit)
+    comes before outsourcing at a premium of 20 a unit.
     Stock left at the end of the horizon is credited at ``unit_cost`` — it
     will be sold after the horizon — so the plan does not run stock down in
     its last months just because the horizon ends.
@@ -98,11 +120,40 @@ Shadow prices
     Where a shortfall exists it includes the tier penalty, so read it as a
     ranking of where added capacity helps most, not as cash.
 
+Bad master data
+    Problems that make the plan meaningless stop it with a
+    :class:`~sopkit.errors.DataError` listing every one (file, row, column):
+    a SKU with demand missing from the product master, a routing to a
+    resource or a BOM line to a component that does not exist (a dangling
+    BOM; the loader reports these too), and a BOM that is not single level
+    (a component code that is also a SKU, or a component with a BOM of its
+    own: the BOM here is single level, SKU → purchased component, so a cycle
+    cannot be expressed and a multi-level chain is refused rather than
+    guessed). Problems that only make some demand impossible do not stop the
+    plan: a SKU with demand but no routing (it can only be outsourced, or it
+    goes short) and a resource with work routed to it but no capacity in any
+    month of the plan (its SKUs go short unless outsourced). They are listed
+    in :attr:`SupplyPlan.problems` and named in the gap explanations.
+    Nothing in the model is a hard minimum — the safety-stock target is soft,
+    shortfalls are always allowed, opening stock that cannot be sold is
+    written off — so any valid input has a plan: the best plan with its
+    shortfalls. Capacity overrides must be >= 0 (a negative value is a
+    :class:`~sopkit.errors.ParameterError` naming the code and month).
+
+Review tables
+    :func:`options_summary` totals each lever with its cost;
+    :func:`capacity_pressure` explains the months in which demand asks more
+    of a resource than its regular hours — which SKUs and promotions drive
+    the peak and how the plan covers it (overtime, temporary staff, stock
+    built ahead) — so a peak is seen before it becomes a shortfall;
+    :func:`inventory_projection` and :func:`expiry_risk` value the projected
+    stock against its target and the perishable stock written off. The
+    long-range view (18-24 months, per resource family) is
+    :mod:`sopkit.roughcut`.
+
 Limits of this version
-    Capacities and supplier capacities are the same every month; production
-    and purchase lead times are not modelled (what is made in a month is sold
-    from that month); a SKU with demand must have a routing, even if it could
-    be outsourced; the solve time grows faster than the model (about 1 s for
+    Production and purchase lead times are not modelled (what is made in a
+    month is sold from that month); the solve time grows faster than the model (about 1 s for
     300 SKUs x 12 months, about 30 s for 1,000 SKUs x 24 months x 30
     resources x 200 components on a 2-core machine; ``benchmarks/supply_speed.py``,
     figures in ``docs/benchmarks.md``).
@@ -111,7 +162,7 @@ Limits of this version
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -119,10 +170,11 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from sopkit.dataset import Dataset
-from sopkit.errors import DataError, InfeasiblePlanError, ParameterError, Problem
+from sopkit.errors import DataError, InfeasiblePlanError, ParameterError, Problem, problems_frame
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
 
-__all__ = ["SupplyPlan", "plan_supply"]
+__all__ = ["SupplyPlan", "capacity_pressure", "expiry_risk", "inventory_projection",
+           "options_summary", "plan_supply"]
 
 RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
 EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
@@ -141,30 +193,40 @@ class SupplyPlan:
     ----------
     plan : DataFrame
         One row per SKU and month: ``sku, period, qty_demand, qty_regular,
-        qty_overtime, qty_outsourced, qty_supply, inventory_start,
-        inventory_end, safety_stock, qty_served, qty_short, qty_written_off``.
-        ``inventory_end = inventory_start + qty_supply - qty_served -
-        qty_written_off``. ``qty_overtime`` is the part of in-house production
-        attributed to overtime: production times the largest overtime share of
-        the month's load among the SKU's resources.
+        qty_overtime, qty_temp_staff, qty_outsourced, qty_supply,
+        inventory_start, inventory_end, safety_stock, qty_served, qty_short,
+        qty_written_off``. ``inventory_end = inventory_start + qty_supply -
+        qty_served - qty_written_off`` and ``qty_supply = qty_regular +
+        qty_overtime + qty_temp_staff + qty_outsourced``. ``qty_overtime``
+        (``qty_temp_staff``) is the part of in-house production attributed to
+        overtime (temporary staff): production times the largest overtime
+        (temporary-staff) share of the month's load among the SKU's
+        resources, scaled down where the two shares add up to more than 1.
     resource_load : DataFrame
         ``resource, period, hours_required, capacity_hours, overtime_hours,
-        overtime_max_hours, utilisation, shadow_price``. ``utilisation`` is
-        required / regular capacity (above 1 with overtime);
-        ``overtime_max_hours`` is the limit the plan used (0 if overtime was
+        overtime_max_hours, temp_hours, temp_max_hours, utilisation,
+        shadow_price``. ``utilisation`` is required / regular capacity (above
+        1 with overtime or temporary staff); ``overtime_max_hours`` and
+        ``temp_max_hours`` are the limits the plan used (0 where the lever was
         not allowed).
     component_usage : DataFrame
-        ``component, period, qty_used, qty_purchased, stock_end,
-        supplier_capacity, utilisation, shadow_price``; ``utilisation`` is
-        purchased / supplier capacity.
+        ``component, period, qty_used, qty_purchased, qty_backup, stock_end,
+        supplier_capacity, backup_capacity, utilisation, shadow_price``;
+        ``qty_purchased`` includes ``qty_backup`` (bought from the backup
+        supplier) and ``utilisation`` is purchased / main supplier capacity
+        (above 1 when backup supply is used).
     gaps : DataFrame
         One row per SKU-month short: ``sku, period, priority_tier, qty_short,
         revenue_at_risk, binding, explanation``.
     options : DataFrame
-        The levers the plan pulls: ``option`` (``overtime``, ``outsourcing``,
-        ``build-ahead inventory``), ``resource_or_sku, period, qty`` (hours or
-        units) and ``cost`` (overtime cost; outsourcing premium over unit cost;
-        holding cost of stock above the safety-stock target).
+        The levers the plan pulls: ``option`` (``overtime``,
+        ``temporary staff``, ``backup supplier``, ``outsourcing``,
+        ``build-ahead inventory``), ``resource_or_sku`` (the resource, the
+        component or the SKU the lever acts on), ``period, qty`` (hours or
+        units) and ``cost`` (overtime or temporary-staff hours times their
+        extra cost per hour; backup units times their extra cost; outsourcing
+        premium over unit cost; holding cost of stock above the safety-stock
+        target).
     status : str
         Solver status, ``"optimal"`` when solved.
     objective : float
@@ -174,6 +236,10 @@ class SupplyPlan:
         Time spent in the solver.
     build_seconds : float
         Time spent checking the data and building the matrices.
+    problems : list of Problem
+        Master-data problems that did not stop the plan but make some demand
+        impossible to make in-house (a SKU with demand but no routing, a
+        resource with routed work but no capacity), each naming the item.
     """
 
     plan: pd.DataFrame
@@ -185,6 +251,11 @@ class SupplyPlan:
     objective: float
     solve_seconds: float
     build_seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem_table(self) -> pd.DataFrame:
+        """:attr:`problems` as a table: ``file, row, column, problem, value``."""
+        return problems_frame(self.problems)
 
 
 def _column(frame: pd.DataFrame, name: str, default) -> pd.Series:
@@ -201,9 +272,15 @@ def _floats(values: pd.Series, fill: float = 0.0) -> np.ndarray:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_master_data(skus: pd.Index, demand_total: np.ndarray, data: Dataset) -> list[Problem]:
-    """Every master-data problem that stops the plan, collected (none raised)."""
+def _check_master_data(skus: pd.Index, demand_total: np.ndarray,
+                       data: Dataset) -> tuple[list[Problem], list[Problem]]:
+    """Every master-data problem, collected (none raised).
+
+    Returns the problems that stop the plan and those that only make some
+    demand impossible to make in-house (SKUs with demand but no routing).
+    """
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     products = pd.Index(data.products["sku"].astype("string"))
     resources = pd.Index(data.resources["resource"].astype("string"))
     components = pd.Index(data.components["component"].astype("string"))
@@ -215,9 +292,11 @@ def _check_master_data(skus: pd.Index, demand_total: np.ndarray, data: Dataset) 
         if sku not in products:
             problems.append(Problem("products.csv", None, "sku", f"SKU {sku} is in the demand "
                                     "plan but not in the product master", sku))
-        if total > 0 and sku not in routed:
-            problems.append(Problem("routings.csv", None, "sku", f"SKU {sku} has demand but no "
-                                    "routing, so it cannot be made", sku))
+        elif total > 0 and sku not in routed:
+            warnings.append(Problem("routings.csv", None, "sku", f"SKU {sku} has demand "
+                                    f"({total:,.0f} units) but no routing, so it cannot be made "
+                                    "in-house: it is outsourced where possible, else short",
+                                    sku))
 
     routing_resource = routings["resource"].astype("string")
     for pos in np.flatnonzero(~routing_resource.isin(resources).to_numpy()):
@@ -249,6 +328,27 @@ def _check_master_data(skus: pd.Index, demand_total: np.ndarray, data: Dataset) 
         if parent not in components:
             problems.append(Problem("bom.csv", int(pos) + 2, "sku", f"SKU {parent} is not in "
                                     "the product master", parent))
+    return problems, warnings
+
+
+def _capacity_problems(res_frame: pd.DataFrame, resources: pd.Index, limit: np.ndarray,
+                       route_sku: np.ndarray, route_res: np.ndarray, demand_total: np.ndarray,
+                       skus: pd.Index) -> list[Problem]:
+    """Resources with work routed to them (SKUs with demand) but no hours in any month."""
+    problems = []
+    dead = np.flatnonzero(limit.max(axis=1, initial=0.0) <= TOL)
+    for r in dead:
+        users = np.unique(route_sku[(route_res == r) & (demand_total[route_sku] > 0)])
+        if users.size == 0:
+            continue
+        names = [str(skus[u]) for u in users]
+        row = res_frame.index[r]
+        problems.append(Problem(
+            "resources.csv", int(row) + 2 if isinstance(row, (int, np.integer)) else None,
+            "capacity_hours", f"resource {resources[r]} has no capacity (regular, overtime or "
+            f"temporary staff) in any month of the plan, but {len(names)} SKU(s) with demand "
+            f"are routed through it ({_listing(names)}): they go short unless outsourced",
+            str(resources[r])))
     return problems
 
 
@@ -273,8 +373,10 @@ class _Layout:
         self.scrap = 4 * nt
         self.ss_gap = 5 * nt
         self.overtime = 6 * nt
-        self.comp_stock = self.overtime + self.n_res * self.n_months
-        self.size = self.comp_stock + self.n_comp * self.n_months
+        self.temp = self.overtime + self.n_res * self.n_months
+        self.comp_stock = self.temp + self.n_res * self.n_months
+        self.backup = self.comp_stock + self.n_comp * self.n_months
+        self.size = self.backup + self.n_comp * self.n_months
 
 
 def _tier_penalties(tiers: np.ndarray, price_max: float, cost_max: float, rho: float,
@@ -303,7 +405,9 @@ def _month_grid(codes: pd.Index, months: pd.DatetimeIndex, key: str, base: np.nd
     ignored; an unknown code is an error (it is most likely a typo).
     """
     grid = np.repeat(base[:, None], len(months), axis=1).astype(float)
-    grid2 = None if second is None else np.repeat(second[:, None], len(months), axis=1)
+    grid2 = None if second is None else (
+        second.astype(float) if second.ndim == 2  # already a code × month grid
+        else np.repeat(second[:, None], len(months), axis=1).astype(float))
     if overrides is None or overrides.empty:
         return grid, grid2
     missing = [c for c in (key, "period", column) if c not in overrides.columns]
@@ -316,11 +420,23 @@ def _month_grid(codes: pd.Index, months: pd.DatetimeIndex, key: str, base: np.nd
         raise ParameterError(f"capacity override for unknown {key}(s): {', '.join(unknown)}")
     cols = months.get_indexer(pd.to_datetime(overrides["period"]))
     inside = cols >= 0
-    values = pd.to_numeric(overrides[column], errors="coerce").to_numpy(dtype=float)
+
+    def checked(name: str) -> np.ndarray:
+        values = pd.to_numeric(overrides[name], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(inside & (values < 0))
+        if bad.size:
+            where = ", ".join(f"{overrides[key].iloc[k]} in "
+                              f"{fmt_month(pd.Timestamp(overrides['period'].iloc[k]))} "
+                              f"({values[k]:g})" for k in bad[:5])
+            raise ParameterError(f"{name} overrides must be >= 0; negative for {where}: "
+                                 "a negative capacity cannot be planned")
+        return values
+
+    values = checked(column)
     keep = inside & ~np.isnan(values)
     grid[rows[keep], cols[keep]] = values[keep]
     if grid2 is not None and second_column and second_column in overrides.columns:
-        values2 = pd.to_numeric(overrides[second_column], errors="coerce").to_numpy(dtype=float)
+        values2 = checked(second_column)
         keep2 = inside & ~np.isnan(values2)
         grid2[rows[keep2], cols[keep2]] = values2[keep2]
     return grid, grid2
@@ -347,6 +463,8 @@ def plan_supply(
     tier_penalty: dict[int, float] | None = None,
     allow_overtime: bool = True,
     allow_outsourcing: bool = True,
+    allow_temp_staff: bool = True,
+    allow_backup_supply: bool = True,
     resource_capacity: pd.DataFrame | None = None,
     component_capacity: pd.DataFrame | None = None,
 ) -> SupplyPlan:
@@ -375,8 +493,17 @@ def plan_supply(
     tier_penalty : dict, optional
         Penalty per unit short (currency) for the tiers named; the others keep
         the default that makes higher tiers dominate.
-    allow_overtime, allow_outsourcing : bool
-        Whether the plan may use these levers.
+    allow_overtime, allow_outsourcing, allow_temp_staff, allow_backup_supply : bool
+        Whether the plan may use these levers (temporary staff needs
+        ``resources.temp_max_hours``, backup supply
+        ``components.backup_capacity``).
+    resource_capacity : DataFrame, optional
+        Per-month overrides ``resource, period, capacity_hours`` and
+        optionally ``overtime_max_hours``, ``temp_max_hours`` (blank keeps the
+        constant value; see the module docstring for temporary staff).
+    component_capacity : DataFrame, optional
+        Per-month overrides ``component, period, supplier_capacity`` and
+        optionally ``backup_capacity``.
 
     Returns
     -------
@@ -386,11 +513,14 @@ def plan_supply(
     Raises
     ------
     DataError
-        Master data that makes a plan meaningless (SKU with demand but no
-        routing, routing to an unknown resource, BOM not single level or naming
-        unknown components), all problems listed.
+        Master data that makes a plan meaningless (SKU with demand missing
+        from the product master, routing to an unknown resource, BOM not
+        single level or naming unknown components), all problems listed. A
+        SKU without routing or a resource without capacity does not stop the
+        plan: see :attr:`SupplyPlan.problems`.
     ParameterError
-        A missing column in ``demand_plan`` or a bad parameter.
+        A missing column in ``demand_plan``, a negative capacity override or
+        another bad parameter.
     InfeasiblePlanError
         If the solver finds no plan at all (shortfalls are always allowed, so
         this means a solver failure).
@@ -427,7 +557,7 @@ def plan_supply(
     safety = (np.clip(grid(safety_stock_column) - qty_demand, 0.0, None)
               if safety_stock_column else np.zeros((n, n_months)))
 
-    problems = _check_master_data(skus, qty_demand.sum(axis=1), data)
+    problems, warnings = _check_master_data(skus, qty_demand.sum(axis=1), data)
     if problems:
         raise DataError(problems, headline=f"{len(problems)} problem(s) stop the supply plan")
 
@@ -451,6 +581,9 @@ def plan_supply(
     ot_limit = (_floats(_column(res_frame, "overtime_max_hours", 0.0)) if allow_overtime
                 else np.zeros(n_res))
     ot_cost = _floats(_column(res_frame, "overtime_cost_per_hour", 0.0))
+    temp_limit = (_floats(_column(res_frame, "temp_max_hours", 0.0)) if allow_temp_staff
+                  else np.zeros(n_res))
+    temp_cost = _floats(_column(res_frame, "temp_cost_per_hour", 0.0))
 
     comp_frame = data.components.assign(
         component=data.components["component"].astype("string")).drop_duplicates("component")
@@ -462,8 +595,23 @@ def plan_supply(
                                     "capacity_hours", ot_limit, "overtime_max_hours")
     if not allow_overtime:
         ot_grid[:] = 0.0
-    sup_grid, _ = _month_grid(components, months, "component", supplier_cap, component_capacity,
-                              "supplier_capacity")
+    # temporary staff work the line's shifts: an overridden month scales their hours too
+    scale = np.divide(cap_grid, capacity[:, None], out=np.ones_like(cap_grid),
+                      where=capacity[:, None] > 0)
+    temp_grid = temp_limit[:, None] * scale
+    if resource_capacity is not None and "temp_max_hours" in resource_capacity.columns:
+        _, temp_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
+                                   "capacity_hours", temp_grid, "temp_max_hours")
+    if not allow_temp_staff:
+        temp_grid[:] = 0.0
+    backup_limit = (_floats(_column(comp_frame, "backup_capacity", 0.0)) if allow_backup_supply
+                    else np.zeros(n_comp))
+    backup_cost = _floats(_column(comp_frame, "backup_extra_cost", 0.0))
+    sup_grid, backup_grid = _month_grid(components, months, "component", supplier_cap,
+                                        component_capacity, "supplier_capacity", backup_limit,
+                                        "backup_capacity")
+    if not allow_backup_supply:
+        backup_grid[:] = 0.0
     comp_hold = _floats(_column(comp_frame, "unit_cost", 0.0)) * holding_cost_rate / 12.0
 
     routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
@@ -505,10 +653,15 @@ def plan_supply(
     fresh_after = np.cumsum(fresh_after, axis=1)[:, :n_months]
 
     # ---- objective weights
-    ot_cost_per_unit = np.zeros(n)
-    np.add.at(ot_cost_per_unit, route_sku, route_hours * ot_cost[route_res])
+    # the dearest in-house unit: every hour on overtime and temporary staff, every
+    # component from the backup supplier (an upper bound, for the tier penalties)
+    extra_cost_per_unit = np.zeros(n)
+    np.add.at(extra_cost_per_unit, route_sku,
+              route_hours * (ot_cost[route_res] + temp_cost[route_res]))
+    np.add.at(extra_cost_per_unit, bom_sku, bom_qty * backup_cost[bom_comp])
     can_outsource = ~np.isnan(out_cost) & allow_outsourcing
-    supply_cost = np.maximum(unit_cost + ot_cost_per_unit, np.where(can_outsource, out_cost, 0))
+    supply_cost = np.maximum(unit_cost + extra_cost_per_unit,
+                             np.where(can_outsource, out_cost, 0))
     cost_max = float(np.max(supply_cost + hold * n_months + unit_cost, initial=0.0)) + 1.0
     price_max = max(float(np.max(price, initial=0.0)), 1.0)
     rho = min(RHO_CAP, max(_use_ratio(route_res, route_hours),
@@ -531,11 +684,15 @@ def plan_supply(
     cost[lay.stock:lay.stock + nt] = stock_cost
     cost[lay.scrap:lay.scrap + nt] = unit_cost[sku_of]
     cost[lay.ss_gap:lay.ss_gap + nt] = ss_penalty[sku_of] - stock_cost
-    cost[lay.overtime:lay.comp_stock] = np.repeat(ot_cost + EPS_COST, n_months)
-    cost[lay.comp_stock:] = np.repeat(comp_hold + EPS_COST, n_months)
+    cost[lay.overtime:lay.temp] = np.repeat(ot_cost + EPS_COST, n_months)
+    cost[lay.temp:lay.comp_stock] = np.repeat(temp_cost + EPS_COST, n_months)
+    cost[lay.comp_stock:lay.backup] = np.repeat(comp_hold + EPS_COST, n_months)
+    cost[lay.backup:] = np.repeat(backup_cost + EPS_COST, n_months)
 
     routed = np.zeros(n, dtype=bool)
     routed[route_sku] = True
+    warnings += _capacity_problems(res_frame, resources, cap_grid + ot_grid + temp_grid,
+                                   route_sku, route_res, qty_demand.sum(axis=1), skus)
     perishable = ~np.isnan(shelf)
     upper = np.full(lay.size, np.inf)
     upper[lay.make:lay.make + nt] = np.where(routed, np.inf, 0.0)[sku_of]
@@ -543,7 +700,9 @@ def plan_supply(
     upper[lay.short:lay.short + nt] = qty_demand.ravel()
     upper[lay.scrap:lay.scrap + nt] = np.where(perishable, np.inf, 0.0)[sku_of]
     upper[lay.ss_gap:lay.ss_gap + nt] = safety.ravel()
-    upper[lay.overtime:lay.comp_stock] = ot_grid.ravel()
+    upper[lay.overtime:lay.temp] = ot_grid.ravel()
+    upper[lay.temp:lay.comp_stock] = temp_grid.ravel()
+    upper[lay.backup:] = backup_grid.ravel()
     bounds = np.column_stack([np.zeros(lay.size), upper])
 
     # ---- stock balance (equalities), row = i * T + t
@@ -573,22 +732,22 @@ def plan_supply(
         n_rows += len(b)
 
     rt = np.arange(n_res * n_months)
-    block(np.concatenate([(route_res[:, None] * n_months + months_idx).ravel(), rt]),
+    block(np.concatenate([(route_res[:, None] * n_months + months_idx).ravel(), rt, rt]),
           np.concatenate([(lay.make + route_sku[:, None] * n_months + months_idx).ravel(),
-                          lay.overtime + rt]),
-          np.concatenate([np.repeat(route_hours, n_months), -np.ones(rt.size)]),
+                          lay.overtime + rt, lay.temp + rt]),
+          np.concatenate([np.repeat(route_hours, n_months), -np.ones(2 * rt.size)]),
           cap_grid.ravel())
     cap_rows = slice(0, n_res * n_months)
 
     ct = np.arange(n_comp * n_months)
     ct_prev = ct[ct % n_months > 0]
-    block(np.concatenate([(bom_comp[:, None] * n_months + months_idx).ravel(), ct, ct_prev]),
+    block(np.concatenate([(bom_comp[:, None] * n_months + months_idx).ravel(), ct, ct_prev,
+                          ct]),
           np.concatenate([(lay.make + bom_sku[:, None] * n_months + months_idx).ravel(),
-                          lay.comp_stock + ct, lay.comp_stock + ct_prev - 1]),
+                          lay.comp_stock + ct, lay.comp_stock + ct_prev - 1, lay.backup + ct]),
           np.concatenate([np.repeat(bom_qty, n_months), np.ones(ct.size),
-                          -np.ones(ct_prev.size)]),
-          sup_grid.ravel() + np.where(ct % n_months == 0,
-                                                       np.repeat(on_hand, n_months), 0.0))
+                          -np.ones(ct_prev.size), -np.ones(ct.size)]),
+          sup_grid.ravel() + np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0))
     comp_rows = slice(cap_rows.stop, cap_rows.stop + n_comp * n_months)
 
     shelf_sel = it[perishable[sku_of]]
@@ -637,18 +796,30 @@ def plan_supply(
     stock = var(lay.stock, nt, n) + safety - var(lay.ss_gap, nt, n)
     scrap = var(lay.scrap, nt, n)
     overtime_var = var(lay.overtime, n_res * n_months, n_res)
+    temp_var = var(lay.temp, n_res * n_months, n_res)
     comp_stock = var(lay.comp_stock, n_comp * n_months, n_comp)
+    backup_var = var(lay.backup, n_comp * n_months, n_comp)
 
-    # ---- resource load and overtime attribution
+    # ---- resource load; hours above regular capacity go to overtime, then temporary staff
     load = np.zeros((n_res, n_months))
     np.add.at(load, route_res, route_hours[:, None] * make[route_sku])
-    ot_used = np.clip(load - cap_grid, 0.0, None)
-    ot_used = np.where(ot_used < TOL, 0.0, np.minimum(ot_used, overtime_var + TOL))
-    ot_share = np.divide(ot_used, load, out=np.zeros_like(load), where=load > TOL)
-    sku_ot_share = np.zeros((n, n_months))
-    np.maximum.at(sku_ot_share, route_sku, ot_share[route_res])
-    qty_overtime = make * sku_ot_share
-    qty_regular = make - qty_overtime
+    above = np.clip(load - cap_grid, 0.0, None)
+    above = np.where(above < TOL, 0.0, above)
+    ot_used = np.minimum(above, overtime_var)
+    temp_used = np.clip(above - ot_used, 0.0, temp_var)
+    temp_used = np.where(temp_used < TOL, 0.0, temp_used)
+
+    def sku_share(hours: np.ndarray) -> np.ndarray:
+        share = np.divide(hours, load, out=np.zeros_like(load), where=load > TOL)
+        out = np.zeros((n, n_months))
+        np.maximum.at(out, route_sku, share[route_res])
+        return out
+
+    sku_ot_share, sku_temp_share = sku_share(ot_used), sku_share(temp_used)
+    excess = np.maximum(sku_ot_share + sku_temp_share, 1.0)
+    qty_overtime = make * sku_ot_share / excess
+    qty_temp = make * sku_temp_share / excess
+    qty_regular = make - qty_overtime - qty_temp
 
     written_off = scrap.copy()
     written_off[:, 0] += opening_expired
@@ -659,6 +830,7 @@ def plan_supply(
         "qty_demand": qty_demand.ravel(),
         "qty_regular": qty_regular.ravel(),
         "qty_overtime": qty_overtime.ravel(),
+        "qty_temp_staff": qty_temp.ravel(),
         "qty_outsourced": outsourced.ravel(),
         "qty_supply": (make + outsourced).ravel(),
         "inventory_start": inventory_start.ravel(),
@@ -680,6 +852,8 @@ def plan_supply(
         "capacity_hours": cap_grid.ravel(),
         "overtime_hours": ot_used.ravel(),
         "overtime_max_hours": ot_grid.ravel(),
+        "temp_hours": temp_used.ravel(),
+        "temp_max_hours": temp_grid.ravel(),
         "utilisation": np.divide(load, cap_grid, out=np.full_like(load, np.nan),
                                  where=cap_grid > 0).ravel(),
         "shadow_price": res_duals.ravel(),
@@ -691,50 +865,61 @@ def plan_supply(
     comp_before = np.column_stack([on_hand, comp_stock[:, :-1]])
     purchased = np.clip(comp_used + comp_stock - comp_before, 0.0, None)
     purchased = np.where(purchased < TOL, 0.0, purchased)
+    backup_used = np.minimum(backup_var, purchased)
+    backup_used = np.where(backup_used < TOL, 0.0, backup_used)
     comp_duals = duals[comp_rows].reshape(n_comp, n_months)
     component_usage = pd.DataFrame({
         "component": np.repeat(components.to_numpy(), n_months),
         "period": np.tile(months.to_numpy(), n_comp),
         "qty_used": comp_used.ravel(),
         "qty_purchased": purchased.ravel(),
+        "qty_backup": backup_used.ravel(),
         "stock_end": comp_stock.ravel(),
         "supplier_capacity": sup_grid.ravel(),
+        "backup_capacity": backup_grid.ravel(),
         "utilisation": np.divide(purchased, sup_grid, out=np.full_like(purchased, np.nan),
                                  where=sup_grid > 0).ravel(),
         "shadow_price": comp_duals.ravel(),
     })
     component_usage["component"] = component_usage["component"].astype("string")
 
-    res_full = load >= (cap_grid + ot_grid) * (1 - TOL) - TOL
-    comp_full = purchased >= sup_grid * (1 - TOL) - TOL
+    res_full = load >= (cap_grid + ot_grid + temp_grid) * (1 - TOL) - TOL
+    comp_full = purchased >= (sup_grid + backup_grid) * (1 - TOL) - TOL
     gaps = _explain_gaps(
         skus=skus, months=months, tier=tier, price=price, short=short,
         make=make, outsourced=outsourced, out_upper=np.where(can_outsource, out_max, 0.0),
-        shelf=shelf, resources=resources, res_full=res_full, ot_limit=ot_grid,
-        capacity=cap_grid, route_sku=route_sku, route_res=route_res, components=components,
-        comp_full=comp_full, bom_sku=bom_sku, bom_comp=bom_comp)
+        shelf=shelf, routed=routed, resources=resources, res_full=res_full, ot_limit=ot_grid,
+        temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
+        route_res=route_res, components=components, comp_full=comp_full,
+        backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp)
 
-    options = _options(skus, months, resources, ot_used, ot_cost, outsourced, out_cost,
-                       unit_cost, hold, stock, safety, make)
+    options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
+                       temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
+                       hold, stock, safety, make)
 
     return SupplyPlan(plan=plan, resource_load=resource_load, component_usage=component_usage,
                       gaps=gaps, options=options, status=STATUS.get(res.status, str(res.status)),
                       objective=objective, solve_seconds=solve_seconds,
-                      build_seconds=build_seconds)
+                      build_seconds=build_seconds, problems=warnings)
 
 
 # --------------------------------------------------------------------------- reporting
 
 
-def _options(skus, months, resources, ot_used, ot_cost, outsourced, out_cost, unit_cost, hold,
-             stock, safety, make) -> pd.DataFrame:
-    """The levers used: overtime hours, outsourced units, stock built ahead of demand."""
+def _options(skus, months, resources, components, ot_used, ot_cost, temp_used, temp_cost,
+             backup_used, backup_cost, outsourced, out_cost, unit_cost, hold, stock, safety,
+             make) -> pd.DataFrame:
+    """The levers used: overtime and temporary-staff hours, backup-supplier components,
+    outsourced units, stock built ahead of demand."""
     frames = []
-    r_idx, t_idx = np.nonzero(ot_used > TOL)
-    frames.append(pd.DataFrame({
-        "option": "overtime", "resource_or_sku": resources.to_numpy()[r_idx],
-        "period": months.to_numpy()[t_idx], "qty": ot_used[r_idx, t_idx],
-        "cost": ot_used[r_idx, t_idx] * ot_cost[r_idx]}))
+    for option, used, rate, codes in (("overtime", ot_used, ot_cost, resources),
+                                      ("temporary staff", temp_used, temp_cost, resources),
+                                      ("backup supplier", backup_used, backup_cost, components)):
+        r_idx, t_idx = np.nonzero(used > TOL)
+        frames.append(pd.DataFrame({
+            "option": option, "resource_or_sku": codes.to_numpy()[r_idx],
+            "period": months.to_numpy()[t_idx], "qty": used[r_idx, t_idx],
+            "cost": used[r_idx, t_idx] * rate[r_idx]}))
     i_idx, t_idx = np.nonzero(outsourced > TOL)
     frames.append(pd.DataFrame({
         "option": "outsourcing", "resource_or_sku": skus.to_numpy()[i_idx],
@@ -765,6 +950,12 @@ def _month_span(months: pd.DatetimeIndex, first: int, last: int) -> str:
     return f"{a.strftime('%b %Y')}–{b.strftime('%b %Y')}"
 
 
+def _period_text(first, last) -> str:
+    """``Jan 2027`` or ``Jan–Feb 2027`` for an inclusive range of months."""
+    span = pd.DatetimeIndex([first, last])
+    return _month_span(span, 0, 0 if span[0] == span[1] else 1)
+
+
 def _run_start(full: np.ndarray) -> np.ndarray:
     """For each row and month, the first month of the run of full months ending there."""
     start = np.zeros(full.shape, dtype=int)
@@ -779,11 +970,14 @@ def _listing(names: list[str], limit: int = 3) -> str:
 
 
 def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
-                  resources, res_full, ot_limit, capacity, route_sku, route_res, components,
-                  comp_full, bom_sku, bom_comp) -> pd.DataFrame:
+                  routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
+                  route_sku, route_res, components, comp_full, backup_used, bom_sku,
+                  bom_comp) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence."""
     i_idx, t_idx = np.nonzero(short > TOL)
     res_start = _run_start(res_full)
+    no_capacity = capacity + ot_limit + temp_limit <= TOL
+    no_capacity_start = _run_start(no_capacity)
     comp_start = _run_start(comp_full)
     res_of = pd.Series(route_res).groupby(route_sku).agg(list).to_dict()
     comp_of = pd.Series(bom_comp).groupby(bom_sku).agg(list).to_dict()
@@ -798,32 +992,47 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     binding_col, text_col = [], []
     for i, t in zip(i_idx, t_idx, strict=True):
         parts, names, favoured = [], [], set()
+        if not routed[i]:
+            parts.append(f"{sku_names[i]} has no routing, so it cannot be made in-house "
+                         "(add its routing to routings.csv)")
         for r in res_of.get(i, []):
             if not res_full[r, t]:
                 continue
             span = _month_span(months, res_start[r, t], t)
             name = resources[r]
             names.append(name)
-            if capacity[r, t] + ot_limit[r, t] <= TOL:
+            if no_capacity[r, t]:
+                span = _month_span(months, no_capacity_start[r, t], t)
                 parts.append(f"resource {name} has no capacity ({span})")
-            elif ot_limit[r, t] > 0:
-                parts.append(f"resource {name} is at 100 % of regular and overtime capacity "
-                             f"({span})")
             else:
-                parts.append(f"resource {name} is at 100 % of capacity with no overtime "
-                             f"available ({span})")
+                levers = ["regular"] + (["overtime"] if ot_limit[r, t] > 0 else []) + (
+                    ["temporary-staff"] if temp_limit[r, t] > 0 else [])
+                if len(levers) == 1:
+                    text = f"resource {name} is at 100 % of capacity with no overtime available"
+                else:
+                    text = (f"resource {name} is at 100 % of {', '.join(levers[:-1])} and "
+                            f"{levers[-1]} capacity")
+                text += f" ({span})"
+                if temp_used[r, t] > TOL:
+                    text += (f", even with {temp_used[r, t]:,.0f} h of temporary staff in "
+                             f"{months[t].strftime('%b %Y')}")
+                parts.append(text)
             favoured.update((u, name) for u in priority_note(users_res.get(r, []), i, t))
         for c in comp_of.get(i, []):
             if not comp_full[c, t]:
                 continue
             name = components[c]
             names.append(name)
-            parts.append(f"supplier capacity of component {name} is used up "
-                         f"({_month_span(months, comp_start[c, t], t)})")
+            text = (f"supplier capacity of component {name} is used up "
+                    f"({_month_span(months, comp_start[c, t], t)})")
+            if backup_used[c, t] > TOL:
+                text += (f", even with {backup_used[c, t]:,.0f} units from the backup supplier "
+                         f"in {months[t].strftime('%b %Y')}")
+            parts.append(text)
             favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t))
         if out_upper[i] > 0 and outsourced[i, t] >= out_upper[i] - TOL:
             parts.append(f"outsourcing is at its limit of {out_upper[i]:,.0f} units")
-        if parts and not np.isnan(shelf[i]) and shelf[i] < t + 1:
+        if parts and routed[i] and not np.isnan(shelf[i]) and shelf[i] < t + 1:
             parts.append(f"a shelf life of {shelf[i]:.0f} month(s) limits building ahead")
         if favoured:
             levels = sorted({int(tier[u]) for u, _ in favoured})
@@ -851,6 +1060,236 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         "binding": pd.array(binding_col, dtype="string"),
         "explanation": pd.array(text_col, dtype="string"),
     })
+
+
+# --------------------------------------------------------------------------- review tables
+
+
+def options_summary(options: pd.DataFrame) -> pd.DataFrame:
+    """The levers used over the horizon, one row each, dearest first.
+
+    Parameters
+    ----------
+    options : DataFrame
+        :attr:`SupplyPlan.options`.
+
+    Returns
+    -------
+    DataFrame
+        ``option, unit`` (``hours`` or ``units``), ``qty, cost, months, items``
+        (distinct months and resources/components/SKUs involved),
+        ``cost_per_unit``; sorted by cost, dearest first.
+    """
+    if options.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("option", "string"), ("unit", "string"), ("qty", float), ("cost", float),
+            ("months", int), ("items", int), ("cost_per_unit", float))})
+    out = options.groupby("option", as_index=False).agg(
+        qty=("qty", "sum"), cost=("cost", "sum"), months=("period", "nunique"),
+        items=("resource_or_sku", "nunique"))
+    out.insert(1, "unit", out["option"].map(
+        lambda o: "hours" if o in ("overtime", "temporary staff") else "units").astype("string"))
+    out["cost_per_unit"] = out["cost"] / out["qty"].where(out["qty"] > 0)
+    return out.sort_values("cost", ascending=False, ignore_index=True)
+
+
+def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
+                      build_ahead_months: int = 2) -> pd.DataFrame:
+    """Why a resource needs more than its regular hours, and how the plan copes.
+
+    A gap explanation covers demand that is *not* served. This covers the
+    months in which demand asks more of a resource than its regular capacity
+    even where the plan serves it — with overtime, temporary staff or stock
+    built ahead — so that a peak (a promotion nobody told supply about, a
+    launch) is seen and priced before it becomes a shortfall.
+
+    Parameters
+    ----------
+    supply : SupplyPlan
+        The plan (its ``plan``, ``resource_load``).
+    data : Dataset
+        ``routings`` and, when present, ``promotions``.
+    top : int
+        How many driving SKUs to name per resource and month.
+    build_ahead_months : int
+        The months before the peak whose overtime, temporary staff and stock
+        count as the plan's answer to it.
+
+    Returns
+    -------
+    DataFrame
+        One row per resource and month whose demand needs more than regular
+        capacity: ``resource, period, demand_hours`` (demand of the month x
+        hours per unit, whether served or not), ``capacity_hours``,
+        ``demand_utilisation``, ``drivers`` (SKUs whose demand rises most
+        above their average month on this resource), ``promotions`` (those
+        running for the drivers that month), ``overtime_hours``,
+        ``temp_hours`` (on the resource in the month and the
+        ``build_ahead_months`` before), ``built_ahead_units`` (drivers' stock
+        above target at the end of the month before), ``units_short`` (the
+        drivers' shortfall in the month) and ``explanation``; sorted by hours
+        above capacity, largest first.
+    """
+    columns = ["resource", "period", "demand_hours", "capacity_hours", "demand_utilisation",
+               "drivers", "promotions", "overtime_hours", "temp_hours", "built_ahead_units",
+               "units_short", "explanation"]
+    plan = supply.plan
+    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
+                                   resource=data.routings["resource"].astype("string"))
+    hours = plan[["sku", "period", "qty_demand"]].merge(
+        routing[["sku", "resource", "hours_per_unit"]], on="sku", how="inner")
+    hours["hours"] = hours["qty_demand"] * hours["hours_per_unit"].astype(float)
+    hours["rise"] = hours["hours"] - hours.groupby(["resource", "sku"])["hours"].transform("mean")
+    load = supply.resource_load.assign(resource=supply.resource_load["resource"].astype("string"))
+    demand_hours = hours.groupby(["resource", "period"], as_index=False)["hours"].sum()
+    frame = load.merge(demand_hours, on=["resource", "period"], how="left")
+    frame["hours"] = frame["hours"].fillna(0.0)
+    pressure = frame[frame["hours"] > frame["capacity_hours"] + 1e-6]
+    if pressure.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
+    promotions = data.promotions if data.promotions is not None else pd.DataFrame()
+    if len(promotions):
+        promotions = promotions.assign(sku=promotions["sku"].astype("string"))
+    months = pd.DatetimeIndex(sorted(plan["period"].unique()))
+    by_sku = plan.set_index(["sku", "period"])
+    load_idx = load.set_index(["resource", "period"])
+    rows = []
+    for row in pressure.itertuples(index=False):
+        t = months.get_loc(row.period)
+        window = months[max(t - build_ahead_months, 0):t + 1]
+        mine = hours[(hours["resource"] == row.resource) & (hours["period"] == row.period)]
+        mine = mine[mine["rise"] > 1e-6].nlargest(top, "rise")
+        drivers = mine["sku"].tolist()
+        promo_text = []
+        if len(promotions) and drivers:
+            running = promotions[promotions["sku"].isin(drivers)
+                                 & (promotions["start_period"] <= row.period)
+                                 & (promotions["end_period"] >= row.period)]
+            promo_text = [f"{p.promo_id} on {p.sku} ({p.lift * 100:+.0f} %, "
+                          f"{_period_text(p.start_period, p.end_period)})"
+                          for p in running.itertuples(index=False)]
+        in_window = load_idx.loc[[(row.resource, m) for m in window]]
+        overtime = float(in_window["overtime_hours"].sum())
+        temps = float(in_window["temp_hours"].sum()) if "temp_hours" in in_window else 0.0
+        built = short = 0.0
+        for sku in drivers:
+            short += float(by_sku.loc[(sku, row.period), "qty_short"])
+            if t > 0:
+                before = by_sku.loc[(sku, months[t - 1])]
+                built += max(float(before["inventory_end"] - before["safety_stock"]), 0.0)
+        utilisation = row.hours / row.capacity_hours if row.capacity_hours > 0 else np.nan
+        rise = "; ".join(f"{sku} (+{r:,.0f} h)" for sku, r in zip(mine["sku"], mine["rise"],
+                                                                   strict=True))
+        text = (f"{row.resource} in {row.period:%b %Y}: demand needs {row.hours:,.0f} h, "
+                + (f"{utilisation * 100:.0f} % of its {row.capacity_hours:,.0f} h regular capacity"
+                   if row.capacity_hours > 0 else "but it has no regular capacity"))
+        if rise:
+            text += f". Above its usual month mainly because of {rise}"
+        if promo_text:
+            text += f"; promotion {', '.join(promo_text)}"
+        levers = []
+        span = _month_span(window, 0, len(window) - 1)
+        if overtime > 1e-6:
+            levers.append(f"{overtime:,.0f} h overtime ({span})")
+        if temps > 1e-6:
+            levers.append(f"{temps:,.0f} h of temporary staff ({span})")
+        if built > 1e-6:
+            levers.append(f"{built:,.0f} units of {_listing(drivers)} built ahead")
+        if levers:
+            text += ". The plan covers it with " + " and ".join(levers)
+        elif short <= 1e-6:
+            text += ". The plan serves it from stock on hand or built earlier"
+        else:
+            text += ". The plan has no lever left for it"
+        text += (f"; {short:,.0f} units of {_listing(drivers)} are still short."
+                 if short > 1e-6 else "; nothing of it is short." if drivers else ".")
+        rows.append({"resource": row.resource, "period": row.period, "demand_hours": row.hours,
+                     "capacity_hours": row.capacity_hours, "demand_utilisation": utilisation,
+                     "drivers": ", ".join(drivers), "promotions": ", ".join(promo_text),
+                     "overtime_hours": overtime, "temp_hours": temps,
+                     "built_ahead_units": built, "units_short": short, "explanation": text})
+    out = pd.DataFrame(rows, columns=columns)
+    for column in ("resource", "drivers", "promotions", "explanation"):
+        out[column] = out[column].astype("string")
+    excess = out["demand_hours"] - out["capacity_hours"]
+    return out.iloc[np.argsort(-excess.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def inventory_projection(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Projected stock against its safety-stock target, and write-offs, per month, valued.
+
+    Units of different SKUs (pumps, pails of oil) do not add up, so the
+    projection is valued at ``unit_cost``.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        :attr:`SupplyPlan.plan`.
+    products : DataFrame
+        ``sku, unit_cost``.
+
+    Returns
+    -------
+    DataFrame
+        One row per month: ``period, inventory_value, safety_stock_value,
+        below_target_value`` (value of the stock missing to reach the target,
+        summed over SKUs), ``skus_below_target``, ``written_off_units,
+        written_off_value``.
+    """
+    cost = products.assign(sku=products["sku"].astype("string")).drop_duplicates("sku")
+    frame = plan.merge(cost[["sku", "unit_cost"]], on="sku", how="left")
+    unit_cost = frame["unit_cost"].astype(float).fillna(0.0)
+    missing = (frame["safety_stock"] - frame["inventory_end"]).clip(lower=0.0)
+    frame = frame.assign(
+        inventory_value=frame["inventory_end"] * unit_cost,
+        safety_stock_value=frame["safety_stock"] * unit_cost,
+        below_target_value=missing * unit_cost,
+        skus_below_target=(missing > 1e-6).astype(int),
+        written_off_units=frame["qty_written_off"],
+        written_off_value=frame["qty_written_off"] * unit_cost)
+    columns = ["inventory_value", "safety_stock_value", "below_target_value",
+               "skus_below_target", "written_off_units", "written_off_value"]
+    return frame.groupby("period", as_index=False)[columns].sum()
+
+
+def expiry_risk(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Perishable stock the plan writes off because it expires unsold, per SKU.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        :attr:`SupplyPlan.plan`.
+    products : DataFrame
+        ``sku, family, unit_cost, shelf_life_months`` (``name`` when present).
+
+    Returns
+    -------
+    DataFrame
+        One row per SKU with a write-off: ``sku, family, shelf_life_months,
+        first_write_off`` (month), ``written_off_units, written_off_value,
+        inventory_start`` (stock at the cycle start) and ``demand_horizon``
+        (its demand over the horizon), dearest first.
+    """
+    lost = plan[plan["qty_written_off"] > 1e-6]
+    columns = ["sku", "family", "shelf_life_months", "first_write_off", "written_off_units",
+               "written_off_value", "inventory_start", "demand_horizon"]
+    if lost.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    master = products.assign(sku=products["sku"].astype("string")).drop_duplicates("sku")
+    master = master.set_index("sku")
+    first = plan.sort_values("period").groupby("sku").first()
+    out = lost.groupby("sku").agg(first_write_off=("period", "min"),
+                                  written_off_units=("qty_written_off", "sum"))
+    out["written_off_value"] = out["written_off_units"] * master["unit_cost"].reindex(
+        out.index).astype(float)
+    out["family"] = master["family"].reindex(out.index)
+    out["shelf_life_months"] = master.get("shelf_life_months", pd.Series(dtype="Int64")
+                                          ).reindex(out.index)
+    out["inventory_start"] = first["inventory_start"].reindex(out.index)
+    out["demand_horizon"] = plan.groupby("sku")["qty_demand"].sum().reindex(out.index)
+    out = out.reset_index()[columns]
+    return out.sort_values("written_off_value", ascending=False, ignore_index=True)
 
 
 # --------------------------------------------------------------------------- synthetic data

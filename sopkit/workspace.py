@@ -15,10 +15,19 @@ what a step produced. The file names are fixed here, in one place.
     ``resource_load.csv``    03  hours per resource and month against capacity
     ``component_usage.csv``  03  components used against supplier capacity
     ``supply_gaps.csv``      03  every short SKU-month with its binding constraint
+    ``supply_options.csv``   03  levers used to close gaps (overtime, temps, backup supply...), cost
+    ``capacity_outlook.csv`` 03  rough-cut load vs capacity per resource family and month, 24 months
+    ``capacity_flags.csv``   03  per resource family: first overload and when to decide new capacity
     ``financials.csv``       04  revenue, cost, margin per SKU and month
     ``scenarios.csv``        04  KPIs of each what-if scenario
     ``decisions.csv``        05  decisions requested, options, recommendation
     ``summary.html``         05  scorecard and decisions, embedded in the cycle index
+``runs/plans.db``
+    the plan-of-record store (:mod:`sopkit.store`): every successful run's demand
+    plan, supply plan and decisions as a version, and the approvals.
+``runs/archive/dq_scores.csv``
+    01  the data-quality score of every cycle run (one row per cycle, the
+    latest run of a cycle replacing the earlier one): the score's trend
 ``reports/<cycle>/<run_stamp>/``
     one HTML per step and ``index.html``; ``reports/<cycle>/index.html`` is the
     latest run's index, and older runs stay where they were.
@@ -59,14 +68,54 @@ OUTPUTS = {
     "resource_load": "resource_load.csv",
     "component_usage": "component_usage.csv",
     "supply_gaps": "supply_gaps.csv",
+    "supply_options": "supply_options.csv",
+    "capacity_outlook": "capacity_outlook.csv",
+    "capacity_flags": "capacity_flags.csv",
     "financials": "financials.csv",
     "scenarios": "scenarios.csv",
+    "decision_options": "decision_options.csv",
     "decisions": "decisions.csv",
 }
 
 # Columns that hold a month in the workspace files (written YYYY-MM).
 MONTH_COLUMNS = ("period", "snapshot", "launch_period", "eol_period", "start_period",
-                 "end_period", "produced_period")
+                 "end_period", "produced_period", "peak_period", "first_above_regular",
+                 "first_peak_overload", "first_overload", "decide_by")
+
+
+DQ_HISTORY = Path("archive") / "dq_scores.csv"
+
+
+def read_quality_history(workspace: str | Path) -> pd.DataFrame:
+    """The data-quality score of every cycle recorded in the workspace, oldest first.
+
+    Columns as :func:`sopkit.quality.score_record`; empty when none is recorded.
+    """
+    from sopkit.quality import HISTORY_COLUMNS
+
+    path = Path(workspace) / DQ_HISTORY
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "score" else "string")
+                             for c in HISTORY_COLUMNS})
+    frame = pd.read_csv(path, dtype={"cycle": "string", "fingerprint": "string"})
+    return frame.sort_values("cycle", ignore_index=True)
+
+
+def record_quality_score(record: pd.DataFrame, workspace: str | Path) -> pd.DataFrame:
+    """Add a cycle's row (:func:`sopkit.quality.score_record`) to the history; returns it all.
+
+    A cycle already recorded has its row replaced (a rerun of the cycle), so
+    the history holds the latest score of each cycle.
+    """
+    from sopkit.quality import HISTORY_COLUMNS, score_trend
+
+    out = score_trend(read_quality_history(workspace), record)[HISTORY_COLUMNS]
+    path = Path(workspace) / DQ_HISTORY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return read_quality_history(workspace)
 
 
 def project_root() -> Path:

@@ -37,7 +37,8 @@ def test_validate_bad_input_subprocess(tmp_path):
     assert "actuals.csv, row 2, column 'qty': not a number (value: 'ten')" in err
     assert "actuals.csv, row 3, column 'period': not a month in the form YYYY-MM" in err
     assert "actuals.csv, row 4, column 'qty': must be >= 0" in err
-    assert "actuals.csv, row 4, column 'sku': 'Z' is not in products.csv" in err
+    # an unknown SKU in the actuals does not stop planning: a data-quality finding instead
+    assert "'Z' is not in products.csv" not in err
 
 
 def test_validate_missing_folder(tmp_path, capsys):
@@ -104,11 +105,18 @@ def test_unknown_command_exit_code():
 
 
 def test_validate_lists_quality_findings_and_fails_on_errors(tmp_path, capsys):
-    # passes the contract, but SKU B has no routing: a finding that stops planning
+    # passes the contract, but SKU B has no routing: a warning, planning goes on
     files = dict(TINY)
     files["routings.csv"] = "sku,resource,hours_per_unit\nA,R1,1.5\n"
     folder = write_folder(tmp_path / "dq", files)
-    assert main(["validate", str(folder)]) == 3
+    assert main(["validate", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "all 11 tables follow the data contract" in out
-    assert "no_routing" in out and "(1 stop planning)" in out
+    assert "no_routing" in out and "(0 stop planning)" in out
+    # a quarter of the demand on a SKU missing from the product master: that stops planning
+    files["actuals.csv"] = TINY["actuals.csv"] + "Z,2024-02,9\n"
+    folder = write_folder(tmp_path / "stale", files)
+    assert main(["validate", str(folder)]) == 3
+    out = capsys.readouterr().out
+    assert "1 row(s) with a SKU not in the product master" in out
+    assert "unknown_sku" in out and "(1 stop planning)" in out

@@ -192,8 +192,9 @@ def test_npi_ramp_and_end_of_life(consensus):
     assert set(c["demand_class"]) == {"new"}
     assert (c["qty_q90"] > c["qty_q10"]).iloc[1:].all()
     d = consensus[consensus["sku"] == "D"].set_index("period")
-    # eol 2024-07: sold in July, nothing after
-    assert d.loc[M("2024-07-01"), "qty_consensus"] == 20
+    # eol 2024-07: its last month, faded to a quarter of the statistics (20 × 0.25), nothing after
+    assert d.loc[M("2024-07-01"), "qty_consensus"] == pytest.approx(5.0)
+    assert d.loc[M("2024-07-01"), "qty_q90"] == pytest.approx(30 * 0.25)
     assert (d.loc[M("2024-08-01"):, ["qty_stat", "qty_consensus", "qty_q90"]] == 0).all().all()
     assert (d.loc[M("2024-08-01"):, "model"] == "eol").all()
 

@@ -22,6 +22,7 @@ def test_decisions_recommend_the_top_response_and_group_gaps():
         "qty_short": [10.0, 5.0, 2.0, 1.0],
         "revenue_at_risk": [1000.0, 400.0, 200.0, 50.0],
         "binding": ["R1", "R1", "R1", ""],
+        "explanation": ["a", "b", "c", "Short 1 unit in 2027-01: C has no routing"],
     })
     table = executive.decisions(gaps, ranked)
     first = table.iloc[0]
@@ -31,8 +32,63 @@ def test_decisions_recommend_the_top_response_and_group_gaps():
     assert table.iloc[1]["decision"] == "Close or accept the gap behind: R1"
     assert table.iloc[1]["context"] == (
         "17 units short on 2 SKU(s), 1,600 revenue at risk, 2026-11 to 2026-12")
-    # a gap with no binding constraint was lost to priority allocation
-    assert table.iloc[2]["decision"].endswith("priority allocation")
+    # a gap with no binding constraint: the supply review's explanation is the reason
+    assert table.iloc[2]["decision"] == "Close or accept the gaps no capacity limit explains"
+    assert table.iloc[2]["reason"] == "C has no routing"
+
+
+def _results():
+    """Scenario results: the baseline, two options of one decision, an unrelated response."""
+    return pd.DataFrame({
+        "scenario": ["Baseline", "Second source", "Re-allocate", "Extra shift", "Outage"],
+        "kind": ["response", "response", "response", "response", "shock"],
+        "decision": [None, "Board shortage", "Board shortage", None, "Board shortage"],
+        "cost": [None, 150_000.0, None, 40_000.0, None],
+        "capacity_codes": ["", "CMP-1", "", "R1", "CMP-1"],
+        "revenue": [1_000_000.0, 1_300_000.0, 1_000_000.0, 1_050_000.0, 800_000.0],
+        "gross_margin": [400_000.0, 600_000.0, 420_000.0, 430_000.0, 300_000.0],
+        "contribution": [300_000.0, 500_000.0, 310_000.0, 320_000.0, 200_000.0],
+        "fill_rate": [0.90, 0.99, 0.90, 0.92, 0.70],
+        "tier1_fill_rate": [0.97, 0.99, 0.99, 0.97, 0.80],
+        "revenue_at_risk": [100_000.0, 10_000.0, 100_000.0, 80_000.0, 300_000.0],
+        "co2e_kg": [1000.0, 1100.0, 1000.0, 1050.0, 800.0],
+    })
+
+
+def test_decision_options_are_priced_net_of_their_cost_and_ranked_on_the_rubric():
+    options = executive.decision_options(_results(), ["tier1_fill_rate", "gross_margin"])
+    # one decision; the shock naming it is no option; the baseline is "keep the plan"
+    assert list(options["decision"].unique()) == ["Board shortage"]
+    assert set(options["option"]) == {executive.KEEP_PLAN, "Second source", "Re-allocate"}
+    by = options.set_index("option")
+    # tier-1 fill: second source 99 % and re-allocate 99 % tie, keep 97 % is last;
+    # among the tied, gross margin net of cost: 600k − 150k = 450k beats 420k − 0
+    assert by.loc["Second source", "rank"] == 1
+    assert by.loc["Re-allocate", "rank"] == 2
+    assert by.loc[executive.KEEP_PLAN, "rank"] == 3
+    # contribution after cost: 500k − 150k = 350k, +50k against the baseline's 300k
+    assert by.loc["Second source", "contribution_after_cost"] == 350_000.0
+    assert by.loc["Second source", "delta_contribution"] == 50_000.0
+    assert by.loc["Re-allocate", "delta_contribution"] == 10_000.0
+    assert by.loc[executive.KEEP_PLAN, "cost"] == 0.0
+    assert by.loc[executive.KEEP_PLAN, "delta_contribution"] == 0.0
+
+
+def test_a_prepared_decision_replaces_the_generic_gap_decision_it_addresses():
+    results = _results()
+    ranked = results.assign(rank=pd.array([2, 1, 3, 4, pd.NA], dtype="Int64"),
+                            reason=["r"] * 5)
+    options = executive.decision_options(results, ["tier1_fill_rate", "gross_margin"])
+    gaps = pd.DataFrame({"sku": ["A", "B"], "period": [M[0], M[1]], "qty_short": [5.0, 3.0],
+                         "revenue_at_risk": [500.0, 300.0], "binding": ["CMP-1", "R2"]})
+    table = executive.decisions(gaps, ranked, options=options)
+    assert list(table["decision"]) == ["Which plan becomes the plan of record",
+                                       "Board shortage", "Close or accept the gap behind: R2"]
+    board = table.iloc[1]
+    assert board["recommendation"] == "Second source"
+    assert board["options"].startswith(
+        "Second source: cost 150,000, contribution +50,000 vs the plan, tier-1 fill 99.0%")
+    assert "+50,000 contribution after its cost of 150,000" in board["reason"]
 
 
 def test_top_risks_orders_shortfalls_and_write_offs_by_value():

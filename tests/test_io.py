@@ -95,8 +95,21 @@ def test_negative_quantity_and_range_rules(tmp_path):
 
 
 def test_unknown_sku(tmp_path):
-    found = problems_of(with_files(tmp_path, inventory_csv="sku,qty\nZZ,1\n"))
-    assert found[("inventory.csv", 2, "sku")] == "'ZZ' is not in products.csv"
+    # in routings (and bom, adjustments, promotions) an unknown SKU stops the load ...
+    found = problems_of(with_files(tmp_path, routings_csv="sku,resource,hours_per_unit\n"
+                                   "A,R1,1\nB,R1,1\nZZ,R1,1\n"))
+    assert found[("routings.csv", 4, "sku")] == "'ZZ' is not in products.csv"
+
+
+def test_unknown_sku_in_actuals_pipeline_inventory_is_set_aside(tmp_path):
+    # ... in actuals, pipeline and inventory its rows are set aside, with file and row,
+    # for the data-quality findings (sopkit.quality, check unknown_sku)
+    data, problems = validate_folder(with_files(tmp_path, inventory_csv="sku,qty\nA,2\nZZ,1\n"))
+    assert problems == []
+    assert data.inventory["sku"].tolist() == ["A"]
+    aside = data.set_aside.iloc[0]
+    assert (aside["file"], aside["row"], aside["column"], aside["value"], aside["qty"]) == (
+        "inventory.csv", 3, "sku", "ZZ", 1.0)
 
 
 def test_empty_file_header_only_and_binary(tmp_path):
@@ -169,11 +182,12 @@ def test_every_problem_reported_at_once(tmp_path):
         load_data(with_files(
             tmp_path,
             actuals_csv="sku,period,qty\nA,2024-01,x\nQ,2024-02,1\n",
-            routings_csv="sku,resource,hours_per_unit\nA,R9,0\n",
+            routings_csv="sku,resource,hours_per_unit\nA,R9,0\nQ,R1,1\n",
         ))
     table = err.value.table
     assert list(table.columns) == ["file", "row", "column", "problem", "value"]
-    assert len(table) == 4  # x, unknown Q, hours 0, unknown resource R9
+    # x, hours 0, unknown resource R9, unknown SKU Q in routings (in actuals it is set aside)
+    assert len(table) == 4
     assert "actuals.csv, row 2, column 'qty': not a number" in err.value.user_message()
 
 

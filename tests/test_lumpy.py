@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sopkit.errors import ParameterError
-from sopkit.lumpy import LumpyDemandModel
+from sopkit.lumpy import GRID, LumpyDemandModel, _calibration_curve
 from sopkit.sample import make_sample
 
 M = pd.Timestamp
@@ -67,17 +67,47 @@ def test_calibration_learns_realised_rate_and_shrinks_towards_global():
     assert outcomes["resolved"].sum() == 20  # D-OPEN is still open
     cal = model.calibration_
     at = cal[cal["stated_probability"] == 0.8].set_index("stage")
-    # isotonic fit on one stated value is the plain win rate: A 4/10, B 8/10, all 12/20
-    assert at.loc["A", "realised_probability"] == pytest.approx(0.4)
-    assert at.loc["B", "realised_probability"] == pytest.approx(0.8)
-    assert at.loc["*", "calibrated_probability"] == pytest.approx(0.6)
-    # weight 10 / (10 + 10) = 0.5: A 0.5·0.4 + 0.5·0.6 = 0.5, B 0.5·0.8 + 0.5·0.6 = 0.7
+    # One stated value (0.8): the isotonic fit is the plain win rate, the logistic fit the
+    # mean of Platt's targets (won (N+ + 1)/(N+ + 2), lost 1/(N- + 2)); blend n/(n + 50).
+    # all: 12 won of 20: iso 0.6, Platt (12·13/14 + 8·1/10)/20 = 0.5971429,
+    #      curve 2/7·0.6 + 5/7·0.5971429 = 0.5979592
+    # A:   4 of 10: iso 0.4, Platt (4·5/6 + 6·1/8)/10 = 0.4083333 → 1/6·0.4 + 5/6·0.4083333
+    #      = 0.4069444;  B: 8 of 10: iso 0.8, Platt (8·9/10 + 2·1/4)/10 = 0.77 → 0.775
+    assert at.loc["*", "calibrated_probability"] == pytest.approx(0.5979592, abs=1e-6)
+    assert at.loc["A", "realised_probability"] == pytest.approx(0.4069444, abs=1e-6)
+    assert at.loc["B", "realised_probability"] == pytest.approx(0.775, abs=1e-6)
+    # shrunk to the parent with weight 10 / (10 + 10) = 0.5:
+    # A 0.5·0.4069444 + 0.5·0.5979592 = 0.5024518, B 0.5·0.775 + 0.5·0.5979592 = 0.6864796
     assert at.loc["A", "weight"] == pytest.approx(0.5)
-    assert at.loc["A", "calibrated_probability"] == pytest.approx(0.5)
-    assert at.loc["B", "calibrated_probability"] == pytest.approx(0.7)
+    assert at.loc["A", "calibrated_probability"] == pytest.approx(0.5024518, abs=1e-6)
+    assert at.loc["B", "calibrated_probability"] == pytest.approx(0.6864796, abs=1e-6)
     deals = pd.DataFrame({"probability": [0.8, 0.8, 0.8], "stage": ["A", "B", "never seen"]})
     # an unknown stage falls back to the global curve
-    np.testing.assert_allclose(model.calibrated_probability(deals), [0.5, 0.7, 0.6])
+    np.testing.assert_allclose(model.calibrated_probability(deals),
+                               [0.5024518, 0.6864796, 0.5979592], atol=1e-6)
+
+
+def test_calibration_curve_blends_platt_and_isotonic():
+    # 10 deals stated 0.2 (2 won) and 10 stated 0.8 (8 won). Platt targets: won 11/12,
+    # lost 1/12, so the logistic fit passes through 0.25 at 0.2 and 0.75 at 0.8:
+    # slope logit(0.75)/logit(0.8) = 1.0986/1.3863 = 0.79248, intercept 0.
+    # At stated 0.1 (logit −2.1972): Platt 1/(1 + e^1.7413) = 0.14914; the isotonic fit is
+    # clipped at its first point, 0.2. Weight of the isotonic curve 20/(20 + 50) = 2/7:
+    # 2/7·0.2 + 5/7·0.14914 = 0.16367.  At 0.2: 2/7·0.2 + 5/7·0.25 = 0.235714.
+    stated = np.array([0.2] * 10 + [0.8] * 10)
+    won = np.array([True] * 2 + [False] * 8 + [True] * 8 + [False] * 2)
+    curve = _calibration_curve(stated, won)
+    assert curve[GRID == 0.1][0] == pytest.approx(0.16367, abs=2e-5)
+    assert curve[GRID == 0.2][0] == pytest.approx(0.235714, abs=1e-5)
+    assert curve[GRID == 0.5][0] == pytest.approx(0.5, abs=1e-6)  # symmetric
+    assert curve[GRID == 0.8][0] == pytest.approx(0.764286, abs=1e-5)
+    assert np.all(np.diff(curve) >= -1e-12)  # never falls
+    # stated probabilities that point the wrong way (0.2: 6 of 10 won, 0.8: 2 of 10):
+    # the logistic slope is negative, so its part is flat at the mean Platt target
+    # (8·9/10 + 12·1/14)/20 = 0.4028571; the isotonic fit pools both points to 8/20 = 0.4:
+    # 2/7·0.4 + 5/7·0.4028571 = 0.4020408
+    won = np.array([True] * 6 + [False] * 4 + [True] * 2 + [False] * 8)
+    np.testing.assert_allclose(_calibration_curve(stated, won), 0.4020408, atol=1e-6)
 
 
 def test_calibration_nested_owner_and_too_few_deals():
@@ -85,8 +115,8 @@ def test_calibration_nested_owner_and_too_few_deals():
     nested = LumpyDemandModel(min_deals=5, prior_strength=10).fit(actuals, pipeline,
                                                                  cycle="2024-07")
     deals = pd.DataFrame({"probability": [0.8], "stage": ["A"], "owner": ["Ann"]})
-    # stage × owner A/Ann: own rate 0.4, weight 0.5, parent (stage A) 0.5 → 0.45
-    assert nested.calibrated_probability(deals)[0] == pytest.approx(0.45)
+    # stage × owner A/Ann: own curve 0.4069444, weight 0.5, parent (stage A) 0.5024518
+    assert nested.calibrated_probability(deals)[0] == pytest.approx(0.4546981, abs=1e-6)
     # fewer resolved deals than min_deals: the stated probability stands
     few = LumpyDemandModel(min_deals=50).fit(actuals, pipeline, cycle="2024-07")
     assert few.calibrated_probability(deals)[0] == pytest.approx(0.8)
@@ -158,6 +188,51 @@ def test_win_rule_is_not_fooled_by_base_demand():
     assert out.loc["D-WON", "landing_period"] == M("2024-03-01")
     # 2024-03 is a "990" month: 990 + 50 − baseline 1000 = 40 ≥ 0.5 × 50
     assert out.loc["D-WON", "qty_excess"] == pytest.approx(40.0)
+
+
+def test_recorded_outcomes_beat_inference():
+    """KIT sells 0 except an unannounced order of 40 in 2024-03 and 10 in 2024-05.
+
+    D-LOST (40 units, expected 2024-03) left the pipeline; by demand alone it
+    looks won. The CRM recorded it lost: it must stay lost, and its order
+    stays free for nobody. D-SMALL (30 units, expected 2024-05) was recorded
+    won, though only 10 units show up (less than win_share × 30): it is won,
+    landing in 2024-05 (slip 0). A row with an outcome in the latest snapshot
+    is not an open deal.
+    """
+    months = pd.date_range("2023-01-01", "2024-06-01", freq="MS")
+    qty = np.where(months == M("2024-03-01"), 40.0, 0.0) + np.where(
+        months == M("2024-05-01"), 10.0, 0.0)
+    actuals = acts({"sku": "KIT", "period": months, "qty": qty})
+    rows = [("2024-01-01", "D-LOST", "KIT", "2024-03-01", 40.0, 0.6, "Ann", "propose"),
+            ("2024-02-01", "D-LOST", "KIT", "2024-03-01", 40.0, 0.6, "Ann", "propose"),
+            ("2024-03-01", "D-SMALL", "KIT", "2024-05-01", 30.0, 0.7, "Ann", "commit"),
+            ("2024-04-01", "D-SMALL", "KIT", "2024-05-01", 30.0, 0.7, "Ann", "commit"),
+            ("2024-06-01", "D-OPEN", "KIT", "2024-09-01", 20.0, 0.5, "Ann", "qualify")]
+    inferred = LumpyDemandModel().fit(actuals, pipe(rows), cycle="2024-07")
+    out = inferred.deal_outcomes_.set_index("deal_id")
+    assert out.loc["D-LOST", "won"] and out.loc["D-LOST", "outcome_source"] == "inferred"
+    assert not out.loc["D-SMALL", "won"]  # 10 < 0.5 × 30
+
+    recorded = pipe(rows + [
+        ("2024-03-01", "D-LOST", "KIT", "2024-03-01", 40.0, 0.0, "Ann", "closed"),
+        ("2024-05-01", "D-SMALL", "KIT", "2024-05-01", 30.0, 1.0, "Ann", "closed"),
+        ("2024-06-01", "D-SMALL", "KIT", "2024-05-01", 30.0, 1.0, "Ann", "closed")])
+    recorded["outcome"] = [None] * 5 + ["lost", "won", "won"]
+    model = LumpyDemandModel().fit(actuals, recorded, cycle="2024-07")
+    out = model.deal_outcomes_.set_index("deal_id")
+    assert out.loc["D-LOST", "resolved"] and not out.loc["D-LOST", "won"]
+    assert out.loc["D-LOST", "outcome_source"] == "recorded"
+    assert out.loc["D-SMALL", "won"] and out.loc["D-SMALL", "landing_period"] == M("2024-05-01")
+    assert out.loc["D-SMALL", "slip"] == 0
+    # the closed rows carry no stated probability into the calibration records
+    snaps = model.deal_snapshots_
+    assert len(snaps[snaps["deal_id"] == "D-SMALL"]) == 2
+    assert set(snaps.loc[snaps["deal_id"] == "D-SMALL", "probability"]) == {0.7}
+    # only D-OPEN is open in the latest snapshot
+    plan = model.predict(stat(["KIT"], "2024-07-01", 6), pipeline=recorded)
+    assert list(model.open_deals_["deal_id"]) == ["D-OPEN"]
+    assert plan["qty_consensus"].sum() > 0
 
 
 # ---------------------------------------------------------------- announced share

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from sopkit.errors import ParameterError
-from sopkit.portfolio import abc_xyz, lifecycle_calendar, pareto, plot_pareto, slow_movers
+from sopkit.portfolio import (
+    abc_xyz,
+    lifecycle_calendar,
+    pareto,
+    plot_pareto,
+    rationalisation,
+    slow_movers,
+)
 
 
 def months(*texts):
@@ -156,3 +163,53 @@ def test_slow_movers_expiry_window(stock_case):
     p = slow.set_index("sku").loc["P"]
     assert p["qty_expiring"] == 35.0  # the 2027-06 lot is beyond 3 months
     assert p["qty_at_risk"] == 25.0
+
+
+def test_rationalisation_reasons():
+    products = frame(
+        sku=["BIG", "R1", "R2", "R3", "R4", "R5", "R6", "OLD", "NEW", "LATER"],
+        family=["F", "F", "F", "G", "G", "G", "F", "F", "G", "G"],
+        lifecycle_status=["active"] * 7 + ["eol", "npi", "npi"],
+        price=[50.0, 10.0, 10.0, 90.0, 100.0, 200.0, 5.0, 1.0, 110.0, 100.0],
+        launch_period=[pd.NaT] * 8 + months("2027-03", "2029-01"),
+        analog_sku=[None] * 8 + ["R3", "R4"],
+    )
+    classes = frame(
+        sku=["BIG", "R1", "R2", "R3", "R4", "R5", "R6", "OLD", "NEW", "LATER"],
+        family=["F", "F", "F", "G", "G", "G", "F", "F", "G", "G"],
+        abc=["A", "C", "C", "A", "C", "C", "C", "C", "C", "C"],
+        abc_margin=["A", "C", "C", "A", "C", "C", "B", "C", "C", "C"],
+        xyz=["X", "Z", "X", "X", "Y", "Z", "Y", "Z", "Z", "Z"],
+        cv=[0.1, 1.5, 0.2, 0.3, 0.8, np.nan, 0.9, 2.0, np.nan, np.nan],
+        revenue_12m=[1e5, 500.0, 400.0, 9e4, 800.0, 0.0, 300.0, 10.0, 0.0, 0.0],
+        margin_12m=[4e4, 50.0, -80.0, 3e4, 100.0, 0.0, 90.0, 1.0, 0.0, 0.0],
+    )
+    stock = frame(sku=["R5", "R6", "BIG"], inventory_value=[700.0, 50.0, 10.0],
+                  dead_stock=[True, False, False], slow_mover=[True, True, False],
+                  months_of_supply=[np.inf, 20.0, 1.0], value_at_risk=[0.0, 12.0, 0.0],
+                  qty_at_risk=[0.0, 3.0, 0.0])
+    out = rationalisation(classes, products, cycle="2027-01", stock=stock, horizon=18)
+    table = out.set_index("sku")
+    # BIG: nothing wrong; OLD (eol), NEW and LATER (npi) are not regular products
+    assert sorted(table.index) == ["R1", "R2", "R3", "R4", "R5", "R6"]
+    assert "low margin and high variability" in table.loc["R1", "reasons"]
+    assert "sold below cost" in table.loc["R2", "reasons"]
+    # R3 is the analog NEW is modelled on; R4: class C, same family, price 100 vs 110 (9 %)
+    assert "cannibalised by launch of NEW in 2027-03 (modelled on it)" in table.loc["R3",
+                                                                                 "reasons"]
+    assert "cannibalised by launch of NEW" in table.loc["R4", "reasons"]
+    # LATER launches after the horizon (2027-01 + 17 months = 2028-06): it cannibalises nothing
+    assert "LATER" not in table.loc["R4", "reasons"]
+    # R5: margin C and Z without demand, and dead stock; price 200 is not near 110
+    assert table.loc["R5", "n_reasons"] == 2 and "dead stock" in table.loc["R5", "reasons"]
+    assert "cannibalised" not in table.loc["R5", "reasons"]
+    # R6: slow mover of class C and 3 units expiring unsold
+    assert table.loc["R6", "n_reasons"] == 2
+    assert "slow mover of class C: 20 months" in table.loc["R6", "reasons"]
+    assert table.loc["R5", "inventory_value"] == 700.0
+    assert out["sku"].iloc[0] in {"R5", "R6"}  # most reasons first
+    assert out["n_reasons"].is_monotonic_decreasing
+    with pytest.raises(ParameterError):
+        rationalisation(classes, products, cycle="2027-01", price_band=-1)
+    clean = rationalisation(classes[classes["sku"] == "BIG"], products, cycle="2027-01")
+    assert clean.empty and "reasons" in clean.columns

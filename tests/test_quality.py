@@ -7,7 +7,16 @@ import pytest
 
 from sopkit.dataset import Dataset
 from sopkit.errors import ParameterError
-from sopkit.quality import CHECKS, COLUMNS, normalise_code, quality_findings, quality_score
+from sopkit.io import validate_folder
+from sopkit.quality import (
+    CHECKS,
+    COLUMNS,
+    normalise_code,
+    quality_findings,
+    quality_score,
+    score_record,
+)
+from sopkit.workspace import read_quality_history, record_quality_score
 
 CYCLE = "2027-01"
 
@@ -30,7 +39,11 @@ def clean_frames() -> dict[str, pd.DataFrame]:
         "lifecycle_status": ["active", "active", "npi"],
         "price": [100.0, 50.0, 80.0], "unit_cost": [60.0, 20.0, 40.0],
         "priority_tier": pd.array([1, 2, 1], dtype="Int64"),
+        "lead_time_months": pd.array([1, 2, 1], dtype="Int64"),
+        "launch_period": months("2027-03", "2025-01", "2027-03"),
+        "analog_sku": pd.array([None, None, "A-1"], dtype="string"),
     }))
+    products.loc[products["sku"] != "N-3", "launch_period"] = pd.NaT
     actuals = strings(pd.DataFrame({
         "sku": ["A-1", "A-1", "A-1", "B-2", "B-2"],
         "period": months("2026-10", "2026-11", "2026-12", "2026-11", "2026-12"),
@@ -75,8 +88,13 @@ def test_no_routing():
     routings = clean_frames()["routings"].iloc[:2]  # N-3 (npi) loses its routing
     hit = findings_of("no_routing", dataset(routings=routings))
     assert hit["sku"].tolist() == ["N-3"]
-    assert hit["severity"].iloc[0] == "error"
+    # supply still plans (the demand shows as a gap): a warning, not a stop
+    assert hit["severity"].iloc[0] == "warning"
     assert hit["owner"].iloc[0] == "master data"
+    assert "supply gap" in hit["detail"].iloc[0]
+    products = clean_frames()["products"].assign(outsource_cost=[None, None, 50.0])
+    hit = findings_of("no_routing", dataset(routings=routings, products=products))
+    assert "contract manufacturer" in hit["detail"].iloc[0]
     # a discontinued SKU needs no routing
     products = discontinue("N-3")
     assert findings_of("no_routing", dataset(routings=routings, products=products)).empty
@@ -100,6 +118,7 @@ def test_near_duplicate_codes_and_names():
         "unit": ["ea", "ea"], "lifecycle_status": ["active", "active"],
         "price": [1.0, 1.0], "unit_cost": [0.5, 0.5],
         "priority_tier": pd.array([1, 1], dtype="Int64"),
+        "lead_time_months": pd.array([1, 1], dtype="Int64"),
     }))
     products = pd.concat([products, extra], ignore_index=True)
     routings = strings(pd.DataFrame({"sku": products["sku"], "resource": ["R1"] * 5,
@@ -170,12 +189,19 @@ def test_unit_mismatch():
 def test_every_check_registered_and_errors_first():
     assert set(CHECKS) == {"no_routing", "price_below_cost", "near_duplicate", "no_history",
                            "history_gap", "discontinued_in_pipeline",
-                           "discontinued_with_stock", "unit_mismatch"}
+                           "discontinued_with_stock", "unit_mismatch", "unknown_sku",
+                           "missing_price_cost", "no_lead_time", "launch_data"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
-    found = quality_findings(dataset(routings=routings, products=products), cycle=None)
-    assert found["severity"].tolist() == ["error", "warning"]
+    aside = pd.DataFrame({"table": ["actuals"], "file": ["actuals.csv"], "row": [9],
+                          "column": ["sku"], "value": ["Z"], "period": months("2026-12"),
+                          "qty": [100.0]})
+    data = dataset(routings=routings, products=products)
+    data.set_aside = aside
+    found = quality_findings(data, cycle=None)
+    assert found["severity"].tolist() == ["error", "warning", "warning", "warning"]
+    assert found["check"].iloc[0] == "unknown_sku"
     with pytest.raises(ParameterError, match="unknown quality check"):
         quality_findings(dataset(), cycle=CYCLE, checks=["spelling"])
 
@@ -199,3 +225,141 @@ def test_quality_score():
         quality_score(findings, 0)
     with pytest.raises(ParameterError, match="severity"):
         quality_score(findings.assign(severity="fatal"), 20)
+
+
+def test_unknown_sku_set_aside_by_the_loader(tmp_path):
+    from conftest import TINY, write_folder
+
+    files = dict(TINY)
+    files["actuals.csv"] = TINY["actuals.csv"].rstrip("\n") + "\nZZ-9,2024-01,7\nZZ-9,2024-02,5\n"
+    files["inventory.csv"] = "sku,qty\nQQ,3\n"
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert problems == []
+    assert "ZZ-9" not in set(data.actuals["sku"])  # left out of planning ...
+    found = findings_of("unknown_sku", data)
+    # 12 of 38 units of demand on an unknown code: the master is out of date, an error
+    assert found["severity"].tolist() == ["error", "warning", "warning"]
+    assert "32%" in found["detail"].iloc[0]
+    hit = found[found["sku"].notna()].set_index("sku")
+    assert sorted(hit.index) == ["QQ", "ZZ-9"]  # ... and reported, with file, row, column
+    n_rows = TINY["actuals.csv"].strip().count("\n") + 1  # header + records
+    assert hit.loc["ZZ-9", "row"] == n_rows + 1
+    assert hit.loc["ZZ-9", "column"] == "sku" and hit.loc["ZZ-9", "table"] == "actuals"
+    assert "2 row(s), 12 units" in hit.loc["ZZ-9", "detail"]
+    assert hit.loc["QQ", "severity"] == "warning" and hit.loc["QQ", "owner"] == "master data"
+    clean, _ = validate_folder(write_folder(tmp_path / "c", dict(TINY)))
+    assert clean.set_aside.empty and findings_of("unknown_sku", clean).empty
+
+
+def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
+    from conftest import TINY, write_folder
+
+    files = dict(TINY)
+    files["routings.csv"] = TINY["routings.csv"].rstrip("\n") + "\nZZ-9,R1,1\n"
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert data is None
+    assert any(p.file == "routings.csv" and "'ZZ-9' is not in products.csv" in p.problem
+               for p in problems)
+
+
+def test_unknown_sku_stops_planning_when_the_master_is_out_of_date():
+    # known demand in the last 12 months: 10 + 0 + 12 + 4 + 5 = 31
+    def with_orders(qty, period="2026-12"):
+        data = dataset()
+        data.set_aside = pd.DataFrame({
+            "table": ["actuals"], "file": ["actuals.csv"], "row": [7], "column": ["sku"],
+            "value": ["Z-1"], "period": months(period), "qty": [qty]})
+        return findings_of("unknown_sku", data)
+
+    # 3 / 34 = 8.8 %: a warning; 4 / 35 = 11.4 % of the demand: an error (stale master)
+    assert with_orders(3.0)["severity"].tolist() == ["warning"]
+    hit = with_orders(4.0)
+    assert hit["severity"].tolist() == ["error", "warning"]
+    assert "11%" in hit["detail"].iloc[0]
+    # old orders on an unknown code do not count against the last 12 months
+    assert with_orders(400.0, "2024-01")["severity"].tolist() == ["warning"]
+
+
+def test_missing_price_cost():
+    products = clean_frames()["products"]
+    products.loc[products["sku"] == "B-2", "unit_cost"] = 0.0
+    products.loc[products["sku"] == "N-3", "price"] = 0.0
+    hit = findings_of("missing_price_cost", dataset(products=products))
+    assert sorted(zip(hit["sku"], hit["column"], strict=True)) == [("B-2", "unit_cost"),
+                                                                   ("N-3", "price")]
+    assert set(hit["owner"]) == {"finance"}
+    # a discontinued SKU's price no longer matters
+    products.loc[products["sku"].isin(["B-2", "N-3"]), "lifecycle_status"] = "discontinued"
+    assert findings_of("missing_price_cost", dataset(products=products)).empty
+
+
+def test_no_lead_time():
+    products = clean_frames()["products"]
+    products.loc[products["sku"] == "B-2", "lead_time_months"] = pd.NA
+    hit = findings_of("no_lead_time", dataset(products=products))
+    assert hit["sku"].tolist() == ["B-2"] and hit["owner"].iloc[0] == "supply planning"
+    # no lead time anywhere: one finding for the file, not one per SKU
+    hit = findings_of("no_lead_time", dataset(products=products.drop(columns="lead_time_months")))
+    assert len(hit) == 1 and hit["sku"].isna().all() and "3 live SKUs" in hit["detail"].iloc[0]
+    assert findings_of("no_lead_time", dataset()).empty
+
+
+def test_launch_data():
+    products = clean_frames()["products"]
+    products.loc[products["sku"] == "N-3", "analog_sku"] = "X-404"
+    hit = findings_of("launch_data", dataset(products=products))
+    assert hit["sku"].tolist() == ["N-3"] and "'X-404'" in hit["detail"].iloc[0]
+    products.loc[products["sku"] == "N-3", ["analog_sku", "launch_period"]] = [pd.NA, pd.NaT]
+    hit = findings_of("launch_data", dataset(products=products))
+    assert hit["column"].tolist() == ["launch_period"]
+    assert findings_of("launch_data", dataset()).empty
+
+
+def test_score_record_and_history(tmp_path):
+    findings = quality_findings(dataset(routings=clean_frames()["routings"].iloc[:2]),
+                                cycle=CYCLE)
+    record = score_record(findings, n_skus=3, cycle=CYCLE, fingerprint="abc")
+    # N-3 has a warning (no routing): 100 × (1 − 0.5 / 3)
+    assert record["score"].iloc[0] == pytest.approx(100 * 2.5 / 3)
+    assert record[["n_errors", "n_warnings", "n_info"]].iloc[0].tolist() == [0, 1, 0]
+    assert read_quality_history(tmp_path).empty
+    record_quality_score(record, tmp_path)
+    later = score_record(findings.iloc[:0], n_skus=3, cycle="2027-02")
+    history = record_quality_score(later, tmp_path)
+    assert history["cycle"].tolist() == ["2027-01", "2027-02"]
+    assert history["score"].tolist() == pytest.approx([100 * 2.5 / 3, 100.0])
+    # a rerun of a cycle replaces its row
+    history = record_quality_score(later.assign(score=95.0), tmp_path)
+    assert history["score"].tolist() == pytest.approx([100 * 2.5 / 3, 95.0])
+
+
+def test_score_trend_and_summary():
+    from sopkit.quality import score_trend, summary
+
+    history = pd.DataFrame({"cycle": ["2026-11", "2026-12"], "score": [80.0, 85.0],
+                            "n_skus": [3, 3], "n_errors": [0, 0], "n_warnings": [1, 1],
+                            "n_info": [0, 0], "fingerprint": ["a", "b"]})
+    record = history.iloc[:1].assign(cycle="2027-01", score=82.5)
+    trend = score_trend(history, record)
+    assert trend["cycle"].tolist() == ["2026-11", "2026-12", "2027-01"]
+    assert trend["change"].tolist()[1:] == pytest.approx([5.0, -2.5])
+    rerun = score_trend(trend.drop(columns="change"), record.assign(cycle="2026-12", score=70.0))
+    assert rerun["score"].tolist() == pytest.approx([80.0, 70.0, 82.5])  # replaced, not added
+    products = clean_frames()["products"]
+    products.loc[products["sku"] == "B-2", "price"] = 1.0
+    products.loc[products["sku"] == "A-1", "lead_time_months"] = pd.NA
+    products.loc[products["sku"] == "N-3", "lead_time_months"] = pd.NA
+    table = summary(quality_findings(dataset(products=products), cycle=CYCLE))
+    assert table[["check", "owner", "findings", "skus"]].values.tolist() == [
+        ["no_lead_time", "supply planning", 2, 2], ["price_below_cost", "finance", 1, 1]]
+    assert summary(quality_findings(dataset(), cycle=CYCLE)).empty
+
+
+def test_plot_score_trend():
+    from sopkit.quality import plot_score_trend
+
+    history = pd.DataFrame({"cycle": ["2026-11", "2026-12"], "score": [80.0, 85.0]})
+    fig = plot_score_trend(history, target=90)
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_ydata()) == [80.0, 85.0]
+    assert list(ax.lines[1].get_ydata()) == [90, 90]  # the target

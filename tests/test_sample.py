@@ -20,13 +20,16 @@ SIZES = {"full": {}, "small": {"n_skus": 40, "n_months": 24}}
 
 @pytest.fixture(scope="module", params=list(SIZES))
 def company(request) -> dict[str, pd.DataFrame]:
-    """The company at the default size and at the small size the other tests use."""
-    return make_sample(seed=0, **SIZES[request.param])
+    """The company at the default size and at the small size the other tests use.
+
+    Without its planted master-data faults, which have their own test below.
+    """
+    return make_sample(seed=0, faults=False, **SIZES[request.param])
 
 
 @pytest.fixture(scope="module")
 def full() -> dict[str, pd.DataFrame]:
-    return make_sample(seed=0)
+    return make_sample(seed=0, faults=False)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -139,8 +142,8 @@ def test_written_files_are_byte_identical(tmp_path):
 def test_written_files_load_back_as_the_same_frames(tmp_path):
     from sopkit.io import load_data
 
-    frames = make_sample(seed=0, n_skus=40, n_months=24)
-    data = load_data(write_sample(tmp_path, seed=0, n_skus=40, n_months=24))
+    frames = make_sample(seed=0, n_skus=40, n_months=24, faults=False)
+    data = load_data(write_sample(tmp_path, seed=0, n_skus=40, n_months=24, faults=False))
     for name, frame in data.tables().items():
         # Values must survive the trip exactly; the loader's number dtype is its own business.
         pd.testing.assert_frame_equal(frame, frames[name], check_exact=True, obj=name,
@@ -450,3 +453,32 @@ def test_budget_is_a_bit_optimistic(company):
     assert len(budget) == 12 * len(families)
     revenue = revenue_12m(company).sum()
     assert 1.0 < budget["revenue"].sum() / revenue < 1.5
+
+
+# ------------------------------------------------------------------ master-data faults
+
+
+@pytest.mark.parametrize("size", [{"n_skus": 300}, {"n_skus": 60}])
+def test_planted_master_data_faults_are_found(tmp_path, size):
+    from sopkit.io import load_data
+    from sopkit.quality import quality_findings
+    from sopkit.sample import plant_faults
+
+    clean = make_sample(seed=0, faults=False, **size)
+    faulty, plants = plant_faults(clean)
+    for name in TABLES:  # make_sample plants exactly these, and leaves the rest as it was
+        pd.testing.assert_frame_equal(make_sample(seed=0, **size)[name], faulty[name])
+    kinds = {"unknown_sku", "no_routing", "missing_price_cost", "price_below_cost",
+             "no_lead_time", "near_duplicate", "unit_mismatch", "history_gap", "launch_data"}
+    assert set(plants["check"]) == kinds  # every kind, at 60 SKUs too
+    assert plants["check"].value_counts().max() >= 2  # a few, not one each
+    data = load_data(write_sample(tmp_path, seed=0, **size))
+    found = quality_findings(data, cycle=CYCLE)
+    for plant in plants.itertuples():
+        hits = found[(found["check"] == plant.check)
+                     & found["sku"].isin(plant.sku.split(" ", 1) if plant.check ==
+                                         "near_duplicate" else [plant.sku])]
+        assert len(hits), f"planted {plant.check} on {plant.sku} not found"
+    # the clean company has none of them
+    clean_data = load_data(write_sample(tmp_path / "clean", seed=0, faults=False, **size))
+    assert not set(quality_findings(clean_data, cycle=CYCLE)["check"]) & kinds

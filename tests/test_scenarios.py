@@ -143,6 +143,12 @@ def test_validate_normalises():
     ({"name": "X", "costs": [{"scope": "all"}]}, r"costs\[0\]: give at least one"),
     ({"name": "X", "supply": {"allow_overtime": "no"}}, r"supply.allow_overtime"),
     ({"name": "X"}, r"'X': scenario: changes nothing"),
+    ({"name": "X", "decision": 3, "demand": [{"scope": "all", "factor": 1}]},
+     r"'X': decision: must be the decision's name"),
+    ({"name": "X", "kind": "shock", "decision": "D", "demand": [{"scope": "all", "factor": 1}]},
+     r"'X': decision: a shock is not an option"),
+    ({"name": "X", "cost": -5, "demand": [{"scope": "all", "factor": 1}]},
+     r"'X': scenario.cost: must be a number >= 0"),
 ])
 def test_validate_rejects(spec, message):
     with pytest.raises(ParameterError, match=message):
@@ -291,6 +297,20 @@ def test_run_scenarios_by_hand(demand_plan, data):
     assert np.isnan(r.loc["No overtime", "revenue"])
 
 
+def test_run_scenarios_carries_decision_cost_and_capacity_codes(demand_plan, data):
+    specs = [{"name": "Second source", "decision": " Board shortage ", "cost": 1500,
+              "capacity": [{"component": "CTRL", "factor": 1.3}]},
+             {"name": "Added shift", "capacity": [{"resource": "R1", "factor": 1.25}]}]
+    r = run_scenarios(demand_plan, data, specs, cycle=CYCLE, planner=FakePlanner(),
+                      horizon=3).set_index("scenario")
+    assert r.loc["Second source", "decision"] == "Board shortage"
+    assert r.loc["Second source", "cost"] == 1500.0
+    assert r.loc["Second source", "capacity_codes"] == "CTRL"
+    assert r.loc["Added shift", "capacity_codes"] == "R1"
+    assert pd.isna(r.loc["Added shift", "decision"]) and r.loc["Added shift", "cost"] == 0.0
+    assert r.loc["Baseline", "cost"] == 0.0
+
+
 def test_month_limited_capacity_needs_a_planner_that_takes_it(demand_plan, data):
     def old_planner(demand_plan, data, *, cycle, horizon=12):  # no capacity overrides
         raise AssertionError("must not be called")
@@ -373,3 +393,21 @@ def test_shocks_are_listed_but_never_ranked():
     assert ranked["scenario"].tolist() == ["Extra shift", "Baseline", "Boom"]
     assert ranked["rank"].tolist()[:2] == [1, 2] and pd.isna(ranked["rank"].iloc[2])
     assert ranked["reason"].iloc[2] == "a shock to prepare for, not an option to choose"
+
+
+def test_rank_takes_each_options_cost_off_its_margins():
+    results = pd.DataFrame({
+        "scenario": ["Baseline", "Dear option", "Cheap option"],
+        "kind": ["response"] * 3,
+        "cost": [0.0, 300.0, 50.0],
+        "gross_margin": [1000.0, 1200.0, 1100.0],
+        "fill_rate": [0.9, 0.95, 0.95],
+    })
+    ranked = rank_scenarios(results, ["gross_margin"])
+    # net of cost: 1000, 1200 − 300 = 900, 1100 − 50 = 1050
+    assert ranked["scenario"].tolist() == ["Cheap option", "Baseline", "Dear option"]
+    assert ranked["rank"].tolist() == [1, 2, 3]
+    # the rows keep the planned margins; the reason says what was compared
+    assert ranked["gross_margin"].tolist() == [1100.0, 1000.0, 1200.0]
+    assert "1,050 vs 1,000" in ranked["reason"].iloc[0]
+    assert ranked["reason"].iloc[0].endswith("(margins net of each option's one-off cost)")

@@ -12,8 +12,15 @@ import pandas as pd
 import pytest
 
 from sopkit.dataset import Dataset
-from sopkit.errors import DataError
-from sopkit.supply import _synthetic_case, plan_supply
+from sopkit.errors import DataError, ParameterError
+from sopkit.supply import (
+    _synthetic_case,
+    capacity_pressure,
+    expiry_risk,
+    inventory_projection,
+    options_summary,
+    plan_supply,
+)
 
 CYCLE = pd.Timestamp("2026-01-01")
 
@@ -54,12 +61,18 @@ def dataset(products, resources, routings, components=(), bom=(), inventory=()) 
     prods["shelf_life_months"] = prods["shelf_life_months"].astype("Int64")
     inv = frame(inventory, ["sku", "qty", "produced_period"], ["sku"])
     inv["produced_period"] = pd.to_datetime(inv["produced_period"])
+    # resources: (code, capacity, overtime max, overtime cost[, temp max, temp cost]);
+    # components: (code, supplier capacity, on hand[, backup capacity, backup extra cost])
+    resources = [tuple(r) + (0.0,) * (6 - len(r)) for r in resources]
+    components = [tuple(c) + (0.0,) * (5 - len(c)) for c in components]
     return Dataset.from_frames({
         "products": prods,
         "resources": frame(resources, ["resource", "capacity_hours", "overtime_max_hours",
-                                       "overtime_cost_per_hour"], ["resource"]),
+                                       "overtime_cost_per_hour", "temp_max_hours",
+                                       "temp_cost_per_hour"], ["resource"]),
         "routings": frame(routings, ["sku", "resource", "hours_per_unit"], ["sku", "resource"]),
-        "components": frame(components, ["component", "supplier_capacity", "on_hand"],
+        "components": frame(components, ["component", "supplier_capacity", "on_hand",
+                                         "backup_capacity", "backup_extra_cost"],
                             ["component"]),
         "bom": frame(bom, ["sku", "component", "qty_per"], ["sku", "component"]),
         "inventory": inv,
@@ -275,17 +288,19 @@ def test_bad_master_data_lists_every_problem():
     with pytest.raises(DataError) as err:
         plan_supply(demand, data, cycle=CYCLE, horizon=1)
     found = {(p.file, p.row, p.column, p.value) for p in err.value.problems}
+    # B has demand but no routing: not a stopping problem (see the test below)
     assert found == {
-        ("routings.csv", None, "sku", "B"),  # demand but no routing
         ("products.csv", None, "sku", "Z"),  # not in the product master
-        ("routings.csv", None, "sku", "Z"),
         ("routings.csv", 3, "resource", "R9"),  # no capacity row
         ("bom.csv", 3, "component", "C7"),  # dangling component
         ("bom.csv", 4, "component", "B"),  # a finished SKU used as a component
         ("bom.csv", 5, "sku", "CX"),  # a component with a BOM of its own
     }
-    assert len(err.value.problems) == 7
-    assert "SKU B has demand but no routing" in err.value.user_message()
+    assert len(err.value.problems) == 5
+    message = err.value.user_message()
+    assert "component C7 (BOM of SKU A) is not in components.csv" in message
+    assert "component B is also a finished SKU; the BOM must be single level" in message
+    assert "resource R9 (routing of SKU A) has no capacity row in resources.csv" in message
 
 
 def test_synthetic_plan_balances_and_bounds():
@@ -342,3 +357,324 @@ def test_component_override_and_unknown_code():
     with pytest.raises(Exception, match="unknown component"):
         plan_supply(demand_frame({"A": [40.0, 40.0]}), data, cycle=CYCLE, horizon=2,
                     component_capacity=limit.assign(component="ZZ"))
+
+
+# --------------------------------------------------------------------------- closing options
+
+
+def test_temp_staff_cheaper_than_outsourcing_is_used_first():
+    # R1: 100 h regular, 10 h overtime at 30 an hour, 20 h of temporary staff at 12 an hour;
+    # 1 h a unit. A can be outsourced at 70 (premium 20 a unit) up to 50 a month.
+    # Per extra unit: temp staff 12 < outsourcing 20 < overtime 30.
+    # Demand 140: 100 regular + 20 temp staff + 20 outsourced, no overtime.
+    # Margin: 140 * 100 - 120 * 50 - 20 * 12 - 20 * 70 = 6 360.
+    data = dataset([product("A", outsource_cost=70.0, outsource_max=50.0)],
+                   [("R1", 100.0, 10.0, 30.0, 20.0, 12.0)], [("A", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [140]}), data, cycle=CYCLE, horizon=1)
+    a = rows_of(plan, "A").iloc[0]
+    assert (a["qty_regular"], a["qty_temp_staff"], a["qty_overtime"],
+            a["qty_outsourced"]) == pytest.approx((100, 20, 0, 20))
+    assert a["qty_short"] == pytest.approx(0)
+    assert plan.objective == pytest.approx(6_360, abs=1e-2)
+    load = plan.resource_load.iloc[0]
+    assert (load["temp_hours"], load["temp_max_hours"], load["overtime_hours"],
+            load["utilisation"]) == pytest.approx((20, 20, 0, 1.2))
+    options = plan.options.set_index("option")
+    assert set(options.index) == {"temporary staff", "outsourcing"}
+    assert options.loc["temporary staff", "resource_or_sku"] == "R1"
+    assert (options.loc["temporary staff", "qty"],
+            options.loc["temporary staff", "cost"]) == pytest.approx((20, 240))
+    assert (options.loc["outsourcing", "qty"],
+            options.loc["outsourcing", "cost"]) == pytest.approx((20, 400))
+
+    # Without temporary staff the next cheapest lever, outsourcing (20 < 30), takes over.
+    closed = plan_supply(demand_frame({"A": [140]}), data, cycle=CYCLE, horizon=1,
+                         allow_temp_staff=False)
+    a = rows_of(closed, "A").iloc[0]
+    assert (a["qty_regular"], a["qty_temp_staff"], a["qty_overtime"],
+            a["qty_outsourced"]) == pytest.approx((100, 0, 0, 40))
+    assert closed.resource_load["temp_max_hours"].tolist() == [0.0]
+
+
+def test_gap_left_after_every_lever_says_so():
+    # Same data, demand 185: 100 regular + 20 temp + 50 outsourced (its limit) + 10 overtime
+    # = 180; 5 short. Every lever is exhausted and the explanation names them.
+    data = dataset([product("A", outsource_cost=70.0, outsource_max=50.0)],
+                   [("R1", 100.0, 10.0, 30.0, 20.0, 12.0)], [("A", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [185]}), data, cycle=CYCLE, horizon=1)
+    a = rows_of(plan, "A").iloc[0]
+    assert (a["qty_regular"], a["qty_overtime"], a["qty_temp_staff"], a["qty_outsourced"],
+            a["qty_short"]) == pytest.approx((100, 10, 20, 50, 5))
+    costs = plan.options.set_index("option")["cost"]
+    assert costs.to_dict() == pytest.approx({"overtime": 300, "temporary staff": 240,
+                                             "outsourcing": 1_000})
+    assert plan.gaps["explanation"].iloc[0] == (
+        "Short 5 units in 2026-01: resource R1 is at 100 % of regular, overtime and "
+        "temporary-staff capacity (Jan 2026), even with 20 h of temporary staff in Jan 2026; "
+        "outsourcing is at its limit of 50 units.")
+
+
+def test_backup_supplier_closes_a_shared_component_gap():
+    # As test_component_bound_on_two_skus_sharing_a_component (C1: 100 a month + 20 on
+    # hand; A uses 1, B uses 2; demand 60 and 40 needs 140), plus a backup supplier of 30
+    # a month at 5 extra a unit: 20 bought from it, nothing short.
+    # Margin: 100 units * (100 - 50) - 20 * 5 = 4 900.
+    data = dataset([product("A"), product("B")], [("R1", 1000.0, 0.0, 0.0)],
+                   [("A", "R1", 1.0), ("B", "R1", 1.0)],
+                   components=[("C1", 100.0, 20.0, 30.0, 5.0)],
+                   bom=[("A", "C1", 1.0), ("B", "C1", 2.0)])
+    plan = plan_supply(demand_frame({"A": [60], "B": [40]}), data, cycle=CYCLE, horizon=1)
+    assert plan.plan["qty_short"].sum() == pytest.approx(0)
+    assert plan.gaps.empty
+    usage = plan.component_usage.iloc[0]
+    assert (usage["qty_used"], usage["qty_purchased"], usage["qty_backup"],
+            usage["backup_capacity"], usage["utilisation"]) == pytest.approx((140, 120, 20, 30,
+                                                                              1.2))
+    option = plan.options.set_index("option").loc["backup supplier"]
+    assert option["resource_or_sku"] == "C1"
+    assert (option["qty"], option["cost"]) == pytest.approx((20, 100))
+    assert plan.objective == pytest.approx(4_900, abs=1e-2)
+
+
+def test_backup_supplier_too_small_leaves_a_gap_that_says_so():
+    # Backup of 10 only: 130 components. A's 60 first (same tier: units count), B gets
+    # 70 / 2 = 35 units, 5 short.
+    data = dataset([product("A"), product("B")], [("R1", 1000.0, 0.0, 0.0)],
+                   [("A", "R1", 1.0), ("B", "R1", 1.0)],
+                   components=[("C1", 100.0, 20.0, 10.0, 5.0)],
+                   bom=[("A", "C1", 1.0), ("B", "C1", 2.0)])
+    plan = plan_supply(demand_frame({"A": [60], "B": [40]}), data, cycle=CYCLE, horizon=1)
+    served = plan.plan.set_index("sku")["qty_served"]
+    assert (served["A"], served["B"]) == pytest.approx((60, 35))
+    gap = plan.gaps.iloc[0]
+    assert (gap["sku"], gap["binding"], gap["qty_short"]) == ("B", "C1", pytest.approx(5))
+    assert gap["explanation"] == (
+        "Short 5 units in 2026-01: supplier capacity of component C1 is used up (Jan 2026), "
+        "even with 10 units from the backup supplier in Jan 2026.")
+
+
+def test_backup_supplier_bridges_an_outage_of_the_main_supplier():
+    # C: 50 a month from the main supplier, none in month 1 (outage override); a backup of
+    # 30 a month at 5 extra. Demand 40, 40 of A (1 C a unit): month 1 makes 30 from the
+    # backup, 10 short; month 2 makes 40 from the main supplier.
+    data = dataset([product("A")], [("R1", 1000.0, 0.0, 0.0)], [("A", "R1", 1.0)],
+                   components=[("C", 50.0, 0.0, 30.0, 5.0)], bom=[("A", "C", 1.0)])
+    outage = pd.DataFrame({"component": ["C"], "period": [months(1)[0]],
+                           "supplier_capacity": [0.0]})
+    plan = plan_supply(demand_frame({"A": [40.0, 40.0]}), data, cycle=CYCLE, horizon=2,
+                       component_capacity=outage)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([10, 0])
+    assert plan.component_usage["qty_backup"].tolist() == pytest.approx([30, 0])
+
+
+def test_temp_staff_stop_with_their_line():
+    # R1: 100 h and 20 h of temporary staff at 1 an hour; month 2 is an outage (capacity 0):
+    # the temporary staff stop too. Demand 80, 80: month 1 makes 120, 40 built ahead;
+    # month 2 makes nothing, 40 short.
+    data = dataset([product("A")], [("R1", 100.0, 0.0, 0.0, 20.0, 1.0)], [("A", "R1", 1.0)])
+    outage = pd.DataFrame({"resource": ["R1"], "period": [months(2)[1]],
+                           "capacity_hours": [0.0]})
+    plan = plan_supply(demand_frame({"A": [80.0, 80.0]}), data, cycle=CYCLE, horizon=2,
+                       resource_capacity=outage)
+    assert plan.resource_load["temp_max_hours"].tolist() == [20.0, 0.0]
+    assert rows_of(plan, "A")["qty_supply"].tolist() == pytest.approx([120, 0])
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([0, 40])
+    assert plan.gaps["explanation"].iloc[0] == (
+        "Short 40 units in 2026-02: resource R1 has no capacity (Feb 2026).")
+    # An override that names temporary staff itself wins.
+    plan = plan_supply(demand_frame({"A": [80.0, 80.0]}), data, cycle=CYCLE, horizon=2,
+                       resource_capacity=outage.assign(temp_max_hours=[30.0]))
+    assert plan.resource_load["temp_max_hours"].tolist() == [20.0, 30.0]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_sku_without_routing_is_planned_short_and_named():
+    # B has demand 10 but no routing: it cannot be made, 5 can be outsourced, 5 are short.
+    # A is planned as usual. The plan does not stop.
+    data = dataset([product("A"), product("B", outsource_cost=60.0, outsource_max=5.0)],
+                   [("R1", 100.0, 0.0, 0.0)], [("A", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [10], "B": [10]}), data, cycle=CYCLE, horizon=1)
+    assert plan.status == "optimal"
+    b = rows_of(plan, "B").iloc[0]
+    assert (b["qty_regular"], b["qty_outsourced"], b["qty_short"]) == pytest.approx((0, 5, 5))
+    assert rows_of(plan, "A")["qty_served"].tolist() == pytest.approx([10])
+    assert [(p.file, p.column, p.value) for p in plan.problems] == [("routings.csv", "sku", "B")]
+    assert "SKU B has demand (10 units) but no routing" in plan.problems[0].problem
+    assert plan.problem_table()["value"].tolist() == ["B"]
+    assert plan.gaps["explanation"].iloc[0] == (
+        "Short 5 units in 2026-01: B has no routing, so it cannot be made in-house (add its "
+        "routing to routings.csv); outsourcing is at its limit of 5 units.")
+
+
+def test_resource_without_capacity_is_named_and_its_skus_go_short():
+    # R0 has no hours at all (capacity 0, no overtime, no temporary staff) but A is routed
+    # through it; R1 serves B. A is short in full, B is served, and R0 is named.
+    data = dataset([product("A"), product("B")],
+                   [("R0", 0.0, 0.0, 0.0), ("R1", 100.0, 0.0, 0.0)],
+                   [("A", "R0", 1.0), ("B", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [10, 10], "B": [20, 20]}), data, cycle=CYCLE,
+                       horizon=2)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([10, 10])
+    assert rows_of(plan, "B")["qty_short"].tolist() == pytest.approx([0, 0])
+    (problem,) = plan.problems
+    assert (problem.file, problem.row, problem.column, problem.value) == (
+        "resources.csv", 2, "capacity_hours", "R0")
+    assert "resource R0 has no capacity" in problem.problem and "(A)" in problem.problem
+    assert plan.gaps["explanation"].iloc[1] == (
+        "Short 10 units in 2026-02: resource R0 has no capacity (Jan–Feb 2026).")
+
+
+def test_unreachable_minimums_give_the_best_plan_not_an_error():
+    # The only minimums of the model are soft: a safety-stock target (q95 - demand) that the
+    # capacity cannot reach, and perishable opening stock already past its shelf life.
+    # Capacity 30, demand 50, target 40: 30 served, 20 short, no stock, the expired lot
+    # of 15 (made 2025-10, shelf life 2) written off.
+    data = dataset([product("P", shelf_life_months=2)], [("R1", 30.0, 0.0, 0.0)],
+                   [("P", "R1", 1.0)], inventory=[("P", 15.0, "2025-10-01")])
+    demand = demand_frame({"P": [50]}, q95={"P": [90]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=1, safety_stock_column="qty_q95")
+    p = rows_of(plan, "P").iloc[0]
+    assert plan.status == "optimal"
+    assert (p["safety_stock"], p["qty_served"], p["qty_short"], p["inventory_end"],
+            p["qty_written_off"]) == pytest.approx((40, 30, 20, 0, 15))
+
+
+def test_negative_capacity_override_is_a_clear_parameter_error():
+    data = dataset([product("A")], [("R1", 100.0, 0.0, 0.0)], [("A", "R1", 1.0)])
+    bad = pd.DataFrame({"resource": ["R1"], "period": [months(2)[1]],
+                        "capacity_hours": [-5.0]})
+    with pytest.raises(ParameterError, match=r"capacity_hours overrides must be >= 0; "
+                                             r"negative for R1 in 2026-02 \(-5\)"):
+        plan_supply(demand_frame({"A": [10, 10]}), data, cycle=CYCLE, horizon=2,
+                    resource_capacity=bad)
+
+
+def test_dangling_and_cyclic_bom_in_a_data_folder(tmp_path):
+    # The loader names a BOM line whose component does not exist (file, row, column);
+    # a component code that is also a SKU is refused by the planner (single-level BOM).
+    from sopkit.io import load_data
+    from sopkit.sample import write_sample
+
+    write_sample(tmp_path, seed=0, n_skus=40)
+    bom_path = tmp_path / "bom.csv"
+    lines = bom_path.read_text().splitlines()
+    sku = lines[1].split(",")[0]
+    bom_path.write_text("\n".join([*lines, f"{sku},CMP-999,1"]) + "\n")
+    with pytest.raises(DataError) as err:
+        load_data(tmp_path)
+    (problem,) = err.value.problems
+    assert (problem.file, problem.row, problem.column) == ("bom.csv", len(lines) + 1,
+                                                           "component")
+    assert "'CMP-999' is not in components.csv" in problem.problem
+
+    # a SKU used as a component: listed in components.csv too, so the loader accepts it
+    bom_path.write_text("\n".join([*lines, f"{sku},{sku},1"]) + "\n")
+    comp_path = tmp_path / "components.csv"
+    comp_lines = comp_path.read_text().splitlines()
+    header = comp_lines[0].split(",")
+    row = ["" for _ in header]
+    row[header.index("component")], row[header.index("supplier_capacity")] = sku, "10"
+    comp_path.write_text("\n".join([*comp_lines, ",".join(row)]) + "\n")
+    data = load_data(tmp_path)
+    demand = pd.DataFrame({"sku": pd.array([sku], dtype="string"),
+                           "period": [pd.Timestamp("2026-11-01")], "qty_consensus": [5.0]})
+    with pytest.raises(DataError) as err:
+        plan_supply(demand, data, cycle="2026-11", horizon=1)
+    found = {(p.file, p.row, p.column, p.value): p.problem for p in err.value.problems}
+    assert "the BOM must be single level" in found[("bom.csv", len(lines) + 1, "component",
+                                                    sku)]
+    # and, as the SKU is now a component too, each of its BOM lines is named
+    assert all(key[2] == "sku" and "cannot have a BOM of its own" in text
+               for key, text in found.items() if key[2] != "component")
+
+
+# --------------------------------------------------------------------------- review tables
+
+
+def test_inventory_projection_and_expiry_risk_by_hand():
+    # P (shelf life 2, unit cost 50): the Dec lot of 50 sells 30 in Jan, 20 expire in Jan
+    # (value 1 000) and the Oct lot of 5 is written off too (250). Q (unit cost 20, not
+    # perishable): q95 target 10 above demand 40, ample capacity: made 50 then 40, stock 10.
+    data = dataset([product("P", shelf_life_months=2), product("Q", unit_cost=20.0)],
+                   [("R1", 1000.0, 0.0, 0.0)], [("P", "R1", 1.0), ("Q", "R1", 1.0)],
+                   inventory=[("P", 50.0, "2025-12-01"), ("P", 5.0, "2025-10-01")])
+    demand = demand_frame({"P": [30, 30], "Q": [40, 40]},
+                          q95={"P": [30, 30], "Q": [50, 50]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=2, safety_stock_column="qty_q95")
+    projection = inventory_projection(plan.plan, data.products)
+    assert projection["inventory_value"].tolist() == pytest.approx([200, 200])
+    assert projection["safety_stock_value"].tolist() == pytest.approx([200, 200])
+    assert projection["below_target_value"].tolist() == pytest.approx([0, 0])
+    assert projection["written_off_units"].tolist() == pytest.approx([25, 0])
+    assert projection["written_off_value"].tolist() == pytest.approx([1_250, 0])
+
+    risk = expiry_risk(plan.plan, data.products)
+    assert len(risk) == 1
+    row = risk.iloc[0]
+    assert (row["sku"], row["first_write_off"]) == ("P", CYCLE)
+    assert (row["written_off_units"], row["written_off_value"], row["inventory_start"],
+            row["demand_horizon"]) == pytest.approx((25, 1_250, 55, 60))
+
+
+def test_options_summary_totals_each_lever():
+    data = dataset([product("A", outsource_cost=70.0, outsource_max=50.0)],
+                   [("R1", 100.0, 10.0, 30.0, 20.0, 12.0)], [("A", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [185, 185]}), data, cycle=CYCLE, horizon=2)
+    summary = options_summary(plan.options).set_index("option")
+    # each month: 10 overtime hours (300), 20 temp hours (240), 50 outsourced (1 000)
+    assert summary.loc["outsourcing", ["qty", "cost", "months"]].tolist() == [100, 2_000, 2]
+    assert summary.loc["overtime", "unit"] == "hours"
+    assert summary.loc["temporary staff", "cost_per_unit"] == pytest.approx(12)
+    assert summary.index.tolist() == ["outsourcing", "overtime", "temporary staff"]
+    assert options_summary(plan.options.iloc[0:0]).empty
+
+
+def test_capacity_pressure_names_the_promotion_and_the_plan_answer():
+    # R1: 100 h, 20 h overtime at 30; 1 h a unit. A: 50, 50, then 90 in March (promotion
+    # P1, +80 %); B: 40 a month, shelf life 1 (cannot be built ahead). March needs 130 h:
+    # the plan builds 10 A in Jan and 10 in Feb (holding 2 + 1 < overtime 30 a unit) and
+    # makes 10 on overtime in March. A's average month needs 63.3 h, March 26.7 h more.
+    base = dataset([product("A"), product("B", shelf_life_months=1)],
+                   [("R1", 100.0, 20.0, 30.0)], [("A", "R1", 1.0), ("B", "R1", 1.0)])
+    promotions = pd.DataFrame({"promo_id": pd.array(["P1"], dtype="string"),
+                               "sku": pd.array(["A"], dtype="string"),
+                               "start_period": [months(3)[2]], "end_period": [months(3)[2]],
+                               "lift": [0.8]})
+    data = Dataset.from_frames({**{name: getattr(base, name) for name in (
+        "products", "resources", "routings", "components", "bom", "inventory")},
+        "promotions": promotions})
+    plan = plan_supply(demand_frame({"A": [50, 50, 90], "B": [40, 40, 40]}), data,
+                       cycle=CYCLE, horizon=3)
+    assert rows_of(plan, "A")["inventory_end"].tolist() == pytest.approx([10, 20, 0])
+    pressure = capacity_pressure(plan, data)
+    assert len(pressure) == 1
+    row = pressure.iloc[0]
+    assert row["period"] == months(3)[2]
+    assert (row["demand_hours"], row["capacity_hours"], row["demand_utilisation"],
+            row["overtime_hours"], row["temp_hours"], row["built_ahead_units"],
+            row["units_short"]) == pytest.approx((130, 100, 1.3, 10, 0, 20, 0))
+    assert (row["drivers"], row["promotions"]) == ("A", "P1 on A (+80 %, Mar 2026)")
+    assert row["explanation"] == (
+        "R1 in Mar 2026: demand needs 130 h, 130 % of its 100 h regular capacity. Above its "
+        "usual month mainly because of A (+27 h); promotion P1 on A (+80 %, Mar 2026). The "
+        "plan covers it with 10 h overtime (Jan–Mar 2026) and 20 units of A built ahead; "
+        "nothing of it is short.")
+    calm = plan_supply(demand_frame({"A": [50, 50, 50], "B": [40, 40, 40]}), data,
+                       cycle=CYCLE, horizon=3)
+    assert capacity_pressure(calm, data).empty
+
+
+def test_finance_prices_temporary_staff_with_overtime():
+    # The 185-unit case: 10 overtime hours at 30 (300) and 20 temp hours at 12 (240).
+    from sopkit.finance import financials
+
+    data = dataset([product("A", outsource_cost=70.0, outsource_max=50.0)],
+                   [("R1", 100.0, 10.0, 30.0, 20.0, 12.0)], [("A", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [185]}), data, cycle=CYCLE, horizon=1)
+    fin = financials(plan.plan, data.products, resource_load=plan.resource_load,
+                     resources=data.resources)
+    assert fin["overtime_cost"].sum() == pytest.approx(540)
+    fin = financials(plan.plan, data.products, options=plan.options)
+    assert fin["overtime_cost"].sum() == pytest.approx(540)

@@ -1,0 +1,385 @@
+"""The rough-cut capacity outlook: will the plant keep up with demand 18-24 months out?
+
+The detailed supply plan (:mod:`sopkit.supply`) answers *what can we make in
+the next months*. Capacity that takes a year to add — a machine, a test bench,
+a second line — must be decided long before that plan shows a gap. The
+rough-cut outlook answers the long-range question with simple arithmetic, per
+resource family and month:
+
+``load_hours``
+    ``sum over SKUs and resources of the family of demand x hours_per_unit``:
+    the hours the *unconstrained* demand plan would need if everything were
+    made in-house (no outsourcing, no building ahead).
+``capacity_hours``
+    ``sum over the family's resources of capacity_hours + overtime_max_hours
+    + temp_max_hours``: everything the family can work in a month with the
+    levers it already has. ``regular_hours`` is the regular part.
+``utilisation``
+    ``load_hours / capacity_hours``.
+
+:func:`capacity_flags` then names, per family, the first month in which load
+exceeds capacity and the month by which new capacity must be decided: that
+month minus the family's ``capacity_lead_time_months`` (the longest of its
+resources: the slowest way to add capacity sets the deadline; contract
+default 6 months). A decision month before the cycle is *overdue*. A peak that
+building ahead for a few months can cover (``build_ahead_months``) is
+reported, but calls for no new capacity.
+
+Demand beyond the demand plan
+-----------------------------
+The demand review forecasts ``horizon`` months (24 in ``params/cycle.yaml`` so
+that the outlook rests on the same models, launches and pipeline as the
+detailed plan). When the plan is shorter than the outlook — a demand review
+run with a shorter horizon — :func:`extend_demand` carries each SKU forward
+seasonally: month *t* is month *t - 12* times the SKU's yearly growth, the
+ratio of the plan's last 12 months to the 12 months of actuals before the
+cycle, annualised over the ``n`` months between the two windows
+(``ratio ** (12 / n)``) and clipped to 0.5-2 a year so that a launch ramp is
+not extrapolated into the sky. A SKU without actuals (a launch) keeps the
+plan's last year as it is. Extended months are labelled ``source =
+"extension"`` so a reader sees which part of the outlook is extrapolated.
+
+A resource without ``resource_family`` forms a family of its own (its code).
+SKUs without a routing load no resource and are counted in
+``unrouted_qty`` of :func:`capacity_outlook`'s result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sopkit.dataset import Dataset
+from sopkit.errors import ParameterError
+from sopkit.periods import add_months, cycle_month, fmt_month, month_range, months_between
+
+__all__ = ["capacity_flags", "capacity_outlook", "extend_demand"]
+
+GROWTH_LIMITS = (0.5, 2.0)  # yearly growth of an extended SKU, lowest and highest
+DEFAULT_LEAD_TIME = 6  # months, as in the data contract
+TOL = 1e-9
+
+
+def extend_demand(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *,
+                  cycle: pd.Timestamp | str, horizon: int,
+                  demand_column: str = "qty_consensus") -> pd.DataFrame:
+    """The demand plan over ``horizon`` months, extended seasonally where it stops short.
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        ``sku, period`` and ``demand_column``.
+    actuals : DataFrame
+        ``sku, period, qty``: the history, for each SKU's yearly growth.
+    cycle : Timestamp or str
+        First month of the outlook.
+    horizon : int
+        Months of the outlook.
+    demand_column : str
+        The demand to use.
+
+    Returns
+    -------
+    DataFrame
+        ``sku, period, qty, source`` for every SKU of the plan and every month
+        of the outlook; ``source`` is ``"plan"`` or ``"extension"``.
+    """
+    start = cycle_month(cycle)
+    if horizon < 1:
+        raise ParameterError(f"horizon must be at least 1 month, got {horizon}")
+    missing = [c for c in ("sku", "period", demand_column) if c not in demand_plan.columns]
+    if missing:
+        raise ParameterError(f"demand plan has no column(s) {', '.join(missing)}")
+    months = month_range(start, horizon)
+    plan = demand_plan[["sku", "period", demand_column]].copy()
+    plan["sku"] = plan["sku"].astype("string")
+    plan["period"] = pd.to_datetime(plan["period"]).dt.to_period("M").dt.to_timestamp()
+    plan = plan[plan["period"] >= start]
+    skus = pd.Index(sorted(plan["sku"].dropna().unique()), dtype="string", name="sku")
+    n_plan = int(months_between(start, plan["period"].max())) + 1 if len(plan) else 0
+    span = max(n_plan, horizon)
+    grid = np.zeros((len(skus), span))
+    pos = months_between(pd.Series(start, index=plan.index), plan["period"])
+    np.add.at(grid, (skus.get_indexer(plan["sku"]), pos),
+              pd.to_numeric(plan[demand_column], errors="coerce").fillna(0.0).clip(lower=0.0))
+    source = np.where(np.arange(span) < n_plan, "plan", "extension")
+
+    if n_plan < horizon:
+        if n_plan < 12:
+            raise ParameterError(f"the demand plan covers {n_plan} month(s) from "
+                                 f"{fmt_month(start)}; at least 12 are needed to extend it "
+                                 f"seasonally to {horizon} months (raise the demand "
+                                 "review's horizon)")
+        growth = _yearly_growth(grid[:, n_plan - 12:n_plan].sum(axis=1), actuals, skus, start,
+                                n_plan)
+        for t in range(n_plan, horizon):
+            grid[:, t] = grid[:, t - 12] * growth
+    out = pd.DataFrame({
+        "sku": pd.array(np.repeat(skus.to_numpy(), horizon), dtype="string"),
+        "period": np.tile(months.to_numpy(), len(skus)),
+        "qty": grid[:, :horizon].ravel(),
+        "source": pd.array(np.tile(source[:horizon], len(skus)), dtype="string"),
+    })
+    return out
+
+
+def _yearly_growth(plan_last_year: np.ndarray, actuals: pd.DataFrame, skus: pd.Index,
+                   start: pd.Timestamp, n_plan: int) -> np.ndarray:
+    """Per SKU: (plan's last 12 months / actuals' last 12 months) ** (12 / n_plan), clipped."""
+    history = actuals[["sku", "period", "qty"]].copy()
+    history["period"] = pd.to_datetime(history["period"])
+    window = (history["period"] >= add_months(start, -12)) & (history["period"] < start)
+    last_year = (history[window].assign(sku=lambda f: f["sku"].astype("string"))
+                 .groupby("sku")["qty"].sum().reindex(skus).fillna(0.0).to_numpy())
+    ratio = np.divide(plan_last_year, last_year, out=np.ones_like(plan_last_year),
+                      where=last_year > 0)
+    growth = np.power(np.clip(ratio, TOL, None), 12.0 / n_plan)
+    return np.where(last_year > 0, np.clip(growth, *GROWTH_LIMITS), 1.0)
+
+
+def _families(data: Dataset) -> pd.DataFrame:
+    """Resources with their family (own code when blank), capacity and lead time."""
+    res = data.resources.copy()
+    res["resource"] = res["resource"].astype("string")
+    res = res.drop_duplicates("resource")
+
+    def column(name: str, default) -> pd.Series:
+        if name in res.columns:
+            return pd.to_numeric(res[name], errors="coerce").fillna(default)
+        return pd.Series(default, index=res.index, dtype=float)
+
+    family = (res["resource_family"].astype("string") if "resource_family" in res.columns
+              else pd.Series(pd.NA, index=res.index, dtype="string"))
+    family = family.str.strip().replace("", pd.NA).fillna(res["resource"])
+    return pd.DataFrame({
+        "resource": res["resource"],
+        "resource_family": family.astype("string"),
+        "regular_hours": column("capacity_hours", 0.0),
+        "capacity_hours": (column("capacity_hours", 0.0) + column("overtime_max_hours", 0.0)
+                           + column("temp_max_hours", 0.0)),
+        "lead_time_months": column("capacity_lead_time_months", DEFAULT_LEAD_TIME).astype(int),
+    })
+
+
+def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource_family",
+                     qty_column: str = "qty") -> pd.DataFrame:
+    """Load of the demand against capacity, per resource family (or resource) and month.
+
+    Parameters
+    ----------
+    demand : DataFrame
+        ``sku, period`` and ``qty_column``, e.g. :func:`extend_demand`'s result
+        (its ``source`` column is carried along when present).
+    data : Dataset
+        ``resources`` and ``routings``.
+    by : {"resource_family", "resource"}
+        The level of the outlook.
+    qty_column : str
+        The demand column.
+
+    Returns
+    -------
+    DataFrame
+        ``<by>, period, load_hours, regular_hours, capacity_hours,
+        utilisation, overloaded, source, unrouted_qty`` sorted by ``<by>``
+        and period. ``overloaded`` is ``load_hours > capacity_hours``;
+        ``unrouted_qty`` is the month's demand of SKUs without a routing (the
+        same on every row of the month). ``utilisation`` is NaN where there is
+        no capacity.
+    """
+    if by not in ("resource_family", "resource"):
+        raise ParameterError(f"by must be 'resource_family' or 'resource', got {by!r}")
+    missing = [c for c in ("sku", "period", qty_column) if c not in demand.columns]
+    if missing:
+        raise ParameterError(f"demand has no column(s) {', '.join(missing)}")
+    resources = _families(data)
+    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
+                                   resource=data.routings["resource"].astype("string"))
+    routing = routing.merge(resources[["resource", "resource_family"]], on="resource",
+                            how="inner")
+    frame = demand.assign(sku=demand["sku"].astype("string"),
+                          period=pd.to_datetime(demand["period"]),
+                          qty=pd.to_numeric(demand[qty_column], errors="coerce").fillna(0.0))
+    periods = pd.DatetimeIndex(sorted(frame["period"].unique()), name="period")
+    load = frame[["sku", "period", "qty"]].merge(routing[["sku", by, "hours_per_unit"]],
+                                                 on="sku", how="inner")
+    load["load_hours"] = load["qty"] * load["hours_per_unit"].astype(float)
+    load = load.groupby([by, "period"])["load_hours"].sum()
+
+    capacity = resources.groupby(by)[["regular_hours", "capacity_hours"]].sum()
+    index = pd.MultiIndex.from_product([capacity.index, periods], names=[by, "period"])
+    out = pd.DataFrame(index=index).reset_index()
+    out["load_hours"] = load.reindex(index).fillna(0.0).to_numpy()
+    out = out.merge(capacity.reset_index(), on=by, how="left")
+    out["utilisation"] = out["load_hours"] / out["capacity_hours"].where(
+        out["capacity_hours"] > 0)
+    out["overloaded"] = out["load_hours"] > out["capacity_hours"] + TOL
+    if "source" in frame.columns:
+        sources = frame.groupby("period")["source"].first()
+        out["source"] = out["period"].map(sources).astype("string")
+    else:
+        out["source"] = pd.array(["plan"] * len(out), dtype="string")
+    unrouted = frame[~frame["sku"].isin(routing["sku"])].groupby("period")["qty"].sum()
+    out["unrouted_qty"] = out["period"].map(unrouted).fillna(0.0).astype(float)
+    out[by] = out[by].astype("string")
+    return out.sort_values([by, "period"], ignore_index=True)
+
+
+def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp | str,
+                   by: str = "resource_family", build_ahead_months: int = 2,
+                   min_short_months: int = 3) -> pd.DataFrame:
+    """Per family (or resource): when load first exceeds capacity, and when to decide.
+
+    A month's peak above capacity is not yet a reason to add capacity: stock
+    built in the months before can cover it (the detailed plan does exactly
+    that). A family is *short of capacity* in month *t* when its excess load
+    cannot be covered by the spare hours of the ``build_ahead_months`` months
+    before (each spare hour used once, oldest first). The shortage is
+    *structural* when it lasts ``min_short_months`` months of the outlook (or
+    every month from its start to the end of the outlook, for a trend that
+    crosses capacity late): new capacity must then be in place by its first
+    month. A shorter shortage — a promotion, a lumpy project — is reported
+    as ``"short in peaks"``: build ahead earlier, outsource or move the
+    demand; new capacity only if it recurs.
+
+    Parameters
+    ----------
+    outlook : DataFrame
+        :func:`capacity_outlook`'s result at the same ``by`` level.
+    data : Dataset
+        ``resources`` (for ``capacity_lead_time_months``).
+    cycle : Timestamp or str
+        The cycle month: a decision due before it is overdue.
+    by : {"resource_family", "resource"}
+    build_ahead_months : int
+        How many months ahead stock may be built to cover a peak (>= 0; 0
+        judges every month on its own).
+    min_short_months : int
+        Months of shortage that make it structural (>= 1).
+
+    Returns
+    -------
+    DataFrame
+        One row per family: ``<by>, peak_utilisation, peak_period,
+        first_above_regular, first_peak_overload, first_overload,
+        months_overloaded, hours_short_at_peak, lead_time_months, decide_by,
+        status, explanation``. ``first_above_regular`` and
+        ``first_peak_overload`` are the first months whose own load exceeds
+        regular capacity and all capacity; ``first_overload`` is the first
+        month short of capacity even with building ahead (NaT if never) and
+        ``months_overloaded`` counts those months; ``decide_by =
+        first_overload - lead_time_months``. ``status`` is ``"overdue"``,
+        ``"decide now"`` (due this cycle), ``"decide by YYYY-MM"`` (a
+        structural shortage; ``decide_by`` is NaT otherwise), ``"short in
+        peaks"``, ``"peaks only"`` (covered by building ahead) or ``"enough
+        capacity"``. Sorted by ``decide_by``, then in that order.
+    """
+    if build_ahead_months < 0:
+        raise ParameterError(f"build_ahead_months must be >= 0, got {build_ahead_months}")
+    if min_short_months < 1:
+        raise ParameterError(f"min_short_months must be >= 1, got {min_short_months}")
+    start = cycle_month(cycle)
+    resources = _families(data)
+    lead = resources.groupby(by)["lead_time_months"].max()
+    rows = []
+    for key, group in outlook.groupby(by, sort=True):
+        group = group.sort_values("period")
+        periods = group["period"].reset_index(drop=True)
+        util = group["utilisation"].fillna(np.inf).where(group["load_hours"] > TOL, 0.0)
+        peak = int(np.argmax(util.to_numpy()))
+        peak_over = group["overloaded"].to_numpy()
+        short_of = _short_even_building_ahead(group["load_hours"].to_numpy(dtype=float),
+                                              group["capacity_hours"].to_numpy(dtype=float),
+                                              build_ahead_months)
+        above = (group["load_hours"] > group["regular_hours"] + TOL).to_numpy()
+        first_over, first_peak, first_above = (_first(periods, mask)
+                                               for mask in (short_of, peak_over, above))
+        lead_time = int(lead.get(key, DEFAULT_LEAD_TIME))
+        short = float((group["load_hours"] - group["capacity_hours"]).iloc[peak])
+        peak_text = f"peak {_pct(util.iloc[peak])} in {fmt_month(periods.iloc[peak])}"
+        n_short = int(short_of.sum())
+        to_end = len(group) - int(np.argmax(short_of)) if n_short else 0
+        if n_short and n_short < min(min_short_months, to_end):
+            decide_by, status = pd.NaT, "short in peaks"
+            when = ", ".join(fmt_month(m) for m in periods[short_of])
+            text = (f"{key}: even with {build_ahead_months} month(s) of building ahead, load "
+                    f"exceeds regular, overtime and temporary-staff capacity in {n_short} "
+                    f"month(s) only ({when}; {peak_text}, {max(short, 0):,.0f} h short): build "
+                    "ahead earlier, outsource or move the demand; new capacity only if it "
+                    "recurs")
+        elif n_short:
+            decide_by = add_months(first_over, -lead_time)
+            late = int(months_between(decide_by, start))
+            status = ("overdue" if late > 0 else "decide now" if late == 0
+                      else f"decide by {fmt_month(decide_by)}")
+            text = (f"{key}: from {fmt_month(first_over)} load exceeds regular, overtime and "
+                    f"temporary-staff capacity even with {build_ahead_months} month(s) of "
+                    f"building ahead ({int(short_of.sum())} month(s) of {len(group)}; "
+                    f"{peak_text}, {max(short, 0):,.0f} h short). New capacity takes "
+                    f"{lead_time} month(s): ")
+            text += (f"the decision was due in {fmt_month(decide_by)}, {late} month(s) ago"
+                     if late > 0 else "decide in this cycle" if late == 0
+                     else f"decide by {fmt_month(decide_by)}")
+        elif peak_over.any():
+            decide_by, status = pd.NaT, "peaks only"
+            text = (f"{key}: load exceeds capacity only in peaks ({int(peak_over.sum())} "
+                    f"month(s) from {fmt_month(first_peak)}; {peak_text}) that up to "
+                    f"{build_ahead_months} month(s) of building ahead can cover: no new "
+                    "capacity needed, but stock must be built in time")
+        else:
+            decide_by, status = pd.NaT, "enough capacity"
+            text = f"{key}: load stays within capacity ({peak_text})"
+            if not pd.isna(first_above):
+                text += f"; above regular capacity from {fmt_month(first_above)} (overtime/temps)"
+        rows.append({
+            by: key, "peak_utilisation": float(util.iloc[peak]) if np.isfinite(
+                util.iloc[peak]) else np.nan,
+            "peak_period": periods.iloc[peak], "first_above_regular": first_above,
+            "first_peak_overload": first_peak, "first_overload": first_over,
+            "months_overloaded": int(short_of.sum()),
+            "hours_short_at_peak": max(short, 0.0), "lead_time_months": lead_time,
+            "decide_by": decide_by, "status": status, "explanation": text + ".",
+        })
+    columns = [by, "peak_utilisation", "peak_period", "first_above_regular",
+               "first_peak_overload", "first_overload", "months_overloaded",
+               "hours_short_at_peak", "lead_time_months", "decide_by", "status", "explanation"]
+    flags = pd.DataFrame(rows, columns=columns)
+    for column in ("peak_period", "first_above_regular", "first_peak_overload",
+                   "first_overload", "decide_by"):
+        flags[column] = pd.to_datetime(flags[column])
+    for column in (by, "status", "explanation"):
+        flags[column] = flags[column].astype("string")
+    flags["_rank"] = flags["status"].map(
+        {"short in peaks": 1, "peaks only": 2, "enough capacity": 3}).fillna(0)
+    return (flags.sort_values(["_rank", "decide_by", by], ignore_index=True)
+            .drop(columns="_rank"))
+
+
+def _short_even_building_ahead(load: np.ndarray, capacity: np.ndarray,
+                               build_ahead_months: int) -> np.ndarray:
+    """Months whose load exceeds capacity even with spare hours of the months before.
+
+    A month's excess is covered by the spare hours of the ``build_ahead_months``
+    months before it, oldest first (they expire first), each spare hour once.
+    """
+    spare = np.clip(capacity - load, 0.0, None)
+    short = np.zeros(load.size, dtype=bool)
+    for t in range(load.size):
+        need = load[t] - capacity[t]
+        for s in range(max(t - build_ahead_months, 0), t):
+            if need <= TOL:
+                break
+            used = min(spare[s], need)
+            spare[s] -= used
+            need -= used
+        short[t] = need > TOL
+    return short
+
+
+def _first(periods: pd.Series, mask: np.ndarray) -> pd.Timestamp:
+    """The first period where ``mask`` holds, NaT if none."""
+    return periods.iloc[int(np.argmax(mask))] if mask.any() else pd.NaT
+
+
+def _pct(value: float) -> str:
+    return "no capacity" if not np.isfinite(value) else f"{value * 100:.0f} %"

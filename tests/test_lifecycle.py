@@ -1,0 +1,272 @@
+"""Analog launch curves, phase-out, run-out and last-time buys on small hand-made cases."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit import lifecycle
+from sopkit.errors import ParameterError
+from sopkit.periods import month_range
+
+CYCLE = "2025-01"
+M = pd.Timestamp
+
+
+def _products(rows):
+    columns = ["sku", "family", "lifecycle_status", "launch_period", "eol_period", "price",
+               "unit_cost", "analog_sku", "launch_volume"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for c in ("launch_period", "eol_period"):
+        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
+    for c in ("sku", "family", "lifecycle_status", "analog_sku"):
+        frame[c] = frame[c].astype("string")
+    return frame
+
+
+def _actuals(series: dict[str, tuple[str, list[float]]]) -> pd.DataFrame:
+    rows = []
+    for sku, (start, values) in series.items():
+        for period, qty in zip(month_range(M(start), len(values)), values, strict=True):
+            rows.append((sku, period, float(qty)))
+    return pd.DataFrame(rows, columns=["sku", "period", "qty"]).astype({"sku": "string"})
+
+
+# History 2024-01 .. 2024-12, cycle 2025-01. Curves over 4 months, the last 2 the plateau.
+KW = {"curve_months": 4, "plateau_months": 2}
+
+
+@pytest.fixture
+def launch_case():
+    products = _products([
+        # analogs: A1 launched 2024-03 (given), A2 first sold 2024-04, OLD sold since the start
+        ("A1", "F", "active", "2024-03", None, 100.0, 60.0, None, None),
+        ("A2", "F", "active", None, None, 120.0, 70.0, None, None),
+        ("OLD", "F", "active", None, None, 101.0, 60.0, None, None),
+        ("G1", "G", "active", "2024-02", None, 50.0, 30.0, None, None),
+        # new products
+        ("NEW", "F", "npi", "2025-02", None, 110.0, 60.0, None, 100.0),
+        ("NEW2", "F", "npi", "2025-02", None, 110.0, 60.0, "OLD", 100.0),
+        ("NEW3", "G", "npi", "2025-01", None, 60.0, 30.0, "A1", None),
+        ("NEW4", "H", "npi", "2025-03", None, 55.0, 30.0, "NOPE", 40.0),
+    ])
+    actuals = _actuals({
+        "A1": ("2024-03", [2, 6, 10, 10, 10, 10, 10, 10, 10, 10]),    # level 10: .2 .6 1 1
+        "A2": ("2024-04", [5, 10, 20, 20, 20, 20, 20, 20, 20]),       # level 20: .25 .5 1 1
+        "OLD": ("2024-01", [9] * 12),
+        "G1": ("2024-02", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),         # level 1: 1 1 1 1
+    })
+    return products, actuals
+
+
+def test_observed_launches(launch_case):
+    products, actuals = launch_case
+    seen = lifecycle.observed_launches(products, actuals, cycle=CYCLE, **KW).set_index("sku")
+    assert sorted(seen.index) == ["A1", "A2", "G1"]  # OLD: sold since the history's start
+    assert seen.loc["A1", "launch"] == M("2024-03")
+    assert seen.loc["A2", "launch"] == M("2024-04")  # first month with demand
+    assert seen.loc["A1", "level"] == pytest.approx(10.0)
+    assert seen.loc["A2", "curve"] == pytest.approx([0.25, 0.5, 1.0, 1.0])
+    # a curve not yet complete before the cycle is not a launch to learn from
+    late = lifecycle.observed_launches(products, actuals, cycle="2024-07", **KW)
+    assert sorted(late["sku"]) == ["A1", "G1"]
+
+
+def test_choose_analogs_rules(launch_case):
+    products, actuals = launch_case
+    chosen = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, n_analogs=2, **KW)
+    by = {sku: g for sku, g in chosen.groupby("sku")}
+    # NEW: no analog given; family F by price: A2 (ln 120/110 = .087) before A1 (.095)
+    assert by["NEW"]["analog_sku"].tolist() == ["A2", "A1"]
+    assert set(by["NEW"]["rule"]) == {"family and price"}
+    assert by["NEW"]["price_ratio"].tolist() == pytest.approx([120 / 110, 100 / 110])
+    # NEW2: the given analog was sold before the history, so the rule picks and says why
+    assert by["NEW2"]["analog_sku"].tolist() == ["A2", "A1"]
+    assert "not in the history" in by["NEW2"]["note"].iloc[0]
+    # NEW3: given analog with an observed launch is used alone
+    assert by["NEW3"]["analog_sku"].tolist() == ["A1"]
+    assert by["NEW3"]["rule"].tolist() == ["given"]
+    # NEW4: unknown analog, no launch in family H: nearest price over all families
+    assert by["NEW4"]["analog_sku"].tolist() == ["G1", "A1"]
+    assert set(by["NEW4"]["rule"]) == {"price"}
+    assert "not in the product master" in by["NEW4"]["note"].iloc[0]
+    one = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, n_analogs=1, **KW)
+    assert one.loc[one["sku"] == "NEW", "analog_sku"].tolist() == ["A2"]
+    with pytest.raises(ParameterError):
+        lifecycle.choose_analogs(products, actuals, cycle=CYCLE, n_analogs=0)
+
+
+def test_launch_forecast_from_averaged_analog_curves(launch_case):
+    products, actuals = launch_case
+    periods = month_range(M("2025-01"), 5)
+    fc = lifecycle.launch_forecast(products, actuals, periods, cycle=CYCLE, n_analogs=2, **KW)
+    new = fc[fc["sku"] == "NEW"].set_index("period")
+    # curve (.2+.25)/2 = .225, (.6+.5)/2 = .55, then 1 x launch_volume 100; launch 2025-02
+    assert new["qty_stat"].tolist() == pytest.approx([0.0, 22.5, 55.0, 100.0, 100.0])
+    assert new["month_since_launch"].tolist() == [-1, 0, 1, 2, 3]
+    assert set(new["model"]) == {"npi_analog"}
+    # NEW3: no launch_volume: scaled by its analog's ramped-up level (A1: 10)
+    new3 = fc[fc["sku"] == "NEW3"]
+    assert new3["qty_stat"].tolist() == pytest.approx([2.0, 6.0, 10.0, 10.0, 10.0])
+    # analogs with history that already sold are not new products
+    assert not set(fc["sku"]) & {"A1", "A2", "OLD", "G1"}
+
+
+def test_launch_forecast_falls_back_to_linear_ramp():
+    products = _products([("N", "F", "npi", "2025-01", None, 10.0, 5.0, None, 30.0),
+                          ("M", "F", "npi", "2025-01", None, 10.0, 5.0, None, None)])
+    actuals = _actuals({"X": ("2024-01", [1] * 12)})
+    fc = lifecycle.launch_forecast(products, actuals, month_range(M("2025-01"), 4), cycle=CYCLE)
+    assert fc["sku"].tolist() == ["N"] * 4  # M: no volume and no analog to scale by
+    assert fc["qty_stat"].tolist() == pytest.approx([10.0, 20.0, 30.0, 30.0])
+    assert set(fc["model"]) == {"npi_ramp"}
+    chosen = lifecycle.choose_analogs(products, actuals, cycle=CYCLE)
+    assert set(chosen["rule"]) == {"linear ramp"}
+
+
+@pytest.fixture
+def eol_case():
+    products = _products([
+        ("E", "F", "eol", None, "2025-03", 10.0, 4.0, None, None),
+        ("E2", "F", "eol", None, "2025-02", 10.0, 2.0, None, None),
+        ("LIVE", "F", "active", None, None, 10.0, 4.0, None, None),
+        ("GONE", "F", "eol", None, "2024-10", 10.0, 4.0, None, None),
+    ])
+    actuals = _actuals({"E": ("2024-07", [90, 90, 90, 30, 30, 30]),
+                        "E2": ("2024-10", [12, 12, 12]), "LIVE": ("2024-01", [5] * 12)})
+    inventory = pd.DataFrame({"sku": ["E", "E2", "E2", "LIVE"], "qty": [30.0, 60.0, 40.0, 7.0]})
+    bom = pd.DataFrame({"sku": ["E", "E", "LIVE", "E2"], "component": ["C1", "C2", "C2", "C3"],
+                        "qty_per": [2.0, 1.0, 1.0, 5.0]})
+    components = pd.DataFrame({"component": ["C1", "C2", "C3"], "supplier": ["S1", "S2", "S3"],
+                               "on_hand": [10.0, 100.0, 0.0], "lead_time_months": [2, 1, 1]})
+    return products, actuals, inventory, bom, components
+
+
+def test_phase_out_factors(eol_case):
+    products = eol_case[0]
+    factors = lifecycle.phase_out_factors(products, month_range(M("2024-12"), 5))
+    e = factors[factors["sku"] == "E"]
+    # eol 2025-03, 3 months of phase-out: Dec 1, Jan .75, Feb .5, Mar .25, Apr 0
+    assert e["factor"].tolist() == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert e["months_to_eol"].tolist() == [3, 2, 1, 0, -1]
+    assert "LIVE" not in set(factors["sku"])
+    sharp = lifecycle.phase_out_factors(products, month_range(M("2025-02"), 3),
+                                        phase_out_months=0)
+    assert sharp[sharp["sku"] == "E"]["factor"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_phase_out_demand_and_run_out(eol_case):
+    products, actuals, inventory, bom, components = eol_case
+    demand = lifecycle.phase_out_demand(actuals, products, cycle=CYCLE, run_rate_months=3)
+    e = demand[demand["sku"] == "E"]
+    # run rate: Oct-Dec mean 30; x .75, .5, .25
+    assert e["qty"].tolist() == pytest.approx([22.5, 15.0, 7.5])
+    assert demand[demand["sku"] == "E2"]["qty"].tolist() == pytest.approx([6.0, 3.0])
+    assert "GONE" not in set(demand["sku"])  # ended before the cycle
+    out = lifecycle.run_out(products, inventory, demand, cycle=CYCLE).set_index("sku")
+    assert list(out.index) == ["E", "E2"]
+    # E: 30 on hand covers January (22.5) and half of February (7.5 of 15)
+    assert out.loc["E", "qty_demand_to_eol"] == pytest.approx(45.0)
+    assert out.loc["E", "months_of_stock"] == pytest.approx(1.5)
+    assert out.loc["E", "runs_out"] == M("2025-02")
+    assert out.loc["E", "qty_to_make"] == pytest.approx(15.0)
+    assert out.loc["E", "qty_left_at_eol"] == 0.0
+    # E2: 100 on hand against 9 of demand: 91 left, worth 91 x 2
+    assert out.loc["E2", "months_of_stock"] == pytest.approx(2.0)
+    assert pd.isna(out.loc["E2", "runs_out"])
+    assert out.loc["E2", "qty_left_at_eol"] == pytest.approx(91.0)
+    assert out.loc["E2", "value_left_at_eol"] == pytest.approx(182.0)
+    assert out.loc["E2", "qty_to_make"] == 0.0
+    with pytest.raises(ParameterError, match="no column"):
+        lifecycle.run_out(products, inventory, demand, cycle=CYCLE, qty="qty_consensus")
+
+
+def test_last_time_buy(eol_case):
+    products, actuals, inventory, bom, components = eol_case
+    demand = lifecycle.phase_out_demand(actuals, products, cycle=CYCLE, run_rate_months=3)
+    runout = lifecycle.run_out(products, inventory, demand, cycle=CYCLE)
+    ltb = lifecycle.last_time_buy(runout, products, bom, components).set_index("component")
+    # only E still needs making (15): C1 2 per unit = 30, 10 on hand -> buy 20;
+    # C2 1 per unit = 15, but LIVE uses it too: purchasing goes on, no last-time buy
+    assert sorted(ltb.index) == ["C1", "C2"]
+    assert ltb.loc["C1", "qty_needed"] == pytest.approx(30.0)
+    assert ltb.loc["C1", "qty_last_time_buy"] == pytest.approx(20.0)
+    assert not ltb.loc["C1", "used_by_live"]
+    assert ltb.loc["C2", "qty_needed"] == pytest.approx(15.0)
+    assert ltb.loc["C2", "used_by_live"]
+    assert ltb.loc["C2", "qty_last_time_buy"] == 0.0
+    assert ltb.loc["C1", "used_by"] == "E"
+    empty = lifecycle.last_time_buy(runout.assign(qty_to_make=0.0), products, bom, components)
+    assert empty.empty and "qty_last_time_buy" in empty.columns
+
+
+def test_lifecycle_impact(launch_case, eol_case):
+    products = pd.concat([launch_case[0], eol_case[0]], ignore_index=True)
+    actuals = pd.concat([launch_case[1], eol_case[1]], ignore_index=True)
+    impact = lifecycle.lifecycle_impact(products, actuals, cycle=CYCLE, horizon=4,
+                                        run_rate_months=3).set_index("period")
+    # phase-out lost in January: E 30 x (1 - .75) + E2 12 x (1 - .5) = 7.5 + 6
+    assert impact.loc[M("2025-01"), "qty_phase_out_lost"] == pytest.approx(13.5)
+    assert impact.loc[M("2025-01"), "revenue_phase_out_lost"] == pytest.approx(135.0)
+    # April: both gone: 30 + 12 lost
+    assert impact.loc[M("2025-04"), "qty_phase_out_lost"] == pytest.approx(42.0)
+    assert (impact["qty_net"] == impact["qty_launch"] - impact["qty_phase_out_lost"]).all()
+    assert np.all(impact["qty_launch"] >= 0)
+
+
+def test_demand_plan_uses_the_analog_launch_and_the_phase_out():
+    from sopkit.consensus import build_consensus
+    from sopkit.lumpy import LumpyDemandModel
+
+    products = _products([
+        ("A", "F", "active", "2023-03", None, 10.0, 5.0, None, None),
+        ("E", "F", "eol", None, "2025-02", 10.0, 5.0, None, None),
+        ("NEW", "F", "npi", "2025-02", None, 11.0, 5.0, "A", 50.0),
+    ])
+    # A's launch: .2 .4 .6 .8 1 1.2 of its ramped-up level 10 (mean of months 7-12)
+    actuals = _actuals({"A": ("2023-03", [2, 4, 6, 8, 10, 12] + [10] * 16),
+                        "E": ("2023-01", [40] * 24)})
+    periods = month_range(M("2025-01"), 4)
+    forecast = pd.DataFrame({
+        "sku": pd.array(["A"] * 4 + ["E"] * 4, dtype="string"), "period": list(periods) * 2,
+        "qty_forecast": [10.0] * 4 + [40.0] * 4, "qty_q10": [5.0] * 4 + [20.0] * 4,
+        "qty_q90": [15.0] * 4 + [60.0] * 4, "model": "ses", "demand_class": "smooth"})
+    by_hand_new = [0.0, 10.0, 20.0, 30.0]  # 50 × (0, .2, .4, .6), launch in February
+    by_hand_e = [40 * 0.5, 40 * 0.25, 0.0, 0.0]  # eol 2025-02: fade .5, .25, then nothing
+    simple = build_consensus(forecast, cycle=CYCLE, actuals=actuals, products=products)
+    model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE, products=products)
+    lumpy = model.predict(forecast, products=products)
+    for plan in (simple, lumpy):
+        new = plan[plan["sku"] == "NEW"]
+        assert new["qty_consensus"].tolist() == pytest.approx(by_hand_new)
+        assert set(new["model"]) == {"npi_analog"}
+        e = plan[plan["sku"] == "E"]
+        assert e["qty_consensus"].tolist() == pytest.approx(by_hand_e)
+        assert e["qty_q90"].tolist() == pytest.approx([30.0, 15.0, 0.0, 0.0])
+        assert plan.loc[plan["sku"] == "A", "qty_consensus"].tolist() == pytest.approx([10.0] * 4)
+
+
+def test_sporadic_first_orders_and_erratic_analogs_are_not_launch_curves():
+    products = _products([
+        ("SPOR", "F", "active", None, None, 100.0, 60.0, None, None),
+        ("BASE", "G", "active", None, None, 100.0, 60.0, None, None),
+        ("NOISY", "F", "active", "2024-02", None, 100.0, 60.0, None, None),
+        ("NEW", "F", "npi", "2025-02", None, 100.0, 60.0, None, 10.0),
+        ("NEW2", "F", "npi", "2025-02", None, 100.0, 60.0, "NOISY", 10.0),
+    ])
+    actuals = _actuals({
+        # first order in 2024-03, then orders in 2 of the next 3 months: not a launch
+        "SPOR": ("2024-03", [5, 0, 7, 0, 6, 0, 5, 0, 4, 0]),
+        # a launch, but its plateau (months 3-4) swings 0, 20: cv 1
+        "NOISY": ("2024-02", [1, 2, 0, 20, 0, 20, 0, 20, 0, 20, 0]),
+        "BASE": ("2024-01", [9] * 12),  # the history starts in 2024-01
+    })
+    seen = lifecycle.observed_launches(products, actuals, cycle=CYCLE, **KW).set_index("sku")
+    assert list(seen.index) == ["NOISY"]
+    assert seen.loc["NOISY", "plateau_cv"] == pytest.approx(1.0)
+    chosen = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, **KW).set_index("sku")
+    # chosen by the rule: too erratic to tell a launch curve, so the linear ramp
+    assert chosen.loc["NEW", "rule"] == "linear ramp"
+    # named by the product master: used as given
+    assert chosen.loc["NEW2", "analog_sku"] == "NOISY" and chosen.loc["NEW2", "rule"] == "given"
+    relaxed = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, max_cv=1.0, **KW)
+    assert relaxed.set_index("sku").loc["NEW", "analog_sku"] == "NOISY"

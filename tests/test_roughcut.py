@@ -1,0 +1,234 @@
+"""Tests of the rough-cut capacity outlook, against figures computed by hand.
+
+Cycle 2026-01 unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sopkit.dataset import Dataset
+from sopkit.errors import ParameterError
+from sopkit.roughcut import capacity_flags, capacity_outlook, extend_demand
+
+CYCLE = pd.Timestamp("2026-01-01")
+
+
+def months(n: int, start=CYCLE) -> list[pd.Timestamp]:
+    return list(pd.date_range(start, periods=n, freq="MS"))
+
+
+def demand(rows: dict[str, list[float]]) -> pd.DataFrame:
+    frames = [pd.DataFrame({"sku": sku, "period": months(len(q)), "qty": q})
+              for sku, q in rows.items()]
+    out = pd.concat(frames, ignore_index=True)
+    out["sku"] = out["sku"].astype("string")
+    return out
+
+
+def plant() -> Dataset:
+    """Family ASM: R1 (100 h + 10 overtime + 10 temps, lead 3) and R2 (50 h, lead 2);
+    R3 has no family (40 h, no lead time given: the default 6)."""
+    resources = pd.DataFrame({
+        "resource": pd.array(["R1", "R2", "R3"], dtype="string"),
+        "resource_family": pd.array(["ASM", "ASM", None], dtype="string"),
+        "capacity_hours": [100.0, 50.0, 40.0],
+        "overtime_max_hours": [10.0, 0.0, 0.0],
+        "temp_max_hours": [10.0, 0.0, 0.0],
+        "capacity_lead_time_months": pd.array([3, 2, None], dtype="Int64"),
+    })
+    routings = pd.DataFrame({
+        "sku": pd.array(["X", "X", "Y"], dtype="string"),
+        "resource": pd.array(["R1", "R2", "R3"], dtype="string"),
+        "hours_per_unit": [1.0, 0.5, 2.0],
+    })
+    return Dataset.from_frames({"resources": resources, "routings": routings})
+
+
+def test_load_capacity_and_first_overload_by_hand():
+    # X needs 1 h on R1 + 0.5 h on R2 = 1.5 h of family ASM a unit. Demand 100 a month
+    # for four months, then 120 and 130 a month: load 150 (x4), 180, 195 (x3) h. Capacity
+    # of ASM: 100 + 10 + 10 + 50 = 170 h (regular 150). May is the first month above it
+    # (180 > 170), but May's 10 h can be built in Mar (20 h spare). June needs 25 h: Apr's
+    # 20 (May has none), 5 h short; July and August find no spare hours at all. Short in
+    # 3 months from Jun 2026: structural. The family's longest lead time is 3 months:
+    # decide by Mar 2026.
+    # Y (2 h on R3, a family of its own, 40 h): 10 a month = 20 h, 25 in Mar = 50 h: a
+    # peak that Jan-Feb's spare hours cover (20 + 20 + 50 = 90 <= 120): peaks only.
+    # Z has no routing: its 7 units a month are counted as unrouted.
+    plan = demand({"X": [100, 100, 100, 100, 120, 130, 130, 130],
+                   "Y": [10, 10, 25, 10, 10, 10, 10, 10], "Z": [7] * 8})
+    outlook = capacity_outlook(plan, plant())
+    asm = outlook[outlook["resource_family"] == "ASM"]
+    assert asm["load_hours"].tolist() == pytest.approx([150] * 4 + [180] + [195] * 3)
+    assert asm["capacity_hours"].tolist() == pytest.approx([170] * 8)
+    assert asm["regular_hours"].tolist() == pytest.approx([150] * 8)
+    assert asm["utilisation"].iloc[4] == pytest.approx(180 / 170)
+    assert asm["overloaded"].tolist() == [False] * 4 + [True] * 4
+    r3 = outlook[outlook["resource_family"] == "R3"]
+    assert r3["load_hours"].tolist() == pytest.approx([20, 20, 50, 20, 20, 20, 20, 20])
+    assert outlook["unrouted_qty"].unique().tolist() == [7.0]
+
+    flags = capacity_flags(outlook, plant(), cycle=CYCLE).set_index("resource_family")
+    asm = flags.loc["ASM"]
+    assert asm["first_peak_overload"] == pd.Timestamp("2026-05-01")
+    assert asm["first_above_regular"] == pd.Timestamp("2026-05-01")  # 150 is not above 150
+    assert asm["first_overload"] == pd.Timestamp("2026-06-01")
+    assert asm["months_overloaded"] == 3
+    assert asm["lead_time_months"] == 3
+    assert asm["decide_by"] == pd.Timestamp("2026-03-01")
+    assert asm["status"] == "decide by 2026-03"
+    assert asm["hours_short_at_peak"] == pytest.approx(25)
+    assert asm["peak_utilisation"] == pytest.approx(195 / 170)
+    assert asm["explanation"] == (
+        "ASM: from 2026-06 load exceeds regular, overtime and temporary-staff capacity even "
+        "with 2 month(s) of building ahead (3 month(s) of 8; peak 115 % in 2026-06, 25 h "
+        "short). New capacity takes 3 month(s): decide by 2026-03.")
+    r3 = flags.loc["R3"]
+    assert r3["status"] == "peaks only" and pd.isna(r3["decide_by"])
+    assert r3["first_peak_overload"] == pd.Timestamp("2026-03-01")
+    assert pd.isna(r3["first_overload"]) and r3["months_overloaded"] == 0
+    assert r3["lead_time_months"] == 6  # contract default
+    assert r3["peak_utilisation"] == pytest.approx(1.25)
+    assert r3["explanation"] == (
+        "R3: load exceeds capacity only in peaks (1 month(s) from 2026-03; peak 125 % in "
+        "2026-03) that up to 2 month(s) of building ahead can cover: no new capacity needed, "
+        "but stock must be built in time.")
+    assert flags.index.tolist() == ["ASM", "R3"]  # a decision first
+
+    # Without building ahead every month stands alone: ASM is short from May; R3 is short
+    # in March only: a peak to plan for, not new capacity.
+    alone = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0)
+    alone = alone.set_index("resource_family")
+    assert alone.loc["ASM", "first_overload"] == pd.Timestamp("2026-05-01")
+    assert alone.loc["ASM", "decide_by"] == pd.Timestamp("2026-02-01")
+    assert alone.loc["R3", "first_overload"] == pd.Timestamp("2026-03-01")
+    assert alone.loc["R3", "status"] == "short in peaks" and pd.isna(alone.loc["R3", "decide_by"])
+    assert alone.loc["R3", "explanation"] == (
+        "R3: even with 0 month(s) of building ahead, load exceeds regular, overtime and "
+        "temporary-staff capacity in 1 month(s) only (2026-03; peak 125 % in 2026-03, 10 h "
+        "short): build ahead earlier, outsource or move the demand; new capacity only if it "
+        "recurs.")
+    # ... unless one month is enough to call it structural
+    strict = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0,
+                            min_short_months=1).set_index("resource_family")
+    assert strict.loc["R3", "status"] == "overdue"  # 2026-03 - 6 months < 2026-01
+
+
+def test_overdue_decide_now_and_enough_capacity():
+    # Loads 180, 195, 195 h against 170: short from the first month (nothing to build
+    # ahead with); lead time 3: the decision was due in 2025-10, 3 months ago.
+    plan = demand({"X": [120, 130, 130]})
+    flags = capacity_flags(capacity_outlook(plan, plant()), plant(), cycle=CYCLE)
+    asm = flags.set_index("resource_family").loc["ASM"]
+    assert asm["first_overload"] == pd.Timestamp("2026-01-01")
+    assert asm["decide_by"] == pd.Timestamp("2025-10-01")
+    assert asm["status"] == "overdue"
+    assert "the decision was due in 2025-10, 3 month(s) ago" in asm["explanation"]
+
+    # Per resource: R2 (50 h, lead 2) carries 0.5 h a unit of X: 50, 50, 60, 60, 60 h, no
+    # spare hours: short in Mar-May, decide in Jan = now. R1 (100 h + 20) carries 100, 100,
+    # 120, 120, 120 h: above regular from Mar, within capacity.
+    plan = demand({"X": [100, 100, 120, 120, 120]})
+    by_resource = capacity_outlook(plan, plant(), by="resource")
+    flags = capacity_flags(by_resource, plant(), cycle=CYCLE, by="resource").set_index(
+        "resource")
+    assert flags.loc["R2", "first_overload"] == pd.Timestamp("2026-03-01")
+    assert flags.loc["R2", "status"] == "decide now"
+    assert flags.loc["R1", "status"] == "enough capacity"
+    assert flags.loc["R1", "explanation"] == (
+        "R1: load stays within capacity (peak 100 % in 2026-03); above regular capacity "
+        "from 2026-03 (overtime/temps).")
+    with pytest.raises(ParameterError, match="build_ahead_months"):
+        capacity_flags(by_resource, plant(), cycle=CYCLE, by="resource",
+                       build_ahead_months=-1)
+
+
+def test_extension_repeats_the_last_year_with_its_growth():
+    # 12 months of plan; actuals of the 12 months before the cycle sum to 120, the plan to
+    # 144 (ratio 1.2 over 12 months: growth 1.2 a year). Month 13 = month 1 * 1.2.
+    # W grows 10-fold: clipped to 2 a year. L has no history: its last year repeats.
+    plan = pd.DataFrame({
+        "sku": pd.array(["A"] * 12 + ["W"] * 12 + ["L"] * 12, dtype="string"),
+        "period": months(12) * 3,
+        "qty_consensus": [10.0, 14.0] * 6 + [100.0] * 12 + [5.0] * 12,
+    })
+    actuals = pd.DataFrame({
+        "sku": pd.array(["A"] * 12 + ["W"] * 12, dtype="string"),
+        "period": months(12, pd.Timestamp("2025-01-01")) * 2,
+        "qty": [10.0] * 12 + [10.0] * 12,
+    })
+    out = extend_demand(plan, actuals, cycle=CYCLE, horizon=15)
+    a = out[out["sku"] == "A"]
+    assert a["qty"].tolist() == pytest.approx([10, 14] * 6 + [12, 16.8, 12])
+    assert a["source"].tolist() == ["plan"] * 12 + ["extension"] * 3
+    w = out[out["sku"] == "W"]
+    assert w["qty"].iloc[12:].tolist() == pytest.approx([200, 200, 200])
+    assert out[out["sku"] == "L"]["qty"].iloc[12:].tolist() == pytest.approx([5, 5, 5])
+
+
+def test_extension_annualises_growth_over_the_plan_length():
+    # 18 months of plan at 12 a month vs actuals of 10 a month: ratio 1.2 over 18 months,
+    # growth 1.2 ** (12 / 18) a year; month 19 = month 7 * that.
+    plan = pd.DataFrame({"sku": pd.array(["A"] * 18, dtype="string"), "period": months(18),
+                         "qty_consensus": [12.0] * 18})
+    actuals = pd.DataFrame({"sku": pd.array(["A"] * 12, dtype="string"),
+                            "period": months(12, pd.Timestamp("2025-01-01")),
+                            "qty": [10.0] * 12})
+    out = extend_demand(plan, actuals, cycle=CYCLE, horizon=24)
+    assert len(out) == 24
+    assert out["qty"].iloc[18] == pytest.approx(12 * 1.2 ** (12 / 18))
+    # a plan longer than the outlook is cut, not extended
+    short = extend_demand(plan, actuals, cycle=CYCLE, horizon=6)
+    assert short["source"].unique().tolist() == ["plan"] and len(short) == 6
+
+
+def test_extension_needs_a_year_of_plan():
+    plan = pd.DataFrame({"sku": pd.array(["A"] * 6, dtype="string"), "period": months(6),
+                         "qty_consensus": [1.0] * 6})
+    actuals = pd.DataFrame({"sku": pd.array([], dtype="string"), "period": [], "qty": []})
+    with pytest.raises(ParameterError, match="covers 6 month"):
+        extend_demand(plan, actuals, cycle=CYCLE, horizon=24)
+
+
+def test_resource_without_capacity_is_flagged_as_overloaded_now():
+    # R3 with 0 h and work routed to it: overloaded from the first month, no utilisation.
+    data = plant()
+    data.resources.loc[2, "capacity_hours"] = 0.0
+    outlook = capacity_outlook(demand({"Y": [1, 1]}), data)
+    r3 = outlook[outlook["resource_family"] == "R3"]
+    assert r3["overloaded"].all() and r3["utilisation"].isna().all()
+    flag = capacity_flags(outlook, data, cycle=CYCLE).set_index("resource_family").loc["R3"]
+    assert flag["status"] == "overdue"  # 2026-01 - 6 months
+    assert "peak no capacity" in flag["explanation"]
+    assert np.isnan(flag["peak_utilisation"])
+
+
+def test_spare_hours_are_used_once_and_only_before_the_peak():
+    # R3: 40 h, 2 h a unit of Y. Loads 28, 48, 40, 40: February's 8 h come from January's
+    # 12 spare hours; March and April are full but not over: peaks only (a rolling sum of
+    # Feb-Apr, 128 > 120, would wrongly flag April: spare hours do not move backwards).
+    outlook = capacity_outlook(demand({"Y": [14, 24, 20, 20]}), plant())
+    flag = capacity_flags(outlook, plant(), cycle=CYCLE).set_index("resource_family").loc["R3"]
+    assert flag["status"] == "peaks only" and flag["months_overloaded"] == 0
+    # Loads 28, 48, 48, 40: February takes 8 of January's 12 spare hours, March needs 8 more
+    # and finds 4: short in March.
+    outlook = capacity_outlook(demand({"Y": [14, 24, 24, 20]}), plant())
+    flag = capacity_flags(outlook, plant(), cycle=CYCLE, min_short_months=1).set_index(
+        "resource_family").loc["R3"]
+    assert flag["first_overload"] == pd.Timestamp("2026-03-01")
+    assert flag["months_overloaded"] == 1
+
+
+def test_a_late_trend_is_structural_even_in_few_months():
+    # R3 (40 h): 20 h a month, then 50 h in the last two months of the outlook: short in
+    # both, i.e. in every month from the first shortage to the end: structural, although
+    # fewer than min_short_months (3) months.
+    outlook = capacity_outlook(demand({"Y": [10, 10, 10, 25, 25]}), plant())
+    flag = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0).set_index(
+        "resource_family").loc["R3"]
+    assert flag["first_overload"] == pd.Timestamp("2026-04-01")
+    assert flag["status"] == "overdue"  # 2026-04 - 6 months
+    assert flag["decide_by"] == pd.Timestamp("2025-10-01")
