@@ -62,7 +62,16 @@ def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
         "target": [format_kpi(k, v) for k, v in zip(card["kpi"], card["target"], strict=True)],
         "better": [better.get(str(d), "" if pd.isna(d) else str(d)) for d in card["direction"]],
         "status": card["status"].astype(str).tolist(),
+        **({"trend": [_trend_text(r) for r in card.itertuples(index=False)]}
+           if "trend" in card.columns else {}),
     })
+
+
+def _trend_text(row) -> str:
+    arrow = {"improving": "▲ ", "worsening": "▼ ", "steady": "= "}.get(str(row.trend), "")
+    if pd.isna(row.previous):
+        return str(row.trend)
+    return f"{arrow}{row.trend} (last cycle {format_kpi(row.kpi, row.previous)})"
 
 
 def kpi_values(

@@ -395,3 +395,63 @@ def scorecard(values: Mapping, targets: Mapping, *,
     for column in ("kpi", "direction", "status"):
         out[column] = out[column].astype("string")
     return out
+
+
+# ------------------------------------------------------------------ trend over cycles
+
+TREND_TOLERANCE = 0.005  # relative change below which a KPI is "steady" (as the rubric's ties)
+
+
+def scorecard_history(history: pd.DataFrame | None, card: pd.DataFrame, *, cycle: str
+                      ) -> pd.DataFrame:
+    """The KPI history across cycles with this cycle's scorecard in it.
+
+    ``history`` is long: ``cycle`` (``YYYY-MM``), ``kpi``, ``value``. Rows of
+    ``cycle`` are replaced by the card's values (a rerun of the cycle), so the
+    history holds the latest value of each KPI per cycle, oldest cycle first.
+    """
+    columns = ["cycle", "kpi", "value"]
+    now = pd.DataFrame({"cycle": str(cycle), "kpi": card["kpi"].astype(str),
+                        "value": card["value"].astype(float)})[columns]
+    if history is None or history.empty:
+        out = now
+    else:
+        past = history[columns].astype({"cycle": str, "kpi": str, "value": float})
+        out = pd.concat([past[past["cycle"] != str(cycle)], now], ignore_index=True)
+    out = out.sort_values(["cycle", "kpi"], kind="stable", ignore_index=True)
+    return out.astype({"cycle": "string", "kpi": "string", "value": float})
+
+
+def with_trend(card: pd.DataFrame, history: pd.DataFrame, *, cycle: str,
+               tolerance: float = TREND_TOLERANCE) -> pd.DataFrame:
+    """The scorecard with each KPI's trend against the previous recorded cycle.
+
+    Adds ``previous`` (the KPI's value in the latest cycle before ``cycle``
+    that has one), ``change`` (value − previous) and ``trend``:
+    ``improving`` / ``worsening`` in the KPI's direction (``closer``: the
+    distance to target shrank or grew), ``steady`` when the change is within
+    ``tolerance`` × |previous|, ``first cycle`` without an earlier value,
+    ``no data`` without a value now.
+    """
+    past = history[(history["cycle"].astype(str) < str(cycle))].dropna(subset=["value"])
+    previous = past.sort_values("cycle", kind="stable").groupby("kpi")["value"].last()
+    out = card.copy()
+    out["previous"] = out["kpi"].astype(str).map(previous).astype(float)
+    out["change"] = out["value"] - out["previous"]
+    trends = []
+    for row in out.itertuples(index=False):
+        if pd.isna(row.value):
+            trends.append("no data")
+        elif pd.isna(row.previous):
+            trends.append("first cycle")
+        elif abs(row.change) <= tolerance * abs(row.previous):
+            trends.append("steady")
+        else:
+            direction = "higher" if pd.isna(row.direction) else str(row.direction)
+            if direction == "closer":
+                better = abs(row.value - row.target) < abs(row.previous - row.target)
+            else:
+                better = (row.change > 0) == (direction == "higher")
+            trends.append("improving" if better else "worsening")
+    out["trend"] = pd.array(trends, dtype="string")
+    return out

@@ -118,6 +118,31 @@ def record_quality_score(record: pd.DataFrame, workspace: str | Path) -> pd.Data
     return read_quality_history(workspace)
 
 
+KPI_HISTORY = Path("archive") / "kpi_history.csv"
+
+
+def read_kpi_history(workspace: str | Path) -> pd.DataFrame:
+    """Every cycle's scorecard values recorded in the workspace: ``cycle, kpi, value``."""
+    path = Path(workspace) / KPI_HISTORY
+    if not path.is_file():
+        return pd.DataFrame({"cycle": pd.Series(dtype="string"),
+                             "kpi": pd.Series(dtype="string"), "value": pd.Series(dtype=float)})
+    return pd.read_csv(path, dtype={"cycle": "string", "kpi": "string", "value": float})
+
+
+def record_kpis(card: pd.DataFrame, workspace: str | Path, cycle: str) -> pd.DataFrame:
+    """Put a cycle's scorecard values into the KPI history (a rerun replaces them); returns it."""
+    from sopkit.kpi import scorecard_history
+
+    out = scorecard_history(read_kpi_history(workspace), card, cycle=cycle)
+    path = Path(workspace) / KPI_HISTORY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return read_kpi_history(workspace)
+
+
 def project_root() -> Path:
     """The repository root when sopkit runs from a checkout, else the working directory."""
     here = Path(__file__).resolve().parent.parent

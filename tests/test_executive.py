@@ -127,3 +127,13 @@ def test_scorecard_text_is_what_people_read():
     html = executive.summary_html(card, pd.DataFrame(columns=["decision", "recommendation",
                                                               "reason"]))
     assert "Fill rate · green" in html and "95.3%" in html
+
+
+def test_scorecard_shows_the_trend_against_last_cycle():
+    card = pd.DataFrame({"kpi": ["fill_rate", "utilisation"], "value": [0.95, 0.9],
+                         "target": [0.95, 0.85], "direction": ["higher", "lower"],
+                         "status": ["green", "amber"], "previous": [0.93, float("nan")],
+                         "change": [0.02, float("nan")],
+                         "trend": ["improving", "first cycle"]})
+    table = executive.scorecard_table(card)
+    assert table["trend"].tolist() == ["▲ improving (last cycle 93.0%)", "first cycle"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sopkit import kpi
 from sopkit.errors import ParameterError
 from sopkit.kpi import (
     days_of_supply,
@@ -160,3 +161,37 @@ def test_scorecard_rejects_bad_targets():
         scorecard({}, {"x": {"direction": "higher"}})
     with pytest.raises(ParameterError, match="unknown key"):
         scorecard({}, {"x": {"target": 1, "goal": 2}})
+
+
+def test_kpi_history_replaces_a_rerun_and_trend_follows_the_direction(tmp_path):
+    from sopkit.workspace import read_kpi_history, record_kpis
+
+    targets = {"fill_rate": {"target": 0.95, "direction": "higher"},
+               "utilisation": {"target": 0.85, "direction": "lower"},
+               "forecast_bias": {"target": 0.0, "direction": "closer"},
+               "data_quality_score": {"target": 90, "direction": "higher"}}
+    sept = kpi.scorecard({"fill_rate": 0.90, "utilisation": 0.80, "forecast_bias": 0.10,
+                          "data_quality_score": 95.0}, targets)
+    record_kpis(sept, tmp_path, "2026-09")
+    octo = kpi.scorecard({"fill_rate": 0.99, "utilisation": 0.80, "forecast_bias": 0.20,
+                          "data_quality_score": 95.0}, targets)
+    record_kpis(octo, tmp_path, "2026-10")
+    # a rerun of 2026-10 replaces its values
+    octo = kpi.scorecard({"fill_rate": 0.93, "utilisation": 0.90, "forecast_bias": -0.05,
+                          "data_quality_score": 95.2}, targets)
+    history = record_kpis(octo, tmp_path, "2026-10")
+    assert len(history) == 8 and history["cycle"].tolist()[:4] == ["2026-09"] * 4
+    assert read_kpi_history(tmp_path).equals(history)
+    t = kpi.with_trend(octo, history, cycle="2026-10").set_index("kpi")
+    # fill rate 0.90 → 0.93: higher is better
+    assert t.loc["fill_rate", "previous"] == 0.90
+    assert t.loc["fill_rate", "change"] == pytest.approx(0.03)
+    assert t.loc["fill_rate", "trend"] == "improving"
+    # utilisation 0.80 → 0.90, lower is better
+    assert t.loc["utilisation", "trend"] == "worsening"
+    # bias 0.10 → −0.05: the distance to 0 shrank although the value fell
+    assert t.loc["forecast_bias", "trend"] == "improving"
+    # 95 → 95.2: +0.2 within 0.5 % × 95 = 0.475
+    assert t.loc["data_quality_score", "trend"] == "steady"
+    first = kpi.with_trend(sept, history, cycle="2026-09")
+    assert set(first["trend"]) == {"first cycle"}
