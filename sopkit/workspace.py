@@ -109,13 +109,17 @@ def record_quality_score(record: pd.DataFrame, workspace: str | Path) -> pd.Data
     """
     from sopkit.quality import HISTORY_COLUMNS, score_trend
 
-    out = score_trend(read_quality_history(workspace), record)[HISTORY_COLUMNS]
-    path = Path(workspace) / DQ_HISTORY
+    _replace_csv(score_trend(read_quality_history(workspace), record)[HISTORY_COLUMNS],
+                 Path(workspace) / DQ_HISTORY)
+    return read_quality_history(workspace)
+
+
+def _replace_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` through a temporary file, so a reader never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
-    out.to_csv(tmp, index=False)
+    frame.to_csv(tmp, index=False)
     tmp.replace(path)
-    return read_quality_history(workspace)
 
 
 KPI_HISTORY = Path("archive") / "kpi_history.csv"
@@ -134,12 +138,8 @@ def record_kpis(card: pd.DataFrame, workspace: str | Path, cycle: str) -> pd.Dat
     """Put a cycle's scorecard values into the KPI history (a rerun replaces them); returns it."""
     from sopkit.kpi import scorecard_history
 
-    out = scorecard_history(read_kpi_history(workspace), card, cycle=cycle)
-    path = Path(workspace) / KPI_HISTORY
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    out.to_csv(tmp, index=False)
-    tmp.replace(path)
+    _replace_csv(scorecard_history(read_kpi_history(workspace), card, cycle=cycle),
+                 Path(workspace) / KPI_HISTORY)
     return read_kpi_history(workspace)
 
 
