@@ -98,6 +98,10 @@ TABLES: dict[str, Table] = {
                   nullable=True, min=0),
                 C("outsource_max", "float", "Most units a contract manufacturer can supply a "
                   "month.", "units/month", required=False, nullable=True, min=0),
+                C("outsource_co2e_kg_per_unit", "float", "Emissions of a unit bought from the "
+                  "contract manufacturer, its transport to us included (in-house emissions come "
+                  "from the resources' co2e_kg_per_hour).", "kg CO2e/unit", min=0,
+                  required=False, default=0.0),
                 C("analog_sku", "str", "For a new product: an existing SKU whose launch it is "
                   "expected to resemble; used when its first 12 months after launch are in the "
                   "history, else analogs are chosen by family and price (sopkit.lifecycle).",

@@ -976,6 +976,9 @@ class _Company:
             "price": self.price, "unit_cost": self.unit_cost, "priority_tier": self.tier,
             "shelf_life_months": self.shelf_life, "lead_time_months": self.lead_time,
             "outsource_cost": self.outsource_cost, "outsource_max": self.outsource_max,
+            # spend-based estimate (GHG Protocol scope 3, purchased goods): 0.35 kg CO2e per
+            # unit of currency paid to the contract manufacturer, freight included
+            "outsource_co2e_kg_per_unit": np.nan_to_num(np.round(0.35 * self.outsource_cost, 2)),
             "analog_sku": [None if a is None else self.sku[a] for a in self.analog],
             "launch_volume": self.launch_volume,
         }, "products")

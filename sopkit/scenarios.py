@@ -547,7 +547,8 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> 
         ``tier1_fill_rate`` (the same for priority-tier-1 SKUs; NaN without
         them), ``inventory_value`` (average month-end stock value over the
         horizon), ``overtime_hours``, ``outsourced_units``, ``co2e_kg`` (hours
-        on each resource × its ``co2e_kg_per_hour``), ``revenue_at_risk``.
+        on each resource × its ``co2e_kg_per_hour`` + outsourced units × the
+        product's ``outsource_co2e_kg_per_unit``), ``revenue_at_risk``.
     """
     from sopkit.finance import financials
 
@@ -570,6 +571,10 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> 
         overtime = float(load["overtime_hours"].astype(float).sum())
     else:
         co2e = overtime = 0.0
+    if "qty_outsourced" in plan.columns and "outsource_co2e_kg_per_unit" in data.products:
+        per_unit = plan["sku"].map(data.products.set_index("sku")["outsource_co2e_kg_per_unit"])
+        co2e += float((plan["qty_outsourced"].astype(float)
+                       * pd.to_numeric(per_unit, errors="coerce").fillna(0.0)).sum())
     stock = fin.groupby("period")["inventory_value"].sum()
     return {
         "status": str(getattr(supply, "status", "")),

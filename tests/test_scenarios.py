@@ -14,6 +14,7 @@ from sopkit.scenarios import (
     apply_scenario,
     rank_scenarios,
     run_scenarios,
+    scenario_kpis,
     validate_scenarios,
 )
 
@@ -411,3 +412,15 @@ def test_rank_takes_each_options_cost_off_its_margins():
     assert ranked["gross_margin"].tolist() == [1100.0, 1000.0, 1200.0]
     assert "1,050 vs 1,000" in ranked["reason"].iloc[0]
     assert ranked["reason"].iloc[0].endswith("(margins net of each option's one-off cost)")
+
+
+def test_co2e_counts_hours_and_outsourced_units(demand_plan, data):
+    products = data.products.assign(outsource_co2e_kg_per_unit=[5.0, np.nan])
+    data = Dataset.from_frames({"products": products, "resources": data.resources,
+                                "components": data.components})
+    supply = FakePlanner()(demand_plan, data, cycle=CYCLE, horizon=3)
+    supply.plan.loc[supply.plan["sku"] == "A", "qty_outsourced"] = 2.0
+    kpis = scenario_kpis(supply, data)
+    # 90 h on R1 × 2 kg + 3 months × 2 outsourced units of A × 5 kg (B: none)
+    assert kpis["co2e_kg"] == pytest.approx(180.0 + 30.0)
+    assert kpis["outsourced_units"] == pytest.approx(6.0)
