@@ -284,8 +284,9 @@ SAMPLE_KIT_FAMILIES = ("Spare-parts kits", "Service kits")
 CALIBRATION_SECTION = "### Calibration on held-out deals"
 CALIBRATION_TEXT = (
     "At every origin of the table above, each deal line open in the snapshot before the origin "
-    "gets three win probabilities: as stated by sales, stated × the global realised/stated "
-    "factor, and the lumpy model's calibrated one (stage × owner isotonic curves). Both "
+    "gets four win probabilities: as stated by sales, stated × the global realised/stated "
+    "factor, the lumpy model's calibrated one (stage × owner curves), and the same model's "
+    "when the pipeline records each closed deal's outcome (CRM outcomes). The "
     "calibrations were learnt only from deals resolved before that origin; the outcome of the "
     "scored deals was not known then. A deal line open at several origins is scored at each. "
     "Outcomes: the sample generator's and the simulator's truth (`won` flags), not the model's "
