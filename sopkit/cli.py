@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from sopkit import __version__
-from sopkit.errors import DataError, ParameterError, SopkitError, StepFailedError
+from sopkit.errors import DataError, ParameterError, SopkitError, StepFailedError, StoreError
 
 EXIT_INTERNAL = 70
 
@@ -150,27 +150,30 @@ def cmd_cycle(args) -> int:
         cycle = fmt_month(add_months(data.last_actual_period, 1))
     print(f"S&OP cycle {cycle}: data {data_dir} (fingerprint {data.fingerprint})")
     started = time.perf_counter()
-    try:
-        result = run_cycle(
-            cycle=cycle,
-            data_dir=str(Path(data_dir).resolve()),
-            params=params,
-            workspace=args.workspace,
-            reports=args.reports,
-            fingerprint=data.fingerprint,
-            progress=print,
-        )
-    except StepFailedError as exc:
-        partial = getattr(exc, "cycle_result", None)
-        if partial is not None:
-            print(f"report (with the failed step): {Path(partial.index).resolve()}")
-        raise
-    print(f"cycle {cycle} done in {time.perf_counter() - started:.1f} s")
-    print(f"report: {Path(result.index).resolve()}")
+    # a run whose steps all finish is recorded in the store as a new draft before its
+    # index is written, so the index states the plan-of-record status
     with store:
-        recorded = store.record_workspace(args.workspace, cycle, data_fingerprint=data.fingerprint,
-                                          run_stamp=result.run_stamp)
-        print(recorded_message(recorded, store))
+        try:
+            result = run_cycle(
+                cycle=cycle,
+                data_dir=str(Path(data_dir).resolve()),
+                params=params,
+                workspace=args.workspace,
+                reports=args.reports,
+                fingerprint=data.fingerprint,
+                progress=print,
+                store=store,
+            )
+        except (StepFailedError, StoreError) as exc:
+            partial = getattr(exc, "cycle_result", None)
+            if partial is not None:
+                what = "with the failed step" if isinstance(exc, StepFailedError) else \
+                    "the plan was not recorded"
+                print(f"report ({what}): {Path(partial.index).resolve()}")
+            raise
+        print(f"cycle {cycle} done in {time.perf_counter() - started:.1f} s")
+        print(f"report: {Path(result.index).resolve()}")
+        print(recorded_message(result.plan_version, store))
     return 0
 
 
@@ -195,9 +198,41 @@ def cmd_approve(args) -> int:
 
     with _open_plan_store(args) as store:
         approved = store.approve(args.cycle, by=args.by, note=args.note, version=args.version)
-        print(approval_message(approved, store.versions(approved.cycle)))
+        versions = store.versions(approved.cycle)
+        print(approval_message(approved, versions))
         print(f"  store: {store.display_url}")
+    _refresh_index(Path(args.reports) / approved.cycle, versions, approved.cycle)
     return 0
+
+
+def _refresh_index(cycle_reports: Path, versions, cycle: str) -> None:
+    """Put the new plan-of-record status on the cycle's latest report index.
+
+    The approval stands whatever happens here: a page that cannot be updated
+    is a warning, not a failure.
+    """
+    from sopkit.report import latest_run_stamp, refresh_plan_status
+    from sopkit.store import approval_status
+
+    index = cycle_reports / "index.html"
+    try:
+        stamp = latest_run_stamp(cycle_reports)
+        if stamp is None:
+            print(f"  no report index {index} (or it names no run): nothing to update "
+                  "(--reports gives the reports folder)")
+            return
+        pages = refresh_plan_status(cycle_reports, approval_status(versions, cycle,
+                                                                   run_stamp=stamp),
+                                    run_stamp=stamp)
+    except (OSError, UnicodeDecodeError) as exc:
+        _print_err(f"sop approve: warning: the approval is recorded, but the report index "
+                   f"{index} could not be updated: {exc}")
+        return
+    if not pages:
+        _print_err(f"sop approve: warning: the approval is recorded, but {index} has no "
+                   "well-formed plan-of-record block; it was left as it is")
+        return
+    print(f"  report index updated: {pages[0]}")
 
 
 def cmd_plans(args) -> int:
@@ -284,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="name of the person who approves")
     p.add_argument("--note", default="", help="what was decided, conditions, meeting reference")
     p.add_argument("--version", type=int, help="version to approve (default: the latest)")
+    p.add_argument("--reports", default="reports",
+                   help="reports folder whose cycle index shows the new status (default reports)")
     _add_store_options(p)
     p.set_defaults(func=cmd_approve)
 

@@ -295,6 +295,39 @@ TABLES: dict[str, Table] = {
             key=("family", "period"),
             required=False,
         ),
+        Table(
+            "production",
+            "Production as the ERP recorded it: what was scheduled and what was made, per "
+            "SKU and month (optional). It gives the schedule-adherence KPI.",
+            (
+                C("period", "month", "Month of production.", "YYYY-MM"),
+                C("sku", "str", "SKU code (must be in products)."),
+                C("planned_qty", "float", "Quantity scheduled for the month: the production "
+                  "plan released to the shop floor (0 when none was scheduled).", "units",
+                  min=0),
+                C("actual_qty", "float", "Good quantity produced in the month.", "units",
+                  min=0),
+                C("resource", "str", "Resource (line) the quantity was scheduled on (must be "
+                  "in resources); blank or absent: adherence by resource counts the SKU on "
+                  "every resource of its routing.", required=False, nullable=True),
+            ),
+            key=("period", "sku", "resource"),
+            required=False,
+            references=(("sku", "products", "sku"), ("resource", "resources", "resource")),
+            set_aside_unknown=("sku",),
+            notes=(
+                "Schedule adherence (`sopkit.kpi.schedule_adherence`) is "
+                "Σ min(actual_qty, planned_qty) / Σ planned_qty over the rows of the last "
+                "closed months: production above plan does not make up for production below "
+                "it elsewhere, and a row planned at 0 counts as unplanned production.",
+                "`planned_qty` is required: adherence measures the schedule the ERP released, "
+                "not the monthly S&OP plan. To measure against the plan of record instead, "
+                "fill it from `sop plans export --cycle YYYY-MM --table supply` (the month's "
+                "`qty_supply` less `qty_outsourced`).",
+                "A blank `resource` is a value of the key: a SKU and month appear once "
+                "without a resource, or once per resource.",
+            ),
+        ),
     ]
 }
 
@@ -378,6 +411,8 @@ def markdown_reference() -> str:
             out.append(f"A row whose {cols} is not in the referenced table does not stop "
                        "planning: it is set aside (left out of the plan) and listed as a "
                        "data-quality finding (`unknown_sku`) with its file and row.\n")
+        for note in table.notes:
+            out.append(f"{note}\n")
         out.append("")
     return "\n".join(out)
 

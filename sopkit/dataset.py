@@ -33,6 +33,7 @@ class Dataset:
     bom: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["bom"]))
     inventory: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["inventory"]))
     budget: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["budget"]))
+    production: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["production"]))
     set_aside: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {c: pd.Series(dtype="string") for c in SET_ASIDE_COLUMNS}).astype(
             {"row": "Int64", "period": "datetime64[ns]", "qty": float}))

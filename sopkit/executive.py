@@ -24,6 +24,7 @@ KPI_LABELS = {
     "utilisation": "Capacity utilisation",
     "inventory_turns": "Inventory turns",
     "days_of_supply": "Days of supply",
+    "schedule_adherence": "Schedule adherence",
     "data_quality_score": "Data-quality score",
 }
 
@@ -36,8 +37,12 @@ KPI_FORMATS = {
     "utilisation": "{:.1%}",
     "inventory_turns": "{:.1f}",
     "days_of_supply": "{:.0f}",
+    "schedule_adherence": "{:.1%}",
     "data_quality_score": "{:.1f}",
 }
+
+ADHERENCE_MONTHS = 3
+"""Closed months over which the scorecard measures schedule adherence, by default."""
 
 
 def format_kpi(kpi_name: str, value) -> str:
@@ -53,7 +58,8 @@ def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``kpi, value, target, better, status`` as text.
+        ``kpi, value, target, better, status`` as text, then ``trend`` when
+        the card has one and ``note`` when a KPI has a note.
     """
     better = {"higher": "higher", "lower": "lower", "closer": "closer to target"}
     return pd.DataFrame({
@@ -64,6 +70,9 @@ def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
         "status": card["status"].astype(str).tolist(),
         **({"trend": [_trend_text(r) for r in card.itertuples(index=False)]}
            if "trend" in card.columns else {}),
+        **({"note": card["note"].fillna("").astype(str).tolist()}
+           if "note" in card.columns and card["note"].fillna("").astype(str).ne("").any()
+           else {}),
     })
 
 
@@ -82,6 +91,9 @@ def kpi_values(
     resource_load: pd.DataFrame,
     financials: pd.DataFrame,
     findings: pd.DataFrame,
+    production: pd.DataFrame | None = None,
+    cycle=None,
+    adherence_months: int = ADHERENCE_MONTHS,
 ) -> dict[str, float]:
     """The current value of every KPI on the scorecard.
 
@@ -98,13 +110,21 @@ def kpi_values(
         The reconciliation step's priced plan.
     findings : DataFrame
         The product review's data-quality findings.
+    production : DataFrame, optional
+        Planned and actual production (the ``production`` table); without it
+        schedule adherence is NaN (:func:`kpi_notes` says why).
+    cycle : month, optional
+        The cycle month: schedule adherence covers the ``adherence_months``
+        closed months before it (default: before the month after the last
+        production month).
 
     Returns
     -------
     dict
         ``forecast_wape_lag1``, ``forecast_wape_lag3``, ``forecast_bias``,
         ``fill_rate``, ``tier1_fill_rate``, ``utilisation``, ``inventory_turns``,
-        ``days_of_supply``, ``data_quality_score``; NaN where there is no data.
+        ``days_of_supply``, ``schedule_adherence``, ``data_quality_score``;
+        NaN where there is no data.
     """
     from sopkit.quality import quality_score
 
@@ -125,8 +145,37 @@ def kpi_values(
     values["utilisation"] = float(kpi.utilisation(resource_load))
     values["inventory_turns"] = float(kpi.inventory_turns(financials))
     values["days_of_supply"] = float(kpi.days_of_supply(financials))
+    values["schedule_adherence"] = (
+        float(kpi.schedule_adherence(production, months=adherence_months, as_of=cycle))
+        if production is not None and len(production) else np.nan)
     values["data_quality_score"] = float(quality_score(findings, n_skus=len(products)))
     return values
+
+
+def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
+              adherence_months: int = ADHERENCE_MONTHS) -> dict[str, str]:
+    """Why a KPI of :func:`kpi_values` has no value, in words (for ``kpi.scorecard(notes=)``).
+
+    Returns
+    -------
+    dict
+        KPI name → sentence; today only ``schedule_adherence``: no production
+        table, or no production planned in the months measured.
+    """
+    if production is None or production.empty:
+        return {"schedule_adherence": "no production data: production.csv (planned and "
+                                      "actual production) was not given"}
+    last = (pd.Timestamp(cycle) if cycle is not None
+            else pd.to_datetime(production["period"]).max() + pd.DateOffset(months=1))
+    first, end = kpi.closed_months(last, adherence_months)
+    window = f"{fmt_month(first)} to {fmt_month(end)}" if first != end else fmt_month(end)
+    planned = production[(pd.to_datetime(production["period"]) >= first)
+                         & (pd.to_datetime(production["period"]) <= end)]["planned_qty"]
+    if planned.empty:
+        return {"schedule_adherence": f"no production recorded in {window}"}
+    if not (planned.astype(float) > 0).any():
+        return {"schedule_adherence": f"no production planned in {window}"}
+    return {"schedule_adherence": f"over {window}"}
 
 
 KEEP_PLAN = "Keep the plan as it stands"
@@ -379,7 +428,13 @@ def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame) -> str:
     """An escaped HTML fragment for the cycle index: status tiles and the decisions."""
     from sopkit.display import kpi_tiles, show_table
 
-    tiles = {f"{KPI_LABELS.get(row.kpi, row.kpi)} · {row.status}": format_kpi(row.kpi, row.value)
+    def tile_text(row) -> str:
+        note = str(getattr(row, "note", "") or "")
+        if pd.isna(row.value) and note:
+            return note.split(":")[0]  # "no production data", not the whole sentence
+        return format_kpi(row.kpi, row.value)
+
+    tiles = {f"{KPI_LABELS.get(row.kpi, row.kpi)} · {row.status}": tile_text(row)
              for row in card.itertuples(index=False)}
     parts = [kpi_tiles(tiles, caption="Scorecard").html]
     if len(decision_table):

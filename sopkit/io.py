@@ -339,14 +339,18 @@ def _pandera_problems(cases: pd.DataFrame, table: Table, name: str) -> list[Prob
 def _check_keys(frame: pd.DataFrame, table: Table, name: str) -> list[Problem]:
     if not table.key or any(k not in frame.columns for k in table.key):
         return []
-    keys = frame[list(table.key)]
+    keys = frame[list(table.key)].copy()
+    for column in table.key:
+        if table.column(column).nullable:  # a blank optional key part is a value of the key
+            keys[column] = keys[column].astype("string").fillna("")
     complete = keys.notna().all(axis=1)
     dup = keys[complete].duplicated(keep=False)
     problems = []
     if dup.any():
         first_row: dict[tuple, int] = {}
         for row, values in keys[complete][dup].iterrows():
-            shown = tuple(fmt_month(v) if isinstance(v, pd.Timestamp) else str(v) for v in values)
+            shown = tuple(fmt_month(v) if isinstance(v, pd.Timestamp) else str(v) or "blank"
+                          for v in values)
             if shown in first_row:
                 label = ", ".join(table.key)
                 problems.append(Problem(name, int(row), label,

@@ -15,6 +15,12 @@ Days of supply
     ``365 / turns``: the days of cost of goods sold the average stock covers.
 Utilisation
     ``Σ hours_required / Σ capacity_hours`` (above 1 means overtime).
+Schedule adherence
+    ``Σ min(actual_qty, planned_qty) / Σ planned_qty`` over the rows of the
+    production the ERP recorded (SKU × month, or SKU × month × resource) in the
+    last closed months: what was made of what was scheduled, in the month it
+    was scheduled. Making more than planned does not offset making less
+    elsewhere.
 
 Each function returns a single number by default and a table when given
 ``by`` keys to break it down.
@@ -297,6 +303,132 @@ def utilisation(resource_load: pd.DataFrame, *, by: str | Sequence[str] | None =
     return out[columns].sort_values(keys, ignore_index=True)
 
 
+# ------------------------------------------------------------------ production
+
+ADHERENCE_COLUMNS = ["n_rows", "planned_qty", "actual_qty", "qty_on_plan", "qty_under",
+                     "qty_over", "qty_unplanned", "schedule_adherence"]
+NO_RESOURCE = "(no routing)"  # resource of a row whose SKU has neither a resource nor a routing
+
+
+def closed_months(as_of, months: int | None) -> tuple[pd.Timestamp | None, pd.Timestamp]:
+    """The window of :func:`schedule_adherence`: first and last closed month before ``as_of``.
+
+    ``months=None`` leaves the start open (``None``).
+    """
+    end = pd.Timestamp(as_of).to_period("M").to_timestamp() - pd.DateOffset(months=1)
+    if months is None:
+        return None, end
+    if int(months) < 1:
+        raise ParameterError(f"adherence months must be at least 1, got {months!r}")
+    return end - pd.DateOffset(months=int(months) - 1), end
+
+
+def _production_rows(production: pd.DataFrame, keys: list[str], *, months: int | None,
+                     as_of, products: pd.DataFrame | None,
+                     routings: pd.DataFrame | None) -> pd.DataFrame:
+    _check_columns(production, ("period", "sku", "planned_qty", "actual_qty"), "the production")
+    frame = production.copy()
+    frame["period"] = pd.to_datetime(frame["period"])
+    if as_of is None:
+        as_of = frame["period"].max() + pd.DateOffset(months=1) if len(frame) else None
+    if as_of is not None:
+        first, last = closed_months(as_of, months)
+        inside = frame["period"] <= last
+        if first is not None:
+            inside &= frame["period"] >= first
+        frame = frame[inside]
+    if "resource" in keys:
+        given = (frame["resource"].astype("string") if "resource" in frame.columns
+                 else pd.Series(pd.NA, index=frame.index, dtype="string"))
+        frame = frame.assign(resource=given)
+        blank = frame["resource"].isna()
+        if blank.any():
+            if routings is None:
+                raise ParameterError("schedule adherence by resource needs the routings for "
+                                     "rows without a resource")
+            _check_columns(routings, ("sku", "resource"), "routings")
+            routed = routings[["sku", "resource"]].drop_duplicates().astype(
+                {"sku": "string", "resource": "string"})
+            spread = frame[blank].drop(columns="resource").merge(routed, on="sku", how="left")
+            spread["resource"] = spread["resource"].fillna(NO_RESOURCE)
+            frame = pd.concat([frame[~blank], spread], ignore_index=True)
+    needed = [k for k in keys if k not in frame.columns]
+    if needed:
+        if products is None:
+            raise ParameterError(f"schedule adherence needs products for {', '.join(needed)}")
+        _check_columns(products, ["sku", *needed], "products")
+        frame = frame.merge(products[["sku", *needed]].drop_duplicates("sku"), on="sku",
+                            how="left")
+    planned = frame["planned_qty"].astype(float)
+    actual = frame["actual_qty"].astype(float)
+    frame["qty_on_plan"] = np.minimum(actual, planned)
+    frame["qty_under"] = (planned - actual).clip(lower=0.0)
+    frame["qty_over"] = (actual - planned).clip(lower=0.0).where(planned > 0, 0.0)
+    frame["qty_unplanned"] = actual.where(planned <= 0, 0.0)
+    return frame
+
+
+def schedule_adherence(
+    production: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    months: int | None = None,
+    as_of=None,
+    products: pd.DataFrame | None = None,
+    routings: pd.DataFrame | None = None,
+):
+    """How much of the scheduled production was made, in the month it was scheduled.
+
+    ``Σ min(actual_qty, planned_qty) / Σ planned_qty`` over the rows of the
+    production table (one row per SKU and month, or per SKU, month and
+    resource): production above plan does not make up for production below
+    it in another row, and a row planned at 0 is unplanned production (it
+    adds to neither sum).
+
+    Parameters
+    ----------
+    production : DataFrame
+        ``period, sku, planned_qty, actual_qty`` and optionally ``resource``
+        (the ``production`` table of the data contract).
+    by : str or sequence of str, optional
+        Keys to break down by: ``"period"``, ``"sku"``, ``"resource"``,
+        ``"family"`` (from ``products``) or any column of ``production``.
+        By ``resource``, a row without a resource counts on every resource of
+        its SKU's routing (``routings``), or on ``(no routing)``.
+    months : int, optional
+        Only the last ``months`` closed months: those before ``as_of``.
+        ``None``: every month before ``as_of``.
+    as_of : month, optional
+        The first month not closed (the cycle month). Default: the month after
+        the latest month in ``production``.
+    products, routings : DataFrame, optional
+        Needed for ``family`` and for ``resource`` as described above.
+
+    Returns
+    -------
+    float or DataFrame
+        Without ``by``: the adherence, NaN when nothing was planned in the
+        window. With ``by``: the keys, then ``n_rows, planned_qty,
+        actual_qty, qty_on_plan`` (Σ min), ``qty_under`` (planned, not made),
+        ``qty_over`` (made beyond a plan), ``qty_unplanned`` (made where the
+        plan was 0), ``schedule_adherence`` (NaN where nothing was planned).
+        ``planned_qty = qty_on_plan + qty_under`` and ``actual_qty =
+        qty_on_plan + qty_over + qty_unplanned``.
+    """
+    keys = _keys(by)
+    frame = _production_rows(production, keys, months=months, as_of=as_of, products=products,
+                             routings=routings)
+    measures = ["planned_qty", "actual_qty", "qty_on_plan", "qty_under", "qty_over",
+                "qty_unplanned"]
+    frame[["planned_qty", "actual_qty"]] = frame[["planned_qty", "actual_qty"]].astype(float)
+    if not keys:
+        return _ratio(frame["qty_on_plan"].sum(), frame["planned_qty"].sum())
+    out = frame.groupby(keys, as_index=False, dropna=False).agg(
+        n_rows=("sku", "size"), **{m: (m, "sum") for m in measures})
+    out["schedule_adherence"] = _ratio(out["qty_on_plan"], out["planned_qty"])
+    return out[[*keys, *ADHERENCE_COLUMNS]].sort_values(keys, ignore_index=True)
+
+
 # ------------------------------------------------------------------ scorecard
 
 
@@ -342,7 +474,8 @@ def rag_status(value: float, target: float, direction: str, band: float) -> str:
 
 
 def scorecard(values: Mapping, targets: Mapping, *,
-              amber_band: float = AMBER_BAND) -> pd.DataFrame:
+              amber_band: float = AMBER_BAND, notes: Mapping[str, str] | None = None
+              ) -> pd.DataFrame:
     """The KPI scorecard: each KPI against its target, red/amber/green.
 
     Parameters
@@ -358,11 +491,15 @@ def scorecard(values: Mapping, targets: Mapping, *,
         ``band = amber_band × |target|`` (``amber_band`` itself when the
         target is 0); a target's ``amber`` gives the width in the KPI's own
         units instead.
+    notes : mapping, optional
+        KPI name → a sentence for people, typically why a value is missing
+        ("no production data: production.csv not given").
 
     Returns
     -------
     DataFrame
-        ``kpi, value, target, direction, gap`` (value − target), ``status``:
+        ``kpi, value, target, direction, gap`` (value − target), ``status``,
+        ``note`` (blank unless ``notes`` has one):
 
         * ``higher`` — green at or above target; amber within the band below
           it; red further below.
@@ -375,6 +512,7 @@ def scorecard(values: Mapping, targets: Mapping, *,
         listed last with status ``no target``. Rows follow the order of
         ``targets``.
     """
+    notes = dict(notes or {})
     if amber_band is None or not amber_band >= 0:
         raise ParameterError(f"amber_band must be >= 0, got {amber_band!r}")
     rows = []
@@ -392,7 +530,8 @@ def scorecard(values: Mapping, targets: Mapping, *,
             rows.append({"kpi": kpi, "value": value, "target": np.nan, "direction": pd.NA,
                          "gap": np.nan, "status": "no target"})
     out = pd.DataFrame(rows, columns=["kpi", "value", "target", "direction", "gap", "status"])
-    for column in ("kpi", "direction", "status"):
+    out["note"] = [str(notes.get(kpi, "") or "") for kpi in out["kpi"]]
+    for column in ("kpi", "direction", "status", "note"):
         out[column] = out[column].astype("string")
     return out
 

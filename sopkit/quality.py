@@ -259,8 +259,8 @@ STALE_MASTER_SHARE = 0.10
 """Share of the last 12 months' demand on unknown SKUs above which planning stops."""
 
 
-@check("unknown_sku", "SKUs in actuals, pipeline or inventory that are not in the product "
-       "master (their rows are left out of planning; an error when they hold more than "
+@check("unknown_sku", "SKUs in actuals, pipeline, inventory or production that are not in the "
+       "product master (their rows are left out of planning; an error when they hold more than "
        "a tenth of the last 12 months' demand: the product master is out of date).")
 def _unknown_sku(data: Dataset, cycle) -> list[dict]:
     aside = data.set_aside
@@ -290,7 +290,8 @@ def _unknown_sku(data: Dataset, cycle) -> list[dict]:
         qty = group["qty"].astype(float)
         units = f", {qty.sum():,.0f} units" if qty.notna().any() else ""
         what = {"actuals": "demand history", "pipeline": "pipeline deals",
-                "inventory": "stock"}.get(str(table), str(table))
+                "inventory": "stock", "production": "production records"}.get(str(table),
+                                                                               str(table))
         found.append(_finding(
             "warning", str(table), str(value),
             f"{file}: SKU {value!r} is not in products.csv; {len(rows)} row(s){units} of "

@@ -17,6 +17,12 @@ Layout (see :mod:`sopkit.workspace`)::
     reports/<cycle>/<run_stamp>/index.html     this run's index
     reports/<cycle>/<run_stamp>/<step>.html    one page per step
     reports/<cycle>/<run_stamp>/run.json       steps, statuses and timings
+
+The index states the run's plan-of-record status (draft or approved, by whom,
+when) in a block between ``<!-- sop:plan-status -->`` and
+``<!-- /sop:plan-status -->``; ``sop approve`` replaces that block on the
+cycle's latest index (:func:`refresh_plan_status`) and leaves the rest of the
+page as it was.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -412,8 +418,44 @@ def _previous_runs(cycle_reports: Path, current: str) -> str:
     return '<h2>Previous runs</h2><ul class="sop-runs">' + "".join(items) + "</ul>"
 
 
+PLAN_STATUS_START = "<!-- sop:plan-status -->"
+PLAN_STATUS_END = "<!-- /sop:plan-status -->"
+NO_STORE_STATUS = ("Plan-of-record status unknown: this run was not recorded in a plan store "
+                   "(it was run without one, e.g. through sopkit.runner.run_cycle without "
+                   "store=).")
+_PLAN_STATUS_RE = re.compile(re.escape(PLAN_STATUS_START) + ".*?" + re.escape(PLAN_STATUS_END),
+                             re.DOTALL)
+_RUN_STAMP = r"[0-9]{8}-[0-9]{6}(?:-[0-9]+)?"  # a run folder's name (sopkit.runner)
+_STAMP_RE = re.compile(rf'class="sop-plan-status" data-run-stamp="({_RUN_STAMP})"')
+_LATEST_RUN_RE = re.compile(rf'<p>Latest run: <a href="({_RUN_STAMP})/index\.html">')
+
+
+def plan_status_html(text: str, *, run_stamp: str, as_of: datetime | None = None) -> str:
+    """The escaped plan-of-record block of a cycle index, between its two markers.
+
+    Parameters
+    ----------
+    text : str
+        The status sentence (:func:`sopkit.store.approval_status` with
+        ``run_stamp``, or why the status is unknown).
+    run_stamp : str
+        The run the index shows; kept on the block so that ``sop approve``
+        can tell which run's draft the page talks about.
+    as_of : datetime, optional
+        When the status was read (default: now), shown in UTC.
+    """
+    when = (as_of or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'{PLAN_STATUS_START}<section class="sop-plan-status" data-run-stamp="{_esc(run_stamp)}">'
+        f"<h2>Plan of record</h2><p>{_esc(text)}</p>"
+        f'<p class="sop-footnote">Status as of {_esc(when)}; sop approve updates it here.</p>'
+        f"</section>{PLAN_STATUS_END}"
+    )
+
+
 def _index_page(
-    result: CycleResult, *, link_prefix: str, summary_html: str | None, previous: str
+    result: CycleResult, *, link_prefix: str, summary_html: str | None, previous: str,
+    plan_status: str = "",
 ) -> str:
     header = ReportHeader(
         cycle=result.cycle,
@@ -452,13 +494,14 @@ def _index_page(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
         f"<title>{_esc(header.page_title)}</title><style>{_css()}</style></head>"
-        f"<body><main>{header.to_html()}{where}{outcome}{summary}"
+        f"<body><main>{header.to_html()}{where}{outcome}{plan_status}{summary}"
         f"<h2>Steps</h2>{_steps_table(result, link_prefix)}{previous}</main></body></html>\n"
     )
 
 
 def write_index(
-    result: CycleResult, reports_dir: str | Path | None = None, *, summary_html: str | None = None
+    result: CycleResult, reports_dir: str | Path | None = None, *, summary_html: str | None = None,
+    plan_status: str | None = None,
 ) -> Path:
     """Write the run's index and make it the cycle's latest index.
 
@@ -477,12 +520,16 @@ def write_index(
         An HTML fragment shown as the run's summary (e.g. KPI tiles written
         by the executive step). It is embedded as is, so it must already be
         safe: build it with :mod:`sopkit.display`, which escapes.
+    plan_status : str, optional
+        The plan-of-record status sentence of the run (plain text, escaped
+        here); default: that the run was not recorded in a plan store.
 
     Returns
     -------
     Path
         ``<reports>/<cycle>/index.html``.
     """
+    status = plan_status_html(plan_status or NO_STORE_STATUS, run_stamp=result.run_stamp)
     if reports_dir is None:
         cycle_reports = Path(result.run_dir).parent
     else:
@@ -506,12 +553,71 @@ def write_index(
     _write_text(run_dir / RUN_FILE, json.dumps(info, indent=2) + "\n")
     _write_text(
         run_dir / "index.html",
-        _index_page(result, link_prefix="", summary_html=summary_html, previous=""),
+        _index_page(result, link_prefix="", summary_html=summary_html, previous="",
+                    plan_status=status),
     )
     latest = _index_page(
         result,
         link_prefix=f"{result.run_stamp}/",
         summary_html=summary_html,
         previous=_previous_runs(cycle_reports, result.run_stamp),
+        plan_status=status,
     )
     return _write_text(cycle_reports / "index.html", latest)
+
+
+def latest_run_stamp(cycle_reports: str | Path) -> str | None:
+    """The run that ``<cycle_reports>/index.html`` shows, or ``None`` without that page.
+
+    Read from the page's plan-of-record block, else (a page written before
+    the block existed) from its "Latest run" link.
+    """
+    path = Path(cycle_reports) / "index.html"
+    if not path.is_file():
+        return None
+    page = path.read_text(encoding="utf-8")
+    found = _STAMP_RE.search(page) or _LATEST_RUN_RE.search(page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def replace_plan_status(page: str, block: str) -> str | None:
+    """``page`` with its plan-of-record block replaced by ``block``.
+
+    A page without the block (written before it existed) gets it right after
+    its header. Returns ``None`` when the page has no single, well-formed
+    block and no header to put one after: it is left as it is.
+    """
+    starts, ends = page.count(PLAN_STATUS_START), page.count(PLAN_STATUS_END)
+    if starts == ends == 1 and page.index(PLAN_STATUS_START) < page.index(PLAN_STATUS_END):
+        return _PLAN_STATUS_RE.sub(lambda _: block, page, count=1)
+    if starts == ends == 0 and page.count("</header>") == 1:
+        return page.replace("</header>", "</header>" + block, 1)
+    return None
+
+
+def refresh_plan_status(
+    cycle_reports: str | Path, text: str, *, run_stamp: str, as_of: datetime | None = None
+) -> list[Path]:
+    """Put a new plan-of-record status on the cycle's latest index and on its run's own index.
+
+    Only the block between the plan-status markers changes; every other byte
+    of the pages stays as it was. Other runs' pages are not touched.
+
+    Returns
+    -------
+    list of Path
+        The pages updated (a page whose block is damaged is skipped).
+    """
+    cycle_reports = Path(cycle_reports)
+    block = plan_status_html(text, run_stamp=run_stamp, as_of=as_of)
+    updated = []
+    pages = [cycle_reports / "index.html"]
+    if re.fullmatch(_RUN_STAMP, run_stamp):
+        pages.append(cycle_reports / run_stamp / "index.html")
+    for path in pages:
+        if not path.is_file():
+            continue
+        page = replace_plan_status(path.read_text(encoding="utf-8"), block)
+        if page is not None:
+            updated.append(_write_text(path, page))
+    return updated

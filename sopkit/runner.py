@@ -10,6 +10,12 @@ The run stops at the first failing step: that step still gets its page (with
 the error in a box), later steps are marked skipped, the index is written, and
 then :class:`~sopkit.errors.StepFailedError` is raised for the command line to
 print.
+
+Given a plan store (:mod:`sopkit.store`), a run whose steps all finished is
+recorded in it as a new draft version before the index is written, so the
+index states the run's plan-of-record status ("Draft version 3, not
+approved", or who approved which version); when the store cannot record or
+be read, the index says the status is unknown and why.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sopkit.errors import ParameterError, StepFailedError
+from sopkit.errors import ParameterError, StepFailedError, StoreError
 from sopkit.periods import cycle_month, fmt_month
 from sopkit.report import (
+    NO_STORE_STATUS,
     PAPERMILL_PARAMETERS_TAG,
     ReportHeader,
     export_error_html,
@@ -90,6 +97,11 @@ class CycleResult:
         Fingerprint of the input data.
     started_at : datetime or None
         When the run started.
+    plan_version : PlanVersion or None
+        The draft version the run was recorded as (``None`` without a store,
+        for a failed run, or when recording failed).
+    plan_status : str
+        The plan-of-record status sentence shown on the index.
     """
 
     cycle: str
@@ -101,6 +113,8 @@ class CycleResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     started_at: datetime | None = None
+    plan_version: Any = None
+    plan_status: str = ""
 
 
 # ------------------------------------------------------------------ parameters
@@ -240,6 +254,36 @@ def _read_summary(workspace: Path, cycle: str, since: float) -> str | None:
     return None
 
 
+def _record_plan(store, workspace: Path, cycle: str, run_stamp: str, fingerprint: str,
+                 ok: bool) -> tuple[Any, str, StoreError | None]:
+    """Record a finished run in the plan store; the index's status sentence.
+
+    Returns the recorded version (or ``None``), the status sentence, and the
+    error that stopped the recording (raised once the index is written).
+    """
+    from sopkit.store import approval_status
+
+    if store is None:
+        return None, NO_STORE_STATUS, None
+    recorded = None
+    if ok:
+        try:
+            recorded = store.record_workspace(workspace, cycle, data_fingerprint=fingerprint,
+                                              run_stamp=run_stamp)
+        except StoreError as exc:
+            return None, (f"Plan-of-record status unknown: this run's plan could not be "
+                          f"recorded in the plan store ({exc.user_message()})."), exc
+    try:
+        return recorded, approval_status(store.versions(cycle), cycle,
+                                         run_stamp=run_stamp), None
+    except StoreError as exc:
+        text = (f"Plan-of-record status unknown: the plan store could not be read "
+                f"({exc.user_message()}).")
+        if recorded is not None:
+            text += f" This run's plan was recorded as draft version {recorded.version}."
+        return recorded, text, None
+
+
 def run_cycle(
     *,
     cycle: str,
@@ -253,6 +297,7 @@ def run_cycle(
     progress: Callable[[str], None] | None = print,
     kernel_name: str = "python3",
     now: datetime | None = None,
+    store=None,
 ) -> CycleResult:
     """Execute the step notebooks in order and publish their reports.
 
@@ -280,6 +325,11 @@ def run_cycle(
         Jupyter kernel to run the notebooks in.
     now : datetime, optional
         The run time (default: now); names the run folder ``%Y%m%d-%H%M%S``.
+    store : PlanStore, optional
+        The plan-of-record store (:func:`sopkit.store.open_store`): a run whose
+        steps all finish is recorded in it as a new draft version, and the
+        index states the plan-of-record status. Without it the index says
+        the run was not recorded.
 
     Returns
     -------
@@ -292,6 +342,9 @@ def run_cycle(
     StepFailedError
         When a step fails, after its page, the skipped steps and the index
         have been written.
+    StoreError
+        When the store could not record the finished run, after the index
+        (saying so) has been written.
     """
     say = progress or (lambda line: None)
     cycle = fmt_month(cycle_month(cycle))
@@ -378,9 +431,13 @@ def run_cycle(
         fingerprint=fingerprint,
         started_at=started_at,
     )
-    write_index(result, reports, summary_html=_read_summary(workspace_path, cycle, started_clock))
+    result.plan_version, result.plan_status, store_error = _record_plan(
+        store, workspace_path, cycle, run_stamp, fingerprint, failure is None)
+    write_index(result, reports, summary_html=_read_summary(workspace_path, cycle, started_clock),
+                plan_status=result.plan_status)
     say(f"index: {result.index}")
-    if failure is not None:
-        failure.cycle_result = result  # the CLI can still point at the index
-        raise failure
+    for error in (failure, store_error):
+        if error is not None:
+            error.cycle_result = result  # the CLI can still point at the index
+            raise error
     return result

@@ -50,6 +50,11 @@ Planted S&OP conflicts, which the cycle's notebooks should surface:
   best-seller (the biggest outside pumps and projects) has almost none.
 * **Pipeline optimism and slip**: project systems depend on deals whose
   stated probabilities and dates cannot be taken at face value.
+* **Planned after-market orders**: the large orders of the intermittent and
+  lumpy spare-parts and service kits come from customers' planned shutdowns
+  and service campaigns; two field-service engineers list most of them in
+  the pipeline 2-6 months ahead (dates move, some quotes are lost), while
+  small breakdown orders arrive unannounced (:meth:`_Company._aftermarket`).
 * **An optimistic budget**: the family budgets sit 4-12 % above what the
   history supports.
 * Capacity is tight overall (about 80-90 % average utilisation), with one
@@ -61,6 +66,11 @@ Planted S&OP conflicts, which the cycle's notebooks should surface:
 * **A last-time buy**: the last product to reach its end of life has a
   component of its own, with about a month of stock against the phase-out
   still to make.
+* **A schedule that is not quite kept**: the last 12 months of production
+  (planned and actual quantities per SKU made in-house) show a schedule
+  adherence of about 93 %, with the machining centre and the hydraulic test
+  bench falling 10-20 % short in their busiest months, a little
+  over-production and a few rush orders made without a schedule.
 
 Planted master-data faults (:func:`plant_faults`; ``faults=False`` leaves
 them out), which the product review lists: orders, a deal and a stock lot on
@@ -253,6 +263,8 @@ CAPACITY_LEAD_TIME = {"assembly": 6, "machining": 12, "electronics": 6, "testing
 # cost per unit as a share of the purchase price. The controller board CB-100 has none.
 BACKUP_SUPPLY = {"Rolltech": (0.3, 0.15), "Cartona": (0.5, 0.1), "Nordic Refining": (0.25, 0.12)}
 BOTTLENECKS = ("MCH-1", "TST-H1")
+PRODUCTION_MONTHS = 12  # history months with planned and actual production
+PRODUCTION_STREAM = 0x50D  # the production table's own random stream: [seed, this]
 
 # name, stated-probability bias, win rate, probability that a deal slips
 SALES_OWNERS: tuple[tuple[str, float, float, float], ...] = (
@@ -261,6 +273,22 @@ SALES_OWNERS: tuple[tuple[str, float, float, float], ...] = (
     ("Jonas Weber", 0.08, 0.45, 0.6),
     ("Priya Nair", 0.05, 0.50, 0.45),
     ("Tom O'Brien", 0.12, 0.40, 0.65),
+)
+# After-market: the field-service engineers who list customers' planned shutdowns and
+# service campaigns. name, stated-probability bias, probability that the date moves
+SERVICE_OWNERS: tuple[tuple[str, float, float], ...] = (
+    ("Elin Sande", 0.05, 0.35),
+    ("Omar Haddad", 0.10, 0.50),
+)
+AFTERMARKET_FAMILIES = ("SPK", "SVC")
+AFTERMARKET_LARGE = 0.6  # an order is a planned one above this quantile of the SKU's order sizes
+AFTERMARKET_LISTED = 0.75  # share of the planned orders the engineers list in the pipeline
+AFTERMARKET_LEAD = (2, 6)  # months between listing and the planned order (uniform)
+AFTERMARKET_LOST = 0.35  # quotes lost (third-party kits, shutdown cancelled) per listed order
+SERVICE_NOTES = (
+    "Planned shutdown confirmed by the site", "Turnaround scope under review",
+    "Service contract visit", "Customer compares third-party kits",
+    "Shutdown date depends on the customer's production plan",
 )
 # stage, share of the deal's planned time elapsed, stated probability before bias
 STAGES = (("qualify", 0.3, 0.35), ("propose", 0.6, 0.5), ("negotiate", 0.85, 0.65),
@@ -349,6 +377,26 @@ def _names(family: _Family, n: int, rng: np.random.Generator) -> list[str]:
     return [pool[i] for i in picked]
 
 
+def _deal_path(rng: np.random.Generator, created: int, close: int, expected: int, bias: float,
+               note: str | None, commit_note: str | None) -> list[tuple]:
+    """Snapshot rows of a deal listed from ``created`` to ``close - 1``.
+
+    A date already passed is pushed 1-2 months out; the stage follows the
+    share of the planned time elapsed, the stated probability the stage plus
+    the owner's bias and a little noise, in steps of 0.05.
+    """
+    path = []
+    for snap in range(created, close):
+        if expected <= snap:
+            expected = snap + int(rng.integers(1, 3))
+        elapsed = (snap - created + 1) / max(expected - created, 1)
+        stage, base = next((s, b) for s, limit, b in STAGES if elapsed <= limit)
+        stated = base + bias + rng.normal(0, 0.03)
+        stated = float(np.clip(np.round(stated * 20) / 20, 0.05, 0.95))
+        path.append((snap, expected, stage, stated, commit_note if stage == "commit" else note))
+    return path
+
+
 # ----------------------------------------------------------------------------- builder
 
 
@@ -371,11 +419,13 @@ class _Company:
         self._pipeline()
         self._adjustments()
         self._finish_history()
+        self._aftermarket(seed)
         self._projection()
         self._resources()
         self._components()
         self._inventory()
         self._budget()
+        self._production(seed)
 
     # ------------------------------------------------------------------ products
 
@@ -704,19 +754,79 @@ class _Company:
             close = int(rng.integers(created + 1, close + 1))  # when the deal disappears
         note = None if rng.random() < 0.35 else str(rng.choice(DEAL_NOTES))
         commit_note = str(rng.choice(COMMIT_NOTES)) if rng.random() < 0.5 else note
-        path = []
-        expected = expected0
-        for snap in range(created, close):
-            if expected <= snap:
-                expected = snap + int(rng.integers(1, 3))
-            elapsed = (snap - created + 1) / max(expected - created, 1)
-            stage, base = next((s, b) for s, limit, b in STAGES if elapsed <= limit)
-            stated = base + bias + rng.normal(0, 0.03)
-            stated = float(np.clip(np.round(stated * 20) / 20, 0.05, 0.95))
-            path.append((snap, expected, stage, stated, commit_note if stage == "commit"
-                         else note))
-        return {"created": created, "lines": lines, "owner": owner, "won": won, "close": close,
-                "path": path}
+        path = _deal_path(rng, created, close, expected0, bias, note, commit_note)
+        return {"created": created, "lines": lines, "owner": SALES_OWNERS[owner][0], "won": won,
+                "close": close, "path": path}
+
+    # --------------------------------------------------------------- after-market
+
+    def _aftermarket(self, seed: int) -> None:
+        """Planned after-market orders that field service listed in the pipeline ahead.
+
+        Spare-parts and service kits sell in two ways: small breakdown orders
+        nobody sees coming, and large orders for a customer's planned shutdown
+        or service campaign, which the field-service engineers know months
+        ahead. Of each intermittent or lumpy kit SKU's orders, those above the
+        60th percentile of its order sizes are planned ones; 75 % of them were
+        listed 2-6 months before they landed, the date moved later on the way
+        (35-50 % of them, by owner) or, rarely, earlier, with a quantity
+        within ±15 % of what was ordered. Quotes that came to nothing (a
+        third-party kit, a cancelled shutdown) add 0.35 lost deals per listed
+        order. Future planned orders (the next eight months) are drawn at each
+        SKU's rate, so the current snapshot holds open after-market deals.
+
+        The history is not changed: these deals describe orders already in it.
+        Drawn from a random stream of their own, so every other table is the
+        same as without them.
+        """
+        rng = np.random.default_rng([seed, 0xAF7E])
+        nm = self.n_months
+        lo, hi = AFTERMARKET_LEAD
+        skus = np.flatnonzero(np.isin(self.family, [self._f(c) for c in AFTERMARKET_FAMILIES])
+                              & np.isin(self.pattern, ["intermittent", "lumpy"]))
+        for i in skus:
+            qty = self.demand[i]
+            alive = np.flatnonzero(self.alive[i])
+            sizes = qty[qty > 0]
+            if len(sizes) < 3 or not len(alive):
+                continue
+            large = np.flatnonzero(qty > np.quantile(sizes, AFTERMARKET_LARGE))
+            if not len(large):
+                continue
+            rate = len(large) / len(alive)
+            # Planned orders of the history, and of the next eight months.
+            orders = [(int(t), float(qty[t])) for t in large]
+            orders += [(int(t), float(rng.choice(qty[large])))
+                       for t in range(nm, nm + 8) if rng.random() < rate]
+            listed = 0
+            for t, size in orders:
+                if rng.random() >= AFTERMARKET_LISTED:
+                    continue
+                created = t - int(rng.integers(lo, hi + 1))
+                if t - 1 < self.first_snapshot or created >= nm:
+                    continue  # never seen in a kept snapshot
+                listed += 1
+                self.deals.append(self._service_deal(rng, i, created, t, size, won=True))
+            for _ in range(rng.poisson(AFTERMARKET_LOST * listed)):
+                created = int(rng.integers(self.first_snapshot - hi, nm))
+                expected = created + int(rng.integers(lo, hi + 1))
+                gone = int(rng.integers(created + 1, expected + 2))
+                self.deals.append(self._service_deal(rng, i, created, gone, float(rng.choice(
+                    qty[large])), won=False, expected=expected))
+
+    def _service_deal(self, rng: np.random.Generator, i: int, created: int, close: int,
+                      size: float, *, won: bool, expected: int | None = None) -> dict:
+        name, bias, slip_p = SERVICE_OWNERS[int(rng.integers(len(SERVICE_OWNERS)))]
+        if expected is None:  # a won deal: the order landed in ``close``
+            slip = min(int(rng.geometric(0.5)), 3) if rng.random() < slip_p else 0
+            if slip == 0 and rng.random() < 0.08 and close - 2 > created:
+                slip = -1  # the shutdown came forward
+            expected = max(close - slip, created + 1)
+        stated_qty = float(max(1.0, np.round(size * rng.uniform(0.85, 1.15))))
+        note = None if rng.random() < 0.3 else str(rng.choice(SERVICE_NOTES))
+        path = _deal_path(rng, created, close, expected, bias, note, note)
+        return {"created": created, "lines": [(int(i), stated_qty)], "owner": name, "won": won,
+                "close": close, "path": path}
 
     # -------------------------------------------------------------- adjustments
 
@@ -960,6 +1070,52 @@ class _Company:
                              float(np.round(qty))))
         self.budget_rows = rows
 
+    # --------------------------------------------------------------- production
+
+    def _production(self, seed: int) -> None:
+        """What the plant was scheduled to make and made, SKU by month, for the last year.
+
+        Every SKU made in-house (it has a routing) gets a row per month of the
+        last ``PRODUCTION_MONTHS`` history months in which something was
+        scheduled or made. The schedule follows the month's orders within a
+        few per cent; execution loses a little on most lines (a scrapped
+        batch, a late component), over-produces a little on a few (a full
+        batch run), and falls clearly short at the bottleneck resources in
+        their busiest months; a few rush orders are made without a schedule.
+        Schedule adherence comes out at about 85-95 %.
+
+        Drawn from a random stream of its own, after every other table, so
+        every other table is the same as without it.
+        """
+        rng = np.random.default_rng([seed, PRODUCTION_STREAM])
+        nm = self.n_months
+        months = np.arange(nm - PRODUCTION_MONTHS, nm)
+        made = (self.hours.sum(axis=1) > 0) & (self.status != "discontinued")
+        demand = self.demand[:, months]
+        planned = np.round(demand * rng.uniform(0.92, 1.1, demand.shape))
+        planned = np.where(made[:, None] & self.alive[:, months], planned, 0.0)
+        # execution: most rows a little short, some a little over
+        factor = 1.0 - np.abs(rng.normal(0.0, 0.07, planned.shape))
+        over = rng.random(planned.shape) < 0.12
+        factor[over] = rng.uniform(1.02, 1.1, over.sum())
+        # the bottlenecks fall short in their three busiest months of the year
+        load = self.hours.T @ planned  # resource x month
+        for code in BOTTLENECKS:
+            if code not in self.resource_codes:
+                continue
+            r = self.resource_codes.index(code)
+            peak = np.argsort(-load[r], kind="stable")[:3]
+            users = self.hours[:, r] > 0
+            cut = rng.uniform(0.78, 0.9, (users.sum(), len(peak)))
+            factor[np.ix_(users, peak)] = np.minimum(factor[np.ix_(users, peak)], 1.0) * cut
+        actual = np.round(planned * factor)
+        # rush orders: made for the month's orders without being scheduled
+        rush = (planned > 0) & (rng.random(planned.shape) < 0.015)
+        planned[rush], actual[rush] = 0.0, demand[rush]
+        i_idx, k_idx = np.nonzero((planned > 0) | (actual > 0))
+        self.production_rows = [(int(i), int(months[k]), float(planned[i, k]),
+                                 float(actual[i, k])) for i, k in zip(i_idx, k_idx, strict=True)]
+
     # ------------------------------------------------------------------- frames
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -989,7 +1145,7 @@ class _Company:
 
         pipe = []
         for number, deal in enumerate(self.deals):
-            owner = SALES_OWNERS[deal["owner"]][0]
+            owner = deal["owner"]
             for snap, expected, stage, stated, note in deal["path"]:
                 if not self.first_snapshot <= snap < nm:
                     continue
@@ -1060,6 +1216,11 @@ class _Company:
         family, period, revenue, qty = zip(*self.budget_rows, strict=True)
         out["budget"] = _typed({"family": family, "period": months(period), "revenue": revenue,
                                 "qty": qty}, "budget")
+
+        rows = sorted(self.production_rows, key=lambda r: (r[1], r[0]))
+        i, period, planned, actual = zip(*rows, strict=True) if rows else ((), (), (), ())
+        out["production"] = _typed({"period": months(period), "sku": sku[list(i)],
+                                    "planned_qty": planned, "actual_qty": actual}, "production")
         return out
 
 
@@ -1255,7 +1416,7 @@ def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
     dict of str to DataFrame
         One frame per table of :data:`sopkit.contract.TABLES` (products,
         actuals, pipeline, adjustments, promotions, resources, routings,
-        components, bom, inventory, budget), with exactly the contract's
+        components, bom, inventory, budget, production), with exactly the contract's
         columns in its order, in the in-memory dtypes: codes and text
         ``string``, months month-start ``datetime64[ns]``, numbers
         ``float64``, whole numbers ``Int64``.

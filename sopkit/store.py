@@ -1055,8 +1055,54 @@ def history_table(versions: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def approval_status(versions: pd.DataFrame, cycle: str) -> str:
-    """One sentence on a cycle's plan of record, for the executive page."""
+def _approval_text(row) -> str:
+    """``version 2 by Ann on 2026-11-21 16:30 UTC (note: board 21 Nov)``."""
+    text = (f"version {int(row['version'])} by {row['approved_by']} on "
+            f"{_utc_text(row['approved_at'])}")
+    note = row.get("note")
+    if isinstance(note, str) and note.strip():
+        text += f" (note: {note.strip()})"
+    return text
+
+
+def _run_status(versions: pd.DataFrame, cycle: str, run_stamp: str) -> str:
+    """The plan-of-record status as seen from one run of the cycle (its report index)."""
+    current = versions[versions["status"] == APPROVED] if len(versions) else versions
+    record = current.iloc[0] if len(current) else None
+    mine = (versions[versions["run_stamp"].astype("string") == str(run_stamp)]
+            if len(versions) else versions)
+    if mine.empty:
+        this_run = ("This run recorded no plan version: a run is recorded only when every "
+                    "step finishes.")
+        if record is None:
+            return f"No approved plan for cycle {cycle}. {this_run}"
+        return f"Approved: {_approval_text(record)}. {this_run}"
+    own = mine.sort_values("version").iloc[-1]
+    number = int(own["version"])
+    if own["status"] == APPROVED:
+        return f"Approved: {_approval_text(own)}; this run's plan is that version."
+    if own["status"] == SUPERSEDED:
+        return (f"Approved: {_approval_text(record)}; this run's plan, version {number}, was "
+                f"approved before ({_approval_text(own)}) and is superseded by it.")
+    if record is None:
+        return (f"Draft version {number}, not approved. Approve it with: sop approve "
+                f"--cycle {cycle} --by NAME --version {number}")
+    return (f"Approved: {_approval_text(record)}; this run's draft is version {number}, "
+            "not approved.")
+
+
+def approval_status(versions: pd.DataFrame, cycle: str, *, run_stamp: str | None = None
+                    ) -> str:
+    """One sentence on a cycle's plan of record.
+
+    Without ``run_stamp``: for the executive page, which is written before
+    its own run is recorded. With ``run_stamp``: as seen from that run, for
+    its report index, e.g. "Draft version 3, not approved. ..." or
+    "Approved: version 2 by Ann on 2026-11-21 16:30 UTC (note: board 21
+    Nov); this run's draft is version 3, not approved."
+    """
+    if run_stamp is not None:
+        return _run_status(versions, cycle, run_stamp)
     run_note = ("A successful sop cycle run, this one included, is recorded as a new draft "
                 "version when the run finishes; it changes no approved version.")
     if versions.empty:

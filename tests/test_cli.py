@@ -24,7 +24,7 @@ def run_sop(*args, cwd=None):
 def test_validate_ok(tiny_dir, capsys):
     assert main(["validate", str(tiny_dir)]) == 0
     out = capsys.readouterr().out
-    assert "all 11 tables follow the data contract" in out
+    assert "all 12 tables follow the data contract" in out
 
 
 def test_validate_bad_input_subprocess(tmp_path):
@@ -111,7 +111,7 @@ def test_validate_lists_quality_findings_and_fails_on_errors(tmp_path, capsys):
     folder = write_folder(tmp_path / "dq", files)
     assert main(["validate", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "all 11 tables follow the data contract" in out
+    assert "all 12 tables follow the data contract" in out
     assert "no_routing" in out and "(0 stop planning)" in out
     # a quarter of the demand on a SKU missing from the product master: that stops planning
     files["actuals.csv"] = TINY["actuals.csv"] + "Z,2024-02,9\n"

@@ -73,6 +73,22 @@ def test_index_links_five_readable_step_reports(cycle_run):
     assert "Scorecard" in index  # the executive summary is embedded
 
 
+def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherence(cycle_run):
+    root, proc = cycle_run
+    cycle_reports = root / "reports" / "2026-11"
+    index = (cycle_reports / "index.html").read_text(encoding="utf-8")
+    assert "recorded cycle 2026-11 as draft version 1" in proc.stdout
+    assert ("<h2>Plan of record</h2><p>Draft version 1, not approved. Approve it with: "
+            "sop approve --cycle 2026-11 --by NAME --version 1</p>") in index
+    assert re.search(r"Schedule adherence · (green|amber|red)", index)  # the summary tiles
+    executive = next(cycle_reports.glob("*/05_executive_review.html")).read_text(encoding="utf-8")
+    assert re.search(r"Schedule adherence</td>\s*<td[^>]*>\d+\.\d%</td>", executive)
+    assert "over 2026-08 to 2026-10" in executive
+    supply = next(cycle_reports.glob("*/03_supply_review.html")).read_text(encoding="utf-8")
+    assert "Schedule adherence by resource, last 3 closed months" in supply
+    assert re.search(r"<td[^>]*>MCH-1</td>", supply)
+
+
 def test_user_text_is_escaped(cycle_run):
     root, _ = cycle_run
     page = next((root / "reports" / "2026-11").glob("*/02_demand_review.html"))
@@ -102,4 +118,6 @@ def test_failing_step_is_named_and_stops_the_cycle(tmp_path, sample_dir):
     assert "[5/5] 05_executive_review ... skipped" in proc.stdout
     failed = next((tmp_path / "reports" / "2026-11").glob("*/04_reconciliation.html"))
     assert "NO-SUCH-PART" in failed.read_text(encoding="utf-8")
-    assert (tmp_path / "reports" / "2026-11" / "index.html").is_file()
+    index = (tmp_path / "reports" / "2026-11" / "index.html").read_text(encoding="utf-8")
+    assert ("No approved plan for cycle 2026-11. This run recorded no plan version: a run is "
+            "recorded only when every step finishes.") in index

@@ -137,3 +137,54 @@ def test_scorecard_shows_the_trend_against_last_cycle():
                          "trend": ["improving", "first cycle"]})
     table = executive.scorecard_table(card)
     assert table["trend"].tolist() == ["▲ improving (last cycle 93.0%)", "first cycle"]
+
+
+def _kpi_inputs():
+    plan = pd.DataFrame({"sku": ["A"], "period": [M[0]], "qty_demand": [10.0],
+                         "qty_served": [9.0]})
+    products = pd.DataFrame({"sku": ["A"], "family": ["Pumps"], "priority_tier": [1]})
+    load = pd.DataFrame({"resource": ["R1"], "period": [M[0]], "hours_required": [80.0],
+                         "capacity_hours": [100.0]})
+    fin = pd.DataFrame({"period": [M[0]], "cogs": [100.0], "inventory_value": [50.0]})
+    findings = pd.DataFrame(columns=["check", "severity", "sku"])
+    return {"accuracy": None, "plan": plan, "products": products, "resource_load": load,
+            "financials": fin, "findings": findings}
+
+
+def test_schedule_adherence_on_the_scorecard_or_a_plain_note_without_production():
+    from sopkit import kpi
+
+    targets = {"schedule_adherence": {"target": 0.95, "direction": "higher"}}
+    values = executive.kpi_values(**_kpi_inputs())
+    assert pd.isna(values["schedule_adherence"])
+    notes = executive.kpi_notes(production=None, cycle=M[3])
+    card = kpi.scorecard(values, targets, notes=notes)
+    row = card.set_index("kpi").loc["schedule_adherence"]
+    assert row["status"] == "no data"
+    assert row["note"] == ("no production data: production.csv (planned and actual "
+                           "production) was not given")
+    table = executive.scorecard_table(card).set_index("kpi")
+    assert table.loc["Schedule adherence", "note"].startswith("no production data")
+    assert table.loc["Schedule adherence", "value"] == "–"
+    html = executive.summary_html(card, pd.DataFrame(columns=["decision", "recommendation",
+                                                              "reason"]))
+    assert "Schedule adherence · no data" in html and "no production data" in html
+
+    # planned 10 + 20 in Nov-Dec, made 8 + 25; January is the cycle month, not closed
+    production = pd.DataFrame({"period": [M[0], M[1], M[2]], "sku": ["A", "A", "A"],
+                               "planned_qty": [10.0, 20.0, 5.0],
+                               "actual_qty": [8.0, 25.0, 0.0]})
+    values = executive.kpi_values(**_kpi_inputs(), production=production, cycle=M[2],
+                                  adherence_months=3)
+    assert values["schedule_adherence"] == (8 + 20) / 30
+    notes = executive.kpi_notes(production=production, cycle=M[2], adherence_months=3)
+    assert notes == {"schedule_adherence": "over 2026-10 to 2026-12"}
+    card = kpi.scorecard(values, targets, notes=notes)
+    # 93.3 % is below 95 % but within the amber band (95 % − 5 % × 95 % = 90.25 %)
+    assert card.set_index("kpi").loc["schedule_adherence", "status"] == "amber"
+    assert executive.scorecard_table(card)["value"].iloc[0] == "93.3%"
+    assert executive.kpi_notes(production=production, cycle="2027-06", adherence_months=2) == {
+        "schedule_adherence": "no production recorded in 2027-04 to 2027-05"}
+    unplanned = production.assign(planned_qty=0.0)
+    assert executive.kpi_notes(production=unplanned, cycle=M[2], adherence_months=1) == {
+        "schedule_adherence": "no production planned in 2026-12"}

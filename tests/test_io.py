@@ -197,3 +197,62 @@ def test_two_files_for_one_table(tmp_path):
         folder / "actuals.xlsx", index=False)
     found = problems_of(folder)
     assert any("several files for one table" in p for p in found.values())
+
+
+# ------------------------------------------------------------------ production (optional)
+
+
+def test_production_loads_with_and_without_resource(tmp_path):
+    data = load_data(with_files(tmp_path, production_csv=(
+        "period,sku,planned_qty,actual_qty\n2024-01,A,10,9\n2024-02,A,10,11\n2024-02,B,0,3\n")))
+    production = data.production
+    assert production["planned_qty"].tolist() == [10.0, 10.0, 0.0]
+    assert production["actual_qty"].tolist() == [9.0, 11.0, 3.0]
+    assert production["resource"].isna().all()  # optional column absent: blank
+    assert str(production["period"].dtype).startswith("datetime64")
+    # the same SKU and month on two resources is two rows of the key
+    data = load_data(with_files(tmp_path, production_csv=(
+        "period,sku,resource,planned_qty,actual_qty\n2024-01,A,R1,10,9\n2024-01,A,,5,5\n")))
+    assert data.production["resource"].tolist()[0] == "R1"
+    # optional table absent: an empty frame with the contract's columns
+    plain = load_data(write_folder(tmp_path / "plain", TINY)).production
+    assert plain.empty and {"planned_qty", "actual_qty", "resource"} <= set(plain.columns)
+
+
+def test_production_problems_name_file_row_and_column(tmp_path):
+    found = problems_of(with_files(tmp_path, production_csv=(
+        "period,sku,resource,planned_qty,actual_qty\n"
+        "2024-01,A,R1,-5,9\n"      # negative plan
+        "2024-01,B,,10,\n"         # blank actual
+        "2024-01,B,,10,8\n"        # same SKU, month and (blank) resource as row 3
+        "2024-02,A,R9,10,10\n"     # unknown resource
+        "2024-02,B,R1,ten,1\n")))  # not a number
+    assert found[("production.csv", 2, "planned_qty")] == "must be >= 0"
+    assert found[("production.csv", 3, "actual_qty")] == "blank cell; a value is required"
+    assert found[("production.csv", 4, "period, sku, resource")] == (
+        "duplicate key (period, sku, resource) = (2024-01, B, blank); first seen on row 3")
+    assert found[("production.csv", 5, "resource")] == "'R9' is not in resources.csv"
+    assert found[("production.csv", 6, "planned_qty")] == "not a number"
+    found = problems_of(with_files(tmp_path, production_csv="period,sku,actual_qty\n2024-01,A,1\n"))
+    assert found[("production.csv", None, "planned_qty")] == "required column is missing"
+
+
+def test_production_on_an_unknown_sku_is_set_aside(tmp_path):
+    data, problems = validate_folder(with_files(tmp_path, production_csv=(
+        "period,sku,planned_qty,actual_qty\n2024-01,A,10,9\n2024-01,ZZ,4,4\n")))
+    assert problems == []
+    assert data.production["sku"].tolist() == ["A"]
+    aside = data.set_aside.iloc[0]
+    assert (aside["table"], aside["file"], aside["row"], aside["value"]) == (
+        "production", "production.csv", 3, "ZZ")
+
+
+def test_sop_validate_reports_a_bad_production_file_without_traceback(tmp_path, capsys):
+    from sopkit.cli import main
+
+    folder = with_files(tmp_path, production_csv=(
+        "period,sku,planned_qty,actual_qty\n2024-01,A,10,-1\n"))
+    assert main(["validate", str(folder)]) != 0
+    err = capsys.readouterr().err
+    assert "production.csv" in err and "actual_qty" in err and "must be >= 0" in err
+    assert "Traceback" not in err

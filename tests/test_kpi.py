@@ -195,3 +195,86 @@ def test_kpi_history_replaces_a_rerun_and_trend_follows_the_direction(tmp_path):
     assert t.loc["data_quality_score", "trend"] == "steady"
     first = kpi.with_trend(sept, history, cycle="2026-09")
     assert set(first["trend"]) == {"first cycle"}
+
+
+# ------------------------------------------------------------------ schedule adherence
+
+
+@pytest.fixture
+def production() -> pd.DataFrame:
+    """Planned and actual production around the cycle 2027-04 (closed: up to 2027-03)."""
+    m = pd.Timestamp
+    return pd.DataFrame({
+        "period": [m("2026-12-01"), m("2027-01-01"), m("2027-01-01"), m("2027-02-01"),
+                   m("2027-02-01"), m("2027-03-01"), m("2027-03-01"), m("2027-04-01"),
+                   m("2027-02-01"), m("2027-01-01")],
+        "sku": ["A", "A", "B", "A", "B", "A", "B", "A", "C", "D"],
+        "planned_qty": [100.0, 100.0, 50.0, 100.0, 40.0, 0.0, 0.0, 100.0, 10.0, 4.0],
+        "actual_qty": [0.0, 90.0, 60.0, 100.0, 20.0, 30.0, 0.0, 10.0, 5.0, 4.0],
+        "resource": [None, None, None, None, None, None, None, None, "R3", None],
+    })
+
+
+def test_schedule_adherence_by_hand(production):
+    from sopkit.kpi import schedule_adherence
+
+    # last 3 closed months before 2027-04: 2027-01..03. On plan: A 90 (under 10), B 50
+    # (over 10), A 100, B 20 (under 20), C 5 (under 5), D 4; March is planned at 0.
+    assert schedule_adherence(production, months=3, as_of="2027-04") == pytest.approx(269 / 304)
+    by_month = schedule_adherence(production, by="period", months=3, as_of="2027-04")
+    by_month = by_month.set_index("period")
+    assert by_month.loc[JAN, "schedule_adherence"] == pytest.approx(144 / 154)  # A, B, D
+    assert by_month.loc[FEB, "schedule_adherence"] == pytest.approx(125 / 150)  # A, B, C
+    march = by_month.loc[pd.Timestamp("2027-03-01")]
+    assert np.isnan(march["schedule_adherence"])  # a month with no plan
+    assert march["qty_unplanned"] == 30.0 and march["planned_qty"] == 0.0
+    assert by_month.loc[JAN, "qty_over"] == 10.0 and by_month.loc[JAN, "qty_under"] == 10.0
+    assert by_month.loc[FEB, "qty_under"] == 25.0 and by_month.loc[FEB, "n_rows"] == 3
+    # the identities: planned = on plan + under; actual = on plan + over + unplanned
+    totals = by_month[["planned_qty", "actual_qty", "qty_on_plan", "qty_under", "qty_over",
+                       "qty_unplanned"]].sum()
+    assert totals["planned_qty"] == totals["qty_on_plan"] + totals["qty_under"] == 304
+    assert totals["actual_qty"] == 309 == (totals["qty_on_plan"] + totals["qty_over"]
+                                           + totals["qty_unplanned"])
+    # every closed month (2026-12 adds 100 planned, 0 made); without as_of every month
+    assert schedule_adherence(production, as_of="2027-04") == pytest.approx(269 / 404)
+    assert schedule_adherence(production) == pytest.approx(279 / 504)
+    assert np.isnan(schedule_adherence(production, months=1, as_of="2027-04"))
+
+
+def test_schedule_adherence_by_resource_and_family(production):
+    from sopkit.kpi import NO_RESOURCE, schedule_adherence
+
+    routings = pd.DataFrame({"sku": ["A", "A", "B"], "resource": ["R1", "R2", "R2"],
+                             "hours_per_unit": [1.0, 0.5, 2.0]})
+    table = schedule_adherence(production, by="resource", months=3, as_of="2027-04",
+                               routings=routings).set_index("resource")
+    # A counts on R1 and R2, B on R2; C was recorded on R3; D has neither
+    assert table.loc["R1", "schedule_adherence"] == pytest.approx(190 / 200)
+    assert table.loc["R2", "schedule_adherence"] == pytest.approx(260 / 290)
+    assert table.loc["R3", "schedule_adherence"] == pytest.approx(0.5)
+    assert table.loc[NO_RESOURCE, "schedule_adherence"] == 1.0
+    assert table.loc["R2", "qty_unplanned"] == 30.0
+    products = pd.DataFrame({"sku": ["A", "B", "C", "D"],
+                             "family": ["Pumps", "Pumps", "Valves", "Valves"]})
+    families = schedule_adherence(production, by="family", months=3, as_of="2027-04",
+                                  products=products).set_index("family")
+    assert families.loc["Pumps", "schedule_adherence"] == pytest.approx(260 / 290)
+    assert families.loc["Valves", "schedule_adherence"] == pytest.approx(9 / 14)
+    with pytest.raises(ParameterError, match="needs products for family"):
+        schedule_adherence(production, by="family")
+    with pytest.raises(ParameterError, match="needs the routings"):
+        schedule_adherence(production, by="resource")
+    with pytest.raises(ParameterError, match="at least 1"):
+        schedule_adherence(production, months=0, as_of="2027-04")
+    with pytest.raises(ParameterError, match="actual_qty"):
+        schedule_adherence(production.drop(columns="actual_qty"))
+
+
+def test_scorecard_notes_say_why_a_value_is_missing():
+    card = scorecard({"schedule_adherence": np.nan, "fill_rate": 0.96},
+                     {"schedule_adherence": {"target": 0.95}, "fill_rate": 0.95},
+                     notes={"schedule_adherence": "no production data"}).set_index("kpi")
+    assert card.loc["schedule_adherence", "status"] == "no data"
+    assert card.loc["schedule_adherence", "note"] == "no production data"
+    assert card.loc["fill_rate", "note"] == "" and card.loc["fill_rate", "status"] == "green"

@@ -295,6 +295,58 @@ def test_second_run_keeps_the_first(tmp_path):
     assert "20240503-101500/index.html" not in previous  # the latest is not "previous"
 
 
+def test_index_states_the_plan_status_escaped(tmp_path):
+    from sopkit.report import NO_STORE_STATUS, PLAN_STATUS_END, PLAN_STATUS_START
+
+    result = _result(tmp_path, "20240502-093000")
+    hostile = 'Approved: version 1 by <script>alert("x")</script> on 2024-05-03 (note: a & b)'
+    top = write_index(result, tmp_path, plan_status=hostile).read_text()
+    run_page = (result.run_dir / "index.html").read_text()
+    for page in (top, run_page):
+        assert page.count(PLAN_STATUS_START) == page.count(PLAN_STATUS_END) == 1
+        assert ("<p>Approved: version 1 by &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
+                "on 2024-05-03 (note: a &amp; b)</p>") in page
+        assert "<script" not in page
+        assert 'data-run-stamp="20240502-093000"' in page
+    # before the summary and the steps: the first thing after the outcome
+    assert top.index("Plan of record") < top.index("<h2>Steps</h2>")
+    plain = write_index(_result(tmp_path, "20240503-101500"), tmp_path).read_text()
+    assert NO_STORE_STATUS in plain.replace("&#x27;", "'")
+
+
+def test_refreshing_the_plan_status_changes_only_its_block(tmp_path):
+    from sopkit.report import latest_run_stamp, refresh_plan_status, replace_plan_status
+
+    first = _result(tmp_path, "20240502-093000")
+    write_index(first, tmp_path, plan_status="Draft version 1, not approved.")
+    second = _result(tmp_path, "20240503-101500")
+    index = write_index(second, tmp_path, plan_status="Draft version 2, not approved.")
+    cycle_reports = tmp_path / "2024-05"
+    before = {p: p.read_text() for p in cycle_reports.rglob("index.html")}
+    assert latest_run_stamp(cycle_reports) == "20240503-101500"
+    assert latest_run_stamp(tmp_path / "2099-01") is None  # no index: nothing to refresh
+
+    pages = refresh_plan_status(cycle_reports, "Approved: version 2 by <b>Ann</b>.",
+                                run_stamp="20240503-101500")
+    assert pages == [index, second.run_dir / "index.html"]
+    for path in pages:
+        old, new = before[path], path.read_text()
+        assert "Approved: version 2 by &lt;b&gt;Ann&lt;/b&gt;." in new
+        assert "Draft version 2" not in new
+        start, end = old.index("<!-- sop:plan-status -->"), old.index("<!-- /sop:plan-status -->")
+        assert new.startswith(old[:start]) and new.endswith(old[end:])  # the rest intact
+    # the first run's own page is history: untouched
+    assert (first.run_dir / "index.html").read_text() == before[first.run_dir / "index.html"]
+
+    # a page written before the block existed gets one after its header
+    legacy = "<html><body><header>h</header><h2>Steps</h2></body></html>"
+    block = "<!-- sop:plan-status -->x<!-- /sop:plan-status -->"
+    assert replace_plan_status(legacy, block) == (
+        "<html><body><header>h</header>" + block + "<h2>Steps</h2></body></html>")
+    # a damaged block is left as it is
+    assert replace_plan_status(legacy + "<!-- sop:plan-status -->", block) is None
+
+
 # ------------------------------------------------------------ display helpers
 # (sopkit.display renders what the reports show; its tests live with the reports)
 

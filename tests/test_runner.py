@@ -164,3 +164,67 @@ def test_bad_cycle_and_missing_notebook_fail_before_running(tmp_path):
             progress=None,
         )
     assert not (tmp_path / "2024-05").exists()
+
+
+# ------------------------------------------------------------ the plan of record on the index
+
+
+def _plan_files(workspace: Path) -> None:
+    """The three files a recorded version is made of, as steps 02-05 write them."""
+    folder = workspace / "2024-05"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "demand_plan.csv").write_text("sku,period,qty_consensus\nA,2024-05,10\n")
+    (folder / "supply_plan.csv").write_text("sku,period,qty_supply\nA,2024-05,8\n")
+    (folder / "decisions.csv").write_text("decision,recommendation\nKeep,keep the plan\n")
+
+
+def test_a_finished_run_is_recorded_and_its_index_says_draft(tmp_path, monkeypatch):
+    from sopkit.store import ENV_VAR, open_store
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    _plan_files(tmp_path / "runs")
+    with open_store(workspace=tmp_path / "runs") as store:
+        result = run_cycle(cycle="2024-05", data_dir="", params={}, workspace="runs",
+                           reports="reports", notebooks=FIXTURES, steps=["fx_table"],
+                           progress=None, now=NOW, store=store)
+        assert result.plan_version.version == 1 and result.plan_version.status == "draft"
+        assert store.versions("2024-05")["run_stamp"].tolist() == ["20240502-093000"]
+    assert result.plan_status == ("Draft version 1, not approved. Approve it with: sop approve "
+                                  "--cycle 2024-05 --by NAME --version 1")
+    for page in (tmp_path / "reports/2024-05/index.html",
+                 tmp_path / "reports/2024-05/20240502-093000/index.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "<h2>Plan of record</h2><p>Draft version 1, not approved." in text
+        assert 'data-run-stamp="20240502-093000"' in text
+
+
+def test_a_store_that_cannot_be_opened_leaves_the_status_unknown_and_says_why(tmp_path,
+                                                                             monkeypatch):
+    import shutil
+
+    from sopkit.errors import StoreError
+    from sopkit.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    _plan_files(tmp_path / "runs")
+    (tmp_path / "gone").mkdir()
+    store = open_store(f"sqlite:///{tmp_path / 'gone' / 'plans.db'}")
+    shutil.rmtree(tmp_path / "gone")  # the store's folder disappears during the run
+    store.engine.dispose()
+    with pytest.raises(StoreError, match="unable to open database file") as caught:
+        run_cycle(cycle="2024-05", data_dir="", params={}, workspace="runs", reports="reports",
+                  notebooks=FIXTURES, steps=["fx_table"], progress=None, now=NOW, store=store)
+    store.close()
+    result = caught.value.cycle_result  # the index was written all the same
+    text = (tmp_path / result.index).read_text(encoding="utf-8")
+    assert ("<p>Plan-of-record status unknown: this run&#x27;s plan could not be recorded in "
+            "the plan store (cannot record cycle 2024-05 ") in text
+    assert "unable to open database file" in text
+    assert result.plan_version is None and result.ok  # the steps themselves finished
+
+
+def test_without_a_store_the_index_says_the_run_was_not_recorded(ok_run):
+    root, result, _ = ok_run
+    text = (root / result.index).read_text(encoding="utf-8")
+    assert "Plan-of-record status unknown: this run was not recorded in a plan store" in text

@@ -11,7 +11,7 @@ import pytest
 
 from sopkit.contract import TABLES
 from sopkit.errors import ParameterError
-from sopkit.sample import make_sample, write_sample
+from sopkit.sample import SALES_OWNERS, SERVICE_OWNERS, _Company, make_sample, write_sample
 
 CYCLE = pd.Timestamp("2026-11-01")
 LAST_ACTUAL = CYCLE - pd.DateOffset(months=1)
@@ -80,7 +80,7 @@ def contract_problems(frames: dict[str, pd.DataFrame]) -> list[str]:
             problems.append(f"{name}: duplicate key {table.key}")
         for column, ref_table, ref_column in table.references:
             known = frames[ref_table][ref_column] if ref_table in frames else pd.Series([])
-            unknown = ~frame[column].isin(known)
+            unknown = frame[column].notna() & ~frame[column].isin(known)
             if unknown.any():
                 problems.append(f"{name}.{column}: {unknown.sum()} values not in "
                                 f"{ref_table}.{ref_column}")
@@ -292,7 +292,8 @@ def test_pipeline_history(company):
     assert snapshots.iloc[-1] == LAST_ACTUAL
     assert (snapshots.diff().dropna().dt.days.between(28, 31)).all()  # one a month
     assert (pipeline["period"] > pipeline["snapshot"]).all()
-    assert 4 <= pipeline["owner"].nunique() <= 6
+    assert set(pipeline["owner"]) <= {o[0] for o in (*SALES_OWNERS, *SERVICE_OWNERS)}
+    assert pipeline["owner"].nunique() >= 4
     assert set(pipeline["stage"]) == {"qualify", "propose", "negotiate", "commit"}
     position = {s: k for k, s in enumerate(snapshots)}
     for deal_id, rows in pipeline.groupby("deal_id"):
@@ -304,6 +305,41 @@ def test_pipeline_history(company):
     assert slipped.mean() > 0.1
     families = company["products"].set_index("sku")["family"]
     assert (families[pipeline["sku"]] != "Project systems").any()
+
+
+def test_aftermarket_deals_announce_orders_already_in_the_history():
+    """Field service lists planned kit orders ahead: every won after-market deal is an order
+    of the history (quantity within ±15 %, rounded), listed 2-6 months before it landed,
+    on an intermittent or lumpy kit SKU; a third or so of the quotes were lost; the
+    current snapshot holds open ones. Their random stream is their own."""
+    company = _Company(0, 300, 36, "2026-11")
+    service = {o[0] for o in SERVICE_OWNERS}
+    kits = {company._f("SPK"), company._f("SVC")}
+    deals = [d for d in company.deals if d["owner"] in service]
+    won = [d for d in deals if d["won"] and d["close"] < company.n_months]
+    assert len(won) >= 60
+    for deal in won:
+        (i, qty), = deal["lines"]
+        assert company.family[i] in kits
+        assert company.pattern[i] in ("intermittent", "lumpy")
+        ordered = company.demand[i, deal["close"]]
+        assert 0.85 * ordered - 0.5 <= qty <= 1.15 * ordered + 0.5
+        assert 2 <= deal["close"] - deal["created"] <= 6
+    lost = [d for d in deals if not d["won"]]
+    assert 0.15 <= len(lost) / len(deals) <= 0.4
+    frames = company.frames()
+    pipeline = frames["pipeline"]
+    current = pipeline[(pipeline["snapshot"] == LAST_ACTUAL) & pipeline["owner"].isin(service)]
+    assert current["deal_id"].nunique() >= 5
+    # Their own random stream: without them every other table is the same.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Company, "_aftermarket", lambda self, seed: None)
+        without = _Company(0, 300, 36, "2026-11").frames()
+    for name, frame in frames.items():
+        if name != "pipeline":
+            pd.testing.assert_frame_equal(frame, without[name], obj=name)
+    kept = pipeline[~pipeline["owner"].isin(service)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, without["pipeline"].reset_index(drop=True))
 
 
 def test_pipeline_notes_test_escaping(company):
@@ -482,3 +518,43 @@ def test_planted_master_data_faults_are_found(tmp_path, size):
     # the clean company has none of them
     clean_data = load_data(write_sample(tmp_path / "clean", seed=0, faults=False, **size))
     assert not set(quality_findings(clean_data, cycle=CYCLE)["check"]) & kinds
+
+
+def test_production_last_year_with_a_schedule_not_quite_kept(company):
+    from sopkit.kpi import schedule_adherence
+
+    production, routings = company["production"], company["routings"]
+    months = sorted(production["period"].unique())
+    assert len(months) == 12 and months[-1] == LAST_ACTUAL
+    assert production["sku"].isin(routings["sku"]).all()  # made in-house only
+    overall = schedule_adherence(production)
+    assert 0.85 <= overall <= 0.95
+    # planned is about what was ordered in the month
+    demand = company["actuals"].set_index(["sku", "period"])["qty"]
+    ordered = demand.reindex(pd.MultiIndex.from_frame(production[["sku", "period"]])).sum()
+    assert production["planned_qty"].sum() == pytest.approx(ordered, rel=0.1)
+    # the bottlenecks fall short in their busiest months, a little is over-produced
+    by_resource = schedule_adherence(production, by="resource", routings=routings)
+    by_resource = by_resource.set_index("resource")
+    for code in ("MCH-1", "TST-H1"):
+        assert by_resource.loc[code, "schedule_adherence"] < overall
+    by_month = schedule_adherence(production[production["sku"].isin(
+        routings.loc[routings["resource"] == "MCH-1", "sku"])], by="period")
+    assert by_month["schedule_adherence"].min() < 0.9 < by_month["schedule_adherence"].max()
+    total = by_resource.sum(numeric_only=True)
+    assert 0 < total["qty_over"] < 0.05 * total["actual_qty"]
+    assert total["qty_unplanned"] > 0  # rush orders made without a schedule
+
+
+def test_production_has_a_random_stream_of_its_own(monkeypatch):
+    """Adding the production table changed no other table of the sample."""
+    from sopkit import sample
+
+    with_production = make_sample(seed=5, n_skus=40, n_months=24)
+    monkeypatch.setattr(sample._Company, "_production",
+                        lambda self, seed: setattr(self, "production_rows", []))
+    without = make_sample(seed=5, n_skus=40, n_months=24)
+    assert without["production"].empty and len(with_production["production"]) > 100
+    for name in TABLES:
+        if name != "production":
+            pd.testing.assert_frame_equal(with_production[name], without[name], obj=name)

@@ -144,6 +144,91 @@ def test_store_from_environment_and_parameters(workspace, capsys, tmp_path, monk
                    f"printed in every report; set {ENV_VAR} instead or use ~/.pgpass\n")
 
 
+# ------------------------------------------------------------ the cycle index
+
+
+def test_status_sentences_as_seen_from_a_run(workspace):
+    from sopkit.store import approval_status
+
+    def status(stamp):
+        with open_store(workspace=workspace) as store:
+            return approval_status(store.versions(CYCLE), CYCLE, run_stamp=stamp)
+
+    assert status("20261121-090000") == (
+        "Draft version 2, not approved. Approve it with: sop approve --cycle 2026-11 "
+        "--by NAME --version 2")
+    assert status("20261122-090000") == (
+        "No approved plan for cycle 2026-11. This run recorded no plan version: a run is "
+        "recorded only when every step finishes.")
+    with open_store(workspace=workspace) as store:
+        store.approve(CYCLE, by="Ann", note="board 21 Nov", version=1,
+                      now=datetime(2026, 11, 21, 16, 30, tzinfo=UTC))
+    assert status("20261121-090000") == (
+        "Approved: version 1 by Ann on 2026-11-21 16:30 UTC (note: board 21 Nov); this run's "
+        "draft is version 2, not approved.")
+    assert status("20261120-090000") == (
+        "Approved: version 1 by Ann on 2026-11-21 16:30 UTC (note: board 21 Nov); this run's "
+        "plan is that version.")
+    with open_store(workspace=workspace) as store:
+        store.approve(CYCLE, by="Bo", version=2, now=datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
+    assert status("20261120-090000") == (
+        "Approved: version 2 by Bo on 2026-11-22 08:00 UTC; this run's plan, version 1, was "
+        "approved before (version 1 by Ann on 2026-11-21 16:30 UTC (note: board 21 Nov)) and "
+        "is superseded by it.")
+
+
+def _index(reports, run_stamp: str, status: str):
+    """The cycle index of a run, as sop cycle writes it (no steps needed for the status)."""
+    from sopkit.report import write_index
+    from sopkit.runner import CycleResult
+
+    run_dir = reports / CYCLE / run_stamp
+    run_dir.mkdir(parents=True)
+    result = CycleResult(cycle=CYCLE, run_stamp=run_stamp, steps=[],
+                         index=reports / CYCLE / "index.html", run_dir=run_dir, ok=True,
+                         started_at=datetime(2026, 11, 21, 9, 0))
+    return write_index(result, reports, plan_status=status)
+
+
+def test_approve_updates_the_latest_index_and_escapes_names(workspace, capsys, tmp_path):
+    reports = tmp_path / "reports"
+    index = _index(reports, "20261121-090000", "Draft version 2, not approved.")
+    before = index.read_text(encoding="utf-8")
+    code, out, err = sop(capsys, "approve", "--cycle", CYCLE, "--by",
+                         '<script>alert("pwned")</script>', "--note",
+                         "ok --> <img src=x onerror=alert(1)>", "--workspace", workspace,
+                         "--reports", reports)
+    assert code == 0, err
+    assert f"report index updated: {index}" in out
+    page = index.read_text(encoding="utf-8")
+    assert "Draft version 2, not approved." not in page
+    assert ("<p>Approved: version 2 by &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; on "
+            in page)
+    assert "(note: ok --&gt; &lt;img src=x onerror=alert(1)&gt;); this run&#x27;s plan is that " \
+           "version.</p>" in page
+    assert "<script" not in page and "<img" not in page
+    start = before.index("<!-- sop:plan-status -->")
+    end = before.index("<!-- /sop:plan-status -->")
+    assert page.startswith(before[:start]) and page.endswith(before[end:])
+    run_page = (index.parent / "20261121-090000" / "index.html").read_text(encoding="utf-8")
+    assert "<p>Approved: version 2 by &lt;script&gt;" in run_page  # the run's own index too
+
+    # approving version 1 later: the page says version 1 is the plan of record now
+    code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Bo", "--version", "1",
+                       "--workspace", workspace, "--reports", reports)
+    assert code == 0
+    page = index.read_text(encoding="utf-8")
+    assert "<p>Approved: version 1 by Bo on " in page
+    assert "this run&#x27;s plan, version 2, was approved before" in page
+
+
+def test_approve_without_a_report_index_still_approves(workspace, capsys, tmp_path):
+    code, out, err = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--workspace",
+                         workspace, "--reports", tmp_path / "nowhere")
+    assert code == 0 and err == ""
+    assert f"no report index {tmp_path / 'nowhere' / CYCLE / 'index.html'}" in out
+
+
 # ------------------------------------------------------------ through sop cycle
 
 
@@ -168,10 +253,17 @@ def test_cycle_records_drafts_and_a_rerun_never_alters_the_approved_plan(
                      first.stdout), first.stdout
     first_demand = pd.read_csv(runs / cycle / "demand_plan.csv")
     first_decisions = pd.read_csv(runs / cycle / "decisions.csv")
+    index = reports / cycle / "index.html"
+    assert "<p>Draft version 1, not approved. Approve it with: sop approve" in \
+        index.read_text(encoding="utf-8")
 
     approve = run_sop("approve", "--cycle", cycle, "--by", "Ann Example", "--note", "as agreed",
-                      "--workspace", runs, cwd=tmp_path)
+                      "--workspace", runs, "--reports", reports, cwd=tmp_path)
     assert approve.returncode == 0, approve.stderr
+    assert f"report index updated: {index}" in approve.stdout
+    assert re.search(r"<p>Approved: version 1 by Ann Example on [0-9-]+ [0-9:]+ UTC \(note: as "
+                     r"agreed\); this run&#x27;s plan is that version\.</p>",
+                     index.read_text(encoding="utf-8"))
 
     # new actuals: the last three months' demand doubles
     actuals = pd.read_csv(data / "actuals.csv")
@@ -181,6 +273,8 @@ def test_cycle_records_drafts_and_a_rerun_never_alters_the_approved_plan(
     second = run_sop("cycle", "--data", data, "--cycle", cycle, *common, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert f"recorded cycle {cycle} as draft version 2" in second.stdout
+    assert re.search(r"<p>Approved: version 1 by Ann Example on .*; this run&#x27;s draft is "
+                     r"version 2, not approved\.</p>", index.read_text(encoding="utf-8"))
 
     with open_store(workspace=runs) as store:
         listed = store.versions(cycle)
