@@ -80,7 +80,13 @@ def _trend_text(row) -> str:
     arrow = {"improving": "▲ ", "worsening": "▼ ", "steady": "= "}.get(str(row.trend), "")
     if pd.isna(row.previous):
         return str(row.trend)
-    return f"{arrow}{row.trend} (last cycle {format_kpi(row.kpi, row.previous)})"
+    when = getattr(row, "previous_cycle", None)
+    if when is None or pd.isna(when):
+        return f"{arrow}{row.trend} (last cycle {format_kpi(row.kpi, row.previous)})"
+    where = str(when)
+    if str(getattr(row, "previous_source", "recorded")) == "rebuilt":
+        where += ", rebuilt from data"
+    return f"{arrow}{row.trend} ({where}: {format_kpi(row.kpi, row.previous)})"
 
 
 def kpi_values(
@@ -150,6 +156,72 @@ def kpi_values(
         if production is not None and len(production) else np.nan)
     values["data_quality_score"] = float(quality_score(findings, n_skus=len(products)))
     return values
+
+
+REBUILT_KPIS = ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias",
+                "schedule_adherence")
+"""Scorecard KPIs whose value at an earlier cycle the data still shows (:func:`rebuilt_kpis`)."""
+
+
+def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
+                 production: pd.DataFrame | None = None,
+                 adherence_months: int = ADHERENCE_MONTHS) -> pd.DataFrame:
+    """The KPIs of :data:`REBUILT_KPIS` as they read at each earlier cycle, rebuilt from data.
+
+    A workspace's KPI history starts with its first recorded cycle, so a
+    fresh workspace would show no trend. Part of the scorecard can be
+    recomputed for earlier cycles from what the data holds: for every cycle
+    month ``c`` before ``cycle`` that has an archived forecast (the demand
+    review backfills six), the forecast accuracy at lags 1 and 3 and the bias
+    of the consensus archived before ``c``, scored on the actuals before
+    ``c`` (exactly what the demand review of cycle ``c`` would have
+    reported), and the schedule adherence of the ``adherence_months`` closed
+    months before ``c``. Fill rate, utilisation, stock and data quality
+    depend on plans and master data as they stood then, which are not kept:
+    they are not rebuilt.
+
+    Parameters
+    ----------
+    archive : DataFrame
+        The forecast archive (:func:`sopkit.archive.read_archive`).
+    actuals : DataFrame
+        ``sku, period, qty``.
+    cycle : month
+        The current cycle; only earlier cycles are rebuilt.
+    production : DataFrame, optional
+        The production table (schedule adherence).
+    adherence_months : int
+        As for :func:`kpi_values`.
+
+    Returns
+    -------
+    DataFrame
+        ``cycle`` (``YYYY-MM``), ``kpi``, ``value``; KPIs without data at a
+        cycle are left out.
+    """
+    from sopkit import archive as archive_mod
+    from sopkit.periods import cycle_month
+
+    now = cycle_month(cycle)
+    months = sorted({pd.Timestamp(m) for m in archive["snapshot"]} if len(archive) else set())
+    rows = []
+    for month in (m for m in months if m < now):
+        past = archive[archive["snapshot"] < month]
+        seen = actuals[pd.to_datetime(actuals["period"]) < month]
+        table = archive_mod.accuracy(past, seen, lags=(1, 3))
+        table = table[table["forecast"] == "consensus"].set_index("lag")
+        label = fmt_month(month)
+        for lag in (1, 3):
+            if lag in table.index and pd.notna(table.loc[lag, "wape"]):
+                rows.append((label, f"forecast_wape_lag{lag}", float(table.loc[lag, "wape"])))
+        if 1 in table.index and pd.notna(table.loc[1, "bias"]):
+            rows.append((label, "forecast_bias", float(table.loc[1, "bias"])))
+        if production is not None and len(production):
+            value = kpi.schedule_adherence(production, months=adherence_months, as_of=month)
+            if pd.notna(value):
+                rows.append((label, "schedule_adherence", float(value)))
+    return pd.DataFrame(rows, columns=["cycle", "kpi", "value"]).astype(
+        {"cycle": "string", "kpi": "string", "value": float})
 
 
 def kpi_notes(*, production: pd.DataFrame | None, cycle=None,

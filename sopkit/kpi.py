@@ -36,6 +36,14 @@ import pandas as pd
 from sopkit.errors import ParameterError
 
 DIRECTIONS = ("higher", "lower", "closer")
+# Which side is better for the scorecard's KPIs when the parameters give no target (the
+# trend still says improving / worsening); utilisation and days of supply have no
+# natural side (too high and too low both hurt), so their trend says up / down.
+NATURAL_DIRECTIONS = {
+    "forecast_wape_lag1": "lower", "forecast_wape_lag3": "lower", "forecast_bias": "closer",
+    "fill_rate": "higher", "tier1_fill_rate": "higher", "inventory_turns": "higher",
+    "schedule_adherence": "higher", "data_quality_score": "higher",
+}
 AMBER_BAND = 0.05
 """Default width of the amber band of :func:`scorecard`, relative to the target."""
 
@@ -509,7 +517,8 @@ def scorecard(values: Mapping, targets: Mapping, *,
           within twice the band; red beyond.
 
         A target without a value is ``no data``; a value without a target is
-        listed last with status ``no target``. Rows follow the order of
+        listed last with status ``no target`` and the KPI's natural direction
+        (:data:`NATURAL_DIRECTIONS`, else none). Rows follow the order of
         ``targets``.
     """
     notes = dict(notes or {})
@@ -527,7 +536,8 @@ def scorecard(values: Mapping, targets: Mapping, *,
     for kpi, value in values.items():
         if kpi not in targets:
             value = np.nan if value is None else float(value)
-            rows.append({"kpi": kpi, "value": value, "target": np.nan, "direction": pd.NA,
+            rows.append({"kpi": kpi, "value": value, "target": np.nan,
+                         "direction": NATURAL_DIRECTIONS.get(kpi, pd.NA),
                          "gap": np.nan, "status": "no target"})
     out = pd.DataFrame(rows, columns=["kpi", "value", "target", "direction", "gap", "status"])
     out["note"] = [str(notes.get(kpi, "") or "") for kpi in out["kpi"]]
@@ -541,24 +551,41 @@ def scorecard(values: Mapping, targets: Mapping, *,
 TREND_TOLERANCE = 0.005  # relative change below which a KPI is "steady" (as the rubric's ties)
 
 
-def scorecard_history(history: pd.DataFrame | None, card: pd.DataFrame, *, cycle: str
-                      ) -> pd.DataFrame:
+def scorecard_history(history: pd.DataFrame | None, card: pd.DataFrame, *, cycle: str,
+                      rebuilt: pd.DataFrame | None = None) -> pd.DataFrame:
     """The KPI history across cycles with this cycle's scorecard in it.
 
-    ``history`` is long: ``cycle`` (``YYYY-MM``), ``kpi``, ``value``. Rows of
-    ``cycle`` are replaced by the card's values (a rerun of the cycle), so the
-    history holds the latest value of each KPI per cycle, oldest cycle first.
+    ``history`` is long: ``cycle`` (``YYYY-MM``), ``kpi``, ``value`` and
+    ``source`` (``recorded`` by a cycle's run, or ``rebuilt`` from data;
+    missing: recorded). Rows of ``cycle`` are replaced by the card's values
+    (a rerun of the cycle), so the history holds the latest value of each KPI
+    per cycle, oldest cycle first. ``rebuilt`` (``cycle, kpi, value``, e.g.
+    :func:`sopkit.executive.rebuilt_kpis`) fills earlier cycles' missing
+    values and refreshes earlier rebuilt ones; it never replaces a recorded value.
     """
-    columns = ["cycle", "kpi", "value"]
+    columns = ["cycle", "kpi", "value", "source"]
     now = pd.DataFrame({"cycle": str(cycle), "kpi": card["kpi"].astype(str),
-                        "value": card["value"].astype(float)})[columns]
+                        "value": card["value"].astype(float), "source": "recorded"})[columns]
     if history is None or history.empty:
         out = now
     else:
-        past = history[columns].astype({"cycle": str, "kpi": str, "value": float})
+        past = history.assign(source=history["source"] if "source" in history.columns
+                              else "recorded")[columns]
+        past = past.astype({"cycle": str, "kpi": str, "value": float, "source": str})
         out = pd.concat([past[past["cycle"] != str(cycle)], now], ignore_index=True)
+    if rebuilt is not None and len(rebuilt):
+        # rebuilt values only fill gaps: a recorded value is never replaced
+        extra = rebuilt.assign(source="rebuilt")[columns].astype(
+            {"cycle": str, "kpi": str, "value": float, "source": str})
+        extra = extra[extra["cycle"] < str(cycle)]
+        held = pd.MultiIndex.from_frame(out.loc[out["source"] == "recorded", ["cycle", "kpi"]])
+        extra = extra[~pd.MultiIndex.from_frame(extra[["cycle", "kpi"]]).isin(held)]
+        out = out[~((out["source"] == "rebuilt")
+                    & pd.MultiIndex.from_frame(out[["cycle", "kpi"]]).isin(
+                        pd.MultiIndex.from_frame(extra[["cycle", "kpi"]])))]
+        out = pd.concat([out, extra], ignore_index=True)
     out = out.sort_values(["cycle", "kpi"], kind="stable", ignore_index=True)
-    return out.astype({"cycle": "string", "kpi": "string", "value": float})
+    return out.astype({"cycle": "string", "kpi": "string", "value": float, "source": "string"})
 
 
 def with_trend(card: pd.DataFrame, history: pd.DataFrame, *, cycle: str,
@@ -566,16 +593,24 @@ def with_trend(card: pd.DataFrame, history: pd.DataFrame, *, cycle: str,
     """The scorecard with each KPI's trend against the previous recorded cycle.
 
     Adds ``previous`` (the KPI's value in the latest cycle before ``cycle``
-    that has one), ``change`` (value − previous) and ``trend``:
+    that has one), ``previous_cycle`` and ``previous_source`` (``recorded`` or
+    ``rebuilt``), ``change`` (value − previous) and ``trend``:
     ``improving`` / ``worsening`` in the KPI's direction (``closer``: the
-    distance to target shrank or grew), ``steady`` when the change is within
+    distance to target, or to 0 without one, shrank or grew), ``up`` / ``down``
+    for a KPI with no direction, ``steady`` when the change is within
     ``tolerance`` × |previous|, ``first cycle`` without an earlier value,
     ``no data`` without a value now.
     """
     past = history[(history["cycle"].astype(str) < str(cycle))].dropna(subset=["value"])
-    previous = past.sort_values("cycle", kind="stable").groupby("kpi")["value"].last()
+    if "source" not in past.columns:
+        past = past.assign(source="recorded")
+    last = past.sort_values("cycle", kind="stable").groupby("kpi")[
+        ["value", "cycle", "source"]].last()
     out = card.copy()
-    out["previous"] = out["kpi"].astype(str).map(previous).astype(float)
+    names = out["kpi"].astype(str)
+    out["previous"] = names.map(last["value"]).astype(float)
+    out["previous_cycle"] = names.map(last["cycle"].astype(str)).astype("string")
+    out["previous_source"] = names.map(last["source"].astype(str)).astype("string")
     out["change"] = out["value"] - out["previous"]
     trends = []
     for row in out.itertuples(index=False):
@@ -586,9 +621,13 @@ def with_trend(card: pd.DataFrame, history: pd.DataFrame, *, cycle: str,
         elif abs(row.change) <= tolerance * abs(row.previous):
             trends.append("steady")
         else:
-            direction = "higher" if pd.isna(row.direction) else str(row.direction)
+            if pd.isna(row.direction):  # no known better side: say which way it moved
+                trends.append("up" if row.change > 0 else "down")
+                continue
+            direction = str(row.direction)
             if direction == "closer":
-                better = abs(row.value - row.target) < abs(row.previous - row.target)
+                goal = 0.0 if pd.isna(row.target) else row.target
+                better = abs(row.value - goal) < abs(row.previous - goal)
             else:
                 better = (row.change > 0) == (direction == "higher")
             trends.append("improving" if better else "worsening")

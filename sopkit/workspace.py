@@ -126,19 +126,35 @@ KPI_HISTORY = Path("archive") / "kpi_history.csv"
 
 
 def read_kpi_history(workspace: str | Path) -> pd.DataFrame:
-    """Every cycle's scorecard values recorded in the workspace: ``cycle, kpi, value``."""
+    """Every cycle's scorecard values in the workspace: ``cycle, kpi, value, source``.
+
+    ``source`` is ``recorded`` (by that cycle's run) or ``rebuilt`` (from data,
+    :func:`sopkit.executive.rebuilt_kpis`); files written before it existed
+    read as recorded.
+    """
     path = Path(workspace) / KPI_HISTORY
     if not path.is_file():
         return pd.DataFrame({"cycle": pd.Series(dtype="string"),
-                             "kpi": pd.Series(dtype="string"), "value": pd.Series(dtype=float)})
-    return pd.read_csv(path, dtype={"cycle": "string", "kpi": "string", "value": float})
+                             "kpi": pd.Series(dtype="string"), "value": pd.Series(dtype=float),
+                             "source": pd.Series(dtype="string")})
+    frame = pd.read_csv(path, dtype={"cycle": "string", "kpi": "string", "value": float,
+                                     "source": "string"})
+    if "source" not in frame.columns:
+        frame["source"] = pd.array(["recorded"] * len(frame), dtype="string")
+    return frame
 
 
-def record_kpis(card: pd.DataFrame, workspace: str | Path, cycle: str) -> pd.DataFrame:
-    """Put a cycle's scorecard values into the KPI history (a rerun replaces them); returns it."""
+def record_kpis(card: pd.DataFrame, workspace: str | Path, cycle: str,
+                rebuilt: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Put a cycle's scorecard values into the KPI history (a rerun replaces them); returns it.
+
+    ``rebuilt`` values of earlier cycles fill the gaps of the history, never
+    replacing a recorded value (:func:`sopkit.kpi.scorecard_history`).
+    """
     from sopkit.kpi import scorecard_history
 
-    _replace_csv(scorecard_history(read_kpi_history(workspace), card, cycle=cycle),
+    _replace_csv(scorecard_history(read_kpi_history(workspace), card, cycle=cycle,
+                                   rebuilt=rebuilt),
                  Path(workspace) / KPI_HISTORY)
     return read_kpi_history(workspace)
 

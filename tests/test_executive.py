@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from sopkit import executive
+from sopkit import executive, kpi
 
 M = pd.to_datetime(["2026-11-01", "2026-12-01", "2027-01-01", "2027-02-01"])
 
@@ -188,3 +189,79 @@ def test_schedule_adherence_on_the_scorecard_or_a_plain_note_without_production(
     unplanned = production.assign(planned_qty=0.0)
     assert executive.kpi_notes(production=unplanned, cycle=M[2], adherence_months=1) == {
         "schedule_adherence": "no production planned in 2026-12"}
+
+
+# ------------------------------------------------------------ KPI history rebuilt from data
+
+
+def _archive(rows):
+    frame = pd.DataFrame(rows, columns=["snapshot", "sku", "period", "lag", "qty_consensus"])
+    for column in ("qty_naive", "qty_stat", "qty_with_pipeline", "qty_with_adjustments"):
+        frame[column] = frame["qty_consensus"]
+    frame["snapshot"] = pd.to_datetime(frame["snapshot"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame.astype({"sku": "string"})
+
+
+def test_rebuilt_kpis_read_as_each_earlier_cycle_saw_them():
+    """Consensus archived at 2026-08/09/10, actuals Aug 8, Sep 25, Oct 10, cycle 2026-11.
+
+    2026-08: nothing archived before it → no accuracy; adherence of July 5/10 = 0.5.
+    2026-09: the Aug snapshot scored on actuals up to Aug: lag 1 |10 − 8| / 8 = 0.25,
+    bias +0.25; its lag-3 month (Oct) had no actual yet → none; adherence Aug 8/10.
+    2026-10: Aug and Sep snapshots, actuals to Sep: lag 1 (2 + 5) / 33, bias −3 / 33;
+    adherence Sep min(12, 10)/10 = 1. 2026-11 itself is the current cycle: not rebuilt.
+    """
+    archive = _archive([
+        ("2026-08-01", "A", "2026-08-01", 1, 10.0), ("2026-08-01", "A", "2026-10-01", 3, 30.0),
+        ("2026-09-01", "A", "2026-09-01", 1, 20.0), ("2026-10-01", "A", "2026-10-01", 1, 12.0),
+        ("2026-11-01", "A", "2026-11-01", 1, 11.0)])
+    actuals = pd.DataFrame({"sku": ["A"] * 3, "period": pd.to_datetime(
+        ["2026-08-01", "2026-09-01", "2026-10-01"]), "qty": [8.0, 25.0, 10.0]})
+    production = pd.DataFrame({"period": pd.to_datetime(["2026-07-01", "2026-08-01",
+                                                         "2026-09-01"]),
+                               "sku": ["A"] * 3, "planned_qty": [10.0, 10.0, 10.0],
+                               "actual_qty": [5.0, 8.0, 12.0]})
+    rebuilt = executive.rebuilt_kpis(archive, actuals, cycle="2026-11", production=production,
+                                     adherence_months=1)
+    got = {(c, k): v for c, k, v in rebuilt.itertuples(index=False)}
+    assert got == pytest.approx({
+        ("2026-08", "schedule_adherence"): 0.5,
+        ("2026-09", "forecast_wape_lag1"): 0.25, ("2026-09", "forecast_bias"): 0.25,
+        ("2026-09", "schedule_adherence"): 0.8,
+        ("2026-10", "forecast_wape_lag1"): 7 / 33, ("2026-10", "forecast_bias"): -3 / 33,
+        ("2026-10", "schedule_adherence"): 1.0})
+
+
+def test_rebuilt_values_fill_gaps_and_never_replace_recorded_ones(tmp_path):
+    from sopkit.workspace import read_kpi_history, record_kpis
+
+    targets = {"fill_rate": {"target": 0.95, "direction": "higher"},
+               "forecast_wape_lag1": {"target": 0.3, "direction": "lower"}}
+    sept = kpi.scorecard({"fill_rate": 0.90, "forecast_wape_lag1": 0.40}, targets)
+    record_kpis(sept, tmp_path, "2026-09")
+    rebuilt = pd.DataFrame({"cycle": ["2026-08", "2026-09", "2026-11"],
+                            "kpi": ["forecast_wape_lag1"] * 3, "value": [0.50, 0.99, 0.1]})
+    octo = kpi.scorecard({"fill_rate": 0.93, "forecast_wape_lag1": 0.35}, targets)
+    history = record_kpis(octo, tmp_path, "2026-10", rebuilt=rebuilt)
+    rows = {(c, k): (v, s) for c, k, v, s in history.itertuples(index=False)}
+    assert rows[("2026-08", "forecast_wape_lag1")] == (0.50, "rebuilt")
+    assert rows[("2026-09", "forecast_wape_lag1")] == (0.40, "recorded")  # not 0.99
+    assert ("2026-11", "forecast_wape_lag1") not in rows  # not before the cycle
+    assert len(history) == 5
+    # a later rebuild refreshes its own rows only
+    record_kpis(octo, tmp_path, "2026-10", rebuilt=rebuilt.assign(value=[0.45, 0.98, 0.1]))
+    again = read_kpi_history(tmp_path).set_index(["cycle", "kpi"])
+    assert again.loc[("2026-08", "forecast_wape_lag1"), "value"] == 0.45
+    assert again.loc[("2026-09", "forecast_wape_lag1"), "value"] == 0.40
+    card = kpi.with_trend(octo, read_kpi_history(tmp_path), cycle="2026-10")
+    table = executive.scorecard_table(card).set_index("kpi")
+    assert table.loc["Fill rate", "trend"] == "▲ improving (2026-09: 90.0%)"
+    assert table.loc["Forecast error (WAPE, lag 1)", "trend"] == "▲ improving (2026-09: 40.0%)"
+    # only rebuilt history: the text says so
+    fresh = kpi.with_trend(octo, pd.DataFrame({
+        "cycle": ["2026-09"], "kpi": ["forecast_wape_lag1"], "value": [0.30],
+        "source": ["rebuilt"]}), cycle="2026-10")
+    text = executive.scorecard_table(fresh).set_index("kpi").loc[
+        "Forecast error (WAPE, lag 1)", "trend"]
+    assert text == "▼ worsening (2026-09, rebuilt from data: 30.0%)"

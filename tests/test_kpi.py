@@ -278,3 +278,19 @@ def test_scorecard_notes_say_why_a_value_is_missing():
     assert card.loc["schedule_adherence", "status"] == "no data"
     assert card.loc["schedule_adherence", "note"] == "no production data"
     assert card.loc["fill_rate", "note"] == "" and card.loc["fill_rate", "status"] == "green"
+
+
+def test_trend_without_a_target_follows_the_kpis_natural_side():
+    """WAPE 48.6 % → 50.3 % with no target is worse (lower is better), bias −9 % → +4 %
+    is closer to 0, utilisation 70 % → 60 % has no better side: "down"."""
+    card = kpi.scorecard({"forecast_wape_lag3": 0.503, "forecast_bias": 0.04,
+                          "utilisation": 0.60}, {})
+    direction = card.set_index("kpi")["direction"]
+    assert direction[["forecast_wape_lag3", "forecast_bias"]].tolist() == ["lower", "closer"]
+    assert pd.isna(direction["utilisation"])
+    history = pd.DataFrame({"cycle": ["2026-10"] * 3,
+                            "kpi": ["forecast_wape_lag3", "forecast_bias", "utilisation"],
+                            "value": [0.486, -0.09, 0.70]})
+    trend = kpi.with_trend(card, history, cycle="2026-11").set_index("kpi")["trend"]
+    assert trend.to_dict() == {"forecast_wape_lag3": "worsening", "forecast_bias": "improving",
+                               "utilisation": "down"}
