@@ -224,6 +224,26 @@ def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
         {"cycle": "string", "kpi": "string", "value": float})
 
 
+SHARE_KPIS = ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias", "fill_rate",
+              "schedule_adherence", "utilisation")
+"""Scorecard KPIs measured as shares, which one chart of the KPI history shows in %."""
+
+
+def kpi_history_chart(history: pd.DataFrame) -> pd.DataFrame:
+    """The KPI history's share KPIs for a chart: ``month, kpi`` (label), ``percent``, ``source``.
+
+    ``history`` as :func:`sopkit.workspace.read_kpi_history` returns it; rows
+    without a value are left out.
+    """
+    part = history[history["kpi"].isin(SHARE_KPIS)].dropna(subset=["value"])
+    return pd.DataFrame({
+        "month": pd.to_datetime(part["cycle"].astype(str) + "-01"),
+        "kpi": part["kpi"].map(KPI_LABELS).astype("string"),
+        "percent": 100 * part["value"].astype(float),
+        "source": part["source"] if "source" in part.columns else "recorded",
+    }).reset_index(drop=True)
+
+
 def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
               adherence_months: int = ADHERENCE_MONTHS) -> dict[str, str]:
     """Why a KPI of :func:`kpi_values` has no value, in words (for ``kpi.scorecard(notes=)``).

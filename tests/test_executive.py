@@ -265,3 +265,16 @@ def test_rebuilt_values_fill_gaps_and_never_replace_recorded_ones(tmp_path):
     text = executive.scorecard_table(fresh).set_index("kpi").loc[
         "Forecast error (WAPE, lag 1)", "trend"]
     assert text == "▼ worsening (2026-09, rebuilt from data: 30.0%)"
+
+
+def test_kpi_history_chart_keeps_the_share_kpis_in_percent():
+    history = pd.DataFrame({"cycle": ["2026-09", "2026-10", "2026-10", "2026-10"],
+                            "kpi": ["forecast_wape_lag1", "forecast_wape_lag1",
+                                    "data_quality_score", "schedule_adherence"],
+                            "value": [0.25, 0.2, 97.5, float("nan")],
+                            "source": ["rebuilt", "recorded", "recorded", "recorded"]})
+    chart = executive.kpi_history_chart(history)
+    assert chart["kpi"].tolist() == ["Forecast error (WAPE, lag 1)"] * 2
+    assert chart["percent"].tolist() == pytest.approx([25.0, 20.0])
+    assert chart["month"].tolist() == [pd.Timestamp("2026-09-01"), pd.Timestamp("2026-10-01")]
+    assert chart["source"].tolist() == ["rebuilt", "recorded"]
