@@ -772,8 +772,9 @@ class _Company:
         (35-50 % of them, by owner) or, rarely, earlier, with a quantity
         within ±15 % of what was ordered. Quotes that came to nothing (a
         third-party kit, a cancelled shutdown) add 0.35 lost deals per listed
-        order. Future planned orders (the next eight months) are drawn at each
-        SKU's rate, so the current snapshot holds open after-market deals.
+        order. Future planned orders (the next eight months, up to the kit's
+        end of life) are drawn at each SKU's rate, so the current snapshot
+        holds open after-market deals.
 
         The history is not changed: these deals describe orders already in it.
         Drawn from a random stream of their own, so every other table is the
@@ -794,10 +795,12 @@ class _Company:
             if not len(large):
                 continue
             rate = len(large) / len(alive)
+            # No order is planned after a kit's end of life (discontinued: its last sale).
+            end = self.eol[i] if not np.isnan(self.eol[i]) else np.inf
             # Planned orders of the history, and of the next eight months.
             orders = [(int(t), float(qty[t])) for t in large]
             orders += [(int(t), float(rng.choice(qty[large])))
-                       for t in range(nm, nm + 8) if rng.random() < rate]
+                       for t in range(nm, nm + 8) if rng.random() < rate and t <= end]
             listed = 0
             for t, size in orders:
                 if rng.random() >= AFTERMARKET_LISTED:
@@ -811,6 +814,8 @@ class _Company:
                 created = int(rng.integers(self.first_snapshot - hi, nm))
                 expected = created + int(rng.integers(lo, hi + 1))
                 gone = int(rng.integers(created + 1, expected + 2))
+                if expected > end:
+                    continue
                 self.deals.append(self._service_deal(rng, i, created, gone, float(rng.choice(
                     qty[large])), won=False, expected=expected))
 

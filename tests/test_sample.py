@@ -558,3 +558,17 @@ def test_production_has_a_random_stream_of_its_own(monkeypatch):
     for name in TABLES:
         if name != "production":
             pd.testing.assert_frame_equal(with_production[name], without[name], obj=name)
+
+
+def test_no_planned_aftermarket_order_after_a_kits_end_of_life():
+    company = _Company(0, 300, 36, "2026-11")
+    service = {o[0] for o in SERVICE_OWNERS}
+    for deal in (d for d in company.deals if d["owner"] in service):
+        (i, _), = deal["lines"]
+        if not np.isnan(company.eol[i]):
+            expected = max(p[1] for p in deal["path"]) if deal["path"] else deal["close"]
+            assert min(deal["close"], expected) <= company.eol[i], deal
+    frames = company.frames()
+    status = frames["products"].set_index("sku")["lifecycle_status"]
+    current = frames["pipeline"][frames["pipeline"]["snapshot"] == LAST_ACTUAL]
+    assert not (status.reindex(current["sku"]) == "discontinued").any()
