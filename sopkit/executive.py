@@ -516,8 +516,31 @@ def locked_horizon(plan: pd.DataFrame, products: pd.DataFrame, *, cycle, months:
             [["qty_demand", "qty_supply", "qty_served", "qty_short"]].sum())
 
 
-def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame) -> str:
-    """An escaped HTML fragment for the cycle index: status tiles and the decisions."""
+def locked_brief(locked: pd.DataFrame) -> pd.DataFrame:
+    """The locked horizon in a few lines: each month's total, then the families left short.
+
+    ``locked`` as :func:`locked_horizon` returns it.
+    """
+    columns = ["family", "period", "qty_demand", "qty_supply", "qty_served", "qty_short"]
+    if locked.empty:
+        return pd.DataFrame(columns=columns)
+    total = locked.groupby("period", as_index=False)[columns[2:]].sum().assign(
+        family="all families")
+    short = locked[locked["qty_short"] > 0]
+    return pd.concat([total[columns], short[columns]], ignore_index=True)
+
+
+def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame, *,
+                 risks: pd.DataFrame | None = None, locked: pd.DataFrame | None = None,
+                 outlook: pd.DataFrame | None = None, n_risks: int = 5) -> str:
+    """An escaped HTML fragment for the cycle index: the executive review on one page.
+
+    Status tiles of the scorecard, the decisions requested with their
+    recommendation, and when given: the ``n_risks`` largest risks
+    (:func:`top_risks`), the locked horizon in brief (:func:`locked_brief` of
+    :func:`locked_horizon`) and the 24-month capacity outlook
+    (``capacity_flags``: ``resource_family, status, decide_by, explanation``).
+    """
     from sopkit.display import kpi_tiles, show_table
 
     def tile_text(row) -> str:
@@ -532,4 +555,13 @@ def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame) -> str:
     if len(decision_table):
         parts.append(show_table(decision_table[["decision", "recommendation", "reason"]],
                                 caption="Decisions requested").html)
+    if risks is not None and len(risks):
+        parts.append(show_table(risks.head(n_risks), caption="Top risks").html)
+    if locked is not None and len(locked):
+        parts.append(show_table(locked_brief(locked), caption="Locked horizon: each month's "
+                                "total and the families left short (units)").html)
+    if outlook is not None and len(outlook):
+        columns = [c for c in ("resource_family", "status", "decide_by", "explanation")
+                   if c in outlook.columns]
+        parts.append(show_table(outlook[columns], caption="24-month capacity outlook").html)
     return "\n".join(parts)

@@ -71,6 +71,11 @@ def test_index_links_five_readable_step_reports(cycle_run):
         assert re.search(r"[0-9a-f]{16}", page)
         assert "<script" not in page.lower()
     assert "Scorecard" in index  # the executive summary is embedded
+    # ... on one page: decisions, top risks, the locked horizon and the 24-month outlook
+    for caption in ("Decisions requested", "Top risks", "Locked horizon",
+                    "24-month capacity outlook"):
+        assert caption in index, caption
+    assert "CMP-001" in index and "all families" in index
 
 
 def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherence(cycle_run):

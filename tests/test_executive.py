@@ -278,3 +278,32 @@ def test_kpi_history_chart_keeps_the_share_kpis_in_percent():
     assert chart["percent"].tolist() == pytest.approx([25.0, 20.0])
     assert chart["month"].tolist() == [pd.Timestamp("2026-09-01"), pd.Timestamp("2026-10-01")]
     assert chart["source"].tolist() == ["rebuilt", "recorded"]
+
+
+def test_the_index_summary_holds_risks_locked_horizon_and_outlook_escaped():
+    """Locked horizon: Nov demand 10 + 5, supply 10 + 3, short 0 + 2 → one total line per
+    month, then the one family left short; risks cut to the top n; text escaped."""
+    locked = pd.DataFrame({"family": ["Pumps", "Valves", "Pumps", "Valves"],
+                           "period": [M[0], M[0], M[1], M[1]],
+                           "qty_demand": [10.0, 5.0, 8.0, 4.0], "qty_supply": [10.0, 3.0, 8.0, 4.0],
+                           "qty_served": [10.0, 3.0, 8.0, 4.0], "qty_short": [0.0, 2.0, 0.0, 0.0]})
+    brief = executive.locked_brief(locked)
+    assert brief["family"].tolist() == ["all families", "all families", "Valves"]
+    assert brief["qty_demand"].tolist() == [15.0, 12.0, 5.0]
+    assert brief["qty_short"].tolist() == [2.0, 0.0, 2.0]
+    card = kpi.scorecard({"fill_rate": 0.9}, {"fill_rate": 0.95})
+    decisions = pd.DataFrame({"decision": ["Second source"], "recommendation": ["approve"],
+                              "reason": ["+172,799"]})
+    risks = pd.DataFrame({"risk": [f"risk {k}" for k in range(7)], "sku": ["A"] * 7,
+                          "family": ["Pumps"] * 7, "value": range(7, 0, -1),
+                          "detail": ["<script>x</script>"] + ["d"] * 6})
+    outlook = pd.DataFrame({"resource_family": ["testing"], "status": ["decide now"],
+                            "decide_by": ["2026-12"], "explanation": ["peak 112 %"]})
+    html = executive.summary_html(card, decisions, risks=risks, locked=locked, outlook=outlook,
+                                  n_risks=5)
+    for caption in ("Decisions requested", "Top risks", "Locked horizon",
+                    "24-month capacity outlook"):
+        assert caption in html
+    assert "risk 4" in html and "risk 5" not in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "decide now" in html and "all families" in html

@@ -33,8 +33,13 @@ def tables(scale: float = 1.0) -> dict:
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    """A workspace whose default store holds two drafts of 2026-11."""
+    """A workspace whose default store holds two drafts of 2026-11.
+
+    Runs in ``tmp_path``: ``sop approve`` refreshes ``reports/`` of the working
+    directory by default, which must not be the project's own.
+    """
     monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
     folder = tmp_path / "runs"
     with open_store(workspace=folder) as store:
         store.record(CYCLE, tables(), data_fingerprint="d1", run_stamp="20261120-090000", now=T0)
