@@ -367,8 +367,8 @@ def _production_rows(production: pd.DataFrame, keys: list[str], *, months: int |
         _check_columns(products, ["sku", *needed], "products")
         frame = frame.merge(products[["sku", *needed]].drop_duplicates("sku"), on="sku",
                             how="left")
-    planned = frame["planned_qty"].astype(float)
-    actual = frame["actual_qty"].astype(float)
+    planned = frame["planned_qty"] = frame["planned_qty"].astype(float)
+    actual = frame["actual_qty"] = frame["actual_qty"].astype(float)
     frame["qty_on_plan"] = np.minimum(actual, planned)
     frame["qty_under"] = (planned - actual).clip(lower=0.0)
     frame["qty_over"] = (actual - planned).clip(lower=0.0).where(planned > 0, 0.0)
@@ -428,7 +428,6 @@ def schedule_adherence(
                              routings=routings)
     measures = ["planned_qty", "actual_qty", "qty_on_plan", "qty_under", "qty_over",
                 "qty_unplanned"]
-    frame[["planned_qty", "actual_qty"]] = frame[["planned_qty", "actual_qty"]].astype(float)
     if not keys:
         return _ratio(frame["qty_on_plan"].sum(), frame["planned_qty"].sum())
     out = frame.groupby(keys, as_index=False, dropna=False).agg(
@@ -574,16 +573,12 @@ def scorecard_history(history: pd.DataFrame | None, card: pd.DataFrame, *, cycle
         past = past.astype({"cycle": str, "kpi": str, "value": float, "source": str})
         out = pd.concat([past[past["cycle"] != str(cycle)], now], ignore_index=True)
     if rebuilt is not None and len(rebuilt):
-        # rebuilt values only fill gaps: a recorded value is never replaced
+        # first row of each (cycle, kpi) wins: recorded, then this rebuild, then an older one
         extra = rebuilt.assign(source="rebuilt")[columns].astype(
             {"cycle": str, "kpi": str, "value": float, "source": str})
-        extra = extra[extra["cycle"] < str(cycle)]
-        held = pd.MultiIndex.from_frame(out.loc[out["source"] == "recorded", ["cycle", "kpi"]])
-        extra = extra[~pd.MultiIndex.from_frame(extra[["cycle", "kpi"]]).isin(held)]
-        out = out[~((out["source"] == "rebuilt")
-                    & pd.MultiIndex.from_frame(out[["cycle", "kpi"]]).isin(
-                        pd.MultiIndex.from_frame(extra[["cycle", "kpi"]])))]
-        out = pd.concat([out, extra], ignore_index=True)
+        recorded = out["source"] == "recorded"
+        out = pd.concat([out[recorded], extra[extra["cycle"] < str(cycle)], out[~recorded]],
+                        ignore_index=True).drop_duplicates(["cycle", "kpi"], keep="first")
     out = out.sort_values(["cycle", "kpi"], kind="stable", ignore_index=True)
     return out.astype({"cycle": "string", "kpi": "string", "value": float, "source": "string"})
 
