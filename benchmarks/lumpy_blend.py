@@ -42,6 +42,11 @@ expected month (overdue ones in the first), instead of spread over the months
 the learnt slip says it may land in; ``lumpy model, CRM outcomes`` — the model
 fitted on a pipeline that records each closed deal's outcome.
 
+Oracles (sample company only, in a table of their own, :func:`bounds`): the
+same fitted model told the generator's truth about its open deal lines —
+their outcomes, their landing months, or both — to show how much of the
+pipeline's possible value the model recovers and what limits it.
+
 Data:
 
 1. *Sample company* — :func:`sopkit.sample.make_sample` (seed 0, 300 SKUs,
@@ -91,6 +96,25 @@ DATE = "2026-12-04"
 METHODS = ("statistical", "sales as-is", "50/50 blend", "global calibration", "lumpy model")
 CRM = "lumpy model, CRM outcomes"  # the model told each closed deal's outcome
 UNSPREAD = "lumpy model, no slip spread"  # diagnostic: deals in their expected month
+# Upper bounds, not forecasts: the fitted model told part of the truth about its open deals.
+BOUND_OUTCOMES = "oracle: outcomes known"
+BOUND_MONTHS = "oracle: landing months known"
+BOUND_BOTH = "oracle: outcomes and months known"
+BOUNDS = (BOUND_OUTCOMES, BOUND_MONTHS, BOUND_BOTH)
+BOUNDS_SECTION = "### What the pipeline could be worth"
+BOUNDS_TEXT = (
+    "Oracles, not forecasts: at every origin the same fitted model is told part of the "
+    "generator's truth about the deal lines open in its pipeline, and nothing else changes "
+    "(statistics × (1 − announced share) + adjustments as in the model). *Outcomes known*: "
+    "each open line counts with its full stated quantity if it was won and 0 if lost, still "
+    "spread over the months by the learnt slip. *Landing months known*: each line keeps its "
+    "calibrated probability, but a won line sits in the month its order really landed (a "
+    "lost one in its expected month). *Outcomes and months known*: won lines at full "
+    "quantity in their landing month, lost ones left out — all a pipeline of these deals can "
+    "tell. Orders nobody listed stay with the statistics in every row. They show what that "
+    "knowledge is worth to a mean forecast; WAPE, which rewards forecasting low, need not "
+    "improve with each piece of truth (a won line at full quantity but spread over months "
+    "can cost WAPE).")
 SEGMENTS = ("lumpy/intermittent", "all")
 LUMPY_CLASSES = ("lumpy", "intermittent")
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -150,9 +174,11 @@ def _cells(rows: pd.DataFrame, values: np.ndarray, index: pd.MultiIndex) -> np.n
 def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataFrame,
                  adjustments: pd.DataFrame | None, stat_history: pd.DataFrame | None,
                  products: pd.DataFrame | None, season: int,
-                 recorded: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 recorded: pd.DataFrame | None = None,
+                 truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The open deal lines of one origin with their probabilities, and the five methods'
-    forecasts: ``sku, period, demand_class, <method>...``."""
+    forecasts: ``sku, period, demand_class, <method>...``; with ``truth`` (``deal_id, sku,
+    won, landing``) also the :data:`BOUNDS` rows."""
     history = actuals[actuals["period"] < origin]
     end = origin - pd.DateOffset(months=1)
     stat = StatisticalForecaster(horizon=HORIZON, season_length=season).fit(
@@ -185,8 +211,9 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
         lines = lines[lines["period"].isin(periods)]
     unspread = _cells(lines, (lines["qty"] * lines["probability_calibrated"]).to_numpy(float)
                       if len(lines) else np.array([]), index)
-    unspread = np.clip(consensus[["qty_stat_unannounced", "qty_adjustment", "qty_promo"]]
-                       .sum(axis=1).to_numpy(float) + unspread, 0.0, None)
+    rest = consensus[["qty_stat_unannounced", "qty_adjustment", "qty_promo"]].sum(
+        axis=1).to_numpy(float)  # everything but the open deals
+    unspread = np.clip(rest + unspread, 0.0, None)
     consensus = consensus["qty_consensus"]
     opened = model.open_deals_
     opened = opened.assign(origin=origin)[["origin", "deal_id", "sku", "probability",
@@ -218,6 +245,8 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
     as_is = np.clip(qty_stat + stated + raw_adjust, 0.0, None)
     opened = opened.assign(probability_global=(opened["probability"] * factor).clip(upper=1.0))
     extra = {UNSPREAD: unspread, **({} if told is None else {CRM: told.to_numpy(float)})}
+    if truth is not None:
+        extra.update(bounds(model, truth, index, periods, rest))
     return opened, pd.DataFrame({
         "origin": origin, "sku": stat["sku"].to_numpy(), "period": stat["period"].to_numpy(),
         "demand_class": stat["demand_class"].astype(str).to_numpy(),
@@ -232,6 +261,31 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
     })
 
 
+def bounds(model: LumpyDemandModel, truth: pd.DataFrame, index: pd.MultiIndex,
+           periods: pd.DatetimeIndex, rest: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`BOUNDS` rows: the fitted model's forecast with the truth about its open deals.
+
+    ``rest`` is the model's forecast without the open deals (unannounced
+    statistics, adjustments, promotions); ``truth`` holds ``deal_id, sku, won,
+    landing`` (landing: the month the order landed, for won lines).
+    """
+    key = ["deal_id", "sku"]
+    lines = model.open_deals_.merge(truth, on=key, how="left")
+    won = lines["won"].fillna(False).astype(bool).to_numpy()
+    spread = model.open_deal_months_.merge(lines[[*key, "qty", "won"]], on=key, how="left")
+    spread_won = spread["won"].fillna(False).astype(bool).to_numpy()
+    outcomes = _cells(spread, np.where(spread_won, spread["qty"] * spread["share_landing"], 0.0),
+                      index)
+    month = pd.to_datetime(lines["period"]).clip(lower=periods[0]).where(
+        ~won, pd.to_datetime(lines["landing"]))
+    placed = lines.assign(period=month)
+    months = _cells(placed, (placed["qty"] * placed["probability_calibrated"]).to_numpy(float),
+                    index)
+    both = _cells(placed, np.where(won, placed["qty"], 0.0), index)
+    return {name: np.clip(rest + part, 0.0, None)
+            for name, part in zip(BOUNDS, (outcomes, months, both), strict=True)}
+
+
 def dense(actuals: pd.DataFrame) -> pd.DataFrame:
     """Every SKU × month from the first month of the data, zero where no row."""
     wide = actuals.pivot_table(index="sku", columns="period", values="qty", aggfunc="sum")
@@ -244,8 +298,10 @@ def dense(actuals: pd.DataFrame) -> pd.DataFrame:
 def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
              adjustments: pd.DataFrame | None, products: pd.DataFrame | None,
              season: int, pipeline_skus: set | None = None,
-             recorded: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
-    """Scores of the five methods at the last :data:`N_ORIGINS` origins, per segment."""
+             recorded: pd.DataFrame | None = None,
+             truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+    """Scores of the five methods (and the diagnostic rows) at the last :data:`N_ORIGINS`
+    origins, per segment; with ``truth`` also the :data:`BOUNDS` rows."""
     actuals = actuals.assign(sku=actuals["sku"].astype("string"))
     grid = dense(actuals)
     months = pd.DatetimeIndex(np.sort(grid["period"].unique()))
@@ -263,11 +319,12 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
         stat_history = pd.concat(frames, ignore_index=True)
     scored, info, held_out = [], [], []
     methods = (*METHODS, UNSPREAD) if recorded is None else (*METHODS, UNSPREAD, CRM)
+    methods = methods if truth is None else (*methods, *BOUNDS)
     for origin in origins:
         stat_known = (None if stat_history is None
                       else stat_history[stat_history["snapshot"] < origin])
         opened, plan = forecasts_at(origin, actuals, pipeline, adjustments, stat_known,
-                                    products, season, recorded)
+                                    products, season, recorded, truth)
         held_out.append(opened)
         info.append(plan[["origin", "share", "factor"]].iloc[:1])
         test = plan[["sku", "period"]].merge(grid, on=["sku", "period"], how="inner")
@@ -315,25 +372,29 @@ CALIBRATION_TEXT = (
     "realised win rate.")
 
 
-def sample_outcomes(seed: int = 0) -> pd.DataFrame:
-    """The sample generator's truth: each deal line won or lost, once it has left the pipeline.
+def sample_outcomes(seed: int = 0, *, open_at_end: bool = False) -> pd.DataFrame:
+    """The sample generator's truth: each deal line won or lost, and when a won one landed.
 
-    Reads the generator's private deal list (``sopkit.sample._Company``): fine
-    for a benchmark, and the only way to score against the truth rather than
-    against the model's own inference.
+    ``deal_id, sku, won, landing`` (landing: the month of the order, NaT for
+    lost lines). Lines still open at the end of the data are left out unless
+    ``open_at_end``. Reads the generator's private deal list
+    (``sopkit.sample._Company``): fine for a benchmark, and the only way to
+    score against the truth rather than against the model's own inference.
     """
     from sopkit.sample import _Company
 
     company = _Company(seed, 300, 36, "2026-11")
     rows = []
     for number, deal in enumerate(company.deals):
-        if deal["close"] >= company.n_months:  # still open at the end of the data
+        if deal["close"] >= company.n_months and not open_at_end:
             continue
+        landing = (company.start + pd.DateOffset(months=int(deal["close"]))
+                   if deal["won"] else pd.NaT)
         for i, _ in deal["lines"]:
-            rows.append((f"D-{10001 + number}", str(company.sku[i]), bool(deal["won"])))
-    frame = pd.DataFrame(rows, columns=["deal_id", "sku", "won"]).drop_duplicates(
+            rows.append((f"D-{10001 + number}", str(company.sku[i]), bool(deal["won"]), landing))
+    frame = pd.DataFrame(rows, columns=["deal_id", "sku", "won", "landing"]).drop_duplicates(
         ["deal_id", "sku"])
-    return frame.astype({"deal_id": "string", "sku": "string"})
+    return frame.astype({"deal_id": "string", "sku": "string", "landing": "datetime64[ns]"})
 
 
 def calibration_check(name: str, open_deals: pd.DataFrame, outcomes: pd.DataFrame,
@@ -552,6 +613,20 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def bounds_markdown(frame: pd.DataFrame) -> str:
+    """The :data:`BOUNDS` rows next to statistical-only and the model, with the WAPE gain."""
+    lines = ["| data | segment | method | RMSSE | WAPE | bias | WAPE gain over statistical |",
+             "|---|---|---|---|---|---|---|"]
+    for (data, segment), part in frame.groupby(["data", "segment"], sort=False):
+        part = part.set_index("method")
+        base = part.loc["statistical", "wape"]
+        for method in ("statistical", "lumpy model", *BOUNDS):
+            r = part.loc[method]
+            lines.append(f"| {data} | {segment} | {method} | {r['rmsse']:.3f} | {r['wape']:.1%} | "
+                         f"{r['bias']:+.1%} | {(base - r['wape']) * 100:+.1f} points |")
+    return "\n".join(lines)
+
+
 REQUIRED = ("statistical", "sales as-is", "50/50 blend")  # the issue's alternatives
 
 
@@ -618,9 +693,10 @@ def main() -> int:
     data = make_sample(seed=0)
     pipeline_skus = set(data["pipeline"]["sku"].astype(str))
     truth = sample_outcomes()
+    everything = sample_outcomes(open_at_end=True)  # for the bounds: lines open at the end too
     table, note = evaluate("sample company", data["actuals"], data["pipeline"],
                            data["adjustments"], data["products"], 12, pipeline_skus,
-                           with_recorded_outcomes(data["pipeline"], truth))
+                           with_recorded_outcomes(data["pipeline"], truth), everything)
     tables.append(table)
     notes["sample company"] = note
     calibration = [calibration_check("sample company", note.pop("open deals"), truth,
@@ -634,7 +710,7 @@ def main() -> int:
     name = "sample company, projects and framework deals only"
     table, note = evaluate(name, data["actuals"], sales_only, data["adjustments"],
                            data["products"], 12, set(sales_only["sku"].astype(str)),
-                           with_recorded_outcomes(sales_only, truth))
+                           with_recorded_outcomes(sales_only, truth), everything)
     tables.append(table)
     notes[name] = note
     calibration.append(calibration_check(name, note.pop("open deals"), truth,
@@ -663,6 +739,10 @@ def main() -> int:
             print(f"{name} ({time.perf_counter() - started:.0f} s): {note}", flush=True)
 
     frame = pd.concat(tables, ignore_index=True)
+    bound_rows = frame[frame["method"].isin(BOUNDS) | (frame["data"].isin(
+        set(frame.loc[frame["method"].isin(BOUNDS), "data"])) & frame["method"].isin(
+        ["statistical", "lumpy model"]))]
+    frame = frame[~frame["method"].isin(BOUNDS)]
     wall = time.perf_counter() - started
     checks = verdict(frame)
     command = ".venv/bin/python benchmarks/lumpy_blend.py --write-docs"
@@ -681,11 +761,14 @@ def main() -> int:
         f"with a simulated pipeline: {settings}.", "",
         f"Learned by the global-calibration baseline (mean over origins): {learned}.", "",
         markdown(frame), "", "Targets (the model against the alternatives):", "", *checks, "",
-        CALIBRATION_SECTION, "", CALIBRATION_TEXT, "", calibration_markdown(calibration), ""])
+        CALIBRATION_SECTION, "", CALIBRATION_TEXT, "", calibration_markdown(calibration), "",
+        BOUNDS_SECTION, "", BOUNDS_TEXT, "", bounds_markdown(bound_rows), ""])
     print()
     print(markdown(frame))
     print()
     print(calibration_markdown(calibration))
+    print()
+    print(bounds_markdown(bound_rows))
     print()
     print("\n".join(checks))
     print(f"\nwall {wall:.0f} s")

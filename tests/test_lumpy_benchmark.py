@@ -1,0 +1,45 @@
+"""The lumpy benchmark's oracle rows (benchmarks/lumpy_blend.py), on a hand-made case."""
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import lumpy_blend  # noqa: E402
+
+
+def test_oracles_place_the_true_outcomes_and_months():
+    jan, feb, mar = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
+    periods = pd.DatetimeIndex([jan, feb, mar])
+    index = pd.MultiIndex.from_arrays([pd.array(["A"] * 3, dtype="string"), periods])
+    lines = pd.DataFrame({"deal_id": ["D1", "D2"], "sku": ["A", "A"], "qty": [10.0, 4.0],
+                          "probability_calibrated": [0.5, 0.25], "period": [jan, mar]})
+    # D1 spread 60/40 over January and February by the slip; D2 all in March.
+    months = pd.DataFrame({"deal_id": ["D1", "D1", "D2"], "sku": ["A", "A", "A"],
+                           "period": [jan, feb, mar], "share_landing": [0.6, 0.4, 1.0]})
+    model = SimpleNamespace(open_deals_=lines.astype({"deal_id": "string", "sku": "string"}),
+                            open_deal_months_=months.astype({"deal_id": "string",
+                                                             "sku": "string"}))
+    truth = pd.DataFrame({"deal_id": ["D1", "D2"], "sku": ["A", "A"], "won": [True, False],
+                          "landing": [feb, pd.NaT]}).astype({"deal_id": "string",
+                                                              "sku": "string"})
+    rest = np.array([1.0, 1.0, 1.0])  # unannounced statistics and adjustments
+    out = lumpy_blend.bounds(model, truth, index, periods, rest)
+    # Outcomes known: won D1 at full quantity, still spread 6 / 4; lost D2 gone.
+    np.testing.assert_allclose(out[lumpy_blend.BOUND_OUTCOMES], [7.0, 5.0, 1.0])
+    # Months known: D1 (10 × 0.5) in February where it landed; lost D2 (4 × 0.25) stays in March.
+    np.testing.assert_allclose(out[lumpy_blend.BOUND_MONTHS], [1.0, 6.0, 2.0])
+    # Both: D1's 10 in February, nothing for D2.
+    np.testing.assert_allclose(out[lumpy_blend.BOUND_BOTH], [1.0, 11.0, 1.0])
+
+
+def test_sample_truth_dates_won_lines_only():
+    truth = lumpy_blend.sample_outcomes(open_at_end=True)
+    closed = lumpy_blend.sample_outcomes()
+    assert len(truth) > len(closed) > 0  # lines open at the end are kept only when asked
+    assert truth.loc[truth["won"], "landing"].notna().all()
+    assert truth.loc[~truth["won"], "landing"].isna().all()
+    assert (closed["landing"].dropna() < pd.Timestamp("2026-11-01")).all()
