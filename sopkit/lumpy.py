@@ -80,7 +80,11 @@ Known limits: without a recorded ``outcome`` deal outcomes are inferred from
 demand (on simulated pipelines this over-reads wins: an unannounced order
 near a lost deal makes it look won); owners and stages are assumed to mean the same thing over the
 history; adjustments by two people to the same SKU-month are each credited
-with the whole surprise.
+with the whole surprise; the whole announced share comes off the statistics
+in every forecast month, also months further ahead than deals are ever
+listed, where the pipeline holds nothing yet (taking off only the part
+listed that early measured worse: docs/benchmarks.md, "Where it wins and
+loses").
 """
 
 from __future__ import annotations
