@@ -46,8 +46,14 @@ What it learns (each a table on the fitted model, names ending in ``_``):
 ``slip_`` — how late deals land
     The distribution of *landing month − expected month* of won deals, per
     how many months ahead the deal was expected when it was listed (shrunk
-    towards the overall distribution the same way). An open deal's expected
-    quantity is spread over the neighbouring months by it.
+    towards the overall distribution the same way). Only deals that have
+    landed are seen, so recent ones are seen only if they came early: the
+    distribution is estimated under that right truncation, not as a plain
+    histogram. An open deal's expected quantity is spread over the
+    neighbouring months by it — conditioned on what the snapshot says: months
+    before the snapshot are ruled out (the rest renormalised), and the share
+    that may have landed between the snapshot and the cycle is dropped, since
+    such an order is in the actuals already.
 
 ``announced_share_`` — how much of a SKU's past demand sales had announced
     Demand of won deals listed at least a month before they landed, as a share
@@ -509,18 +515,47 @@ def apply_calibration(calibration: pd.DataFrame, deals: pd.DataFrame,
 # --------------------------------------------------------------------------- slip
 
 
+def _truncated_pmf(slip: np.ndarray, limit: np.ndarray, weight: np.ndarray,
+                   size: int) -> np.ndarray:
+    """Distribution of slip classes ``0 .. size-1`` seen only up to each row's ``limit``.
+
+    A deal is in the data only once it has landed, so a deal expected
+    recently shows up only if it landed early: a plain histogram of the
+    landed deals over-weights early landings (right truncation). The
+    reverse-time product-limit estimate (Lagakos, Barraj & De Gruttola, 1988)
+    corrects it: ``P(S = j | S <= j)`` is estimated from the rows that could
+    have shown slip ``j`` (``limit >= j``) and landed by then (``slip <= j``);
+    ``P(S <= j - 1) = P(S <= j) × (1 − that)``, from ``P(S <= size-1) = 1``
+    down. Rows that could show every class weigh as in a histogram; without
+    truncation the result is the histogram.
+    """
+    below = np.ones(size)  # P(S <= j)
+    for j in range(size - 1, 0, -1):
+        risk = (limit >= j) & (slip <= j)
+        total = weight[risk].sum()
+        hazard = weight[risk & (slip == j)].sum() / total if total > 0 else 0.0
+        below[j - 1] = below[j] * (1.0 - hazard)
+    pmf = np.diff(below, prepend=0.0)
+    return pmf / pmf.sum()
+
+
 def slip_distribution(
     snapshots: pd.DataFrame, *, slip_window: tuple[int, int], min_deals: int,
-    prior_strength: float,
+    prior_strength: float, last: int | None = None,
 ) -> pd.DataFrame:
     """Probability of each slip (landing − expected month), overall and per months-ahead class.
 
     Each won deal line weighs 1 overall and 1 in every months-ahead class it
     was listed in (its snapshots share that weight). Slips outside
-    ``slip_window`` count at the nearest edge. A class with at least
-    ``min_deals`` deal lines gets its own distribution, shrunk towards the
-    overall one with weight ``n / (n + prior_strength)``; others use the overall
-    one. Without any won deal, deals land as expected (slip 0).
+    ``slip_window`` count at the nearest edge. Only deals that have landed
+    are known, so a snapshot row expected in month ``e`` can show a slip of
+    at most ``last − e`` (``last``: month number of the last actuals); the
+    distribution is estimated under that right truncation
+    (:func:`_truncated_pmf`) instead of as a histogram, which would make
+    deals look earlier than they are. A class with at least ``min_deals``
+    deal lines gets its own distribution, shrunk towards the overall one with
+    weight ``n / (n + prior_strength)``; others use the overall one. Without
+    any won deal, deals land as expected (slip 0).
 
     Returns
     -------
@@ -532,12 +567,16 @@ def slip_distribution(
     offsets = np.arange(lo, hi + 1)
     won = snapshots[snapshots["won"].astype(bool) & snapshots["slip"].notna()].copy()
     won["slip_c"] = np.clip(won["slip"].to_numpy(float), lo, hi).astype(int) - lo
+    limit = (np.full(len(won), hi) if last is None or won.empty
+             else np.clip(last - _month_number(won["period"]), lo, hi))
+    won["limit_c"] = np.maximum(limit - lo, won["slip_c"].to_numpy())
     won["bucket"] = _bucket(won["months_ahead"].to_numpy())
 
     def histogram(part: pd.DataFrame) -> tuple[np.ndarray, int]:
         weight = 1.0 / part.groupby(["deal_id", "sku"], observed=True)["slip_c"].transform("size")
-        pmf = np.bincount(part["slip_c"], weights=weight, minlength=len(offsets))
-        return pmf / pmf.sum(), part.groupby(["deal_id", "sku"], observed=True).ngroups
+        pmf = _truncated_pmf(part["slip_c"].to_numpy(), part["limit_c"].to_numpy(),
+                             weight.to_numpy(float), len(offsets))
+        return pmf, part.groupby(["deal_id", "sku"], observed=True).ngroups
 
     if won.empty:
         overall, n_all = (offsets == 0).astype(float), 0
@@ -894,7 +933,8 @@ class LumpyDemandModel:
                                       prior_strength=float(self.prior_strength))
         self.slip_ = slip_distribution(self.deal_snapshots_, slip_window=(lo, hi),
                                        min_deals=int(self.min_deals),
-                                       prior_strength=float(self.prior_strength))
+                                       prior_strength=float(self.prior_strength),
+                                       last=demand.last if demand.has_data else None)
         families = None
         if products is not None and {"sku", "family"} <= set(products.columns):
             families = products.assign(sku=products["sku"].astype("string")).drop_duplicates(
@@ -972,7 +1012,11 @@ class LumpyDemandModel:
         offsets, pmf = self.slip_pmf(latest["months_ahead"].to_numpy())
         landing = latest["period_n"].to_numpy()[:, None] + offsets[None, :]
         first = int(_month_number(pd.Series([self.cycle_]))[0])
-        pmf = np.where(landing >= first, pmf, 0.0)  # an open deal has not landed yet
+        # A deal listed in the snapshot had not landed before the snapshot's month: that
+        # part of the slip is impossible, the rest is renormalised. What may have landed
+        # between the snapshot and the cycle is in the actuals already, if it happened:
+        # it is dropped, not moved into the forecast months.
+        pmf = np.where(landing >= latest["snap_n"].to_numpy()[:, None], pmf, 0.0)
         total = pmf.sum(axis=1, keepdims=True)
         stuck = total[:, 0] <= 0
         pmf = np.where(total > 0, pmf / np.where(total > 0, total, 1.0), 0.0)
@@ -980,13 +1024,15 @@ class LumpyDemandModel:
             landing[stuck] = first + offsets[None, :] - offsets[0]
             pmf[stuck] = 0.0
             pmf[stuck, 0] = 1.0
+        # (the simulation draws those months too: a draw there lands outside the plan)
+        ahead = np.where(landing >= first, pmf, 0.0)
         value = (latest["qty"] * latest["probability_calibrated"]).to_numpy()
-        line, k = np.nonzero(pmf > 0)
+        line, k = np.nonzero(ahead > 0)
         spread = pd.DataFrame({
             "line": line, "deal_id": latest["deal_id"].to_numpy()[line],
             "sku": latest["sku"].to_numpy()[line],
             "period": _month_stamp(landing[line, k]).to_numpy(),
-            "share_landing": pmf[line, k], "qty_expected": value[line] * pmf[line, k]})
+            "share_landing": ahead[line, k], "qty_expected": value[line] * ahead[line, k]})
         spread = spread.astype({"deal_id": "string", "sku": "string"})
         spread = spread[spread["period"].isin(periods)]
         latest["qty_expected"] = spread.groupby("line")["qty_expected"].sum().reindex(

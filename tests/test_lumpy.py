@@ -160,6 +160,71 @@ def test_slip_pmf_and_open_deal_spread():
     assert model.open_deals_["qty_expected"].iloc[0] == pytest.approx(50)
 
 
+def test_truncated_pmf_by_hand():
+    """Slips 0..2; rows (slip, latest slip that could be seen): A (0, 2), B (1, 2), C (2, 2),
+    D (0, 0), E (0, 1), F (1, 1).
+
+    j=2: rows that could show 2 and landed by 2: A, B, C; one has 2 → P(S<=1) = 2/3.
+    j=1: could show 1, landed by 1: A, B, E, F; two have 1 → P(S<=0) = 2/3 × 1/2 = 1/3.
+    → 1/3 each, where a histogram says 3/6, 2/6, 1/6 (D and E could only land early).
+    """
+    from sopkit.lumpy import _truncated_pmf
+
+    slip = np.array([0, 1, 2, 0, 0, 1])
+    limit = np.array([2, 2, 2, 0, 1, 1])
+    np.testing.assert_allclose(_truncated_pmf(slip, limit, np.ones(6), 3), [1 / 3] * 3)
+    # Nothing truncated: the histogram.
+    np.testing.assert_allclose(_truncated_pmf(slip, np.full(6, 2), np.ones(6), 3),
+                               [3 / 6, 2 / 6, 1 / 6])
+
+
+def test_slip_learnt_under_right_truncation():
+    """Old deals expected 2024-03 land 0, 1 and 2 months late; recent ones expected 2024-07
+    land 0 and 1 late. Actuals end 2024-08, so a recent deal that slipped 2 could not be
+    seen yet. Reverse-time product-limit (slip classes 0, 1, 2):
+    j=2: old deals, one of three slipped 2 → P(S<=1) = 2/3;
+    j=1: old slips 0, 1 and recent 0, 1 → half slipped 1 → P(S<=0) = 1/3;
+    → 1/3 each (a histogram of the five landed deals: 2/5, 2/5, 1/5)."""
+    rows, demand = [], [("FILL", "2024-08-01", 0.0)]
+    deals = [("2024-03-01", 0), ("2024-03-01", 1), ("2024-03-01", 2),
+             ("2024-07-01", 0), ("2024-07-01", 1)]
+    for k, (expected, late) in enumerate(deals):
+        landing = M(expected) + pd.DateOffset(months=late)
+        start = M(expected) - pd.DateOffset(months=2)
+        for snap in pd.date_range(start, landing - pd.DateOffset(months=1), freq="MS"):
+            rows.append((snap, f"D-{k}", f"S{k}", expected, 10.0, 0.5, "Ann", "commit"))
+        demand.append((f"S{k}", landing, 10.0))
+    for snap in pd.date_range("2024-01-01", "2024-09-01", freq="MS"):
+        rows.append((snap, "D-X", "X", "2024-12-01", 100.0, 0.5, "Ann", "commit"))
+    model = LumpyDemandModel().fit(acts(demand), pipe(rows), cycle="2024-09")
+    assert model.deal_outcomes_.set_index("deal_id").loc[
+        [f"D-{k}" for k in range(5)], "slip"].tolist() == [0, 1, 2, 0, 1]
+    overall = model.slip_[model.slip_["months_ahead"] == "all"].set_index("slip")["probability"]
+    np.testing.assert_allclose(overall.loc[[0, 1, 2]].to_numpy(), [1 / 3] * 3)
+    assert overall.drop([0, 1, 2]).sum() == pytest.approx(0.0)
+
+
+def test_open_deal_slip_conditioned_on_the_snapshot_and_the_cycle():
+    """D-Y (100 at stated 0.5, expected 2024-09) is listed up to the snapshot of 2024-08.
+    Slip probabilities set by hand: -2: 0.1, -1: 0.2, 0: 0.4, +1: 0.3, i.e. landing in
+    2024-07, 08, 09, 10. July is before the snapshot: impossible, the rest renormalised
+    (÷ 0.9). August lies between the snapshot and the cycle (2024-09): if the order came
+    then, it is in the actuals — that share is dropped, not moved into the plan.
+    September: 50 × 0.4 / 0.9 = 22.22; October: 50 × 0.3 / 0.9 = 16.67."""
+    rows = [(snap, "D-Y", "Y", "2024-09-01", 100.0, 0.5, "Ann", "commit")
+            for snap in pd.date_range("2024-05-01", "2024-08-01", freq="MS")]
+    model = LumpyDemandModel().fit(acts([("FILL", "2024-08-01", 0.0)]), pipe(rows),
+                                   cycle="2024-09")
+    by_hand = {-2: 0.1, -1: 0.2, 0: 0.4, 1: 0.3}
+    model.slip_["probability"] = model.slip_["slip"].map(by_hand).fillna(0.0)
+    plan = model.predict(stat(["Y"], "2024-09-01", 3)).set_index("period")
+    assert plan["qty_pipeline"].tolist() == pytest.approx([50 * 0.4 / 0.9, 50 * 0.3 / 0.9, 0])
+    assert model.open_deals_["qty_expected"].iloc[0] == pytest.approx(50 * 0.7 / 0.9)
+    months = model.open_deal_months_.set_index("period")["share_landing"]
+    assert months.to_dict() == pytest.approx({M("2024-09-01"): 0.4 / 0.9,
+                                              M("2024-10-01"): 0.3 / 0.9})
+
+
 # ---------------------------------------------------------------- win rule
 
 
