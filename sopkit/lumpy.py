@@ -160,7 +160,8 @@ def _text(frame: pd.DataFrame, column: str, default: str) -> pd.Series:
     return frame[column].astype("string").fillna(default)
 
 
-def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp) -> pd.DataFrame:
+def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp,
+                   extra: Sequence[str] = ()) -> pd.DataFrame:
     """Pipeline rows of snapshots up to the cycle, typed, with month numbers.
 
     Returns
@@ -168,7 +169,8 @@ def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp) -> pd.Dat
     DataFrame
         ``snapshot, deal_id, sku, period, qty, probability, owner, stage,
         outcome`` (``won``/``lost`` as recorded by the CRM, NA while open) plus
-        the month numbers ``snap_n`` and ``period_n`` (months since year 0).
+        the month numbers ``snap_n`` and ``period_n`` (months since year 0),
+        and the ``extra`` columns the pipeline has, as text (blank: unspecified).
     """
     columns = ["snapshot", "deal_id", "sku", "period", "qty", "probability", "owner", "stage",
                "outcome"]
@@ -190,6 +192,8 @@ def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp) -> pd.Dat
         "outcome": (pipeline["outcome"].astype("string").str.strip().str.lower()
                     .replace("", pd.NA) if "outcome" in pipeline.columns
                     else pd.Series(pd.NA, index=pipeline.index, dtype="string")),
+        **{c: pipeline[c].astype("string").fillna(UNKNOWN) for c in extra
+           if c in pipeline.columns and c not in ("owner", "stage")},
     })
     frame = frame[frame["snapshot"] <= cycle].reset_index(drop=True)
     frame["snap_n"] = _month_number(frame["snapshot"])
@@ -906,13 +910,8 @@ class LumpyDemandModel:
         self._check_params()
         cycle = cycle_month(cycle)
         by = list(self.calibrate_by)
-        deals = clean_pipeline(pipeline, cycle)
+        deals = clean_pipeline(pipeline, cycle, extra=by)
         missing = [c for c in by if c not in deals.columns]
-        if missing and pipeline is not None:
-            extra = [c for c in missing if c in pipeline.columns]
-            for column in extra:
-                deals[column] = pipeline.loc[deals.index, column].astype("string").fillna(UNKNOWN)
-            missing = [c for c in missing if c not in extra]
         if missing:
             raise DataError([Problem("pipeline", None, c, "column named in calibrate_by is missing")
                              for c in missing])
@@ -994,17 +993,16 @@ class LumpyDemandModel:
 
     def _open_deals(self, pipeline, periods: pd.DatetimeIndex) -> tuple[pd.DataFrame,
                                                                         pd.DataFrame]:
-        deals = self._deals if pipeline is None else clean_pipeline(pipeline, self.cycle_)
+        deals = (self._deals if pipeline is None
+                 else clean_pipeline(pipeline, self.cycle_, extra=self.calibrate_by))
         line_cols = ["deal_id", "sku", "owner", "stage", "snapshot", "period", "qty",
                      "probability", "probability_calibrated", "months_ahead", "qty_expected"]
         spread_cols = ["deal_id", "sku", "period", "share_landing", "qty_expected"]
         if deals.empty:
             return (pd.DataFrame(columns=line_cols), pd.DataFrame(columns=spread_cols))
         for column in self.calibrate_by:
-            if column not in deals.columns:
-                source = self._deals if pipeline is None else pipeline
-                deals[column] = (source.loc[deals.index, column].astype("string").fillna(UNKNOWN)
-                                 if column in source.columns else UNKNOWN)
+            if column not in deals.columns:  # not in this pipeline: the shared curve applies
+                deals[column] = UNKNOWN
         latest = deals[(deals["snap_n"] == deals["snap_n"].max())
                        & deals["outcome"].isna()].reset_index(drop=True)
         latest["probability_calibrated"] = self.calibrated_probability(latest)

@@ -87,6 +87,27 @@ def test_calibration_learns_realised_rate_and_shrinks_towards_global():
                                [0.5024518, 0.6864796, 0.5979592], atol=1e-6)
 
 
+def test_calibration_by_an_extra_column_of_a_reordered_pipeline():
+    """calibrate_by may name any pipeline column (here "region", the stages of the case
+    above renamed). The pipeline comes shuffled, with a non-default index and with rows of
+    a snapshot after the cycle in front: each row must keep its own region, so the curves
+    are those of the stage case (A 0.5024518, B 0.6864796 at stated 0.8)."""
+    actuals, pipeline = calibration_case()
+    late = pipeline.head(3).assign(snapshot=M("2025-01-01"), stage="B")  # after the cycle
+    regions = pd.concat([late, pipeline]).rename(columns={"stage": "region"})
+    regions = regions.sample(frac=1.0, random_state=3)
+    regions.index = np.arange(len(regions)) * 7 + 1000
+    model = LumpyDemandModel(calibrate_by=("region",), min_deals=5, prior_strength=10).fit(
+        actuals, regions, cycle="2024-07")
+    at = model.calibration_[model.calibration_["stated_probability"] == 0.8].set_index("region")
+    assert at.loc["A", "calibrated_probability"] == pytest.approx(0.5024518, abs=1e-6)
+    assert at.loc["B", "calibrated_probability"] == pytest.approx(0.6864796, abs=1e-6)
+    # the open deal D-OPEN (region A) gets region A's curve in predict
+    model.predict(stat(["X"], "2024-07-01", 3), pipeline=regions)
+    assert model.open_deals_["probability_calibrated"].tolist() == pytest.approx([0.5024518],
+                                                                                abs=1e-6)
+
+
 def test_calibration_curve_blends_platt_and_isotonic():
     # 10 deals stated 0.2 (2 won) and 10 stated 0.8 (8 won). Platt targets: won 11/12,
     # lost 1/12, so the logistic fit passes through 0.25 at 0.2 and 0.75 at 0.8:
