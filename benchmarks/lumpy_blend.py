@@ -42,7 +42,7 @@ expected month (overdue ones in the first), instead of spread over the months
 the learnt slip says it may land in; ``lumpy model, CRM outcomes`` — the model
 fitted on a pipeline that records each closed deal's outcome.
 
-Oracles (sample company only, in a table of their own, :func:`bounds`): the
+Oracles (sample company only, in a table of their own, :func:`oracles`): the
 same fitted model told the generator's truth about its open deal lines —
 their outcomes, their landing months, or both — to show how much of the
 pipeline's possible value the model recovers and what limits it.
@@ -96,13 +96,13 @@ DATE = "2026-12-04"
 METHODS = ("statistical", "sales as-is", "50/50 blend", "global calibration", "lumpy model")
 CRM = "lumpy model, CRM outcomes"  # the model told each closed deal's outcome
 UNSPREAD = "lumpy model, no slip spread"  # diagnostic: deals in their expected month
-# Upper bounds, not forecasts: the fitted model told part of the truth about its open deals.
-BOUND_OUTCOMES = "oracle: outcomes known"
-BOUND_MONTHS = "oracle: landing months known"
-BOUND_BOTH = "oracle: outcomes and months known"
-BOUNDS = (BOUND_OUTCOMES, BOUND_MONTHS, BOUND_BOTH)
-BOUNDS_SECTION = "### What the pipeline could be worth"
-BOUNDS_TEXT = (
+# Oracles, not forecasts: the fitted model told part of the truth about its open deals.
+ORACLE_OUTCOMES = "oracle: outcomes known"
+ORACLE_MONTHS = "oracle: landing months known"
+ORACLE_BOTH = "oracle: outcomes and months known"
+ORACLES = (ORACLE_OUTCOMES, ORACLE_MONTHS, ORACLE_BOTH)
+ORACLES_SECTION = "### What the pipeline could be worth"
+ORACLES_TEXT = (
     "Oracles, not forecasts: at every origin the same fitted model is told part of the "
     "generator's truth about the deal lines open in its pipeline, and nothing else changes "
     "(statistics × (1 − announced share) + adjustments as in the model). *Outcomes known*: "
@@ -178,7 +178,7 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
                  truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The open deal lines of one origin with their probabilities, and the five methods'
     forecasts: ``sku, period, demand_class, <method>...``; with ``truth`` (``deal_id, sku,
-    won, landing``) also the :data:`BOUNDS` rows."""
+    won, landing``) also the :data:`ORACLES` rows."""
     history = actuals[actuals["period"] < origin]
     end = origin - pd.DateOffset(months=1)
     stat = StatisticalForecaster(horizon=HORIZON, season_length=season).fit(
@@ -246,7 +246,7 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
     opened = opened.assign(probability_global=(opened["probability"] * factor).clip(upper=1.0))
     extra = {UNSPREAD: unspread, **({} if told is None else {CRM: told.to_numpy(float)})}
     if truth is not None:
-        extra.update(bounds(model, truth, index, periods, rest))
+        extra.update(oracles(model, truth, index, periods, rest))
     return opened, pd.DataFrame({
         "origin": origin, "sku": stat["sku"].to_numpy(), "period": stat["period"].to_numpy(),
         "demand_class": stat["demand_class"].astype(str).to_numpy(),
@@ -261,9 +261,9 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
     })
 
 
-def bounds(model: LumpyDemandModel, truth: pd.DataFrame, index: pd.MultiIndex,
+def oracles(model: LumpyDemandModel, truth: pd.DataFrame, index: pd.MultiIndex,
            periods: pd.DatetimeIndex, rest: np.ndarray) -> dict[str, np.ndarray]:
-    """The :data:`BOUNDS` rows: the fitted model's forecast with the truth about its open deals.
+    """The :data:`ORACLES` rows: the fitted model's forecast told the truth about its open deals.
 
     ``rest`` is the model's forecast without the open deals (unannounced
     statistics, adjustments, promotions); ``truth`` holds ``deal_id, sku, won,
@@ -283,7 +283,7 @@ def bounds(model: LumpyDemandModel, truth: pd.DataFrame, index: pd.MultiIndex,
                     index)
     both = _cells(placed, np.where(won, placed["qty"], 0.0), index)
     return {name: np.clip(rest + part, 0.0, None)
-            for name, part in zip(BOUNDS, (outcomes, months, both), strict=True)}
+            for name, part in zip(ORACLES, (outcomes, months, both), strict=True)}
 
 
 def dense(actuals: pd.DataFrame) -> pd.DataFrame:
@@ -301,7 +301,7 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
              recorded: pd.DataFrame | None = None,
              truth: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """Scores of the five methods (and the diagnostic rows) at the last :data:`N_ORIGINS`
-    origins, per segment; with ``truth`` also the :data:`BOUNDS` rows."""
+    origins, per segment; with ``truth`` also the :data:`ORACLES` rows."""
     actuals = actuals.assign(sku=actuals["sku"].astype("string"))
     grid = dense(actuals)
     months = pd.DatetimeIndex(np.sort(grid["period"].unique()))
@@ -319,7 +319,7 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
         stat_history = pd.concat(frames, ignore_index=True)
     scored, info, held_out = [], [], []
     methods = (*METHODS, UNSPREAD) if recorded is None else (*METHODS, UNSPREAD, CRM)
-    methods = methods if truth is None else (*methods, *BOUNDS)
+    methods = methods if truth is None else (*methods, *ORACLES)
     for origin in origins:
         stat_known = (None if stat_history is None
                       else stat_history[stat_history["snapshot"] < origin])
@@ -613,14 +613,14 @@ def markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def bounds_markdown(frame: pd.DataFrame) -> str:
-    """The :data:`BOUNDS` rows next to statistical-only and the model, with the WAPE gain."""
+def oracles_markdown(frame: pd.DataFrame) -> str:
+    """The :data:`ORACLES` rows next to statistical-only and the model, with the WAPE gain."""
     lines = ["| data | segment | method | RMSSE | WAPE | bias | WAPE gain over statistical |",
              "|---|---|---|---|---|---|---|"]
     for (data, segment), part in frame.groupby(["data", "segment"], sort=False):
         part = part.set_index("method")
         base = part.loc["statistical", "wape"]
-        for method in ("statistical", "lumpy model", *BOUNDS):
+        for method in ("statistical", "lumpy model", *ORACLES):
             r = part.loc[method]
             lines.append(f"| {data} | {segment} | {method} | {r['rmsse']:.3f} | {r['wape']:.1%} | "
                          f"{r['bias']:+.1%} | {(base - r['wape']) * 100:+.1f} points |")
@@ -693,7 +693,7 @@ def main() -> int:
     data = make_sample(seed=0)
     pipeline_skus = set(data["pipeline"]["sku"].astype(str))
     truth = sample_outcomes()
-    everything = sample_outcomes(open_at_end=True)  # for the bounds: lines open at the end too
+    everything = sample_outcomes(open_at_end=True)  # for the oracles: lines still open too
     table, note = evaluate("sample company", data["actuals"], data["pipeline"],
                            data["adjustments"], data["products"], 12, pipeline_skus,
                            with_recorded_outcomes(data["pipeline"], truth), everything)
@@ -739,10 +739,10 @@ def main() -> int:
             print(f"{name} ({time.perf_counter() - started:.0f} s): {note}", flush=True)
 
     frame = pd.concat(tables, ignore_index=True)
-    bound_rows = frame[frame["method"].isin(BOUNDS) | (frame["data"].isin(
-        set(frame.loc[frame["method"].isin(BOUNDS), "data"])) & frame["method"].isin(
-        ["statistical", "lumpy model"]))]
-    frame = frame[~frame["method"].isin(BOUNDS)]
+    told = set(frame.loc[frame["method"].isin(ORACLES), "data"])  # data sets with oracles
+    oracle_rows = frame[frame["data"].isin(told)
+                        & frame["method"].isin(["statistical", "lumpy model", *ORACLES])]
+    frame = frame[~frame["method"].isin(ORACLES)]
     wall = time.perf_counter() - started
     checks = verdict(frame)
     command = ".venv/bin/python benchmarks/lumpy_blend.py --write-docs"
@@ -762,13 +762,13 @@ def main() -> int:
         f"Learned by the global-calibration baseline (mean over origins): {learned}.", "",
         markdown(frame), "", "Targets (the model against the alternatives):", "", *checks, "",
         CALIBRATION_SECTION, "", CALIBRATION_TEXT, "", calibration_markdown(calibration), "",
-        BOUNDS_SECTION, "", BOUNDS_TEXT, "", bounds_markdown(bound_rows), ""])
+        ORACLES_SECTION, "", ORACLES_TEXT, "", oracles_markdown(oracle_rows), ""])
     print()
     print(markdown(frame))
     print()
     print(calibration_markdown(calibration))
     print()
-    print(bounds_markdown(bound_rows))
+    print(oracles_markdown(oracle_rows))
     print()
     print("\n".join(checks))
     print(f"\nwall {wall:.0f} s")

@@ -539,8 +539,7 @@ def _truncated_pmf(slip: np.ndarray, limit: np.ndarray, weight: np.ndarray,
         total = weight[risk].sum()
         hazard = weight[risk & (slip == j)].sum() / total if total > 0 else 0.0
         below[j - 1] = below[j] * (1.0 - hazard)
-    pmf = np.diff(below, prepend=0.0)
-    return pmf / pmf.sum()
+    return np.diff(below, prepend=0.0)  # sums to P(S <= size-1) = 1
 
 
 def slip_distribution(

@@ -27,13 +27,13 @@ def test_oracles_place_the_true_outcomes_and_months():
                           "landing": [feb, pd.NaT]}).astype({"deal_id": "string",
                                                               "sku": "string"})
     rest = np.array([1.0, 1.0, 1.0])  # unannounced statistics and adjustments
-    out = lumpy_blend.bounds(model, truth, index, periods, rest)
+    out = lumpy_blend.oracles(model, truth, index, periods, rest)
     # Outcomes known: won D1 at full quantity, still spread 6 / 4; lost D2 gone.
-    np.testing.assert_allclose(out[lumpy_blend.BOUND_OUTCOMES], [7.0, 5.0, 1.0])
+    np.testing.assert_allclose(out[lumpy_blend.ORACLE_OUTCOMES], [7.0, 5.0, 1.0])
     # Months known: D1 (10 × 0.5) in February where it landed; lost D2 (4 × 0.25) stays in March.
-    np.testing.assert_allclose(out[lumpy_blend.BOUND_MONTHS], [1.0, 6.0, 2.0])
+    np.testing.assert_allclose(out[lumpy_blend.ORACLE_MONTHS], [1.0, 6.0, 2.0])
     # Both: D1's 10 in February, nothing for D2.
-    np.testing.assert_allclose(out[lumpy_blend.BOUND_BOTH], [1.0, 11.0, 1.0])
+    np.testing.assert_allclose(out[lumpy_blend.ORACLE_BOTH], [1.0, 11.0, 1.0])
 
 
 def test_sample_truth_dates_won_lines_only():
