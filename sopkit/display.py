@@ -157,6 +157,7 @@ def show_table(
     caption: str | None = None,
     max_rows: int | None = 30,
     formats: Mapping[str, Formatter] | None = None,
+    empty: str = "None.",
 ) -> HTMLBlock:
     """A readable, escaped HTML table of ``frame`` for a report.
 
@@ -172,6 +173,9 @@ def show_table(
         ``None`` shows every row.
     formats : mapping, optional
         Column → ``str.format`` pattern (``"{:.1%}"``) or callable.
+    empty : str
+        Said under the column headings when ``frame`` has no rows (an alert
+        that found nothing reads as such, not as a broken table).
 
     Returns
     -------
@@ -210,6 +214,8 @@ def show_table(
                 parts.append(f'<td style="text-align:left">{_esc(cells[row])}</td>')
         parts.append("</tr>")
     parts.append("</tbody></table>")
+    if n_rows == 0:
+        parts.append(f'<p class="sop-footnote">{_esc(empty)}</p>')
     if len(shown) < n_rows:
         parts.append(
             f'<p class="sop-footnote">Showing the first {len(shown):,} of {n_rows:,} rows.</p>'
@@ -217,7 +223,8 @@ def show_table(
     text_frame = pd.DataFrame(
         {label: cells for label, (cells, _) in zip(labels, columns, strict=True)}
     )
-    text = (f"{caption}\n" if caption else "") + text_frame.to_string(index=False)
+    text = (f"{caption}\n" if caption else "") + (
+        text_frame.to_string(index=False) if n_rows else empty)
     return HTMLBlock("".join(parts), text)
 
 

@@ -376,6 +376,17 @@ def test_show_table_formats_and_escapes():
     assert "1,234,567" in repr(table)  # plain-text fallback
 
 
+def test_show_table_says_when_there_is_nothing():
+    from sopkit.display import show_table
+
+    none = pd.DataFrame({"sku": pd.Series(dtype=str), "qty": pd.Series(dtype=float)})
+    table = show_table(none, caption="Alerts", empty="No deal <that> large.")
+    assert ">sku</th>" in table.html and "<td" not in table.html
+    assert '<p class="sop-footnote">No deal &lt;that&gt; large.</p>' in table.html
+    assert repr(table) == "Alerts\nNo deal <that> large."
+    assert "sop-footnote" not in show_table(pd.DataFrame({"sku": ["A"]})).html
+
+
 def test_show_table_wide_pivot_labels_months():
     from sopkit.display import show_table
 
