@@ -10,7 +10,10 @@ case:
 * :func:`changes_vs_last_cycle` — SKUs whose plan moved most since the last
   cycle's archived forecast (who changed what, and why?);
 * :func:`worse_than_naive` — SKUs whose archived statistical forecast did
-  worse than simply repeating last month (the model is not earning its keep).
+  worse than simply repeating last month (the model is not earning its keep);
+* :func:`outsized_deals` — open deals bigger than anything the SKU has sold in
+  a month: the model calibrates probabilities by stage and owner, not by
+  size, so one such deal can carry a SKU's plan and deserves a question.
 """
 
 from __future__ import annotations
@@ -125,6 +128,59 @@ def worse_than_naive(archive: pd.DataFrame, actuals: pd.DataFrame, *, lag: int =
                       & (per_sku["mae_stat"] > per_sku["mae_naive"])]
     per_sku = per_sku.assign(excess=per_sku["mae_stat"] - per_sku["mae_naive"])
     return per_sku.sort_values("excess", ascending=False, kind="stable").reset_index()[columns]
+
+
+def outsized_deals(open_deals: pd.DataFrame, actuals: pd.DataFrame, *, end,
+                   months: int = 24, ratio: float = 2.0) -> pd.DataFrame:
+    """Open deal lines far larger than any month the SKU has sold.
+
+    A line is listed when its quantity is at least ``ratio`` times the SKU's
+    largest month of demand in the ``months`` months up to ``end`` (or the SKU
+    sold nothing then). The lumpy-demand model trusts a deal by its stage and
+    owner's track record, whatever its size; history only rarely holds deals
+    many times a SKU's usual order, so whether such a deal is real, and when,
+    is a question for the review, not for the calibration.
+
+    Parameters
+    ----------
+    open_deals : DataFrame
+        :attr:`sopkit.lumpy.LumpyDemandModel.open_deals_` after ``predict``:
+        ``deal_id, sku, owner, period, qty, probability,
+        probability_calibrated, qty_expected``.
+    actuals : DataFrame
+        ``sku, period, qty``.
+
+    Returns
+    -------
+    DataFrame
+        ``deal_id, sku, owner, period, qty, probability,
+        probability_calibrated, qty_expected, qty_max_month, qty_last_12m,
+        times_max_month`` (``inf`` when the SKU sold nothing in the window),
+        largest ``qty_expected`` (the quantity the line puts into the plan)
+        first.
+    """
+    columns = ["deal_id", "sku", "owner", "period", "qty", "probability",
+               "probability_calibrated", "qty_expected", "qty_max_month", "qty_last_12m",
+               "times_max_month"]
+    if open_deals is None or open_deals.empty:
+        return pd.DataFrame(columns=columns)
+    end = pd.Timestamp(end)
+    window = actuals[(actuals["period"] > add_months(end, -months)) & (actuals["period"] <= end)]
+    monthly = window.groupby(["sku", "period"], observed=True)["qty"].sum()
+    largest = monthly.groupby(level="sku", observed=True).max()
+    year = monthly[monthly.index.get_level_values("period") > add_months(end, -12)].groupby(
+        level="sku", observed=True).sum()
+    skus = open_deals["sku"].astype(str)
+    lines = open_deals.assign(
+        qty_max_month=largest.rename(index=str).reindex(skus).fillna(0.0).to_numpy(float),
+        qty_last_12m=year.rename(index=str).reindex(skus).fillna(0.0).to_numpy(float))
+    with np.errstate(divide="ignore"):
+        lines["times_max_month"] = np.where(lines["qty_max_month"] > 0,
+                                            lines["qty"] / lines["qty_max_month"].where(
+                                                lines["qty_max_month"] > 0, 1.0), np.inf)
+    flagged = lines[(lines["qty"] > 0) & (lines["times_max_month"] >= ratio)]
+    return flagged[columns].sort_values(["qty_expected", "qty"], ascending=False,
+                                        kind="stable", ignore_index=True)
 
 
 def sku_view(actuals: pd.DataFrame, demand_plan: pd.DataFrame, sku: str, *,

@@ -65,3 +65,25 @@ def test_default_focus_sku_is_the_largest_revenue():
                          "qty_consensus": [10.0, 10.0, 3.0]})
     products = pd.DataFrame({"sku": ["A", "B"], "price": [1.0, 100.0]})
     assert alerts.default_focus_sku(plan, products) == "B"  # 300 > 20
+
+
+def test_outsized_deals_against_the_largest_month():
+    # A sold 30 at most in a month (Jan-Dec 2025: 12-month total 60); a 90 line is 3× that,
+    # a 50 line 1.67×. B sold nothing in the window (only in 2022): its line is listed, ∞.
+    actuals = pd.concat([frame("A", [0, 10, 30, 0, 20]),
+                         frame("B", [40], months=pd.DatetimeIndex(["2022-06-01"]))])
+    deals = pd.DataFrame({
+        "deal_id": ["D1", "D2", "D3", "D4"], "sku": pd.array(["A", "A", "B", "A"], "string"),
+        "owner": "Ann", "period": pd.Timestamp("2026-03-01"), "qty": [90.0, 50.0, 5.0, 60.0],
+        "probability": 0.5, "probability_calibrated": 0.4,
+        "qty_expected": [20.0, 15.0, 2.0, 24.0]})
+    found = alerts.outsized_deals(deals, actuals, end=M[-1], months=24, ratio=2.0)
+    assert found["deal_id"].tolist() == ["D4", "D1", "D3"]  # largest qty into the plan first
+    assert found["times_max_month"].tolist() == [2.0, 3.0, float("inf")]
+    assert found.loc[1, ["qty_max_month", "qty_last_12m"]].tolist() == [30.0, 60.0]
+    assert found.loc[2, ["qty_max_month", "qty_last_12m"]].tolist() == [0.0, 0.0]
+    # a shorter window that ends before A's 30: its largest month is 10, D2 is 5× it
+    early = alerts.outsized_deals(deals, actuals, end=M[1], months=24, ratio=2.0)
+    assert set(early["deal_id"]) == {"D1", "D2", "D3", "D4"}
+    assert early.set_index("deal_id").loc["D2", "times_max_month"] == 5.0
+    assert alerts.outsized_deals(deals.iloc[:0], actuals, end=M[-1]).empty
