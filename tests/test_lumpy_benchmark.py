@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import lumpy_blend  # noqa: E402
@@ -43,3 +44,39 @@ def test_sample_truth_dates_won_lines_only():
     assert truth.loc[truth["won"], "landing"].notna().all()
     assert truth.loc[~truth["won"], "landing"].isna().all()
     assert (closed["landing"].dropna() < pd.Timestamp("2026-11-01")).all()
+
+
+def _rows(method, values):
+    return [{"sku": sku, "method": method, "sum_actual": a, "sum_abs_error": e}
+            for sku, a, e in values]
+
+
+def test_gain_uncertainty_pools_skus_and_leaves_one_out():
+    # A over two origins: actual 10, |e| 10 vs 4 (saves 6); B: 20, 8 vs 10 (costs 2);
+    # C: 10, 6 vs 6. Gain 100 × 4 / 40 = 10 points; without B 100 × 6 / 20 = 30; without
+    # A 100 × (-2) / 30 = -6.67. Another method's rows are ignored.
+    scores = pd.DataFrame(
+        _rows("statistical", [("A", 4, 5), ("A", 6, 5), ("B", 20, 8), ("C", 10, 6)])
+        + _rows("lumpy model", [("A", 4, 1), ("A", 6, 3), ("B", 20, 10), ("C", 10, 6)])
+        + _rows("sales as-is", [("A", 4, 100), ("A", 6, 100), ("B", 20, 0), ("C", 10, 0)]))
+    out = lumpy_blend.gain_uncertainty(scores, n_boot=500)
+    assert out["n_skus"] == 3
+    assert out["gain"] == pytest.approx(10.0)
+    assert (out["worst"], out["worst_points"], out["without_worst"]) == ("B", pytest.approx(-5.0),
+                                                                        pytest.approx(30.0))
+    assert (out["best"], out["best_points"], out["without_best"]) == ("A", pytest.approx(15.0),
+                                                                     pytest.approx(-20 / 3))
+    assert out["low"] < 10.0 < out["high"]
+    # A draw's gain is an actual-weighted mean of the SKUs' own gains (A 60, B -10, C 0).
+    assert -10.0 <= out["low"] and out["high"] <= 60.0
+    assert "| +10.0 points |" in lumpy_blend.gain_markdown([{"data": "x", **out}])
+
+
+def test_gain_uncertainty_interval_collapses_when_every_sku_gains_alike():
+    # Every SKU saves 20 % of its actual: every bootstrap draw gains exactly 20 points.
+    values = [("A", 10, 5), ("B", 30, 9), ("C", 5, 2)]
+    scores = pd.DataFrame(_rows("statistical", values) + _rows(
+        "lumpy model", [(s, a, e - 0.2 * a) for s, a, e in values]))
+    out = lumpy_blend.gain_uncertainty(scores, n_boot=200)
+    assert out["gain"] == pytest.approx(20.0)
+    assert out["low"] == pytest.approx(20.0) and out["high"] == pytest.approx(20.0)
