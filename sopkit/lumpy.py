@@ -7,8 +7,10 @@ the open deals of the sales pipeline and the manual adjustments, and it learns
 from the company's own history how much each of those is worth. For every SKU
 and forecast month::
 
-    qty_consensus = max(0, qty_stat × (1 − announced share) + qty_pipeline + qty_promo
-                           + qty_adjustment)
+    qty_consensus = max(0, qty_stat × (1 − announced share × visible(k)) + qty_pipeline
+                           + qty_promo + qty_adjustment)
+
+(``k``: months from the pipeline snapshot to the forecast month.)
 
 What it learns (each a table on the fitted model, names ending in ``_``):
 
@@ -60,8 +62,19 @@ What it learns (each a table on the fitted model, names ending in ``_``):
     of the SKU's demand since the first pipeline snapshot; shrunk towards the
     family's (or all pipeline SKUs') mean share by the number of resolved
     deals. The statistical forecast was fitted on history that holds those
-    orders, so it is multiplied by ``1 − share`` before the open deals are
-    added: no order is counted twice.
+    orders, so the part of them the pipeline holds now is taken off it
+    before the open deals are added: no order is counted twice.
+
+``announced_lead_`` — how far ahead those orders were listed
+    ``visible(k)``: the share of announced demand already in the pipeline
+    ``k`` months before it landed (a product-limit estimate that allows for
+    the pipeline's short memory, per family shrunk towards all families'; see
+    :func:`announced_lead_profile`). A forecast month ``k`` months after the
+    snapshot gives up ``announced share × visible(k)`` of its statistics:
+    orders that will be listed later are not in the pipeline yet, so the
+    statistics keep them, and months beyond the longest lead keep all of
+    their statistics instead of losing the announced share to deals no one
+    has listed.
 
 ``adjustment_bias_`` — how much of an override usually comes true
     Per owner and direction (up or down) ``β = clip(Σ δ·(actual − stat) / Σ δ²,
@@ -86,11 +99,11 @@ Known limits: without a recorded ``outcome`` deal outcomes are inferred from
 demand (on simulated pipelines this over-reads wins: an unannounced order
 near a lost deal makes it look won); owners and stages are assumed to mean the same thing over the
 history; adjustments by two people to the same SKU-month are each credited
-with the whole surprise; the whole announced share comes off the statistics
-in every forecast month, also months further ahead than deals are ever
-listed, where the pipeline holds nothing yet (taking off only the part
-listed that early measured worse: docs/benchmarks.md, "Where it wins and
-loses").
+with the whole surprise; orders listed later than usual are added back as
+statistics, a mean spread over the months, which on sparse series costs
+absolute error at short leads against taking the whole share off every
+month (measured in docs/benchmarks.md, "Where it wins and loses", with the
+far months that trade buys).
 """
 
 from __future__ import annotations
@@ -635,10 +648,7 @@ def announced_shares(
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns}).astype(
             {"sku": "string", "family": "string"})
     start = first_snapshot + 1
-    landing = _month_number(resolved["landing_period"].fillna(pd.Timestamp(0)))
-    first = _month_number(resolved["first_snapshot"])
-    counted = resolved["won"].astype(bool).to_numpy() & (landing >= start) & (
-        landing <= demand.last) & (first <= landing - 1)
+    resolved, counted, _ = _announced_lines(outcomes, demand, first_snapshot)
     skus = pd.Index(sorted(resolved["sku"].unique()))
     announced = resolved[counted].groupby("sku", observed=True)["qty"].sum().reindex(
         skus, fill_value=0.0)
@@ -664,6 +674,97 @@ def announced_shares(
     frame["announced_share"] = frame["weight"] * frame["share_raw"] + (
         1 - frame["weight"]) * frame["prior"]
     return frame[columns]
+
+
+def _announced_lines(outcomes: pd.DataFrame, demand: _Demand,
+                     first_snapshot: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Resolved lines, and which of them count as announced demand (won, landed in the
+    window, listed a month or more ahead), with their landing month numbers."""
+    resolved = outcomes[outcomes["resolved"].astype(bool)]
+    landing = _month_number(resolved["landing_period"].fillna(pd.Timestamp(0)))
+    first = _month_number(resolved["first_snapshot"])
+    counted = resolved["won"].astype(bool).to_numpy() & (landing >= first_snapshot + 1) & (
+        landing <= demand.last) & (first <= landing - 1)
+    return resolved, counted, landing
+
+
+def announced_lead_profile(
+    outcomes: pd.DataFrame, demand: _Demand, *, first_snapshot: int | None,
+    prior_strength: float, families: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Share of announced demand already in the pipeline *k* months before it lands.
+
+    The announced share counts orders listed at least a month ahead; a
+    forecast month *k* months after the latest snapshot can only hold the
+    orders listed at least *k* months ahead. So the statistics give up
+    ``announced share × visible(k)``, not the whole announced share: far
+    months, which the pipeline does not reach yet, keep their statistics.
+
+    ``visible(1) = 1`` and ``visible(k) = visible(k − 1) × h(k)``, ``h(k)``
+    the quantity-weighted share of announced orders listed at least ``k − 1``
+    months ahead that were listed at least ``k`` months ahead — counted only
+    over orders that landed at least ``k`` months after the first snapshot, so
+    a lead longer than the pipeline's history is never mistaken for a short
+    one (a product-limit estimate under left truncation). Per family (from
+    ``families``), each ``h(k)`` shrunk towards all families' with weight
+    ``n / (n + prior_strength)``, ``n`` the family's lines at risk. Where no
+    line could show a lead of ``k`` months, ``visible`` keeps its last value.
+
+    Returns
+    -------
+    DataFrame
+        ``family`` (``"*"`` = all), ``months_ahead`` (1, 2, ... up to the
+        longest lead seen + 1), ``n_lines, qty_at_risk, step_raw, weight,
+        step, visible``. Empty when nothing was announced.
+    """
+    columns = ["family", "months_ahead", "n_lines", "qty_at_risk", "step_raw", "weight", "step",
+               "visible"]
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in columns}).astype(
+        {"family": "string", "months_ahead": "int64"})
+    if outcomes.empty or first_snapshot is None or not demand.has_data:
+        return empty
+    resolved, counted, landing = _announced_lines(outcomes, demand, first_snapshot)
+    if not counted.any():
+        return empty
+    lines = resolved[counted]
+    lead = landing[counted] - _month_number(lines["first_snapshot"])
+    room = landing[counted] - first_snapshot  # the longest lead the snapshots could show
+    qty = lines["qty"].to_numpy(float)
+    family = (families.reindex(lines["sku"].astype("string")).astype("string").fillna(UNKNOWN)
+              .to_numpy() if families is not None else np.full(len(lines), UNKNOWN, object))
+    horizon = np.arange(1, int(lead.max()) + 2)
+
+    def steps(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n, at_risk, raw = (np.zeros(len(horizon)), np.zeros(len(horizon)),
+                           np.full(len(horizon), np.nan))
+        for j, k in enumerate(horizon[1:], start=1):
+            risk = mask & (lead >= k - 1) & (room >= k)
+            n[j], at_risk[j] = risk.sum(), qty[risk].sum()
+            if at_risk[j] > 0:
+                raw[j] = qty[risk & (lead >= k)].sum() / at_risk[j]
+        return n, at_risk, raw
+
+    def curve(step: np.ndarray) -> np.ndarray:
+        visible = np.ones(len(step))
+        for j in range(1, len(step)):
+            visible[j] = visible[j - 1] * (1.0 if np.isnan(step[j]) else step[j])
+        return visible
+
+    n_all, q_all, raw_all = steps(np.ones(len(lines), bool))
+    rows = [pd.DataFrame({"family": ALL, "months_ahead": horizon, "n_lines": n_all,
+                          "qty_at_risk": q_all, "step_raw": raw_all, "weight": 1.0,
+                          "step": raw_all, "visible": curve(raw_all)})]
+    for name in sorted(set(family) - {UNKNOWN}):
+        n, q, raw = steps(family == name)
+        weight = n / (n + prior_strength) if prior_strength > 0 else (n > 0).astype(float)
+        step = np.where(np.isnan(raw), raw_all, weight * np.nan_to_num(raw) + (1 - weight)
+                        * raw_all)
+        rows.append(pd.DataFrame({"family": name, "months_ahead": horizon, "n_lines": n,
+                                  "qty_at_risk": q, "step_raw": raw, "weight": weight,
+                                  "step": step, "visible": curve(step)}))
+    out = pd.concat(rows, ignore_index=True)
+    out["step"] = out["step"].where(out["months_ahead"] > 1)
+    return out.astype({"family": "string", "months_ahead": "int64"})[columns]
 
 
 # --------------------------------------------------------------------------- adjustments
@@ -843,7 +944,7 @@ class LumpyDemandModel:
     Attributes
     ----------
     deal_outcomes_, deal_snapshots_, calibration_, slip_, announced_share_,
-    adjustment_outcomes_, adjustment_bias_ : DataFrame
+    announced_lead_, adjustment_outcomes_, adjustment_bias_ : DataFrame
         Learnt by :meth:`fit` (see the module docstring).
     open_deals_, open_adjustments_ : DataFrame
         The open deal lines and adjustments used by the last :meth:`predict`.
@@ -941,6 +1042,10 @@ class LumpyDemandModel:
         self.announced_share_ = announced_shares(
             self.deal_outcomes_, demand, first_snapshot=first,
             prior_strength=float(self.prior_strength), families=families)
+        self.announced_lead_ = announced_lead_profile(
+            self.deal_outcomes_, demand, first_snapshot=first,
+            prior_strength=float(self.prior_strength), families=families)
+        self._families = families
         adjust = clean_adjustments(adjustments, cycle)
         self.adjustment_outcomes_ = adjustment_outcomes(adjust, demand, stat_history)
         self.adjustment_bias_ = adjustment_bias(self.adjustment_outcomes_,
@@ -984,6 +1089,31 @@ class LumpyDemandModel:
         buckets = _bucket(np.asarray(months_ahead, dtype=np.int64))
         return offsets, per_bucket.loc[buckets, offsets].to_numpy(float)
 
+    def visible_share(self, skus, months_ahead) -> np.ndarray:
+        """Share of a SKU's announced demand already in the pipeline ``months_ahead`` months
+        before it lands (``announced_lead_``: its family's curve, else all families')."""
+        self._check_fitted()
+        months_ahead = np.asarray(months_ahead, dtype=np.int64)
+        table = self.announced_lead_
+        if table.empty:
+            return np.ones(len(months_ahead))
+        skus = pd.Series(pd.array(np.asarray(skus, dtype=object), dtype="string"))
+        families = (self._families.reindex(skus).astype("string")
+                    if self._families is not None else pd.Series(ALL, index=skus.index))
+        families = families.where(families.isin(set(table["family"])), ALL).to_numpy(object)
+        top = int(table["months_ahead"].max())
+        k = np.clip(months_ahead, 1, top)
+        lookup = table.set_index(["family", "months_ahead"])["visible"]
+        return lookup.reindex(pd.MultiIndex.from_arrays([families, k])).to_numpy(float)
+
+    def _months_ahead(self, periods: pd.Series) -> np.ndarray:
+        """Months from the pipeline snapshot of the last :meth:`_open_deals` to each period
+        (from the cycle when there was no pipeline)."""
+        latest = self._snapshot_n
+        if latest is None:
+            latest = int(_month_number(pd.Series([self.cycle_]))[0])
+        return _month_number(periods) - latest
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "calibration_"):
             raise ParameterError("call fit() before using the lumpy-demand model")
@@ -997,6 +1127,7 @@ class LumpyDemandModel:
         line_cols = ["deal_id", "sku", "owner", "stage", "snapshot", "period", "qty",
                      "probability", "probability_calibrated", "months_ahead", "qty_expected"]
         spread_cols = ["deal_id", "sku", "period", "share_landing", "qty_expected"]
+        self._snapshot_n = int(deals["snap_n"].max()) if len(deals) else None
         if deals.empty:
             return (pd.DataFrame(columns=line_cols), pd.DataFrame(columns=spread_cols))
         for column in self.calibrate_by:
@@ -1076,8 +1207,9 @@ class LumpyDemandModel:
         -------
         DataFrame
             One row per SKU and forecast month, sorted by ``sku, period``:
-            ``sku, period, qty_stat, announced_share, qty_stat_unannounced,
-            qty_pipeline, qty_adjustment_raw, qty_adjustment, qty_promo,
+            ``sku, period, qty_stat, announced_share`` (the share taken off the
+            statistics: the SKU's announced share × ``visible(k)``),
+            ``qty_stat_unannounced, qty_pipeline, qty_adjustment_raw, qty_adjustment, qty_promo,
             qty_consensus``, the quantile columns of ``stat_forecast`` (now of
             the consensus), ``model, demand_class``.
         """
@@ -1129,7 +1261,9 @@ class LumpyDemandModel:
         base = base.sort_values(["sku", "period"], ignore_index=True)
 
         shares = self.announced_share_.set_index("sku")["announced_share"]
-        base["announced_share"] = shares.reindex(base["sku"]).fillna(0.0).to_numpy(float)
+        base["months_ahead"] = self._months_ahead(base["period"])
+        base["announced_share"] = shares.reindex(base["sku"]).fillna(0.0).to_numpy(
+            float) * self.visible_share(base["sku"], base["months_ahead"])
         base["qty_stat_unannounced"] = base["qty_stat"] * (1 - base["announced_share"])
         cell = pd.MultiIndex.from_frame(base[["sku", "period"]])
         pipe = spread.groupby(["sku", "period"], observed=True)["qty_expected"].sum()
@@ -1229,8 +1363,11 @@ class LumpyDemandModel:
         text = (f"{sku} in {fmt_month(month)}: consensus {r['qty_consensus']:,.1f} = baseline "
                 f"(statistical forecast, {r['model']}) {r['qty_stat']:,.1f}")
         if r["announced_share"] > 0:
+            share = self.announced_share_.set_index("sku")["announced_share"].get(sku, np.nan)
+            ahead = int(self._months_ahead(pd.Series([month]))[0])
             text += (f" less the {r['announced_share']:.0%} of past demand that sales had "
-                     f"announced as deals ({r['qty_stat_unannounced']:,.1f} left)")
+                     f"announced as deals by {ahead} month{'s' if ahead != 1 else ''} ahead "
+                     f"(of {share:.0%} announced at all; {r['qty_stat_unannounced']:,.1f} left)")
         text += f" + pipeline {r['qty_pipeline']:,.1f}"
         months = self.open_deal_months_
         here = months[(months["sku"] == sku) & (months["period"] == month)]

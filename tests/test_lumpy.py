@@ -342,11 +342,81 @@ def test_announced_share_prevents_double_counting():
     assert share.loc["P", "share_raw"] == pytest.approx(1.0)
     assert share.loc["P", "announced_share"] == pytest.approx(1.0)
     assert "Q" not in share.index  # no resolved deal: nothing announced, share 0
+    # Leads: D1 listed 2 months ahead, D2 3 months. The latest snapshot is 2024-06, so
+    # August-October are 2-4 months ahead of it: the pipeline holds all of P's announced
+    # demand 2 and 3 months ahead, none 4 months ahead (no order was listed that early).
+    profile = model.announced_lead_.set_index("months_ahead")["visible"]
+    assert profile.to_dict() == {1: 1.0, 2: 1.0, 3: 1.0, 4: 0.0}
     plan = model.predict(stat(["P", "Q"], "2024-08-01", 3, qty=5.0))
     p = plan[plan["sku"] == "P"]
     q = plan[plan["sku"] == "Q"]
-    assert (p["qty_stat"] == 5.0).all() and (p["qty_stat_unannounced"] == 0.0).all()
+    assert (p["qty_stat"] == 5.0).all()
+    assert p["announced_share"].tolist() == [1.0, 1.0, 0.0]
+    assert p["qty_stat_unannounced"].tolist() == [0.0, 0.0, 5.0]
     assert (q["qty_stat_unannounced"] == 5.0).all()
+
+
+def lead_case():
+    """Four won lines, first snapshot 2024-01 (month 0 below), all of one SKU's demand.
+
+    ======  ============  ======  ====  ==========================================
+    line    first listed  landed  lead  room (longest lead the snapshots can show)
+    ======  ============  ======  ====  ==========================================
+    A (10)  2024-01       2024-02  1    1 (it may have been listed before 2024-01)
+    B (20)  2024-02       2024-05  3    4
+    C (10)  2024-04       2024-05  1    4
+    D (10)  2024-03       2024-07  4    6
+    ======  ============  ======  ====  ==========================================
+    """
+    from sopkit.lumpy import _Demand
+
+    lines = pd.DataFrame({
+        "deal_id": ["A", "B", "C", "D"], "sku": ["P", "P", "P", "R"],
+        "qty": [10.0, 20.0, 10.0, 10.0], "resolved": True, "won": True,
+        "first_snapshot": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-04-01",
+                                          "2024-03-01"]),
+        "landing_period": pd.to_datetime(["2024-02-01", "2024-05-01", "2024-05-01",
+                                          "2024-07-01"])})
+    demand = _Demand(acts([("P", "2024-01-01", 1.0), ("P", "2024-08-01", 1.0)]))
+    first = int(pd.Timestamp("2024-01-01").year * 12)  # month number of 2024-01
+    return lines, demand, first
+
+
+def test_lead_profile_product_limit_with_left_truncation():
+    """h(k): share of the quantity listed >= k-1 ahead that was listed >= k ahead, over lines
+    that landed at least k months after the first snapshot.
+
+    k=2: at risk B, C, D (A landed a month after the first snapshot: its lead can't show 2)
+         = 40, listed >= 2 ahead B, D = 30 → 0.75; visible 0.75.
+    k=3: at risk B, D = 30, both >= 3 → 1; visible 0.75.
+    k=4: at risk B, D (room 4 and 6) = 30, only D >= 4 → 1/3; visible 0.25.
+    k=5: at risk D = 10, none >= 5 → 0; visible 0.
+    """
+    from sopkit.lumpy import announced_lead_profile
+
+    lines, demand, first = lead_case()
+    out = announced_lead_profile(lines, demand, first_snapshot=first, prior_strength=10.0)
+    assert set(out["family"]) == {"*"}
+    out = out.set_index("months_ahead")
+    np.testing.assert_allclose(out["visible"].to_numpy(), [1.0, 0.75, 0.75, 0.25, 0.0])
+    np.testing.assert_allclose(out["qty_at_risk"].to_numpy(), [0.0, 40.0, 30.0, 30.0, 10.0])
+    assert out["n_lines"].tolist() == [0, 3, 2, 2, 1]
+
+
+def test_lead_profile_family_shrunk_towards_all():
+    """Family F2 (line D only) at k=2: own share 1.0 from n=1 line, all families' 0.75,
+    weight 1/(1+10): step 1/11 + 10/11 × 0.75 = 0.77273."""
+    from sopkit.lumpy import announced_lead_profile
+
+    lines, demand, first = lead_case()
+    families = pd.Series({"P": "F1", "R": "F2"})
+    out = announced_lead_profile(lines, demand, first_snapshot=first, prior_strength=10.0,
+                                 families=families)
+    f2 = out[out["family"] == "F2"].set_index("months_ahead")
+    assert f2.loc[2, "step"] == pytest.approx(1 / 11 + 10 / 11 * 0.75)
+    assert f2.loc[2, "weight"] == pytest.approx(1 / 11)
+    # k=3: D still at risk and listed >= 3 ahead (own 1.0); all families' step is 1.0 too.
+    assert f2.loc[3, "visible"] == pytest.approx(1 / 11 + 10 / 11 * 0.75)
 
 
 # ---------------------------------------------------------------- adjustments
