@@ -80,3 +80,16 @@ def test_gain_uncertainty_interval_collapses_when_every_sku_gains_alike():
     out = lumpy_blend.gain_uncertainty(scores, n_boot=200)
     assert out["gain"] == pytest.approx(20.0)
     assert out["low"] == pytest.approx(20.0) and out["high"] == pytest.approx(20.0)
+
+
+def test_whole_share_takes_the_whole_announced_share_off_every_month():
+    # P: share 0.4 → 10 × 0.6 + 3 pipeline + 1 adjustment = 10; Q (no share): 5 + 0 − 7 → 0.
+    model = SimpleNamespace(announced_share_=pd.DataFrame({
+        "sku": pd.array(["P"], "string"), "announced_share": [0.4]}))
+    consensus = pd.DataFrame({
+        "sku": pd.array(["P", "P", "Q"], "string"),
+        "period": pd.to_datetime(["2026-01-01", "2026-09-01", "2026-01-01"]),
+        "qty_stat": [10.0, 10.0, 5.0], "qty_pipeline": [3.0, 0.0, 0.0],
+        "qty_adjustment": [1.0, 0.0, -7.0], "qty_promo": [0.0, 2.0, 0.0]}).set_index(
+        ["sku", "period"])
+    np.testing.assert_allclose(lumpy_blend.whole_share(model, consensus), [10.0, 8.0, 0.0])
