@@ -54,7 +54,7 @@ postgres:
 	fi
 
 lint: setup
-	$(BIN)/ruff check sopkit tests notebooks benchmarks
+	$(BIN)/ruff check sopkit tests notebooks benchmarks conftest.py
 
 format: setup
 	$(BIN)/ruff format sopkit tests benchmarks

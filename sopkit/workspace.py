@@ -35,11 +35,15 @@ what a step produced. The file names are fixed here, in one place.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from sopkit.periods import fmt_month
+
+WORKSPACE_ENV = "SOPKIT_WORKSPACE"  # the notebooks' workspace when their parameter is blank
+DEFAULT_WORKSPACE = "../runs"  # the project's runs/, seen from notebooks/
 
 STEPS = (
     "01_product_review",
@@ -284,7 +288,7 @@ def sample_data_dir(workspace: str | Path, n_skus: int, seed: int = 0) -> Path:
     return folder
 
 
-def open_step(step: str, *, cycle: str = "", data_dir: str = "", workspace: str = "runs",
+def open_step(step: str, *, cycle: str = "", data_dir: str = "", workspace: str = "",
               sample_skus: int = 60) -> StepContext:
     """Resolve a step notebook's parameters and load its data.
 
@@ -298,7 +302,11 @@ def open_step(step: str, *, cycle: str = "", data_dir: str = "", workspace: str 
         The data folder; blank means the bundled sample company with
         ``sample_skus`` SKUs (written into the workspace on first use).
     workspace : str
-        Root of the cycle workspaces.
+        Root of the cycle workspaces; blank means ``$SOPKIT_WORKSPACE`` when
+        that is set, else ``../runs`` (the project's ``runs/`` seen from
+        ``notebooks/``). The test suite sets the variable to a folder of its
+        own, so running the notebooks as tests never writes into the
+        analysts' workspace; ``sop cycle`` always passes its workspace.
 
     Raises
     ------
@@ -313,6 +321,8 @@ def open_step(step: str, *, cycle: str = "", data_dir: str = "", workspace: str 
 
     if step not in STEPS:
         raise ParameterError(f"unknown step {step!r}; the steps are {', '.join(STEPS)}")
+    if not workspace:
+        workspace = os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE
     if not data_dir:
         data_dir = sample_data_dir(workspace, int(sample_skus))
     data = load_data(data_dir)

@@ -47,3 +47,33 @@ def test_skeleton(path):
             assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.For | ast.While), (
                 f"{path.name}: move {type(node).__name__} into sopkit")
     assert "open_step(" in book.cells[2].source
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_default_workspace_is_blank(path):
+    # Blank resolves to $SOPKIT_WORKSPACE, which the test session points at a folder of its
+    # own: nbval's runs of the notebooks must not write into the analysts' runs/.
+    assert ast.literal_eval(declared_parameters(path)["workspace"]) == ""
+
+
+def test_blank_workspace_resolves_to_the_environment_then_runs(tmp_path, monkeypatch,
+                                                               sample_dir):
+    from sopkit.workspace import DEFAULT_WORKSPACE, WORKSPACE_ENV, open_step
+
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path / "mine"))
+    ctx = open_step("02_demand_review", data_dir=str(sample_dir))
+    assert ctx.workspace == (tmp_path / "mine").resolve()
+    explicit = open_step("02_demand_review", data_dir=str(sample_dir),
+                         workspace=str(tmp_path / "given"))
+    assert explicit.workspace == (tmp_path / "given").resolve()
+    monkeypatch.delenv(WORKSPACE_ENV)
+    monkeypatch.chdir(tmp_path / "mine")
+    assert open_step("02_demand_review", data_dir=str(sample_dir)).workspace == (
+        tmp_path / "mine" / DEFAULT_WORKSPACE).resolve()
+
+
+def test_the_session_workspace_is_outside_the_project():
+    import os
+
+    folder = Path(os.environ["SOPKIT_WORKSPACE"]).resolve()
+    assert folder.is_dir() and NOTEBOOKS.parent not in folder.parents
