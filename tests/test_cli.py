@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, write_folder
+from helpers import TINY, write_folder
 
 from sopkit.cli import main
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import TINY, write_folder
+from helpers import TINY, write_folder
 
 from sopkit.errors import DataError
 from sopkit.io import load_data, validate_folder

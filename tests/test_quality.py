@@ -228,7 +228,7 @@ def test_quality_score():
 
 
 def test_unknown_sku_set_aside_by_the_loader(tmp_path):
-    from conftest import TINY, write_folder
+    from helpers import TINY, write_folder
 
     files = dict(TINY)
     files["actuals.csv"] = TINY["actuals.csv"].rstrip("\n") + "\nZZ-9,2024-01,7\nZZ-9,2024-02,5\n"
@@ -252,7 +252,7 @@ def test_unknown_sku_set_aside_by_the_loader(tmp_path):
 
 
 def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
-    from conftest import TINY, write_folder
+    from helpers import TINY, write_folder
 
     files = dict(TINY)
     files["routings.csv"] = TINY["routings.csv"].rstrip("\n") + "\nZZ-9,R1,1\n"
