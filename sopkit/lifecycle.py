@@ -47,8 +47,7 @@ before, 0.25 in it, 0 after (:func:`phase_out_factors`). Customers move to the
 successor gradually; the statistical forecast sees the past decline but not
 the date it ends.
 
-The demand plan (:func:`sopkit.consensus.build_consensus` and
-:meth:`sopkit.lumpy.LumpyDemandModel.predict`) uses both: the launch forecast
+The demand plan (:meth:`sopkit.lumpy.LumpyDemandModel.predict`) uses both: the launch forecast
 as the statistical part of a product without history (``model =
 "npi_analog"``, or ``"npi_ramp"`` on the fallback), and the fade on the
 statistical part (and its promotion uplift) of a product being phased out;
@@ -421,7 +420,7 @@ def phase_out_multiplier(cells: pd.DataFrame, products: pd.DataFrame | None, *,
                          phase_out_months: int = PHASE_OUT_MONTHS) -> np.ndarray:
     """:func:`phase_out_factors` aligned to the rows of ``cells`` (``sku, period``); 1 elsewhere.
 
-    Used by the demand plan (:mod:`sopkit.consensus`, :mod:`sopkit.lumpy`) to
+    Used by the demand plan (:mod:`sopkit.lumpy`) to
     fade the statistical part of a product's forecast before its end of life.
     """
     out = np.ones(len(cells))

@@ -108,6 +108,7 @@ far months that trade buys).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -116,14 +117,6 @@ from scipy import stats
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from sopkit.consensus import (
-    NPI_CV,
-    _end_of_life_mask,
-    _extended_quantile_function,
-    _promotion_lift,
-    _require,
-    quantile_levels,
-)
 from sopkit.errors import DataError, ParameterError, Problem
 from sopkit.lifecycle import launch_forecast, phase_out_multiplier
 from sopkit.periods import cycle_month, fmt_month
@@ -135,6 +128,8 @@ MONTHS_AHEAD_BUCKETS = (0, 1, 2, 3, 6)  # lower bounds of the months-ahead class
 GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # stated probabilities of calibration_
 ISOTONIC_PRIOR = 50.0  # deals at which a calibration curve's own shape weighs half
 ALL = "*"  # group label meaning "every owner / stage"
+NPI_CV = 0.5  # coefficient of variation assumed for a new product's monthly demand
+_QUANTILE_RE = re.compile(r"^qty_q(\d+)(?:_(\d+))?$")
 UNKNOWN = "unspecified"
 
 OUTCOME_COLUMNS = [
@@ -165,6 +160,65 @@ def _month_stamp(numbers) -> pd.Series:
 
 def _months(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values).dt.to_period("M").dt.to_timestamp()
+
+
+def _require(frame: pd.DataFrame, name: str, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError([Problem(name, None, c, "required column is missing") for c in missing])
+
+
+def quantile_levels(frame: pd.DataFrame) -> list[tuple[float, str]]:
+    """``(level, column)`` of the ``qty_q..`` columns of a frame, sorted by level."""
+    found = []
+    for column in frame.columns:
+        match = _QUANTILE_RE.match(str(column))
+        if match:
+            text = match.group(1) + ("." + match.group(2) if match.group(2) else "")
+            found.append((float(text) / 100, column))
+    return sorted(found)
+
+
+def _extended_quantile_function(levels: np.ndarray, values: np.ndarray):
+    """Levels and values padded with linear extrapolation to 0 and 1 (values ≥ 0)."""
+    if len(levels) == 1:
+        lo = hi = values[:, :1]
+    else:
+        slope_lo = (values[:, 1] - values[:, 0]) / (levels[1] - levels[0])
+        slope_hi = (values[:, -1] - values[:, -2]) / (levels[-1] - levels[-2])
+        lo = np.maximum(values[:, 0] - slope_lo * levels[0], 0.0)[:, None]
+        hi = (values[:, -1] + slope_hi * (1 - levels[-1]))[:, None]
+    return np.concatenate([[0.0], levels, [1.0]]), np.concatenate([lo, values, hi], axis=1)
+
+
+def _promotion_lift(promotions: pd.DataFrame | None, periods: pd.DatetimeIndex):
+    """Summed lift per (sku, period) of the promotions running in ``periods``."""
+    if promotions is None or promotions.empty:
+        return None
+    _require(promotions, "promotions", ["sku", "start_period", "end_period", "lift"])
+    start = _month_number(_months(promotions["start_period"]))
+    end = _month_number(_months(promotions["end_period"]))
+    month = _month_number(pd.Series(periods))
+    inside = (month[None, :] >= start[:, None]) & (month[None, :] <= end[:, None])
+    promo_i, period_i = np.nonzero(inside)
+    frame = pd.DataFrame({
+        "sku": pd.array(promotions["sku"].astype("string").to_numpy()[promo_i], dtype="string"),
+        "period": periods.to_numpy()[period_i],
+        "lift": pd.to_numeric(promotions["lift"]).to_numpy(dtype=float)[promo_i],
+    })
+    return frame.groupby(["sku", "period"], observed=True, as_index=False)["lift"].sum()
+
+
+def _end_of_life_mask(base: pd.DataFrame, products: pd.DataFrame) -> np.ndarray:
+    info = products.assign(sku=products["sku"].astype("string")).set_index("sku")
+    dead = np.zeros(len(base), dtype=bool)
+    if "eol_period" in info:
+        eol = _months(info["eol_period"].reindex(base["sku"]).reset_index(drop=True))
+        dead |= (base["period"].reset_index(drop=True) > eol).fillna(False).to_numpy()
+    if "lifecycle_status" in info:
+        status = info["lifecycle_status"].astype("string").reindex(base["sku"])
+        dead |= (status == "discontinued").fillna(False).to_numpy()
+    return dead
 
 
 def _text(frame: pd.DataFrame, column: str, default: str) -> pd.Series:

@@ -214,7 +214,6 @@ def test_lifecycle_impact(launch_case, eol_case):
 
 
 def test_demand_plan_uses_the_analog_launch_and_the_phase_out():
-    from sopkit.consensus import build_consensus
     from sopkit.lumpy import LumpyDemandModel
 
     products = _products([
@@ -232,17 +231,15 @@ def test_demand_plan_uses_the_analog_launch_and_the_phase_out():
         "qty_q90": [15.0] * 4 + [60.0] * 4, "model": "ses", "demand_class": "smooth"})
     by_hand_new = [0.0, 10.0, 20.0, 30.0]  # 50 × (0, .2, .4, .6), launch in February
     by_hand_e = [40 * 0.5, 40 * 0.25, 0.0, 0.0]  # eol 2025-02: fade .5, .25, then nothing
-    simple = build_consensus(forecast, cycle=CYCLE, actuals=actuals, products=products)
     model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE, products=products)
-    lumpy = model.predict(forecast, products=products)
-    for plan in (simple, lumpy):
-        new = plan[plan["sku"] == "NEW"]
-        assert new["qty_consensus"].tolist() == pytest.approx(by_hand_new)
-        assert set(new["model"]) == {"npi_analog"}
-        e = plan[plan["sku"] == "E"]
-        assert e["qty_consensus"].tolist() == pytest.approx(by_hand_e)
-        assert e["qty_q90"].tolist() == pytest.approx([30.0, 15.0, 0.0, 0.0])
-        assert plan.loc[plan["sku"] == "A", "qty_consensus"].tolist() == pytest.approx([10.0] * 4)
+    plan = model.predict(forecast, products=products)
+    new = plan[plan["sku"] == "NEW"]
+    assert new["qty_consensus"].tolist() == pytest.approx(by_hand_new)
+    assert set(new["model"]) == {"npi_analog"}
+    e = plan[plan["sku"] == "E"]
+    assert e["qty_consensus"].tolist() == pytest.approx(by_hand_e)
+    assert e["qty_q90"].tolist() == pytest.approx([30.0, 15.0, 0.0, 0.0])
+    assert plan.loc[plan["sku"] == "A", "qty_consensus"].tolist() == pytest.approx([10.0] * 4)
 
 
 def test_sporadic_first_orders_and_erratic_analogs_are_not_launch_curves():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sopkit.errors import ParameterError
+from sopkit.errors import DataError, ParameterError
 from sopkit.lumpy import GRID, LumpyDemandModel, _calibration_curve
 from sopkit.sample import make_sample
 
@@ -582,3 +582,158 @@ def test_adjustment_judged_against_the_forecast_of_the_cycle_it_was_made_for():
     assert (outcomes.loc[outcomes["owner"] == "Up", "qty_stat"] == 90.0).all()
     beta = model.adjustment_bias_.set_index(["owner", "direction"])["beta"]
     assert beta.loc[("Up", "up")] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- the consensus arithmetic
+# No past deal has resolved and no adjustment has a track record here, so stated
+# probabilities stand, deals land in their stated month (slip 0), nothing is taken off
+# the statistics and adjustments count at face value: every number below is by hand.
+
+CYCLE = M("2024-07-01")
+PLAN = pd.date_range("2024-07-01", periods=3, freq="MS")
+
+
+def plan_forecast(skus=("A", "B", "D"), level=None) -> pd.DataFrame:
+    """Statistics of 10 (A), 100 (B), 20 (D) a month; q10 / q50 / q90 = 0.5 / 1 / 1.5 × that."""
+    level = level or {"A": 10.0, "B": 100.0, "D": 20.0}
+    rows = [(sku, period, level[sku], 0.5 * level[sku], level[sku], 1.5 * level[sku])
+            for sku in skus for period in PLAN]
+    frame = pd.DataFrame(rows, columns=["sku", "period", "qty_forecast", "qty_q10", "qty_q50",
+                                        "qty_q90"])
+    return frame.assign(model="ses", demand_class="smooth")
+
+
+def plan_inputs():
+    actuals = acts([(sku, p, 100.0 if sku == "B" else 0.0) for sku in ("A", "B", "D")
+                    for p in pd.date_range("2023-07-01", "2024-06-01", freq="MS")])
+    pipeline = pipe([
+        ("2024-07-01", "D4", "B", "2024-09-01", 200.0, 0.8, "Ann", "propose"),
+        ("2024-07-01", "D5", "A", "2024-08-01", 40.0, 0.25, "Ann", "qualify"),
+        ("2024-07-01", "D6", "N", "2024-08-01", 30.0, 0.5, "Bo", "commit"),  # no forecast
+    ])
+    adjustments = pd.DataFrame({
+        "snapshot": pd.to_datetime(["2024-06-01", "2024-07-01", "2024-07-01"]),
+        "owner": ["ann", "ann", "bob"], "sku": ["B", "B", "B"],
+        "period": pd.to_datetime(["2024-09-01"] * 3), "qty_delta": [10.0, -5.0, 8.0]})
+    promotions = pd.DataFrame({"promo_id": ["P1"], "sku": ["B"],
+                               "start_period": [M("2024-08-01")],
+                               "end_period": [M("2024-09-01")], "lift": [0.2]})
+    products = pd.DataFrame({
+        "sku": ["A", "B", "C", "D"], "family": "F",
+        "lifecycle_status": ["active", "active", "npi", "eol"],
+        "launch_period": [pd.NaT, pd.NaT, M("2024-08-01"), pd.NaT],
+        "eol_period": [pd.NaT, pd.NaT, pd.NaT, M("2024-07-01")],
+        "launch_volume": [np.nan, np.nan, 90.0, np.nan]})
+    return actuals, pipeline, adjustments, promotions, products
+
+
+@pytest.fixture(scope="module")
+def hand_plan():
+    actuals, pipeline, adjustments, promotions, products = plan_inputs()
+    model = LumpyDemandModel(random_state=0).fit(actuals, pipeline, cycle=CYCLE,
+                                                 adjustments=adjustments, products=products)
+    plan = model.predict(plan_forecast(), promotions=promotions, products=products)
+    return model, plan
+
+
+def cell(plan: pd.DataFrame, sku: str, period: str) -> pd.Series:
+    return plan.set_index(["sku", "period"]).loc[(sku, M(period))]
+
+
+def test_consensus_parts_by_hand(hand_plan):
+    model, plan = hand_plan
+    assert list(plan.columns) == [
+        "sku", "period", "qty_stat", "announced_share", "qty_stat_unannounced", "qty_pipeline",
+        "qty_adjustment_raw", "qty_adjustment", "qty_promo", "qty_consensus", "qty_q10",
+        "qty_q50", "qty_q90", "model", "demand_class"]
+    assert sorted(plan["sku"].unique()) == ["A", "B", "C", "D", "N"]
+    assert len(plan) == 5 * 3 and not plan.duplicated(["sku", "period"]).any()
+    assert (plan["announced_share"] == 0).all()  # nothing announced has resolved yet
+    b = cell(plan, "B", "2024-09")
+    # D4: 200 at a stated 0.8 (no track record) in its own month; promotion 100 × 0.2;
+    # only the latest adjustments snapshot counts: −5 + 8, at face value (β = 1).
+    assert b[["qty_stat", "qty_stat_unannounced", "qty_pipeline", "qty_promo",
+              "qty_adjustment_raw", "qty_adjustment"]].tolist() == pytest.approx(
+        [100, 100, 160, 20, 3, 3])
+    assert b["qty_consensus"] == pytest.approx(100 + 160 + 20 + 3)
+    assert cell(plan, "B", "2024-07")["qty_consensus"] == pytest.approx(100)
+    # D5: 40 × 0.25 on A's 10 of statistics
+    assert cell(plan, "A", "2024-08")[["qty_pipeline", "qty_consensus"]].tolist() == \
+        pytest.approx([10, 20])
+    # D6 is for a SKU without a forecast: it still reaches the plan, on zero statistics
+    n = plan[plan["sku"] == "N"]
+    assert n["qty_consensus"].tolist() == pytest.approx([0, 15, 0])
+    assert set(n["model"]) == {"none"}
+
+
+def test_consensus_life_cycle_by_hand(hand_plan):
+    _, plan = hand_plan
+    # C launches 2024-08 with 90 a month and no analog: the linear ramp 90 × 1/3, 2/3
+    c = plan[plan["sku"] == "C"]
+    assert c["qty_consensus"].tolist() == pytest.approx([0, 30, 60])
+    assert set(c["model"]) == {"npi_ramp"} and set(c["demand_class"]) == {"new"}
+    assert (c["qty_q90"] > c["qty_q10"]).iloc[1:].all()
+    # D's end of life is 2024-07: its last month at a quarter of the statistics, then nothing
+    d = plan[plan["sku"] == "D"].set_index("period")
+    assert d.loc[M("2024-07-01"), ["qty_consensus", "qty_q90"]].tolist() == \
+        pytest.approx([20 * 0.25, 30 * 0.25])
+    assert (d.loc[M("2024-08-01"):, ["qty_stat", "qty_consensus", "qty_q90"]] == 0).all().all()
+    assert (d.loc[M("2024-08-01"):, "model"] == "eol").all()
+
+
+def test_consensus_quantiles_by_hand(hand_plan):
+    _, plan = hand_plan
+    q = plan[["qty_q10", "qty_q50", "qty_q90"]].to_numpy()
+    assert (q >= 0).all() and (np.diff(q, axis=1) >= 0).all()
+    # no deal in B's August: the statistical quantiles × (1 + lift), exactly
+    assert cell(plan, "B", "2024-08")[["qty_q10", "qty_q90"]].tolist() == \
+        pytest.approx([50 * 1.2, 150 * 1.2])
+    # September: statistics × 1.2 + 3, plus D4's 200 with probability 0.8. Lost in 20 % of
+    # the draws, all below the won ones, so q10 is the no-deal median 100 × 1.2 + 3 = 123;
+    # q50 and q90 are the won draws' 37.5th and 87.5th percentiles ((q − 0.2) / 0.8):
+    # 203 + 1.2 × (100 − 0.125 / 0.4 × 50) and 203 + 1.2 × (100 + 0.375 / 0.4 × 50).
+    b = cell(plan, "B", "2024-09")
+    assert b["qty_q10"] == pytest.approx(123, rel=0.04)
+    assert b["qty_q50"] == pytest.approx(203 + 1.2 * 84.375, rel=0.02)
+    assert b["qty_q90"] == pytest.approx(203 + 1.2 * 146.875, rel=0.02)
+
+
+def test_consensus_floors_at_zero_and_says_so():
+    actuals, *_ = plan_inputs()
+    adjustments = pd.DataFrame({"snapshot": [CYCLE], "owner": ["ann"], "sku": ["A"],
+                                "period": [CYCLE], "qty_delta": [-500.0]})
+    model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE, adjustments=adjustments)
+    first = model.predict(plan_forecast(("A",))).iloc[0]
+    assert first[["qty_adjustment", "qty_consensus", "qty_q90"]].tolist() == [-500, 0, 0]
+    assert "(floored at 0)" in model.explain("A", "2024-07")
+
+
+def test_without_pipeline_or_adjustments_the_consensus_is_the_statistics():
+    actuals, *_ = plan_inputs()
+    forecast = plan_forecast()
+    plan = LumpyDemandModel().fit(actuals, None, cycle=CYCLE).predict(forecast)
+    np.testing.assert_allclose(plan["qty_consensus"], forecast["qty_forecast"])
+    np.testing.assert_allclose(plan[["qty_q10", "qty_q50", "qty_q90"]],
+                               forecast[["qty_q10", "qty_q50", "qty_q90"]])
+    assert (plan["announced_share"] == 0).all() and (plan["qty_pipeline"] == 0).all()
+
+
+def test_explain_names_every_part(hand_plan):
+    model, _ = hand_plan
+    text = model.explain("B", "2024-09")
+    assert text.startswith("B in 2024-09: consensus 283.0 = baseline (statistical forecast, "
+                           "ses) 100.0 + pipeline 160.0")
+    assert "D4 (Ann, propose, 200 units): stated 80% → calibrated 80%, 100% of it" in text
+    assert "promotion 20.0 + adjustments 3.0" in text
+    assert "ann -5.0 → -5.0" in text and "bob +8.0 → +8.0" in text
+    with pytest.raises(ParameterError):
+        model.explain("Z", "2024-09")
+
+
+def test_duplicate_forecast_rows_are_refused_by_name():
+    actuals, *_ = plan_inputs()
+    model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE)
+    frame = plan_forecast(("A",))
+    with pytest.raises(DataError) as caught:
+        model.predict(pd.concat([frame, frame]))
+    assert "duplicated (sku, period)" in str(caught.value) and "A 2024-07" in str(caught.value)
