@@ -128,11 +128,15 @@ def calibration_summary(model, by: str = "stage") -> pd.DataFrame:
     -------
     DataFrame
         ``[by], n_deals, n_records, stated, realised, calibrated`` (means over
-        the records; ``calibrated`` is what the model now applies to them).
+        the records; ``realised`` counts each win inferred from demand with its
+        ``won_weight``, as the model learnt it; ``calibrated`` is what the
+        model now applies to them).
     """
     records = model.deal_snapshots_[model.deal_snapshots_["resolved"]].copy()
     records["calibrated"] = model.calibrated_probability(records)
-    records["won"] = records["won"].astype(float)
+    # an inferred win counts with the chance it was not an unannounced order (won_weight)
+    records["won"] = (records["won_weight"] if "won_weight" in records.columns
+                      else records["won"]).astype(float)
 
     def summary(frame: pd.DataFrame) -> dict:
         return {"n_deals": frame["deal_id"].nunique(), "n_records": len(frame),

@@ -35,6 +35,15 @@ What it learns (each a table on the fitted model, names ending in ``_``):
     every month holds a deal has no clean baseline (the median of all nearby
     months is used instead).
 
+    The first failure is measured and allowed for (``false_wins=True``): the
+    SKU's deal-free months show how often demand alone clears ``win_share``
+    of the deal's quantity (share ``q``), so a line whose window spans ``m``
+    months would look won with chance ``f = 1 − (1 − q)^m`` even if lost. An
+    inferred win then counts as won with weight ``p / (p + (1 − p) f)``
+    (``won_weight``; Bayes with the stated probability ``p`` as the prior)
+    in the calibration below; recorded wins count 1, losses 0. The second
+    failure (missed wins) is not corrected: nothing in the data measures it.
+
 ``calibration_`` — stated versus realised win probability
     Sales state a probability; history tells what such deals really did. A
     curve (realised rate rising with the stated probability: a logistic fit in
@@ -96,10 +105,12 @@ Seeded by ``random_state``; quantiles never decrease with the level and are
 never negative.
 
 Known limits: without a recorded ``outcome`` deal outcomes are inferred from
-demand (on simulated pipelines this over-reads wins: an unannounced order
-near a lost deal makes it look won); owners and stages are assumed to mean the same thing over the
-history; adjustments by two people to the same SKU-month are each credited
-with the whole surprise; orders listed later than usual are added back as
+demand; the chance of a false win is allowed for, that of a missed win is
+not (on the sample company the two roughly cancelled, so the correction
+leaves its probabilities a little low: docs/benchmarks.md); owners and
+stages are assumed to mean the same thing over the history; adjustments
+by two people to the same SKU-month are each credited with the whole
+surprise; orders listed later than usual are added back as
 statistics, a mean spread over the months, which on sparse series costs
 absolute error at short leads against taking the whole share off every
 month (measured in docs/benchmarks.md, "Where it wins and loses", with the
@@ -123,6 +134,7 @@ from sopkit.periods import cycle_month, fmt_month
 
 BASELINE_RADIUS = 6  # months either side used for a deal's baseline demand
 MIN_BASELINE_MONTHS = 4  # deal-free months needed for a clean baseline
+FALSE_WIN_MONTHS = 6  # deal-free months needed to estimate a SKU's false-win chance
 TRAILING_MONTHS = 6  # stand-in statistical forecast for adjustments without an archive
 MONTHS_AHEAD_BUCKETS = (0, 1, 2, 3, 6)  # lower bounds of the months-ahead classes of slip_
 GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # stated probabilities of calibration_
@@ -136,6 +148,7 @@ OUTCOME_COLUMNS = [
     "deal_id", "sku", "owner", "stage", "first_snapshot", "last_snapshot", "n_snapshots",
     "period", "qty", "probability", "probability_mean", "probability_history", "resolved",
     "won", "outcome_source", "landing_period", "baseline", "qty_excess", "slip",
+    "false_win_chance", "won_weight",
 ]
 
 
@@ -318,7 +331,7 @@ def _bucket_labels() -> list[str]:
 
 def deal_outcomes(
     pipeline: pd.DataFrame, demand: _Demand, *, slip_window: tuple[int, int],
-    win_share: float,
+    win_share: float, false_wins: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What became of each deal line, and the slip seen in each snapshot.
 
@@ -328,6 +341,10 @@ def deal_outcomes(
         :func:`clean_pipeline` output.
     demand : _Demand
         Actuals before the cycle.
+    false_wins : bool
+        Estimate each inferred win's ``false_win_chance`` and weigh it by
+        ``won_weight`` (see the module docstring); off, ``won_weight`` is 1 for
+        every win.
 
     Returns
     -------
@@ -335,7 +352,8 @@ def deal_outcomes(
         Outcomes, one row per deal line (columns :data:`OUTCOME_COLUMNS`;
         ``slip`` = landing − last expected month, NaN unless won), and the
         snapshot rows ``snapshot, deal_id, sku, period, months_ahead,
-        probability, stage, owner, resolved, won, landing_period, slip`` (slip
+        probability, stage, owner, resolved, won, won_weight, landing_period,
+        slip`` (slip
         = landing − the month expected in that snapshot).
     """
     slip_lo, slip_hi = slip_window
@@ -344,7 +362,7 @@ def deal_outcomes(
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in OUTCOME_COLUMNS})
         return empty, pd.DataFrame(columns=["snapshot", *key, "period", "months_ahead",
                                             "probability", "stage", "owner", "resolved",
-                                            "won", "landing_period", "slip"])
+                                            "won", "won_weight", "landing_period", "slip"])
     # Rows with a recorded outcome close the deal line; the open rows tell its history.
     closed = pipeline["outcome"].notna() if "outcome" in pipeline.columns else pd.Series(
         False, index=pipeline.index)
@@ -399,6 +417,22 @@ def deal_outcomes(
             level[enough] = np.nanmedian(clean[enough], axis=1)
         baseline[involved, m] = level
     remaining = demand.qty - baseline
+    # Chance that an order nobody announced alone makes a line look won: the share of the
+    # SKU's deal-free months whose excess reaches win_share × qty, over the window's months.
+    false_chance = np.zeros(len(lines))
+    if false_wins:
+        span = demand.last - demand.start + 1
+        qty_all = lines["qty"].to_numpy(float)
+        for i in np.flatnonzero(resolved & ~said_won & ~said_lost & ~empty_window):
+            r = sku_row[i]
+            if r < 0:
+                continue
+            free = ~busy[r, :span]
+            if free.sum() < FALSE_WIN_MONTHS:
+                continue
+            q = float(np.mean(remaining[r, :span][free] >= win_share * qty_all[i]))
+            months = max(min(hi[i], demand.last) - max(lo[i], demand.start) + 1, 1)
+            false_chance[i] = 1 - (1 - q) ** months
 
     # --- allocation: each month's excess goes to the first deal that claims it
     won = np.zeros(len(lines), dtype=bool)
@@ -439,15 +473,22 @@ def deal_outcomes(
         landing_period=_month_stamp(landing).to_numpy(), baseline=line_baseline,
         qty_excess=excess, slip=landing - expected,
     )
+    # How sure a win is: an inferred win is a real one with probability
+    # p / (p + (1 − p) × f) (Bayes, p the stated probability, f the false-win chance).
+    p_stated = lines["probability_mean"].to_numpy(float)
+    sure = p_stated / np.maximum(p_stated + (1 - p_stated) * false_chance, 1e-12)
+    out["false_win_chance"] = np.where(won & ~said_won, false_chance, 0.0)
+    out["won_weight"] = np.where(won, np.where(said_won, 1.0, sure), 0.0)
     out = out[OUTCOME_COLUMNS]
 
     snaps = per_snap.merge(
-        out[[*key, "resolved", "won", "landing_period"]].assign(landing_n=landing), on=key)
+        out[[*key, "resolved", "won", "won_weight", "landing_period"]].assign(landing_n=landing),
+        on=key)
     snaps["period"] = _month_stamp(snaps["period_n"]).to_numpy()
     snaps["months_ahead"] = snaps["period_n"] - snaps["snap_n"]
     snaps["slip"] = snaps["landing_n"] - snaps["period_n"]
     snaps = snaps[["snapshot", *key, "period", "months_ahead", "probability", "stage", "owner",
-                   "resolved", "won", "landing_period", "slip"]]
+                   "resolved", "won", "won_weight", "landing_period", "slip"]]
     return out.reset_index(drop=True), snaps.reset_index(drop=True)
 
 
@@ -479,7 +520,8 @@ def _calibration_curve(stated: np.ndarray, won: np.ndarray) -> np.ndarray:
     isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     iso = isotonic.fit(stated, y).predict(GRID)
     n_won, n_lost = y.sum(), len(y) - y.sum()
-    target = np.where(y > 0, (n_won + 1) / (n_won + 2), 1 / (n_lost + 2))
+    # (a deal's label may be a probability of having been won: its share of each target)
+    target = y * (n_won + 1) / (n_won + 2) + (1 - y) / (n_lost + 2)
     x = np.tile(_logit(stated), 2)[:, None]
     labels = np.repeat([1, 0], len(y))
     platt = np.full(len(GRID), target.mean())  # the logistic fit without a slope
@@ -515,8 +557,9 @@ def calibrate(
     """
     by = list(by)
     resolved = snapshots[snapshots["resolved"].astype(bool)]
+    label = "won_weight" if "won_weight" in resolved.columns else "won"
     obs = resolved.groupby(["deal_id", "sku", *by], observed=True, sort=True).agg(
-        probability=("probability", "mean"), won=("won", "first")).reset_index()
+        probability=("probability", "mean"), won=(label, "first")).reset_index()
     frames = []
     curves: dict[tuple, np.ndarray] = {}
 
@@ -530,7 +573,7 @@ def calibrate(
 
     n = len(obs)
     if n >= min_deals:
-        raw = _calibration_curve(obs["probability"].to_numpy(), obs["won"].to_numpy(bool))
+        raw = _calibration_curve(obs["probability"].to_numpy(), obs["won"].to_numpy(float))
         curves[()] = raw
         emit(0, (), n, 1.0, raw, raw)
     else:
@@ -543,7 +586,8 @@ def calibrate(
             parent = curves[group[:-1]]
             n = len(part)
             if n >= min_deals:
-                raw = _calibration_curve(part["probability"].to_numpy(), part["won"].to_numpy(bool))
+                raw = _calibration_curve(part["probability"].to_numpy(),
+                                         part["won"].to_numpy(float))
                 weight = n / (n + prior_strength) if n + prior_strength > 0 else 1.0
                 curve = weight * raw + (1 - weight) * parent
             else:
@@ -994,6 +1038,10 @@ class LumpyDemandModel:
         Monte-Carlo draws for the quantiles of SKU-months with open deals.
     random_state : int
         Seed of the simulation.
+    false_wins : bool
+        Weigh each win inferred from demand by the chance that an unannounced
+        order, not the deal, made it look won (``deal_outcomes_``:
+        ``false_win_chance``, ``won_weight``). Off: every inferred win counts 1.
 
     Attributes
     ----------
@@ -1007,8 +1055,9 @@ class LumpyDemandModel:
     def __init__(self, *, calibrate_by: Sequence[str] = ("stage", "owner"), min_deals: int = 20,
                  slip_window: tuple[int, int] = (-2, 6), win_share: float = 0.5,
                  prior_strength: float = 10.0, n_simulations: int = 2000,
-                 random_state: int = 0):
+                 random_state: int = 0, false_wins: bool = True):
         self.calibrate_by = calibrate_by
+        self.false_wins = false_wins
         self.min_deals = min_deals
         self.slip_window = slip_window
         self.win_share = win_share
@@ -1074,7 +1123,8 @@ class LumpyDemandModel:
         lo, hi = (int(v) for v in self.slip_window)
         self.cycle_ = cycle
         self.deal_outcomes_, self.deal_snapshots_ = deal_outcomes(
-            deals, demand, slip_window=(lo, hi), win_share=float(self.win_share))
+            deals, demand, slip_window=(lo, hi), win_share=float(self.win_share),
+            false_wins=bool(self.false_wins))
         if by and not deals.empty:
             extra_cols = [c for c in by if c not in self.deal_snapshots_.columns]
             if extra_cols:  # calibrate_by beyond stage/owner: carry the last value per snapshot

@@ -84,6 +84,11 @@ def test_calibration_summary_and_deal_table_by_hand():
         pytest.approx([2, 0.45, 0.5])
     assert table.loc["all", ["n_deals", "n_records", "realised"]].tolist() == \
         pytest.approx([3, 4, 0.5])
+    # a win inferred from demand counts with its chance of not being a false win
+    model.deal_snapshots_ = records.assign(won_weight=[0.5, 0.5, 0.0, 0.0, 1.0])
+    weighted = calibration_summary(model).set_index("stage")
+    assert weighted.loc["commit", "realised"] == pytest.approx(0.25)  # (0.5 + 0) / 2
+    assert weighted.loc["all", "realised"] == pytest.approx(0.25)  # (.5 + .5 + 0 + 0) / 4
     pipeline = pd.DataFrame({"snapshot": pd.to_datetime(["2026-10-01"]), "deal_id": ["D8"],
                              "sku": ["B"], "period": pd.to_datetime(["2027-01-01"]),
                              "note": ["<script>x</script>"]})

@@ -321,6 +321,49 @@ def test_recorded_outcomes_beat_inference():
     assert plan["qty_consensus"].sum() > 0
 
 
+def test_an_inferred_win_is_weighed_by_the_chance_of_a_false_win():
+    """S sells 0 a month except 10 units in four deal-free months, and 10 in 2024-07.
+
+    D1 (10 units at a stated 0.6, expected 2024-07) is listed in 2024-06 and
+    gone in 2024-07, so it can have landed in 2024-06..2024-07 (2 months):
+    the 10 units of 2024-07 make it look won. But S sold 10 without any deal
+    in 4 of its 22 deal-free months (baseline 0, excess 10 ≥ 0.5 × 10), so
+    an unannounced order alone would make it look won with chance
+    f = 1 − (1 − 4/22)² = 0.33058; it was really won with probability
+    0.6 / (0.6 + 0.4 × f) = 0.81941 (Bayes). Without the correction: 1.
+    """
+    months = pd.date_range("2023-01-01", "2024-12-01", freq="MS")
+    spikes = pd.to_datetime(["2023-02-01", "2023-08-01", "2024-02-01", "2024-10-01",
+                             "2024-07-01"])
+    actuals = acts({"sku": "S", "period": months, "qty": np.where(months.isin(spikes), 10.0, 0)})
+    rows = [("2024-06-01", "D1", "S", "2024-07-01", 10.0, 0.6, "Ann", "commit"),
+            ("2024-07-01", "D-OPEN", "X", "2025-03-01", 5.0, 0.5, "Ann", "qualify")]
+    f = 1 - (1 - 4 / 22) ** 2
+    out = LumpyDemandModel().fit(actuals, pipe(rows), cycle="2025-01").deal_outcomes_
+    d1 = out.set_index("deal_id").loc["D1"]
+    assert d1["won"] and d1["landing_period"] == M("2024-07-01")
+    assert d1["false_win_chance"] == pytest.approx(f)
+    assert d1["won_weight"] == pytest.approx(0.6 / (0.6 + 0.4 * f))
+    assert 0.8194 < d1["won_weight"] < 0.8195
+    plain = LumpyDemandModel(false_wins=False).fit(actuals, pipe(rows), cycle="2025-01")
+    d1 = plain.deal_outcomes_.set_index("deal_id").loc["D1"]
+    assert d1["won"] and d1["won_weight"] == 1.0 and d1["false_win_chance"] == 0.0
+
+
+def test_calibration_curve_takes_a_chance_of_having_won():
+    """Four deals stated 0.5, labels 1, 0.5, 0, 0: one stated value, so both fits are flat.
+
+    Isotonic: the mean label 0.375. Platt's targets with N₊ = 1.5, N₋ = 2.5:
+    y × 2.5/3.5 + (1 − y) / 4.5 → 0.714286, 0.468254, 0.222222, 0.222222,
+    mean 0.406746. Blend weight 4 / 54 on the isotonic fit.
+    """
+    curve = _calibration_curve(np.full(4, 0.5), np.array([1.0, 0.5, 0.0, 0.0]))
+    platt = (2.5 / 3.5 + (0.5 * 2.5 / 3.5 + 0.5 / 4.5) + 2 / 4.5) / 4
+    expected = 4 / 54 * 0.375 + 50 / 54 * platt
+    np.testing.assert_allclose(curve, expected)
+    assert expected == pytest.approx(0.404395, abs=1e-6)
+
+
 # ---------------------------------------------------------------- announced share
 
 
