@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/lumpy_blend.py [--datasets oil_refinery man_weekly auto_ijf]
-        [--series 300] [--seed 0] [--no-real] [--write-docs]
+        [--series 300] [--seed 0] [--no-real] [--redraws 11] [--write-docs]
 
 Protocol (every data set): rolling origins (the cycles of :data:`N_ORIGINS`
 consecutive periods ending with the last period of history). At each origin
@@ -70,6 +70,11 @@ Data:
    over their whole history, at least 5 non-zero periods and at least two
    distinct non-zero sizes; ``--series`` of them drawn at random (seeded).
    No adjustments are simulated.
+3. *The sample company redrawn* (``--redraws``, default 11) — the same
+   generator with seeds 1, 2, ... in place of 0: other companies with the
+   same structure, scored with the same protocol on lumpy/intermittent SKUs
+   (:func:`redrawn`), to show how much the sample's figures owe to its one
+   draw of deals and orders.
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ from sopkit.sample import SERVICE_OWNERS, make_sample  # noqa: E402
 
 HORIZON = 3
 N_ORIGINS = 9
-DATE = "2026-12-04"
+DATE = "2026-12-05"
 METHODS = ("statistical", "sales as-is", "50/50 blend", "global calibration", "lumpy model")
 CRM = "lumpy model, CRM outcomes"  # the model told each closed deal's outcome
 UNSPREAD = "lumpy model, no slip spread"  # diagnostic: deals in their expected month
@@ -362,6 +367,68 @@ def gain_markdown(rows: list[dict]) -> str:
             f"{r['high']:+.1f} | {r['worst']} ({r['worst_points']:+.1f}) → "
             f"{r['without_worst']:+.1f} | {r['best']} ({r['best_points']:+.1f}) → "
             f"{r['without_best']:+.1f} |")
+    return "\n".join(lines)
+
+
+REDRAWN_SECTION = "### The sample company redrawn"
+REDRAWN_TEXT = (
+    "The sample company is one draw of its generator. Here the generator is run again with "
+    "seeds 1 … {n} (same structure, other SKUs, orders and deals; seed 0 is the bundled "
+    "sample above) and every company is scored with the same protocol on its "
+    "lumpy/intermittent SKUs: WAPE, RMSSE and bias of statistical-only, the global "
+    "calibration, the lumpy model and the lumpy model told the recorded outcomes (CRM), and "
+    "the model's WAPE gain over statistical-only.")
+REDRAWN_METHODS = ("statistical", "global calibration", "lumpy model", CRM)
+
+
+def redrawn(n: int) -> pd.DataFrame:
+    """Lumpy/intermittent scores of :data:`REDRAWN_METHODS` on the sample generator's seeds
+    1 … ``n`` (``seed, method, rmsse, wape, bias``)."""
+    rows = []
+    for seed in range(1, n + 1):
+        data = make_sample(seed=seed)
+        truth = sample_outcomes(seed)
+        table, _ = evaluate(f"seed {seed}", data["actuals"], data["pipeline"],
+                            data["adjustments"], data["products"], 12,
+                            set(data["pipeline"]["sku"].astype(str)),
+                            with_recorded_outcomes(data["pipeline"], truth))
+        part = table[(table["segment"] == "lumpy/intermittent")
+                     & table["method"].isin(REDRAWN_METHODS)]
+        rows.append(part.assign(seed=seed)[["seed", "method", "rmsse", "wape", "bias"]])
+    return pd.concat(rows, ignore_index=True)
+
+
+def redrawn_markdown(frame: pd.DataFrame, target: float = 12.0) -> str:
+    """One row per seed, then the mean and median, and how often the model did what."""
+    wide = frame.pivot(index="seed", columns="method", values=["wape", "rmsse", "bias"])
+    gain = 100 * (wide[("wape", "statistical")] - wide[("wape", "lumpy model")])
+    lines = ["| seed | statistical WAPE | global calibration WAPE / RMSSE | lumpy model WAPE / "
+             "RMSSE / bias | WAPE gain over statistical | model with CRM outcomes WAPE / bias |",
+             "|---|---|---|---|---|---|"]
+    for seed, r in wide.iterrows():
+        lines.append(
+            f"| {seed} | {r[('wape', 'statistical')]:.1%} | "
+            f"{r[('wape', 'global calibration')]:.1%} / {r[('rmsse', 'global calibration')]:.3f}"
+            f" | {r[('wape', 'lumpy model')]:.1%} / {r[('rmsse', 'lumpy model')]:.3f} / "
+            f"{r[('bias', 'lumpy model')]:+.1%} | {gain[seed]:+.1f} points | "
+            f"{r[('wape', CRM)]:.1%} / {r[('bias', CRM)]:+.1%} |")
+    mean = wide.mean()
+    lines.append(
+        f"| mean | {mean[('wape', 'statistical')]:.1%} | {mean[('wape', 'global calibration')]:.1%}"
+        f" / {mean[('rmsse', 'global calibration')]:.3f} | {mean[('wape', 'lumpy model')]:.1%} / "
+        f"{mean[('rmsse', 'lumpy model')]:.3f} / {mean[('bias', 'lumpy model')]:+.1%} | "
+        f"{gain.mean():+.1f} points (median {gain.median():+.1f}) | {mean[('wape', CRM)]:.1%} / "
+        f"{mean[('bias', CRM)]:+.1%} |")
+    model, glob = wide.xs("lumpy model", axis=1, level=1), wide.xs(
+        "global calibration", axis=1, level=1)
+    n = len(wide)
+    lines += ["", f"Of {n} redrawn companies: WAPE gain ≥ {target:g} points in "
+              f"{int((gain >= target).sum())}; the model beats the global calibration on RMSSE "
+              f"in {int((model['rmsse'] < glob['rmsse']).sum())} and on WAPE in "
+              f"{int((model['wape'] < glob['wape']).sum())}; its bias is within ±25 % in "
+              f"{int((model['bias'].abs() <= 0.25).sum())}; told the recorded outcomes it "
+              f"gains {100 * (wide[('wape', 'lumpy model')] - wide[('wape', CRM)]).mean():+.1f} "
+              "WAPE points on average."]
     return "\n".join(lines)
 
 
@@ -850,6 +917,8 @@ def main() -> int:
                         help="series drawn per real data set (default 300)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-real", action="store_true", help="the sample company only")
+    parser.add_argument("--redraws", type=int, default=11,
+                        help="sample companies redrawn with seeds 1 … N (default 11; 0: none)")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"replace the '{SECTION}' section of docs/benchmarks.md")
     args = parser.parse_args()
@@ -885,6 +954,11 @@ def main() -> int:
     calibration.append(calibration_check(name, note.pop("open deals"), truth,
                                          "generator's truth"))
     print(f"{name} ({time.perf_counter() - started:.0f} s): {note}", flush=True)
+
+    redraws = redrawn(args.redraws) if args.redraws > 0 else None
+    if redraws is not None:
+        print(f"{args.redraws} redrawn sample companies ({time.perf_counter() - started:.0f} s)",
+              flush=True)
 
     folder = datasets_folder()
     if not args.no_real:
@@ -933,6 +1007,9 @@ def main() -> int:
         f"Learned by the global-calibration baseline (mean over origins): {learned}.", "",
         markdown(frame), "", "Targets (the model against the alternatives):", "", *checks, "",
         GAIN_SECTION, "", GAIN_TEXT.format(n_boot=N_BOOT), "", gains, "",
+        *(() if redraws is None else (
+            REDRAWN_SECTION, "", REDRAWN_TEXT.format(n=args.redraws), "",
+            redrawn_markdown(redraws), "")),
         CALIBRATION_SECTION, "", CALIBRATION_TEXT, "", calibration_markdown(calibration), "",
         ORACLES_SECTION, "", ORACLES_TEXT, "", oracles_markdown(oracle_rows), "",
         FAR_SECTION, "", FAR_TEXT, "", far_markdown(pd.concat(far, ignore_index=True)), ""])
@@ -943,6 +1020,9 @@ def main() -> int:
     print()
     print(gains)
     print()
+    if redraws is not None:
+        print(redrawn_markdown(redraws))
+        print()
     print(oracles_markdown(oracle_rows))
     print()
     print(far_markdown(pd.concat(far, ignore_index=True)))

@@ -93,3 +93,27 @@ def test_whole_share_takes_the_whole_announced_share_off_every_month():
         "qty_adjustment": [1.0, 0.0, -7.0], "qty_promo": [0.0, 2.0, 0.0]}).set_index(
         ["sku", "period"])
     np.testing.assert_allclose(lumpy_blend.whole_share(model, consensus), [10.0, 8.0, 0.0])
+
+
+def test_redrawn_summary_counts_by_hand():
+    """Two redrawn companies. Seed 1: statistical 1.30 → model 1.15 (gain 15 points), model
+    RMSSE 0.60 < global 0.62, WAPE 1.15 > global 1.10, bias −0.30 (outside ±25 %), CRM 1.13.
+    Seed 2: 1.20 → 1.12 (gain 8), RMSSE 0.70 > 0.69, WAPE 1.12 < 1.18, bias +0.05, CRM 1.08.
+    Mean gain 11.5, median 11.5; gain ≥ 12 in 1; RMSSE beats global in 1, WAPE in 1; bias
+    within ±25 % in 1; CRM gains (2 + 4) / 2 = 3 points on average."""
+    rows = []
+    for seed, values in {1: {"statistical": (0.80, 1.30, 0.0), "global calibration":
+                             (0.62, 1.10, -0.1), "lumpy model": (0.60, 1.15, -0.30),
+                             lumpy_blend.CRM: (0.59, 1.13, -0.2)},
+                         2: {"statistical": (0.90, 1.20, 0.0), "global calibration":
+                             (0.69, 1.18, 0.0), "lumpy model": (0.70, 1.12, 0.05),
+                             lumpy_blend.CRM: (0.68, 1.08, 0.02)}}.items():
+        rows += [{"seed": seed, "method": m, "rmsse": r, "wape": w, "bias": b}
+                 for m, (r, w, b) in values.items()]
+    text = lumpy_blend.redrawn_markdown(pd.DataFrame(rows))
+    assert "| 1 | 130.0% | 110.0% / 0.620 | 115.0% / 0.600 / -30.0% | +15.0 points |" in text
+    assert "| +11.5 points (median +11.5) |" in text
+    assert text.endswith("Of 2 redrawn companies: WAPE gain ≥ 12 points in 1; the model beats "
+                         "the global calibration on RMSSE in 1 and on WAPE in 1; its bias is "
+                         "within ±25 % in 1; told the recorded outcomes it gains +3.0 WAPE "
+                         "points on average.")
