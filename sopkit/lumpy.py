@@ -353,8 +353,7 @@ def deal_outcomes(
         ``slip`` = landing − last expected month, NaN unless won), and the
         snapshot rows ``snapshot, deal_id, sku, period, months_ahead,
         probability, stage, owner, resolved, won, won_weight, landing_period,
-        slip`` (slip
-        = landing − the month expected in that snapshot).
+        slip`` (slip = landing − the month expected in that snapshot).
     """
     slip_lo, slip_hi = slip_window
     key = ["deal_id", "sku"]
