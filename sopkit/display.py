@@ -17,6 +17,7 @@ import functools
 import html
 import io
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -382,7 +383,41 @@ def heatmap(
     return fig
 
 
-def _groups(frame: pd.DataFrame, x: str, y: str | Sequence[str], hue: str | None):
+# Legend and axis names of the columns the reports chart most; others show as named.
+SERIES_LABELS = {
+    "qty_actual": "actual",
+    "qty_stat": "statistical forecast",
+    "qty_consensus": "consensus",
+    "qty_pipeline": "pipeline",
+    "period": "month",
+    "inventory_value": "inventory value",
+    "safety_stock_value": "safety stock value",
+    "below_target_value": "value below target",
+    "written_off_value": "value written off",
+    "revenue_launch": "revenue from launches",
+    "revenue_phase_out_lost": "revenue lost to phase-outs",
+    "revenue_budget": "budget",
+    "gross_margin": "gross margin",
+    "months_ahead": "months ahead",
+}
+_QUANTILE_COLUMN = re.compile(r"^qty_q(\d+)$")
+
+
+def series_label(column: Any, labels: Mapping[str, str] | None = None) -> str:
+    """The name a chart shows for ``column``: ``labels`` first, then :data:`SERIES_LABELS`."""
+    text = _label(column)
+    return (labels or {}).get(text) or SERIES_LABELS.get(text, text)
+
+
+def _band_label(low: str, high: str, labels: Mapping[str, str] | None) -> str:
+    lo, hi = _QUANTILE_COLUMN.match(low), _QUANTILE_COLUMN.match(high)
+    if lo and hi and not (labels and (low in labels or high in labels)):
+        return f"{lo.group(1)}–{hi.group(1)} % band"
+    return f"{series_label(low, labels)} – {series_label(high, labels)}"
+
+
+def _groups(frame: pd.DataFrame, x: str, y: str | Sequence[str], hue: str | None,
+            labels: Mapping[str, str] | None = None):
     """(label, x values, y values) for each line or bar series."""
     ys = [y] if isinstance(y, str) else list(y)
     if hue is not None:
@@ -394,7 +429,7 @@ def _groups(frame: pd.DataFrame, x: str, y: str | Sequence[str], hue: str | None
     else:
         for col in ys:
             part = frame.groupby(x, sort=True)[col].sum(min_count=1)
-            yield col, part.index, part.to_numpy(dtype=float)
+            yield series_label(col, labels), part.index, part.to_numpy(dtype=float)
 
 
 @_house_style
@@ -408,16 +443,19 @@ def line_chart(
     ylabel: str | None = None,
     band: tuple[str, str] | None = None,
     marker: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Lines of ``y`` over ``x`` from a long frame; one line per ``y`` column or per ``hue``.
 
     Values sharing an ``x`` (and ``hue``) are summed. ``band=(lo, hi)`` shades
     an interval (e.g. forecast quantiles) around a single line. Month axes
-    are labelled ``YYYY-MM``.
+    are labelled ``YYYY-MM``. Lines and axes are named by ``labels`` (column →
+    text), else :data:`SERIES_LABELS`, else the column name; a band of
+    ``qty_qNN`` columns is "NN–MM % band".
     """
     fig = new_figure()
     ax = _styled_axes(fig)
-    for label, xs, ys in _groups(frame, x, y, hue):
+    for label, xs, ys in _groups(frame, x, y, hue, labels):
         ax.plot(np.asarray(xs), ys, label=label, marker=marker, linewidth=1.6)
     if band is not None:
         low, high = band
@@ -427,7 +465,7 @@ def line_chart(
             part[low].to_numpy(dtype=float),
             part[high].to_numpy(dtype=float),
             alpha=0.2,
-            label=f"{low} – {high}",
+            label=_band_label(low, high, labels),
         )
     if pd.api.types.is_datetime64_any_dtype(frame[x]):
         from matplotlib.dates import DateFormatter
@@ -435,8 +473,8 @@ def line_chart(
         ax.xaxis.set_major_formatter(DateFormatter("%Y-%m"))
         for tick in ax.get_xticklabels():
             tick.set_rotation(45)
-    ax.set_xlabel(x)
-    ax.set_ylabel(ylabel or (y if isinstance(y, str) else ""))
+    ax.set_xlabel(series_label(x, labels))
+    ax.set_ylabel(ylabel or (series_label(y, labels) if isinstance(y, str) else ""))
     ax.set_title(title)
     ax.yaxis.set_major_formatter(_thousands)
     if hue is not None or not isinstance(y, str) or band is not None:
@@ -455,13 +493,14 @@ def bar_chart(
     ylabel: str | None = None,
     stacked: bool = False,
     horizontal: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Bars of ``y`` by ``x``; grouped (or ``stacked``) per ``y`` column or per ``hue``.
 
     Values sharing an ``x`` (and ``hue``) are summed. Month categories are
-    labelled ``YYYY-MM``.
+    labelled ``YYYY-MM``; series and axes are named as in :func:`line_chart`.
     """
-    series = list(_groups(frame, x, y, hue))
+    series = list(_groups(frame, x, y, hue, labels))
     categories = sorted(set().union(*(set(xs) for _, xs, _ in series))) if series else []
     positions = np.arange(len(categories))
     width = 0.8 if stacked or len(series) <= 1 else 0.8 / len(series)
@@ -492,23 +531,23 @@ def bar_chart(
             )
         if stacked:
             bottom = bottom + values
-    labels = _x_labels(categories)
+    tick_labels = _x_labels(categories)
     if horizontal:
-        ax.set_yticks(positions, labels)
+        ax.set_yticks(positions, tick_labels)
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(_thousands)
-        ax.set_xlabel(ylabel or (y if isinstance(y, str) else ""))
+        ax.set_xlabel(ylabel or (series_label(y, labels) if isinstance(y, str) else ""))
         ax.grid(axis="y", visible=False)
     else:
         ax.set_xticks(
             positions,
-            labels,
+            tick_labels,
             rotation=45 if len(categories) > 8 else 0,
             ha="right" if len(categories) > 8 else "center",
         )
         ax.yaxis.set_major_formatter(_thousands)
-        ax.set_ylabel(ylabel or (y if isinstance(y, str) else ""))
-        ax.set_xlabel(x)
+        ax.set_ylabel(ylabel or (series_label(y, labels) if isinstance(y, str) else ""))
+        ax.set_xlabel(series_label(x, labels))
         ax.grid(axis="x", visible=False)
     ax.set_title(title)
     if len(series) > 1:

@@ -464,3 +464,23 @@ def test_line_chart_leaves_missing_months_as_gaps():
     assert list(actual.get_ydata()[:2]) == [5.0, 6.0]
     assert all(v != v for v in actual.get_ydata()[2:])  # NaN, not 0
     assert all(v != v for v in plan.get_ydata()[:2])
+
+
+def test_chart_legends_name_columns_for_readers():
+    # Reviewers read "actual" and "consensus", not column names; a band of forecast
+    # quantiles reads as its percentage range, and a caller's own names win.
+    frame = pd.DataFrame({
+        "period": pd.date_range("2026-01-01", periods=3, freq="MS"),
+        "qty_actual": [5.0, 6.0, float("nan")], "qty_consensus": [float("nan"), 6.0, 7.0],
+        "qty_q10": [float("nan"), 5.0, 6.0], "qty_q90": [float("nan"), 7.0, 9.0],
+        "units_left": [1.0, 2.0, 3.0],
+    })
+    fig = line_chart(frame, x="period", y=["qty_actual", "qty_consensus"],
+                     band=("qty_q10", "qty_q90"), title="t")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["actual", "consensus", "10–90 % band"]
+    assert fig.axes[0].get_xlabel() == "month"
+    fig = line_chart(frame, x="period", y=["qty_actual", "units_left"], title="t",
+                     labels={"qty_actual": "shipped"})
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["shipped", "units_left"]
