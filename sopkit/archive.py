@@ -14,7 +14,11 @@ Files: ``<workspace>/archive/forecasts_<cycle>.csv`` with columns
 ``snapshot, sku, period, lag`` and one per step of :data:`MEASURES`
 (``qty_naive, qty_stat, qty_with_pipeline, qty_with_adjustments,
 qty_consensus``). Snapshots written before the middle steps existed read
-back with those steps equal to the statistical forecast. A rerun of
+back with those steps equal to the statistical forecast. Beside each,
+``deals_<cycle>.csv`` (:func:`deal_snapshot`) keeps the open deals the plan
+counted, per deal line, owner and month, so the pipeline's value can be
+judged per deal owner (:func:`pipeline_fva`), as the adjustments' is per
+adjuster (:func:`adjustment_fva`); cycles archived before it have none. A rerun of
 a cycle replaces that cycle's snapshot (the approved plan of record is kept
 by the plan store, not here); snapshots of other cycles are never touched.
 
@@ -48,6 +52,9 @@ MEASURES = {
 }
 COLUMNS = ["snapshot", "sku", "period", "lag", *MEASURES.values()]
 FILE_RE = re.compile(r"^forecasts_(\d{4}-\d{2})\.csv$")
+# The open deals each cycle's plan counted, per deal line and month, as the model weighed them.
+DEAL_COLUMNS = ["snapshot", "deal_id", "sku", "owner", "period", "qty_expected"]
+DEAL_FILE_RE = re.compile(r"^deals_(\d{4}-\d{2})\.csv$")
 
 
 def archive_dir(workspace: str | Path) -> Path:
@@ -106,14 +113,14 @@ def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.D
     return frame[COLUMNS].sort_values(["sku", "period"], ignore_index=True)
 
 
-def write_snapshot(frame: pd.DataFrame, workspace: str | Path) -> Path:
-    """Store a snapshot (replacing the same cycle's earlier one). Returns the path."""
+def _write(frame: pd.DataFrame, workspace: str | Path, stem: str, cycle=None) -> Path:
+    """Write one cycle's rows to ``<stem>_<cycle>.csv`` atomically (replacing it)."""
     cycles = frame["snapshot"].unique()
-    if len(cycles) != 1:
+    if len(cycles) > 1 or (len(cycles) == 0 and cycle is None):
         raise ParameterError("a snapshot holds exactly one cycle")
     folder = archive_dir(workspace)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"forecasts_{fmt_month(cycles[0])}.csv"
+    path = folder / f"{stem}_{fmt_month(cycles[0] if len(cycles) else cycle_month(cycle))}.csv"
     out = frame.copy()
     out["snapshot"] = fmt_month(out["snapshot"])
     out["period"] = fmt_month(out["period"])
@@ -123,15 +130,83 @@ def write_snapshot(frame: pd.DataFrame, workspace: str | Path) -> Path:
     return path
 
 
+def _archived_files(workspace: str | Path, pattern: re.Pattern, before) -> list[Path]:
+    folder = archive_dir(workspace)
+    paths = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        match = pattern.match(path.name)
+        if match and (before is None
+                      or pd.Timestamp(match.group(1) + "-01") < cycle_month(before)):
+            paths.append(path)
+    return paths
+
+
+def write_snapshot(frame: pd.DataFrame, workspace: str | Path) -> Path:
+    """Store a snapshot (replacing the same cycle's earlier one). Returns the path."""
+    return _write(frame, workspace, "forecasts")
+
+
+def deal_snapshot(open_deals: pd.DataFrame, open_deal_months: pd.DataFrame, *,
+                  cycle) -> pd.DataFrame:
+    """The open deals a cycle's plan counted, per deal line, owner and month.
+
+    Parameters
+    ----------
+    open_deals, open_deal_months : DataFrame
+        ``open_deals_`` (``deal_id, sku, owner``...) and ``open_deal_months_``
+        (``deal_id, sku, period, qty_expected``) of the fitted
+        :class:`sopkit.lumpy.LumpyDemandModel` after ``predict``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`DEAL_COLUMNS`; ``qty_expected`` is the line's calibrated
+        expected quantity spread over the months it may land in (what the
+        plan's ``qty_pipeline`` adds up).
+    """
+    start = cycle_month(cycle)
+    if open_deal_months is None or open_deal_months.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            DEAL_COLUMNS, ["datetime64[ns]", "string", "string", "string", "datetime64[ns]",
+                           "float64"], strict=True)})
+    owners = open_deals[["deal_id", "sku", "owner"]].astype(
+        {"deal_id": "string", "sku": "string", "owner": "string"}).drop_duplicates(
+        ["deal_id", "sku"])
+    months = open_deal_months[["deal_id", "sku", "period", "qty_expected"]].astype(
+        {"deal_id": "string", "sku": "string"})
+    frame = months.merge(owners, on=["deal_id", "sku"], how="left")
+    frame["owner"] = frame["owner"].fillna("unspecified")
+    frame = frame.groupby(["deal_id", "sku", "owner", "period"], as_index=False,
+                          observed=True)["qty_expected"].sum()
+    frame["snapshot"] = start
+    return frame[DEAL_COLUMNS].sort_values(["deal_id", "sku", "period"], ignore_index=True)
+
+
+def write_deal_snapshot(frame: pd.DataFrame, workspace: str | Path, *, cycle) -> Path:
+    """Store a cycle's :func:`deal_snapshot` as ``deals_<cycle>.csv``; an empty one too, so
+    "no open deals" stays apart from "not recorded"."""
+    return _write(frame, workspace, "deals", cycle)
+
+
+def read_deal_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
+    """Every archived :func:`deal_snapshot` (optionally only cycles before ``before``)."""
+    frames = []
+    for path in _archived_files(workspace, DEAL_FILE_RE, before):
+        frame = pd.read_csv(path, dtype={"deal_id": "string", "sku": "string",
+                                         "owner": "string"})
+        frame["snapshot"] = pd.to_datetime(frame["snapshot"], format="%Y-%m")
+        frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m")
+        frames.append(frame)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return deal_snapshot(pd.DataFrame(), pd.DataFrame(), cycle="2000-01")
+    return pd.concat(frames, ignore_index=True)[DEAL_COLUMNS]
+
+
 def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
     """Every archived snapshot (optionally only cycles before ``before``)."""
-    folder = archive_dir(workspace)
     frames = []
-    for path in sorted(folder.glob("forecasts_*.csv")) if folder.is_dir() else []:
-        match = FILE_RE.match(path.name)
-        if not match or (before is not None and
-                         pd.Timestamp(match.group(1) + "-01") >= cycle_month(before)):
-            continue
+    for path in _archived_files(workspace, FILE_RE, before):
         frame = pd.read_csv(path, dtype={"sku": "string"})
         for column in ("qty_with_pipeline", "qty_with_adjustments"):
             if column not in frame.columns:
@@ -261,6 +336,8 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
         plan = model.predict(forecaster.predict(), promotions=data.promotions,
                              products=data.products)
         written.append(write_snapshot(snapshot(plan, history, cycle=past), workspace))
+        write_deal_snapshot(deal_snapshot(model.open_deals_, model.open_deal_months_,
+                                          cycle=past), workspace, cycle=past)
     return written
 
 
@@ -319,3 +396,53 @@ def adjustment_fva(archive: pd.DataFrame, adjustments: pd.DataFrame,
     out["fva"] = (out["error_without"] - out["error_with"]) / out["qty_actual"].where(
         out["qty_actual"] > 0)
     return out[columns]
+
+
+def pipeline_fva(archive: pd.DataFrame, deals: pd.DataFrame,
+                 actuals: pd.DataFrame) -> pd.DataFrame:
+    """Forecast value added of each deal owner's open deals, as the plans counted them.
+
+    For every archived cycle with a :func:`deal_snapshot`, each SKU-month with
+    actuals that an owner's deals added to is judged twice: the "+ pipeline"
+    forecast as archived (``qty_with_pipeline``: statistics less the
+    announced share, plus every open deal) and the same without that owner's
+    deals (``qty_with_pipeline − Σ qty_expected`` of the owner's lines there).
+    All else stays: the announced share is taken off either way, so an owner
+    whose deals fill the part the statistics gave up gets the credit.
+
+    Returns
+    -------
+    DataFrame
+        ``owner, n_deal_lines, n_cells, qty_actual, qty_expected,
+        error_without, error_with, fva`` with ``fva = (error_without −
+        error_with) / qty_actual`` in WAPE points (positive: the owner's deals
+        made the plan better). ``qty_actual`` and the errors are over the
+        owner's SKU-months, so two owners on one SKU-month both count it.
+    """
+    columns = ["owner", "n_deal_lines", "n_cells", "qty_actual", "qty_expected",
+               "error_without", "error_with", "fva"]
+    if archive.empty or deals is None or deals.empty or actuals.empty:
+        return pd.DataFrame(columns=columns)
+    key = ["snapshot", "sku", "period"]
+    rows = deals[deals["period"] <= actuals["period"].max()].astype({"sku": "string"})
+    per_owner = rows.groupby([*key, "owner"], as_index=False, observed=True).agg(
+        qty_expected=("qty_expected", "sum"), n_lines=("deal_id", "nunique"))
+    plan = archive[[*key, "qty_with_pipeline"]].astype({"sku": "string"})
+    per_owner = per_owner.merge(plan, on=key, how="inner")
+    demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum().astype(
+        {"sku": "string"})
+    per_owner = per_owner.merge(demand, on=["sku", "period"], how="left").fillna({"qty": 0.0})
+    per_owner["error_with"] = (per_owner["qty_with_pipeline"] - per_owner["qty"]).abs()
+    per_owner["error_without"] = (per_owner["qty_with_pipeline"] - per_owner["qty_expected"]
+                                  - per_owner["qty"]).abs()
+    lines = rows.merge(per_owner[key].drop_duplicates(), on=key, how="inner").groupby(
+        "owner", observed=True)[["snapshot", "deal_id", "sku"]].apply(
+        lambda part: part[["deal_id", "sku"]].drop_duplicates().shape[0])
+    out = per_owner.groupby("owner", as_index=False, observed=True).agg(
+        n_cells=("qty", "size"), qty_actual=("qty", "sum"),
+        qty_expected=("qty_expected", "sum"), error_without=("error_without", "sum"),
+        error_with=("error_with", "sum"))
+    out["n_deal_lines"] = lines.reindex(out["owner"]).fillna(0).astype(int).to_numpy()
+    out["fva"] = (out["error_without"] - out["error_with"]) / out["qty_actual"].where(
+        out["qty_actual"] > 0)
+    return out[columns].sort_values("owner", ignore_index=True)

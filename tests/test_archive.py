@@ -133,3 +133,58 @@ def test_adjustment_fva_ignores_forecasts_of_other_cycles():
     adjustments = pd.DataFrame({"snapshot": [M[0]], "owner": ["Ann"], "sku": ["A"],
                                 "period": [M[2]], "qty_delta": [5.0]})
     assert archive.adjustment_fva(arch, adjustments, actuals([("A", M[2], 10.0)])).empty
+
+
+def _month(text):
+    return pd.Timestamp(text + "-01")
+
+
+def test_pipeline_fva_per_owner_by_hand():
+    # Each owner's deals judged on the SKU-months they added to: the archived "+ pipeline"
+    # forecast with them against the same without them (worked out in the comments).
+    rows = [("2026-01", "A", "2026-01", 10.0), ("2026-01", "A", "2026-02", 20.0),
+            ("2026-01", "B", "2026-01", 5.0), ("2026-02", "A", "2026-02", 18.0),
+            ("2026-02", "A", "2026-03", 30.0)]
+    past = pd.DataFrame(rows, columns=["snapshot", "sku", "period", "qty_with_pipeline"])
+    past["snapshot"], past["period"] = past["snapshot"].map(_month), past["period"].map(_month)
+    deals = pd.DataFrame(
+        [("2026-01", "D1", "A", "Ann", "2026-01", 4.0),
+         ("2026-01", "D1", "A", "Ann", "2026-02", 2.0),
+         ("2026-01", "D2", "A", "Bob", "2026-01", 3.0),
+         ("2026-01", "D3", "B", "Bob", "2026-01", 5.0),
+         ("2026-02", "D1", "A", "Ann", "2026-02", 6.0),
+         ("2026-02", "D4", "A", "Ann", "2026-03", 7.0)],  # no actuals yet: not judged
+        columns=archive.DEAL_COLUMNS)
+    deals["snapshot"], deals["period"] = deals["snapshot"].map(_month), deals["period"].map(_month)
+    actuals = pd.DataFrame({"sku": ["A", "A"], "period": [_month("2026-01"), _month("2026-02")],
+                            "qty": [12.0, 15.0]})  # B sold nothing in 2026-01
+    out = archive.pipeline_fva(past, deals, actuals).set_index("owner")
+    # Ann: |10-12|=2 vs |6-12|=6; |20-15|=5 vs |18-15|=3; |18-15|=3 vs |12-15|=3
+    ann = out.loc["Ann"]
+    assert (ann["n_cells"], ann["n_deal_lines"]) == (3, 1)
+    assert (ann["qty_actual"], ann["qty_expected"]) == (42.0, 12.0)
+    assert (ann["error_with"], ann["error_without"]) == (10.0, 12.0)
+    assert ann["fva"] == pytest.approx(2 / 42)
+    # Bob: |10-12|=2 vs |7-12|=5; |5-0|=5 vs |0-0|=0 -> his deal on B cost 5 units
+    bob = out.loc["Bob"]
+    assert (bob["n_cells"], bob["n_deal_lines"], bob["qty_actual"]) == (2, 2, 12.0)
+    assert (bob["error_with"], bob["error_without"]) == (7.0, 5.0)
+    assert bob["fva"] == pytest.approx(-2 / 12)
+
+
+def test_deal_snapshot_round_trip_keeps_owner_and_empty_cycles(tmp_path):
+    open_deals = pd.DataFrame({"deal_id": ["D1", "D2"], "sku": ["A", "B"],
+                               "owner": ["Ann", None], "stage": ["commit", "propose"]})
+    months = pd.DataFrame({"deal_id": ["D1", "D1", "D2"], "sku": ["A", "A", "B"],
+                           "period": [_month("2026-03"), _month("2026-04"), _month("2026-03")],
+                           "share_landing": [0.6, 0.4, 1.0], "qty_expected": [6.0, 4.0, 2.5]})
+    frame = archive.deal_snapshot(open_deals, months, cycle="2026-03")
+    archive.write_deal_snapshot(frame, tmp_path, cycle="2026-03")
+    empty = archive.deal_snapshot(open_deals.iloc[:0], months.iloc[:0], cycle="2026-04")
+    path = archive.write_deal_snapshot(empty, tmp_path, cycle="2026-04")
+    assert path.name == "deals_2026-04.csv" and path.read_text().startswith("snapshot,deal_id")
+    back = archive.read_deal_archive(tmp_path)
+    assert back["owner"].tolist() == ["Ann", "Ann", "unspecified"]
+    assert back["qty_expected"].tolist() == [6.0, 4.0, 2.5]
+    assert (back["snapshot"] == _month("2026-03")).all()
+    assert archive.read_deal_archive(tmp_path, before="2026-03").empty

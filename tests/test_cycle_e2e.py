@@ -89,6 +89,12 @@ def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherenc
     executive = next(cycle_reports.glob("*/05_executive_review.html")).read_text(encoding="utf-8")
     assert re.search(r"Schedule adherence</td>\s*<td[^>]*>\d+\.\d%</td>", executive)
     assert "over 2026-08 to 2026-10" in executive
+    demand = next(cycle_reports.glob("*/02_demand_review.html")).read_text(encoding="utf-8")
+    # the backfilled cycles recorded their open deals: the pipeline's FVA per deal owner shows
+    table = demand[demand.index("Did the pipeline help? Each deal owner"):]
+    table = table[:table.index("</table>")]
+    assert ">n_deal_lines</th>" in table
+    assert re.search(r"<td[^>]*>Omar Haddad</td>\s*<td[^>]*>\d+</td>", table)
     supply = next(cycle_reports.glob("*/03_supply_review.html")).read_text(encoding="utf-8")
     assert "Schedule adherence by resource, last 3 closed months" in supply
     assert re.search(r"<td[^>]*>MCH-1</td>", supply)
