@@ -425,8 +425,8 @@ def pipeline_fva(archive: pd.DataFrame, deals: pd.DataFrame,
         return pd.DataFrame(columns=columns)
     key = ["snapshot", "sku", "period"]
     rows = deals[deals["period"] <= actuals["period"].max()].astype({"sku": "string"})
-    per_owner = rows.groupby([*key, "owner"], as_index=False, observed=True).agg(
-        qty_expected=("qty_expected", "sum"), n_lines=("deal_id", "nunique"))
+    per_owner = rows.groupby([*key, "owner"], as_index=False, observed=True)[
+        "qty_expected"].sum()
     plan = archive[[*key, "qty_with_pipeline"]].astype({"sku": "string"})
     per_owner = per_owner.merge(plan, on=key, how="inner")
     demand = actuals.groupby(["sku", "period"], as_index=False)["qty"].sum().astype(
@@ -435,9 +435,9 @@ def pipeline_fva(archive: pd.DataFrame, deals: pd.DataFrame,
     per_owner["error_with"] = (per_owner["qty_with_pipeline"] - per_owner["qty"]).abs()
     per_owner["error_without"] = (per_owner["qty_with_pipeline"] - per_owner["qty_expected"]
                                   - per_owner["qty"]).abs()
-    lines = rows.merge(per_owner[key].drop_duplicates(), on=key, how="inner").groupby(
-        "owner", observed=True)[["snapshot", "deal_id", "sku"]].apply(
-        lambda part: part[["deal_id", "sku"]].drop_duplicates().shape[0])
+    judged = rows.merge(per_owner[key].drop_duplicates(), on=key, how="inner")
+    lines = judged.drop_duplicates(["owner", "deal_id", "sku"]).groupby(
+        "owner", observed=True).size()
     out = per_owner.groupby("owner", as_index=False, observed=True).agg(
         n_cells=("qty", "size"), qty_actual=("qty", "sum"),
         qty_expected=("qty_expected", "sum"), error_without=("error_without", "sum"),
