@@ -146,6 +146,12 @@ def write_snapshot(frame: pd.DataFrame, workspace: str | Path) -> Path:
     return _write(frame, workspace, "forecasts")
 
 
+def _no_deals() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+        DEAL_COLUMNS, ["datetime64[ns]", "string", "string", "string", "datetime64[ns]",
+                       "float64"], strict=True)})
+
+
 def deal_snapshot(open_deals: pd.DataFrame, open_deal_months: pd.DataFrame, *,
                   cycle) -> pd.DataFrame:
     """The open deals a cycle's plan counted, per deal line, owner and month.
@@ -166,9 +172,7 @@ def deal_snapshot(open_deals: pd.DataFrame, open_deal_months: pd.DataFrame, *,
     """
     start = cycle_month(cycle)
     if open_deal_months is None or open_deal_months.empty:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            DEAL_COLUMNS, ["datetime64[ns]", "string", "string", "string", "datetime64[ns]",
-                           "float64"], strict=True)})
+        return _no_deals()
     owners = open_deals[["deal_id", "sku", "owner"]].astype(
         {"deal_id": "string", "sku": "string", "owner": "string"}).drop_duplicates(
         ["deal_id", "sku"])
@@ -199,7 +203,7 @@ def read_deal_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
         frames.append(frame)
     frames = [f for f in frames if len(f)]
     if not frames:
-        return deal_snapshot(pd.DataFrame(), pd.DataFrame(), cycle="2000-01")
+        return _no_deals()
     return pd.concat(frames, ignore_index=True)[DEAL_COLUMNS]
 
 
