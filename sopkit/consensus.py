@@ -13,6 +13,9 @@ and its fitted tables into what the demand review shows and keeps:
 :func:`calibration_summary`
     Stated, realised and calibrated win probability of past deals per stage
     or owner.
+:func:`calibration_curve` and :func:`plot_calibration`
+    The same in bands of stated probability: how often deals stated at 40 %,
+    70 %, 90 % were won, with an interval, against the model's curve.
 :func:`deal_table`
     The open deals behind the plan, largest expected quantity first, with
     their notes as entered.
@@ -147,6 +150,116 @@ def calibration_summary(model, by: str = "stage") -> pd.DataFrame:
     rows.append({by: "all", **summary(records)})
     return pd.DataFrame(rows, columns=[by, "n_deals", "n_records", "stated", "realised",
                                        "calibrated"])
+
+
+CALIBRATION_BANDS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # stated-probability bands
+CALIBRATION_INTERVAL = 0.9  # coverage of the realised rate's interval
+
+
+def calibration_curve(model, bands=CALIBRATION_BANDS,
+                      interval: float = CALIBRATION_INTERVAL) -> pd.DataFrame:
+    """Realised against stated win probability of past deals, in bands of stated probability.
+
+    The observations are the ones the model's calibration curves are fitted
+    on (:func:`sopkit.lumpy.calibration_observations`): each resolved deal
+    line once per stage (and owner) it was listed under, at the mean
+    probability stated there; a win inferred from demand counts with its
+    ``won_weight``. Band ``[a, b)`` holds stated probabilities ``a <= p < b``
+    (the last band includes 1).
+
+    Parameters
+    ----------
+    model : sopkit.lumpy.LumpyDemandModel
+        A fitted model.
+    bands : sequence of float
+        Band edges from 0 to 1, rising.
+    interval : float
+        Coverage of the interval around the realised rate: Jeffreys' interval,
+        the ``(1 ± interval) / 2`` quantiles of Beta(wins + ½, losses + ½),
+        from 0 when none was won and to 1 when all were.
+
+    Returns
+    -------
+    DataFrame
+        One row per band with deals: ``band`` (e.g. ``"40–50 %"``),
+        ``n_deals`` (observations), ``stated`` (mean), ``realised`` (share
+        won), ``realised_low, realised_high`` and ``calibrated`` (mean of what
+        the model now applies to them, by their stage and owner).
+    """
+    from scipy.stats import beta
+
+    from sopkit.lumpy import calibration_observations
+
+    edges = np.asarray(bands, dtype=float)
+    if (len(edges) < 2 or edges[0] != 0.0 or edges[-1] != 1.0
+            or not np.all(np.diff(edges) > 0)):
+        raise ParameterError(f"calibration bands must rise from 0 to 1, got {list(bands)!r}")
+    if not 0.0 < interval < 1.0:
+        raise ParameterError(f"interval must be between 0 and 1, got {interval!r}")
+    by = list(getattr(model, "calibrate_by", ("stage",)))
+    obs = calibration_observations(model.deal_snapshots_, by)
+    columns = ["band", "n_deals", "stated", "realised", "realised_low", "realised_high",
+               "calibrated"]
+    if obs.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string" if c == "band" else float)
+                             for c in columns})
+    obs["calibrated"] = model.calibrated_probability(obs)
+    obs["band"] = np.clip(np.searchsorted(edges, obs["probability"].to_numpy(float),
+                                          side="right") - 1, 0, len(edges) - 2)
+    rows = []
+    for k, part in obs.groupby("band", sort=True):
+        n, wins = len(part), float(part["won"].astype(float).sum())
+        low, high = beta.ppf([(1 - interval) / 2, (1 + interval) / 2], wins + 0.5,
+                             n - wins + 0.5)
+        # Jeffreys' boundary rule: none won, the interval starts at 0; all won, it ends at 1
+        low, high = (0.0 if wins <= 0 else min(low, wins / n),
+                     1.0 if wins >= n else max(high, wins / n))
+        rows.append({"band": f"{edges[k]:.0%}–{edges[k + 1]:.0%}".replace("%–", "–")
+                     .replace("%", " %"),
+                     "n_deals": n, "stated": part["probability"].mean(),
+                     "realised": wins / n, "realised_low": low, "realised_high": high,
+                     "calibrated": part["calibrated"].mean()})
+    out = pd.DataFrame(rows, columns=columns)
+    out["band"] = out["band"].astype("string")
+    out.attrs["interval"] = interval
+    return out
+
+
+def plot_calibration(curve: pd.DataFrame, model, *,
+                     title: str = "Stated against realised win probability of past deals"):
+    """:func:`calibration_curve` as a chart: each band's realised rate (with its interval)
+    at its mean stated probability, the diagonal where stated = realised, and the
+    model's calibration curve over all stages and owners."""
+    import matplotlib
+
+    from sopkit.display import STYLE, new_figure
+
+    interval = curve.attrs.get("interval", CALIBRATION_INTERVAL)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(width=7.0, height=4.8)
+        ax = fig.add_subplot()
+        ax.plot([0, 100], [0, 100], linestyle="--", color="0.6", linewidth=1,
+                label="stated = realised")
+        overall = model.calibration_[model.calibration_["level"] == 0]
+        ax.plot(overall["stated_probability"] * 100, overall["calibrated_probability"] * 100,
+                color="tab:orange", linewidth=1.8, label="what the model applies (all deals)")
+        if len(curve):
+            x = curve["stated"].to_numpy(float) * 100
+            y = curve["realised"].to_numpy(float) * 100
+            error = np.vstack([y - curve["realised_low"].to_numpy(float) * 100,
+                               curve["realised_high"].to_numpy(float) * 100 - y])
+            ax.errorbar(x, y, yerr=error, fmt="o", color="tab:blue", capsize=3,
+                        label=f"won, with {interval:.0%} interval".replace("%", " %"))
+            for xi, yi, n in zip(x, y, curve["n_deals"], strict=True):
+                ax.annotate(f"{int(n)}", (xi, yi), textcoords="offset points", xytext=(6, -10),
+                            fontsize=8, color="0.35")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 100)
+        ax.set_xlabel("stated probability, % (number: deals in the band)")
+        ax.set_ylabel("won, %")
+        ax.set_title(title)
+        ax.legend(loc="upper left")
+    return fig
 
 
 def deal_table(model, pipeline: pd.DataFrame) -> pd.DataFrame:

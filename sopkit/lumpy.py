@@ -533,6 +533,27 @@ def _calibration_curve(stated: np.ndarray, won: np.ndarray) -> np.ndarray:
     return weight * iso + (1 - weight) * platt
 
 
+def calibration_observations(snapshots: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """What the calibration curves are fitted on: one row per resolved deal line and group.
+
+    Each resolved line counts once per group of ``by`` it was listed under
+    (e.g. once per stage it passed through), with the mean probability stated
+    there; ``won`` is the line's ``won_weight`` when the snapshots have one
+    (an inferred win counts with the chance it was not an unannounced order),
+    else its ``won`` flag.
+
+    Returns
+    -------
+    DataFrame
+        ``deal_id, sku, <by>..., probability, won``.
+    """
+    by = list(by)
+    resolved = snapshots[snapshots["resolved"].astype(bool)]
+    label = "won_weight" if "won_weight" in resolved.columns else "won"
+    return resolved.groupby(["deal_id", "sku", *by], observed=True, sort=True).agg(
+        probability=("probability", "mean"), won=(label, "first")).reset_index()
+
+
 def calibrate(
     snapshots: pd.DataFrame, *, by: Sequence[str], min_deals: int, prior_strength: float,
 ) -> pd.DataFrame:
@@ -555,10 +576,7 @@ def calibrate(
         ``calibrated_probability``.
     """
     by = list(by)
-    resolved = snapshots[snapshots["resolved"].astype(bool)]
-    label = "won_weight" if "won_weight" in resolved.columns else "won"
-    obs = resolved.groupby(["deal_id", "sku", *by], observed=True, sort=True).agg(
-        probability=("probability", "mean"), won=(label, "first")).reset_index()
+    obs = calibration_observations(snapshots, by)
     frames = []
     curves: dict[tuple, np.ndarray] = {}
 

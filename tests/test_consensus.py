@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sopkit.consensus import audit_trail, calibration_summary, deal_table, largest_changes, overview
+from sopkit.consensus import (
+    audit_trail,
+    calibration_curve,
+    calibration_summary,
+    deal_table,
+    largest_changes,
+    overview,
+)
 from sopkit.errors import ParameterError
 
 M = pd.Timestamp
@@ -122,3 +129,44 @@ def test_audit_trail_keeps_what_was_entered_and_what_was_applied():
     assert trail.loc["adjustment", ["owner", "qty_entered", "weight_applied",
                                     "qty_applied"]].tolist() == ["Bo", 10.0, 0.25, 2.5]
     assert trail.loc["adjustment", "text"] == "trade show lead"
+
+
+def test_calibration_curve_bands_by_hand():
+    records = pd.DataFrame({
+        "deal_id": ["D1", "D1", "D1", "D2", "D3", "D4", "D5"],
+        "sku": ["A", "A", "A", "A", "B", "B", "B"],
+        "owner": "Ann",
+        "stage": ["qualify", "qualify", "commit", "qualify", "qualify", "commit", "commit"],
+        "probability": [0.3, 0.4, 0.9, 0.35, 0.32, 1.0, 0.5],
+        "won": [True, True, True, False, True, False, False],
+        "won_weight": [1.0, 1.0, 1.0, 0.0, 0.5, 0.0, 0.0],
+        "resolved": [True, True, True, True, True, True, False],
+    })
+    model = SimpleNamespace(deal_snapshots_=records, calibrate_by=("stage", "owner"),
+                            calibrated_probability=lambda deals: deals["probability"] / 2)
+    curve = calibration_curve(model).set_index("band")
+    assert curve.index.tolist() == ["30–40 %", "90–100 %"]  # D5 is open; 1.0 is in the top band
+    # 30-40 %: D1 at qualify (mean of 0.3 and 0.4, won), D2 (0.35, lost), D3 (0.32, half a win)
+    low = curve.loc["30–40 %"]
+    assert low[["n_deals", "stated", "realised", "calibrated"]].tolist() == pytest.approx(
+        [3, 0.34, 0.5, 0.17])
+    # Jeffreys: Beta(1.5 + 0.5, 1.5 + 0.5) = Beta(2, 2), CDF 3x² − 2x³ = 0.05 at x = 0.1354
+    assert low[["realised_low", "realised_high"]].tolist() == pytest.approx([0.1354, 0.8646],
+                                                                           abs=1e-4)
+    top = curve.loc["90–100 %"]  # D1 at commit (0.9, won), D4 (1.0, lost)
+    assert top[["n_deals", "stated", "realised"]].tolist() == pytest.approx([2, 0.95, 0.5])
+    wide = calibration_curve(model, bands=(0.0, 0.5, 1.0)).set_index("band")
+    assert wide["n_deals"].tolist() == [3, 2]
+    assert wide.loc["0–50 %", "realised"] == pytest.approx(0.5)
+    # a band where every deal was won (or none): the interval reaches 1 (or 0)
+    edges = calibration_curve(model, bands=(0.0, 0.8, 0.95, 1.0)).set_index("band")
+    assert edges.loc["80–95 %", ["realised", "realised_high"]].tolist() == [1.0, 1.0]
+    assert edges.loc["95–100 %", ["realised", "realised_low"]].tolist() == [0.0, 0.0]
+    with pytest.raises(ParameterError, match="rise from 0 to 1"):
+        calibration_curve(model, bands=(0.0, 0.6, 0.5, 1.0))
+    with pytest.raises(ParameterError, match="interval"):
+        calibration_curve(model, interval=1.5)
+    empty = calibration_curve(SimpleNamespace(
+        deal_snapshots_=records.assign(resolved=False), calibrate_by=("stage", "owner"),
+        calibrated_probability=lambda deals: deals["probability"]))
+    assert empty.empty and "realised_high" in empty.columns

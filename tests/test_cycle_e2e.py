@@ -95,6 +95,10 @@ def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherenc
     table = table[:table.index("</table>")]
     assert ">n_deal_lines</th>" in table
     assert re.search(r"<td[^>]*>Omar Haddad</td>\s*<td[^>]*>\d+</td>", table)
+    # the calibration curve's bands: one row per band of stated probability, 90 % interval
+    bands = demand[demand.index("Past deals by stated probability"):]
+    bands = bands[:bands.index("</table>")]
+    assert re.search(r"<td[^>]*>80–90 %</td>\s*<td[^>]*>\d+</td>", bands)
     supply = next(cycle_reports.glob("*/03_supply_review.html")).read_text(encoding="utf-8")
     assert "Schedule adherence by resource, last 3 closed months" in supply
     assert re.search(r"<td[^>]*>MCH-1</td>", supply)
