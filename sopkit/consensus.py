@@ -48,13 +48,22 @@ def overview(actuals: pd.DataFrame, demand_plan: pd.DataFrame, *,
     Returns
     -------
     DataFrame
-        ``[by], period, qty_actual, qty_stat, qty_pipeline, qty_promo,
-        qty_adjustment, qty_consensus`` (NaN where a measure does not apply:
-        no plan in history months, no actuals in plan months).
+        ``[by], period, qty_actual`` (only with ``history``), ``qty_stat,
+        qty_announced, qty_pipeline, qty_promo, qty_adjustment, qty_consensus``
+        (NaN where a measure does not apply: no plan in history months, no
+        actuals in plan months). ``qty_announced`` is the part of the
+        statistics taken off because the pipeline used to announce it
+        (``qty_stat − qty_stat_unannounced`` of the plan; 0 when the plan has
+        no such column), so that ``qty_stat − qty_announced + qty_pipeline +
+        qty_promo + qty_adjustment`` is the consensus, except where a SKU-month
+        came out negative and the consensus holds 0 instead.
     """
     keys = [by] if by else []
-    measures = ["qty_stat", "qty_pipeline", "qty_promo", "qty_adjustment", "qty_consensus"]
-    plan = demand_plan
+    measures = ["qty_stat", "qty_announced", "qty_pipeline", "qty_promo", "qty_adjustment",
+                "qty_consensus"]
+    plan = demand_plan.assign(qty_announced=(
+        demand_plan["qty_stat"] - demand_plan["qty_stat_unannounced"]
+        if "qty_stat_unannounced" in demand_plan.columns else 0.0))
     hist = actuals
     if by:
         if products is None:
@@ -70,9 +79,9 @@ def overview(actuals: pd.DataFrame, demand_plan: pd.DataFrame, *,
         parts.insert(0, recent.groupby([*keys, "period"], as_index=False)["qty"].sum()
                      .rename(columns={"qty": "qty_actual"}))
     frame = pd.concat(parts, ignore_index=True)
-    if "qty_actual" not in frame.columns:
+    if history and "qty_actual" not in frame.columns:
         frame["qty_actual"] = np.nan
-    return frame[[*keys, "period", "qty_actual", *measures]].sort_values(
+    return frame[[*keys, "period", *(["qty_actual"] if history else []), *measures]].sort_values(
         [*keys, "period"], ignore_index=True)
 
 

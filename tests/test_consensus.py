@@ -45,7 +45,15 @@ def test_overview_totals_history_and_plan_by_hand():
     family = overview(actuals, plan_frame(), products=products, by="family", history=False)
     assert family.set_index(["family", "period"]).loc[("big", M("2024-08-01")),
                                                       "qty_consensus"] == 130
-    assert family["qty_actual"].isna().all()
+    assert "qty_actual" not in family.columns  # no history asked for: no empty column
+    assert family["qty_announced"].eq(0.0).all()  # a plan without qty_stat_unannounced
+    # the part of the statistics the pipeline used to announce is shown, so the row adds up
+    announced = plan_frame().assign(qty_stat_unannounced=[10.0, 6.0, 100.0, 40.0],
+                                    qty_consensus=[10.0, 11.0, 120.0, 70.0])
+    family = overview(actuals, announced, products=products, by="family", history=False)
+    row = family.set_index(["family", "period"]).loc[("big", M("2024-08-01"))]
+    assert row[["qty_stat", "qty_announced", "qty_pipeline", "qty_adjustment",
+                "qty_consensus"]].tolist() == [100, 60, 60, -30, 70]  # 100 - 60 + 60 - 30
     with pytest.raises(ParameterError):
         overview(actuals, plan_frame(), by="family")
 
