@@ -50,6 +50,11 @@ same fitted model told the generator's truth about its open deal lines —
 their outcomes, their landing months, or both — to show how much of the
 pipeline's possible value the model recovers and what limits it.
 
+Bands (:func:`band_scores`, every data set): the 10/50/90 % quantiles of
+statistical-only and of the lumpy model at the same origins and lags, scored
+by scaled pinball loss and by the share of SKU-months below the 10 % and above
+the 90 % quantile.
+
 Data:
 
 1. *Sample company* — :func:`sopkit.sample.make_sample` (seed 0, 300 SKUs,
@@ -126,6 +131,9 @@ ORACLES_TEXT = (
     "can cost WAPE).")
 SEGMENTS = ("lumpy/intermittent", "all")
 LUMPY_CLASSES = ("lumpy", "intermittent")
+BAND_LEVELS = (0.1, 0.5, 0.9)  # quantiles scored in the bands table
+BAND_METHODS = ("statistical", "lumpy model")  # the methods that forecast quantiles
+BAND_COLUMNS = tuple(f"qty_q{round(q * 100)}" for q in BAND_LEVELS)
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Lumpy-demand model"
 NOTES_MARK = "### Where it wins and loses"
@@ -213,6 +221,9 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
                                    stat_history=stat_history, products=products)
     consensus = model.predict(stat, pipeline=pipe, adjustments=adjust)
     consensus = consensus.set_index(["sku", "period"]).reindex(index)
+    bands = {f"{method} {column}": values[column].to_numpy(float)
+             for method, values in (("statistical", stat), ("lumpy model", consensus))
+             for column in BAND_COLUMNS}
     # Diagnostic: the same model with every open deal in its expected month (no slip spread).
     lines = model.open_deals_
     if len(lines):
@@ -268,6 +279,7 @@ def forecasts_at(origin: pd.Timestamp, actuals: pd.DataFrame, pipeline: pd.DataF
                                       + raw_adjust, 0.0, None),
         "lumpy model": consensus.to_numpy(float),
         **extra,
+        **bands,
         "share": share, "factor": factor,
     })
 
@@ -463,7 +475,7 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
             frames.append(frame.assign(snapshot=cycle)[["snapshot", "sku", "period",
                                                         "qty_forecast"]])
         stat_history = pd.concat(frames, ignore_index=True)
-    scored, info, held_out = [], [], []
+    scored, info, held_out, banded = [], [], [], []
     methods = (*METHODS, UNSPREAD, WHOLE_SHARE, *(() if recorded is None else (CRM,)))
     methods = methods if truth is None else (*methods, *ORACLES)
     for origin in origins:
@@ -482,6 +494,10 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
             per_series["origin"] = origin
             per_series["demand_class"] = classes.reindex(per_series["sku"]).to_numpy()
             scored.append(per_series)
+        for method in BAND_METHODS:
+            per_series = band_scores(train, test, plan, method)
+            banded.append(per_series.assign(
+                origin=origin, demand_class=classes.reindex(per_series["sku"]).to_numpy()))
     scores = pd.concat(scored, ignore_index=True)
     rows = []
     segments = {"lumpy/intermittent": scores["demand_class"].isin(LUMPY_CLASSES),
@@ -502,8 +518,49 @@ def evaluate(name: str, actuals: pd.DataFrame, pipeline: pd.DataFrame,
              "gain": {"data": name, **gain_uncertainty(lumpy)},
              "global share": float(learned["share"].mean()),
              "global factor": float(learned["factor"].mean()),
-             "open deals": pd.concat(held_out, ignore_index=True)}
+             "open deals": pd.concat(held_out, ignore_index=True),
+             "bands": summarise_bands(name, pd.concat(banded, ignore_index=True),
+                                      pipeline_skus)}
     return pd.DataFrame(rows), notes
+
+
+def band_scores(train: pd.DataFrame, test: pd.DataFrame, plan: pd.DataFrame,
+                method: str) -> pd.DataFrame:
+    """One origin's quantiles of ``method`` against the actuals, per series: the scaled
+    pinball losses of :func:`sopkit.evaluation.score_series` and how many of the series'
+    months fell below the lowest quantile and above the highest."""
+    forecasts = plan[["sku", "period", method]].rename(columns={method: "qty_forecast"})
+    for column in BAND_COLUMNS:
+        forecasts[column] = plan[f"{method} {column}"].to_numpy(float)
+    per_series = score_series(train, test, forecasts, quantiles=BAND_LEVELS)
+    cells = test[["sku", "period", "qty"]].merge(forecasts, on=["sku", "period"])
+    actual = cells["qty"].to_numpy(float)
+    outside = pd.DataFrame({
+        "n_below": actual < cells[BAND_COLUMNS[0]].to_numpy(float),
+        "n_above": actual > cells[BAND_COLUMNS[-1]].to_numpy(float)}).groupby(
+        cells["sku"].to_numpy()).sum()
+    per_series = per_series.merge(outside, left_on="sku", right_index=True, how="left")
+    return per_series.assign(method=method)
+
+
+def summarise_bands(name: str, scores: pd.DataFrame, pipeline_skus: set | None) -> pd.DataFrame:
+    """Per segment and method: SKU-months, shares below the lowest and above the highest
+    quantile, and the mean scaled pinball loss of each quantile (``summarise_scores``)."""
+    segments = {"lumpy/intermittent": scores["demand_class"].isin(LUMPY_CLASSES)}
+    if pipeline_skus:
+        segments["pipeline SKUs"] = scores["sku"].isin(pipeline_skus)
+    rows = []
+    for segment, mask in segments.items():
+        for method in BAND_METHODS:
+            part = scores[mask & (scores["method"] == method)]
+            months = float(part["n_test"].sum())
+            summary = summarise_scores(part)
+            rows.append({"data": name, "segment": segment, "method": method,
+                         "n_months": int(months),
+                         "below": part["n_below"].sum() / months if months else np.nan,
+                         "above": part["n_above"].sum() / months if months else np.nan,
+                         **{c: summary[c] for c in summary if c.startswith("spl")}})
+    return pd.DataFrame(rows)
 
 
 FAR_SECTION = "### Far months: what the pipeline does not reach yet"
@@ -596,6 +653,30 @@ CALIBRATION_TEXT = (
     "inference; lines still open at the end of the data are left out. Brier score = mean of "
     "(probability − outcome)², lower is better; a perfectly calibrated mean equals the "
     "realised win rate.")
+
+
+BANDS_SECTION = "### Bands: how often demand fell outside them"
+BANDS_TEXT = (
+    "The same origins and lags as the main table: the 10 %, 50 % and 90 % quantiles of "
+    "statistical-only (the engine's own bands) and of the lumpy model (the statistics' "
+    "quantiles scaled to what the pipeline does not announce, plus the open deals drawn won "
+    "or lost with their calibrated probability and landing in a month drawn from the learnt "
+    "slip, by Monte Carlo), against the actuals. *Below q10* and *above q90*: share of the "
+    "SKU-months whose demand fell below the 10 % quantile or above the 90 % one — 10 % each "
+    "if the bands are right (on sparse series demand sits exactly on a quantile of 0 often, "
+    "so below q10 is usually smaller). SPL: pinball loss of each quantile scaled by the "
+    "series' mean absolute month-on-month change, mean over SKU × origin series, lower is "
+    "better; *mean* averages the three.")
+
+
+def bands_markdown(frame: pd.DataFrame) -> str:
+    lines = ["| data | segment | method | SKU-months | below q10 | above q90 | SPL q10 | "
+             "SPL q50 | SPL q90 | SPL mean |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in frame.iterrows():
+        lines.append(f"| {r['data']} | {r['segment']} | {r['method']} | {r['n_months']:,} | "
+                     f"{r['below']:.1%} | {r['above']:.1%} | {r['spl_q10']:.3f} | "
+                     f"{r['spl_q50']:.3f} | {r['spl_q90']:.3f} | {r['spl']:.3f} |")
+    return "\n".join(lines)
 
 
 def sample_outcomes(seed: int = 0, *, open_at_end: bool = False) -> pd.DataFrame:
@@ -935,6 +1016,7 @@ def main() -> int:
                            with_recorded_outcomes(data["pipeline"], truth), everything)
     tables.append(table)
     notes["sample company"] = note
+    bands = [note.pop("bands")]
     far = [far_months("sample company", data["actuals"], data["pipeline"], data["adjustments"],
                       data["products"], 12)]
     calibration = [calibration_check("sample company", note.pop("open deals"), truth,
@@ -951,6 +1033,7 @@ def main() -> int:
                            with_recorded_outcomes(sales_only, truth), everything)
     tables.append(table)
     notes[name] = note
+    bands.append(note.pop("bands"))
     calibration.append(calibration_check(name, note.pop("open deals"), truth,
                                          "generator's truth"))
     print(f"{name} ({time.perf_counter() - started:.0f} s): {note}", flush=True)
@@ -977,6 +1060,7 @@ def main() -> int:
             far.append(far_months(name, series, pipeline, None, None, DATASETS[name][1]))
             tables.append(table)
             notes[name] = note
+            bands.append(note.pop("bands"))
             calibration.append(calibration_check(name, note.pop("open deals"),
                                                  simulated_outcomes(pipeline),
                                                  "simulator's truth"))
@@ -1011,12 +1095,16 @@ def main() -> int:
             REDRAWN_SECTION, "", REDRAWN_TEXT.format(n=args.redraws), "",
             redrawn_markdown(redraws), "")),
         CALIBRATION_SECTION, "", CALIBRATION_TEXT, "", calibration_markdown(calibration), "",
+        BANDS_SECTION, "", BANDS_TEXT, "", bands_markdown(pd.concat(bands, ignore_index=True)),
+        "",
         ORACLES_SECTION, "", ORACLES_TEXT, "", oracles_markdown(oracle_rows), "",
         FAR_SECTION, "", FAR_TEXT, "", far_markdown(pd.concat(far, ignore_index=True)), ""])
     print()
     print(markdown(frame))
     print()
     print(calibration_markdown(calibration))
+    print()
+    print(bands_markdown(pd.concat(bands, ignore_index=True)))
     print()
     print(gains)
     print()

@@ -117,3 +117,28 @@ def test_redrawn_summary_counts_by_hand():
                          "the global calibration on RMSSE in 1 and on WAPE in 1; its bias is "
                          "within ±25 % in 1; told the recorded outcomes it gains +3.0 WAPE "
                          "points on average.")
+
+
+def test_band_scores_by_hand():
+    jan, feb = pd.to_datetime(["2027-01-01", "2027-02-01"])
+    train = pd.DataFrame({"sku": "A", "qty": [0.0, 2.0, 0.0, 2.0],
+                          "period": pd.date_range("2026-09-01", periods=4, freq="MS")})
+    test = pd.DataFrame({"sku": ["A", "A"], "period": [jan, feb], "qty": [0.0, 5.0]})
+    plan = pd.DataFrame({
+        "sku": ["A", "A"], "period": [jan, feb],
+        "lumpy model": [1.0, 1.0], "lumpy model qty_q10": [0.0, 0.0],
+        "lumpy model qty_q50": [0.0, 1.0], "lumpy model qty_q90": [2.0, 3.0],
+        "statistical": [0.0, 0.0], **{f"statistical qty_q{q}": [0.0, 0.0] for q in (10, 50, 90)}})
+    scores = pd.concat([lumpy_blend.band_scores(train, test, plan, method)
+                        for method in lumpy_blend.BAND_METHODS], ignore_index=True)
+    scores["demand_class"] = "lumpy"
+    bands = lumpy_blend.summarise_bands("x", scores, {"A"}).set_index(["segment", "method"])
+    model = bands.loc[("lumpy/intermittent", "lumpy model")]
+    # scale: mean |month-on-month change| of the history = 2. February's 5 is above q90 = 3.
+    # pinball, mean of the two months / 2: q10 (0 + 0.1 × 5) / 2 / 2; q50 (0 + 0.5 × 4) / 2 / 2;
+    # q90 (0.1 × 2 + 0.9 × 2) / 2 / 2
+    assert model[["n_months", "below", "above", "spl_q10", "spl_q50", "spl_q90", "spl"]].tolist() \
+        == pytest.approx([2, 0.0, 0.5, 0.125, 0.5, 0.5, 0.375])
+    stat = bands.loc[("pipeline SKUs", "statistical")]  # all quantiles 0
+    assert stat[["above", "spl_q10", "spl_q50", "spl_q90"]].tolist() == pytest.approx(
+        [0.5, 0.125, 0.625, 1.125])
