@@ -55,7 +55,10 @@ pipeline deals and adjustments are kept as entered up to the eol month.
 
 :func:`run_out` sets the stock on hand against the phase-out demand: months
 of stock, the month it runs out, stock left at end of life (to sell off or
-write off) and units still to make. :func:`last_time_buy` turns the units
+write off) and units still to make. The product review runs it on the recent
+run rate (:func:`phase_out_demand`), before the cycle's plan exists;
+:func:`run_out_against_plan` sets that beside the run-out against the demand
+plan, for the demand review. :func:`last_time_buy` turns the units
 still to make into components through the bill of materials, net of the
 components on hand; a component no live product uses needs a last-time buy.
 """
@@ -553,6 +556,43 @@ def run_out(
     for column in columns[3:]:
         if column != "runs_out":
             out[column] = out[column].astype(float)
+    return out
+
+
+def run_out_against_plan(
+    products: pd.DataFrame, inventory: pd.DataFrame, actuals: pd.DataFrame,
+    demand_plan: pd.DataFrame, *, cycle, run_rate_months: int = RUN_RATE_MONTHS,
+    phase_out_months: int = PHASE_OUT_MONTHS,
+) -> pd.DataFrame:
+    """The product review's run-out of each phase-out product beside the demand plan's.
+
+    The product review sizes run-outs and last-time buys before the cycle's
+    plan exists, on :func:`phase_out_demand` (the recent run rate, faded); the
+    demand plan fades its statistical forecast instead. Where the two
+    volumes differ, components were sized for a volume other than the one
+    supply will plan, so the demand review shows both.
+
+    Returns
+    -------
+    DataFrame
+        One row per product with an ``eol_period`` on or after the cycle:
+        ``sku, family, eol_period, qty_on_hand``, then for the product review
+        (``_review``) and the plan (``_plan``, its ``qty_consensus``):
+        ``qty_demand_to_eol, runs_out, qty_to_make``; and ``qty_difference``
+        (plan − review) and ``difference_pct`` (of the review's demand; NaN
+        when that is 0).
+    """
+    review = run_out(products, inventory, phase_out_demand(
+        actuals, products, cycle=cycle, run_rate_months=run_rate_months,
+        phase_out_months=phase_out_months), cycle=cycle)
+    plan = run_out(products, inventory, demand_plan, cycle=cycle, qty="qty_consensus")
+    keep = ["sku", "qty_demand_to_eol", "runs_out", "qty_to_make"]
+    out = review[["sku", "family", "eol_period", "qty_on_hand"]].merge(
+        review[keep], on="sku").merge(plan[keep], on="sku", suffixes=("_review", "_plan"))
+    out["qty_difference"] = out["qty_demand_to_eol_plan"] - out["qty_demand_to_eol_review"]
+    base = out["qty_demand_to_eol_review"].to_numpy(float)
+    out["difference_pct"] = np.where(base > 0, out["qty_difference"] / np.where(base > 0, base, 1),
+                                     np.nan)
     return out
 
 

@@ -180,6 +180,27 @@ def test_phase_out_demand_and_run_out(eol_case):
         lifecycle.run_out(products, inventory, demand, cycle=CYCLE, qty="qty_consensus")
 
 
+def test_run_out_against_plan_by_hand(eol_case):
+    products, actuals, inventory, _, _ = eol_case
+    plan = pd.DataFrame({"sku": ["E", "E", "E", "E", "LIVE"],
+                         "period": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01",
+                                                   "2025-04-01", "2025-01-01"]),
+                         "qty_consensus": [20.0, 20.0, 20.0, 99.0, 5.0]})
+    both = lifecycle.run_out_against_plan(products, inventory, actuals, plan, cycle=CYCLE,
+                                          run_rate_months=3).set_index("sku")
+    assert list(both.index) == ["E", "E2"]  # the products still to phase out
+    # E, review: run rate 30 faded to 22.5 + 15 + 7.5 = 45; plan: 20 a month to March (the
+    # 99 in April is after end of life) = 60. 30 on hand: February runs out either way.
+    e = both.loc["E"]
+    assert e[["qty_demand_to_eol_review", "qty_demand_to_eol_plan", "qty_to_make_review",
+              "qty_to_make_plan", "qty_difference", "difference_pct"]].tolist() == \
+        pytest.approx([45.0, 60.0, 15.0, 30.0, 15.0, 1 / 3])
+    assert e["runs_out_review"] == e["runs_out_plan"] == M("2025-02")
+    # E2: the review expects 6 + 3, the plan nothing
+    assert both.loc["E2", ["qty_demand_to_eol_plan", "qty_difference", "difference_pct"]].tolist() \
+        == pytest.approx([0.0, -9.0, -1.0])
+
+
 def test_last_time_buy(eol_case):
     products, actuals, inventory, bom, components = eol_case
     demand = lifecycle.phase_out_demand(actuals, products, cycle=CYCLE, run_rate_months=3)
