@@ -107,6 +107,8 @@ def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherenc
     supply = next(cycle_reports.glob("*/03_supply_review.html")).read_text(encoding="utf-8")
     assert "Schedule adherence by resource, last 3 closed months" in supply
     assert re.search(r"<td[^>]*>MCH-1</td>", supply)
+    # the LP's shadow prices carry the tier penalties (millions per unit): not shown as money
+    assert ">shadow_price</th>" not in supply and "are not cash" in supply
 
 
 def test_user_text_is_escaped(cycle_run):
