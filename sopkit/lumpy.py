@@ -102,7 +102,11 @@ become quantiles of the consensus by Monte Carlo: the statistical part drawn
 from its quantiles, each open deal won with its calibrated probability (all
 lines of a deal together) and landing in a month drawn from ``slip_``.
 Seeded by ``random_state``; quantiles never decrease with the level and are
-never negative.
+never negative. A SKU-month's band depends only on its own SKU's deal lines,
+so large pipelines are simulated in groups of whole SKUs
+(:data:`SIMULATION_CELLS` SKU-months, :data:`SIMULATION_LINES` lines), which
+bounds the memory; a deal listed for SKUs of different groups draws anew in
+each, which no single SKU-month's band can tell.
 
 Known limits: without a recorded ``outcome`` deal outcomes are inferred from
 demand; the chance of a false win is allowed for, that of a missed win is
@@ -141,6 +145,8 @@ GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # stated probabilities of calibr
 ISOTONIC_PRIOR = 50.0  # deals at which a calibration curve's own shape weighs half
 ALL = "*"  # group label meaning "every owner / stage"
 NPI_CV = 0.5  # coefficient of variation assumed for a new product's monthly demand
+SIMULATION_CELLS = 4096  # SKU-months simulated at once (memory: cells × n_simulations)
+SIMULATION_LINES = 2048  # deal lines simulated at once (memory: lines × n_simulations)
 _QUANTILE_RE = re.compile(r"^qty_q(\d+)(?:_(\d+))?$")
 UNKNOWN = "unspecified"
 
@@ -1445,16 +1451,24 @@ class LumpyDemandModel:
             line_cell = np.where(mc["pmf"] > 0, line_cell, -1)
             cells = np.unique(line_cell[(line_cell >= 0)])
             cells = cells[~dead[cells]]
-            if len(cells):
+            rng = np.random.default_rng(self.random_state)
+            qty = mc["lines"]["qty"].to_numpy(float)
+            probability = mc["lines"]["probability_calibrated"].to_numpy(float)
+            deal_ids = mc["lines"]["deal_id"].to_numpy()
+            # A cell's quantiles depend only on the lines that can land in it, all of its
+            # SKU: simulating groups of SKUs one after another bounds the memory and leaves
+            # each cell's distribution as it is (a deal over several SKUs draws anew per
+            # group, which no single cell can tell).
+            for chunk, chosen in _cell_chunks(cells, base["sku"].to_numpy(), line_sku,
+                                              SIMULATION_CELLS, SIMULATION_LINES):
                 compact = np.full(len(base), -1)
-                compact[cells] = np.arange(len(cells))
-                rng = np.random.default_rng(self.random_state)
-                out[cells] = _simulate(
-                    stat_q[cells], levels, factor[cells], shift[cells],
-                    np.where(line_cell >= 0, compact[np.maximum(line_cell, 0)], -1),
-                    mc["pmf"], mc["lines"]["qty"].to_numpy(float),
-                    mc["lines"]["probability_calibrated"].to_numpy(float),
-                    pd.factorize(mc["lines"]["deal_id"])[0], int(self.n_simulations), rng)
+                compact[chunk] = np.arange(len(chunk))
+                part = line_cell[chosen]
+                out[chunk] = _simulate(
+                    stat_q[chunk], levels, factor[chunk], shift[chunk],
+                    np.where(part >= 0, compact[np.maximum(part, 0)], -1),
+                    mc["pmf"][chosen], qty[chosen], probability[chosen],
+                    pd.factorize(deal_ids[chosen])[0], int(self.n_simulations), rng)
         out[dead] = 0.0
         return np.maximum.accumulate(np.clip(out, 0.0, None), axis=1)
 
@@ -1522,6 +1536,35 @@ class LumpyDemandModel:
         return text + "."
 
 
+def _cell_chunks(cells: np.ndarray, cell_sku: np.ndarray, line_sku: np.ndarray,
+                 max_cells: int, max_lines: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Groups of whole SKUs (a SKU is never split) of at most about ``max_cells`` cells and
+    ``max_lines`` deal lines, each with the lines of its SKUs: ``(cells, line index)``
+    pairs. A plan within both limits is one group with every line, so it is simulated
+    exactly as without groups."""
+    if len(cells) == 0:
+        return []
+    if len(cells) <= max_cells and len(line_sku) <= max_lines:
+        return [(cells, np.arange(len(line_sku)))]
+    skus = cell_sku[cells]
+    names, n_cells = np.unique(skus, return_counts=True)
+    order = np.argsort(skus, kind="stable")
+    by_sku = np.split(cells[order], np.cumsum(n_cells)[:-1])
+    line_of = pd.Series(np.arange(len(line_sku))).groupby(pd.Series(line_sku).to_numpy())
+    lines = {name: part.to_numpy() for name, part in line_of}
+    groups, chunk, chosen, size, count = [], [], [], 0, 0
+    for name, sku_cells in zip(names, by_sku, strict=True):
+        sku_lines = lines.get(name, np.array([], dtype=int))
+        if chunk and (size + len(sku_cells) > max_cells or count + len(sku_lines) > max_lines):
+            groups.append((np.concatenate(chunk), np.sort(np.concatenate(chosen))))
+            chunk, chosen, size, count = [], [], 0, 0
+        chunk.append(sku_cells)
+        chosen.append(sku_lines)
+        size, count = size + len(sku_cells), count + len(sku_lines)
+    groups.append((np.concatenate(chunk), np.sort(np.concatenate(chosen))))
+    return groups
+
+
 def _simulate(stat_quantiles: np.ndarray, levels: np.ndarray, factor: np.ndarray,
               shift: np.ndarray, line_cell: np.ndarray, pmf: np.ndarray, qty: np.ndarray,
               probability: np.ndarray, deal: np.ndarray, n_simulations: int,
@@ -1547,7 +1590,9 @@ def _simulate(stat_quantiles: np.ndarray, levels: np.ndarray, factor: np.ndarray
     u_slip = rng.random((n_deals, n_simulations))[deal]
     cdf = np.cumsum(pmf, axis=1)
     cdf[:, -1] = np.inf
-    offset = (u_slip[:, :, None] >= cdf[:, None, :]).sum(axis=2)
+    offset = np.zeros(u_slip.shape, dtype=np.intp)
+    for j in range(cdf.shape[1]):  # = (u_slip >= cdf).sum over offsets, one offset at a time
+        offset += u_slip >= cdf[:, j:j + 1]
     cell = np.take_along_axis(line_cell, offset, axis=1)
     won = (u_win < probability[:, None]) & (cell >= 0)
     line, sim = np.nonzero(won)

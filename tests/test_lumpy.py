@@ -563,6 +563,45 @@ def test_simulation_is_deterministic():
     assert "D-1" in model.explain("Z", "2024-08")
 
 
+def test_cell_chunks_keep_skus_whole_by_hand():
+    from sopkit.lumpy import _cell_chunks
+
+    cell_sku = np.array(["A", "A", "B", "B", "B", "C", "X"])
+    line_sku = np.array(["B", "A", "C", "B", "Q"])  # Q: a line with no cell in the plan
+    cells = np.arange(6)
+    # within both limits: one group with every line (as if there were no groups)
+    (whole, lines), = _cell_chunks(cells, cell_sku, line_sku, 10, 10)
+    assert whole.tolist() == cells.tolist() and lines.tolist() == [0, 1, 2, 3, 4]
+    # at most 3 cells: A (2), then B (3) alone, then C; each with its own SKUs' lines
+    groups = _cell_chunks(cells, cell_sku, line_sku, 3, 10)
+    assert [(c.tolist(), n.tolist()) for c, n in groups] == [
+        ([0, 1], [1]), ([2, 3, 4], [0, 3]), ([5], [2])]
+    # at most 2 lines: A's one line and B's two are too many for one group; B's and C's too
+    groups = _cell_chunks(cells, cell_sku, line_sku, 10, 2)
+    assert [(c.tolist(), n.tolist()) for c, n in groups] == [
+        ([0, 1], [1]), ([2, 3, 4], [0, 3]), ([5], [2])]
+    assert _cell_chunks(np.array([], dtype=int), cell_sku, line_sku, 3, 3) == []
+
+
+def test_simulation_in_groups_keeps_each_cells_distribution(monkeypatch):
+    """A deal of 100 at p 0.5 on two SKUs, simulated in one group and in one group per SKU:
+    each SKU-month is still 0 or 100 with even odds (the groups draw the deal anew)."""
+    import sopkit.lumpy as lumpy_module
+
+    rows = [("2024-06-01", "D-1", sku, "2024-08-01", 100.0, 0.5, "Ann", "commit")
+            for sku in ("Y", "Z")]
+    model = LumpyDemandModel(random_state=0).fit(
+        acts([("Y", "2024-05-01", 0.0), ("Z", "2024-05-01", 0.0)]), pipe(rows), cycle="2024-07")
+    together = model.predict(stat(["Y", "Z"], "2024-07-01", 3))
+    monkeypatch.setattr(lumpy_module, "SIMULATION_CELLS", 1)
+    apart = model.predict(stat(["Y", "Z"], "2024-07-01", 3))
+    for plan in (together, apart):
+        august = plan[plan["period"] == M("2024-08-01")]
+        assert august["qty_consensus"].tolist() == pytest.approx([50.0, 50.0])
+        assert august["qty_q10"].tolist() == [0.0, 0.0]
+        assert august["qty_q90"].tolist() == [100.0, 100.0]
+
+
 def test_parameters_are_checked_in_fit():
     actuals, pipeline = calibration_case()
     with pytest.raises(ParameterError):
