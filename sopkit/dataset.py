@@ -9,6 +9,7 @@ import pandas as pd
 from sopkit.contract import TABLES, empty_frame
 
 SET_ASIDE_COLUMNS = ["table", "file", "row", "column", "value", "period", "qty"]
+SOURCE_ROW_TABLES = ("pipeline", "adjustments")  # tables whose source rows are kept
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Dataset:
     ``Table.set_aside_unknown``): ``table, file, row, column, value`` (the
     unknown code), ``period`` and ``qty`` (the row's month and quantity, if it
     has them)."""
+    source_rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Where the rows of the dated-snapshot tables (:data:`SOURCE_ROW_TABLES`) came from:
+    per table its key columns and ``row``, the spreadsheet row (``attrs["file"]``: the
+    file), so a check can name the row a user typed (the frames' own index is 0, 1, ...)."""
     source: str = ""  # folder the data came from
     fingerprint: str = ""  # hash of the input files' bytes
 

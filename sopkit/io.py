@@ -34,7 +34,7 @@ import pandas as pd
 import pandera.errors
 
 from sopkit.contract import TABLES, Column, Table, empty_frame, pandera_schema
-from sopkit.dataset import SET_ASIDE_COLUMNS, Dataset
+from sopkit.dataset import SET_ASIDE_COLUMNS, SOURCE_ROW_TABLES, Dataset
 from sopkit.errors import DataError, Problem
 from sopkit.periods import fmt_month, parse_month_series
 
@@ -478,9 +478,15 @@ def validate_folder(data_dir: str | Path) -> tuple[Dataset | None, list[Problem]
          "value": "string", "period": "datetime64[ns]", "qty": float})
     for name, rows in set_aside.groupby("table")["row"]:
         frames[name] = frames[name].drop(index=rows.astype(int).tolist())
+    source_rows = {}
+    for name in SOURCE_ROW_TABLES:
+        keyed = frames[name][list(TABLES[name].key)]
+        source_rows[name] = keyed.assign(row=keyed.index.to_numpy(dtype=int)).reset_index(
+            drop=True)
+        source_rows[name].attrs["file"] = files[name] or f"{name}.csv"
     tables = {name: frame.reset_index(drop=True) for name, frame in frames.items()}
     data = Dataset.from_frames(tables, source=str(data_dir), fingerprint=fingerprint(paths),
-                               set_aside=set_aside)
+                               set_aside=set_aside, source_rows=source_rows)
     return data, []
 
 

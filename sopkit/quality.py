@@ -364,6 +364,48 @@ def _launch_data(data: Dataset, cycle) -> list[dict]:
     return found
 
 
+SNAPSHOT_OWNERS = {"pipeline": "sales ops", "adjustments": "demand planning"}
+"""Who answers for the snapshot dates of each dated-snapshot table."""
+
+
+@check("snapshot_after_cycle", "Pipeline or adjustment rows dated in a snapshot after the "
+       "cycle and after the month that follows the last actuals: no export can have been "
+       "taken then, and the plan does not use them (a typo in the date?).")
+def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
+    if cycle is None:
+        return []
+    # Re-planning an earlier cycle leaves later snapshots out on purpose: only dates no
+    # export can have had (after the month that follows the last actuals) are flagged.
+    last = data.last_actual_period
+    limit = max(cycle, last + pd.DateOffset(months=1)) if last is not None else cycle
+    found = []
+    for table, owner in SNAPSHOT_OWNERS.items():
+        frame = getattr(data, table)
+        late = frame[frame["snapshot"] > limit]
+        if late.empty:
+            continue
+        sources = data.source_rows.get(table)
+        rows: list[int] = []
+        if sources is not None and len(sources):
+            key = [c for c in sources.columns if c != "row"]
+            rows = sorted(int(r) for r in late[key].merge(sources, on=key, how="left")["row"]
+                          .dropna())
+        file = sources.attrs.get("file", f"{table}.csv") if sources is not None else (
+            f"{table}.csv")
+        shown = ", ".join(str(r) for r in rows[:6]) + (f" and {len(rows) - 6} more"
+                                                       if len(rows) > 6 else "")
+        months = ", ".join(fmt_month(m) for m in sorted(late["snapshot"].unique()))
+        found.append(_finding(
+            "warning", table, None,
+            f"{file}: {len(late)} row(s) dated in snapshot {months}, after the cycle "
+            f"{fmt_month(cycle)}" + (f" and the last actuals ({fmt_month(last)})" if last is not
+                                     None else "")
+            + ", are not used by this plan" + (f" (row {shown})" if rows else "")
+            + ". A snapshot is the month the export was taken: correct the date if it is a "
+            "typo", owner, row=rows[0] if rows else None, column="snapshot"))
+    return found
+
+
 # ------------------------------------------------------------------ public API
 
 

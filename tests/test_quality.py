@@ -190,7 +190,8 @@ def test_every_check_registered_and_errors_first():
     assert set(CHECKS) == {"no_routing", "price_below_cost", "near_duplicate", "no_history",
                            "history_gap", "discontinued_in_pipeline",
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
-                           "missing_price_cost", "no_lead_time", "launch_data"}
+                           "missing_price_cost", "no_lead_time", "launch_data",
+                           "snapshot_after_cycle"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
@@ -249,6 +250,31 @@ def test_unknown_sku_set_aside_by_the_loader(tmp_path):
     assert hit.loc["QQ", "severity"] == "warning" and hit.loc["QQ", "owner"] == "master data"
     clean, _ = validate_folder(write_folder(tmp_path / "c", dict(TINY)))
     assert clean.set_aside.empty and findings_of("unknown_sku", clean).empty
+
+
+def test_snapshot_after_the_cycle_is_named_by_file_and_row(tmp_path):
+    from helpers import TINY, write_folder
+
+    files = dict(TINY)  # actuals to 2024-02: exports dated up to 2024-03 are possible
+    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability\n"
+                             "2024-02,D1,A,2024-04,5,0.5\n"
+                             "2024-03,D1,A,2024-04,5,0.6\n"
+                             "2025-03,D2,B,2024-05,9,0.7\n")  # 2025 for 2024: a typo
+    files["adjustments.csv"] = ("snapshot,owner,sku,period,qty_delta,reason\n"
+                                "2024-02,Ann,A,2024-04,3,fair\n")
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert problems == []
+    found = quality_findings(data, cycle="2024-03")
+    late = found[found["check"] == "snapshot_after_cycle"]
+    assert late[["severity", "table", "row", "column", "owner"]].values.tolist() == [
+        ["warning", "pipeline", 4, "snapshot", "sales ops"]]
+    assert "pipeline.csv: 1 row(s) dated in snapshot 2025-03" in late["detail"].iloc[0]
+    assert "(row 4)" in late["detail"].iloc[0]
+    # re-planning an earlier cycle: the 2024-03 export is later than that cycle on purpose
+    earlier = quality_findings(data, cycle="2024-02")
+    assert earlier[earlier["check"] == "snapshot_after_cycle"]["row"].tolist() == [4]
+    # kept rows are found by their key, whatever else the loader left out
+    assert data.source_rows["pipeline"]["row"].tolist() == [2, 3, 4]
 
 
 def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
