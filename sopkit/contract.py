@@ -48,6 +48,8 @@ class Table:
     # Columns whose unknown reference sets the row aside (left out of planning and reported
     # as a data-quality finding by sopkit.quality) instead of stopping the load.
     set_aside_unknown: tuple[str, ...] = ()
+    # (earlier, later, why): a row whose ``later`` is before its ``earlier`` is refused.
+    order: tuple[tuple[str, str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -172,6 +174,8 @@ TABLES: dict[str, Table] = {
             key=("snapshot", "owner", "sku", "period"),
             required=False,
             references=(("sku", "products", "sku"),),
+            order=(("snapshot", "period", "an adjustment changes the forecast of a month still "
+                    "to come; a past month has its actuals"),),
         ),
         Table(
             "promotions",
@@ -188,6 +192,8 @@ TABLES: dict[str, Table] = {
             key=("promo_id", "sku"),
             required=False,
             references=(("sku", "products", "sku"),),
+            order=(("start_period", "end_period", "a promotion ends on or after its first "
+                    "month"),),
         ),
         Table(
             "resources",
@@ -406,6 +412,8 @@ def markdown_reference() -> str:
         if table.references:
             refs = ", ".join(f"`{c}` → `{t}.{rc}`" for c, t, rc in table.references)
             out.append(f"\nReferences: {refs}.\n")
+        for earlier, later, why in table.order:
+            out.append(f"\nRule: `{later}` >= `{earlier}` on every row ({why}).\n")
         if table.set_aside_unknown:
             cols = ", ".join(f"`{c}`" for c in table.set_aside_unknown)
             out.append(f"A row whose {cols} is not in the referenced table does not stop "

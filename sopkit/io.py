@@ -361,6 +361,21 @@ def _check_keys(frame: pd.DataFrame, table: Table, name: str) -> list[Problem]:
     return problems
 
 
+def _check_order(frame: pd.DataFrame, table: Table, name: str) -> list[Problem]:
+    """Rows whose ``later`` month is before their ``earlier`` one (:attr:`Table.order`)."""
+    problems = []
+    for earlier, later, why in table.order:
+        if earlier not in frame.columns or later not in frame.columns:
+            continue
+        bad = (frame[later] < frame[earlier]).fillna(False)
+        for row in frame.index[bad.to_numpy(dtype=bool)]:
+            problems.append(Problem(
+                name, int(row), later,
+                f"before {earlier} {fmt_month(frame.at[row, earlier])}: {why}",
+                fmt_month(frame.at[row, later])))
+    return problems
+
+
 def _check_references(
     frames: dict[str, pd.DataFrame], files: dict[str, str | None], unreadable: set[str],
     set_aside: list[dict] | None = None,
@@ -433,6 +448,7 @@ def read_table(path: str | Path, table: str | Table) -> tuple[pd.DataFrame | Non
         problems.append(Problem(path.name, None, None, "has a header but no data rows"))
     problems += _check_rules(frame, table, path.name)
     problems += _check_keys(frame, table, path.name)
+    problems += _check_order(frame, table, path.name)
     return frame, problems
 
 

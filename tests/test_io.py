@@ -83,6 +83,22 @@ def test_duplicate_keys_name_both_rows(tmp_path):
         "duplicate key (sku, period) = (A, 2024-01); first seen on row 2")
 
 
+def test_months_out_of_order_name_file_row_and_column(tmp_path):
+    found = problems_of(with_files(
+        tmp_path,
+        promotions_csv=("promo_id,sku,start_period,end_period,lift\n"
+                        "P1,A,2024-03,2024-04,0.2\n"
+                        "P2,A,2024-05,2024-03,0.2\n"),  # ends before it starts
+        adjustments_csv=("snapshot,owner,sku,period,qty_delta,reason\n"
+                         "2024-02,Ann,A,2024-02,5,ok: the cycle's own month\n"
+                         "2024-02,Ann,B,2024-01,5,a month already past\n")))
+    assert found[("promotions.csv", 3, "end_period")] == (
+        "before start_period 2024-05: a promotion ends on or after its first month")
+    assert found[("adjustments.csv", 3, "period")].startswith("before snapshot 2024-02: ")
+    assert ("promotions.csv", 2, "end_period") not in found
+    assert ("adjustments.csv", 2, "period") not in found
+
+
 def test_negative_quantity_and_range_rules(tmp_path):
     found = problems_of(with_files(
         tmp_path,
