@@ -145,6 +145,7 @@ GRID = np.round(np.linspace(0.0, 1.0, 101), 2)  # stated probabilities of calibr
 ISOTONIC_PRIOR = 50.0  # deals at which a calibration curve's own shape weighs half
 ALL = "*"  # group label meaning "every owner / stage"
 NPI_CV = 0.5  # coefficient of variation assumed for a new product's monthly demand
+SLIP_WINDOW = (-2, 6)  # default months a deal may land before / after its expected month
 SIMULATION_CELLS = 4096  # SKU-months simulated at once (memory: cells × n_simulations)
 SIMULATION_LINES = 2048  # deal lines simulated at once (memory: lines × n_simulations)
 _QUANTILE_RE = re.compile(r"^qty_q(\d+)(?:_(\d+))?$")
@@ -1076,7 +1077,7 @@ class LumpyDemandModel:
     """
 
     def __init__(self, *, calibrate_by: Sequence[str] = ("stage", "owner"), min_deals: int = 20,
-                 slip_window: tuple[int, int] = (-2, 6), win_share: float = 0.5,
+                 slip_window: tuple[int, int] = SLIP_WINDOW, win_share: float = 0.5,
                  prior_strength: float = 10.0, n_simulations: int = 2000,
                  random_state: int = 0, false_wins: bool = True):
         self.calibrate_by = calibrate_by

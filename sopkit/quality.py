@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sopkit.dataset import Dataset
@@ -364,6 +365,18 @@ def _launch_data(data: Dataset, cycle) -> list[dict]:
     return found
 
 
+def _source_rows(data: Dataset, table: str, frame: pd.DataFrame) -> tuple[str, list]:
+    """The file of a dated-snapshot table and the spreadsheet row of each row of ``frame``
+    (``None`` where unknown), found by the table's key in ``data.source_rows``."""
+    sources = data.source_rows.get(table)
+    if sources is None or sources.empty:
+        return f"{table}.csv", [None] * len(frame)
+    key = [c for c in sources.columns if c != "row"]
+    rows = frame[key].merge(sources, on=key, how="left")["row"]
+    return (sources.attrs.get("file", f"{table}.csv"),
+            [None if pd.isna(r) else int(r) for r in rows])
+
+
 SNAPSHOT_OWNERS = {"pipeline": "sales ops", "adjustments": "demand planning"}
 """Who answers for the snapshot dates of each dated-snapshot table."""
 
@@ -384,14 +397,8 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
         late = frame[frame["snapshot"] > limit]
         if late.empty:
             continue
-        sources = data.source_rows.get(table)
-        rows: list[int] = []
-        if sources is not None and len(sources):
-            key = [c for c in sources.columns if c != "row"]
-            rows = sorted(int(r) for r in late[key].merge(sources, on=key, how="left")["row"]
-                          .dropna())
-        file = sources.attrs.get("file", f"{table}.csv") if sources is not None else (
-            f"{table}.csv")
+        file, found_rows = _source_rows(data, table, late)
+        rows = sorted(r for r in found_rows if r is not None)
         shown = ", ".join(str(r) for r in rows[:6]) + (f" and {len(rows) - 6} more"
                                                        if len(rows) > 6 else "")
         months = ", ".join(fmt_month(m) for m in sorted(late["snapshot"].unique()))
@@ -404,6 +411,37 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
             + ". A snapshot is the month the export was taken: correct the date if it is a "
             "typo", owner, row=rows[0] if rows else None, column="snapshot"))
     return found
+
+
+@check("stale_deal", "An open deal of the latest pipeline snapshot expected longer ago than "
+       "deals are ever late: every month it could have landed in has passed, yet the plan "
+       "still counts it, in its first month.")
+def _stale_deal(data: Dataset, cycle) -> list[dict]:
+    from sopkit.lumpy import SLIP_WINDOW
+
+    pipeline = data.pipeline
+    if cycle is not None:
+        pipeline = pipeline[pipeline["snapshot"] <= cycle]
+    if pipeline.empty:
+        return []
+    latest = pipeline[pipeline["snapshot"] == pipeline["snapshot"].max()]
+    if "outcome" in latest.columns:
+        latest = latest[latest["outcome"].isna()]
+    late = np.asarray(months_between(latest["period"], latest["snapshot"]))
+    overdue = late > SLIP_WINDOW[1]
+    stale = latest[overdue]
+    file, rows = _source_rows(data, "pipeline", stale)
+    return [
+        _finding("warning", "pipeline", sku,
+                 f"{file}: open deal {deal} expected in {fmt_month(period)}, {int(months)} "
+                 f"months before its snapshot {fmt_month(snapshot)}; the plan lets a deal land "
+                 f"at most {SLIP_WINDOW[1]} months late, so it counts this one in its first "
+                 "month — "
+                 "close it in the CRM or give it a new date", "sales ops", row=row,
+                 column="period")
+        for sku, deal, period, snapshot, months, row in zip(
+            stale["sku"], stale["deal_id"], stale["period"], stale["snapshot"],
+            late[overdue], rows, strict=True)]
 
 
 # ------------------------------------------------------------------ public API

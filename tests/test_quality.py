@@ -191,7 +191,7 @@ def test_every_check_registered_and_errors_first():
                            "history_gap", "discontinued_in_pipeline",
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
                            "missing_price_cost", "no_lead_time", "launch_data",
-                           "snapshot_after_cycle"}
+                           "snapshot_after_cycle", "stale_deal"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
@@ -275,6 +275,28 @@ def test_snapshot_after_the_cycle_is_named_by_file_and_row(tmp_path):
     assert earlier[earlier["check"] == "snapshot_after_cycle"]["row"].tolist() == [4]
     # kept rows are found by their key, whatever else the loader left out
     assert data.source_rows["pipeline"]["row"].tolist() == [2, 3, 4]
+
+
+def test_stale_deal_named_by_row(tmp_path):
+    from helpers import TINY, write_folder
+
+    files = dict(TINY)
+    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
+                             "2024-02,D1,A,2023-08,5,0.5,\n"      # 6 months late: may land
+                             "2024-02,D2,B,2023-07,9,0.7,\n"      # 7 months late: stale
+                             "2024-02,D3,B,2022-01,9,0.7,lost\n"  # closed: not open
+                             "2024-01,D4,A,2023-01,9,0.7,\n")     # not the latest snapshot
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert problems == []
+    stale = quality_findings(data, cycle="2024-03")
+    stale = stale[stale["check"] == "stale_deal"]
+    assert stale[["severity", "sku", "row", "column", "owner"]].values.tolist() == [
+        ["warning", "B", 3, "period", "sales ops"]]
+    assert "open deal D2 expected in 2023-07, 7 months before its snapshot 2024-02" in \
+        stale["detail"].iloc[0]
+    # as seen from an earlier cycle, the latest snapshot is 2024-01: D4 is 12 months late
+    earlier = quality_findings(data, cycle="2024-01")
+    assert earlier.loc[earlier["check"] == "stale_deal", "row"].tolist() == [5]
 
 
 def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
