@@ -152,6 +152,15 @@ def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------- tables
 
 
+NOWRAP_CHARS = 24  # text cells up to this long without a space are kept on one line
+
+
+def _unbreakable(text: str) -> bool:
+    """A short text without spaces (a SKU code, a month, an id): not to be broken at a
+    hyphen. Prose wraps as usual."""
+    return 0 < len(text) <= NOWRAP_CHARS and not any(c.isspace() for c in text)
+
+
 def show_table(
     frame: pd.DataFrame,
     *,
@@ -211,6 +220,9 @@ def show_table(
         for cells, numeric in columns:
             if numeric:
                 parts.append(f'<td class="num" style="text-align:right">{_esc(cells[row])}</td>')
+            elif _unbreakable(cells[row]):  # a code such as SEA-0001 stays on one line
+                parts.append(f'<td style="text-align:left;white-space:nowrap">'
+                             f"{_esc(cells[row])}</td>")
             else:
                 parts.append(f'<td style="text-align:left">{_esc(cells[row])}</td>')
         parts.append("</tr>")

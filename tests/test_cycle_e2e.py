@@ -100,7 +100,7 @@ def test_index_states_the_plan_of_record_and_the_scorecard_has_schedule_adherenc
     bands = bands[:bands.index("</table>")]
     assert re.search(r"<td[^>]*>80–90 %</td>\s*<td[^>]*>\d+</td>", bands)
     # phase-outs: the product review's run-out beside the plan's, per product
-    runout = demand[demand.index("product review against the consensus"):]
+    runout = demand[demand.index("units still to make: product review against the consensus"):]
     runout = runout[:runout.index("</table>")]
     assert ">qty_demand_to_eol_plan</th>" in runout
     assert re.search(r"<td[^>]*>[A-Z]{3}-\d{4}</td>", runout)

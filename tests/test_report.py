@@ -405,6 +405,14 @@ def test_show_table_wide_pivot_labels_months():
     )
 
 
+def test_codes_stay_on_one_line_and_prose_wraps():
+    frame = pd.DataFrame({"sku": ["SEA-0001"], "note": ["Customer asked for a revised quote"],
+                          "qty": [3.0]})
+    html_text = show_table(frame).html
+    assert '<td style="text-align:left;white-space:nowrap">SEA-0001</td>' in html_text
+    assert '<td style="text-align:left">Customer asked for a revised quote</td>' in html_text
+
+
 def test_kpi_tiles_and_note_escape():
     from sopkit.display import kpi_tiles, note
 
