@@ -7,6 +7,8 @@ and its fitted tables into what the demand review shows and keeps:
 
 :func:`overview`
     Monthly totals of history and plan, for the company or per family.
+:func:`horizon_summary`
+    The same summed over months 1–3, 4–12 and 13–24 of the plan.
 :func:`largest_changes`
     The SKU-months where the consensus departs most from the statistics,
     each with the model's explanation.
@@ -83,6 +85,59 @@ def overview(actuals: pd.DataFrame, demand_plan: pd.DataFrame, *,
         frame["qty_actual"] = np.nan
     return frame[[*keys, "period", *(["qty_actual"] if history else []), *measures]].sort_values(
         [*keys, "period"], ignore_index=True)
+
+
+HORIZON_BUCKETS = ((1, 3), (4, 12), (13, 24))  # months of the plan summed together
+
+
+def horizon_summary(demand_plan: pd.DataFrame, *, products: pd.DataFrame | None = None,
+                    by: str | None = "family",
+                    buckets=HORIZON_BUCKETS) -> pd.DataFrame:
+    """The consensus and its parts summed over spans of the horizon, per group.
+
+    A family's 24 monthly rows are too many to read in a meeting; the sums
+    over months 1–3 (what supply is committing to), 4–12 and 13–24 say the
+    same with three rows, each adding up as in :func:`overview`.
+
+    Parameters
+    ----------
+    by : str or None
+        ``"family"`` (needs ``products``) or ``None`` for the company.
+    buckets : sequence of (int, int)
+        First and last month of each span, counted from 1 = the first month
+        of the plan; spans past the plan's end are left out.
+
+    Returns
+    -------
+    DataFrame
+        ``[by], months`` (e.g. ``"1–3"``), ``first_period, last_period`` and
+        the measures of :func:`overview` summed over the span.
+    """
+    spans = [(int(a), int(b)) for a, b in buckets]
+    if any(a < 1 or b < a for a, b in spans):
+        raise ParameterError(f"horizon buckets must be (first, last) months from 1, got {spans!r}")
+    no_history = pd.DataFrame({"sku": pd.Series(dtype="string"),
+                               "period": pd.Series(dtype="datetime64[ns]"),
+                               "qty": pd.Series(dtype=float)})
+    monthly = overview(no_history, demand_plan, products=products, by=by, history=False)
+    keys = [by] if by else []
+    measures = [c for c in monthly.columns if c.startswith("qty_")]
+    periods = pd.DatetimeIndex(np.sort(monthly["period"].unique()))
+    rows = []
+    for a, b in spans:
+        chosen = periods[a - 1:b]
+        if len(chosen) == 0:
+            continue
+        part = monthly[monthly["period"].isin(chosen)]
+        summed = part.groupby(keys, sort=True)[measures].sum().reset_index() if keys else (
+            part[measures].sum().to_frame().T)
+        end = a + len(chosen) - 1
+        summed.insert(len(keys), "months", f"{a}–{end}" if end > a else f"{a}")
+        summed.insert(len(keys) + 1, "first_period", chosen[0])
+        summed.insert(len(keys) + 2, "last_period", chosen[-1])
+        rows.append(summed)
+    out = pd.concat(rows, ignore_index=True)
+    return out.sort_values([*keys, "first_period"], ignore_index=True, kind="stable")
 
 
 def largest_changes(demand_plan: pd.DataFrame, explainer: Callable[[str, pd.Timestamp], str],

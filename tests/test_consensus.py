@@ -13,6 +13,7 @@ from sopkit.consensus import (
     calibration_curve,
     calibration_summary,
     deal_table,
+    horizon_summary,
     largest_changes,
     overview,
 )
@@ -178,3 +179,28 @@ def test_calibration_curve_bands_by_hand():
         deal_snapshots_=records.assign(resolved=False), calibrate_by=("stage", "owner"),
         calibrated_probability=lambda deals: deals["probability"]))
     assert empty.empty and "realised_high" in empty.columns
+
+
+def test_horizon_summary_sums_spans_by_hand():
+    plan = pd.DataFrame({
+        "sku": ["A"] * 4 + ["B"] * 4,
+        "period": list(pd.date_range("2024-07-01", periods=4, freq="MS")) * 2,
+        "qty_stat": [10.0, 10.0, 10.0, 10.0, 100.0, 100.0, 100.0, 100.0],
+        "qty_stat_unannounced": [10.0, 10.0, 10.0, 10.0, 60.0, 60.0, 80.0, 100.0],
+        "qty_pipeline": [0.0, 5.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0],
+        "qty_promo": 0.0, "qty_adjustment": [0.0, 0.0, 0.0, 0.0, -10.0, 0.0, 0.0, 0.0]})
+    plan["qty_consensus"] = plan[["qty_stat_unannounced", "qty_pipeline", "qty_promo",
+                                  "qty_adjustment"]].sum(axis=1)
+    products = pd.DataFrame({"sku": ["A", "B"], "family": ["small", "big"]})
+    spans = horizon_summary(plan, products=products, buckets=((1, 3), (4, 12), (13, 24)))
+    big = spans[spans["family"] == "big"].set_index("months")
+    assert list(spans["months"]) == ["1–3", "4", "1–3", "4"]  # big first; no months 13+
+    # big, months 1-3: stat 300, announced 40 + 40 + 20, pipeline 50, adjustment -10 -> 240
+    assert big.loc["1–3", ["qty_stat", "qty_announced", "qty_pipeline", "qty_adjustment",
+                           "qty_consensus"]].tolist() == [300, 100, 50, -10, 240]
+    assert big.loc["4", "qty_consensus"] == 100 and big.loc["4", "first_period"] == M(
+        "2024-10-01")
+    company = horizon_summary(plan, by=None, buckets=((1, 2),))
+    assert company[["months", "qty_consensus"]].values.tolist() == [["1–2", 10 + 15 + 100 + 60]]
+    with pytest.raises(ParameterError, match="horizon buckets"):
+        horizon_summary(plan, products=products, buckets=((0, 3),))
