@@ -414,8 +414,8 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
 
 
 @check("stale_deal", "An open deal of the latest pipeline snapshot expected longer ago than "
-       "deals are ever late: every month it could have landed in has passed, yet the plan "
-       "still counts it, in its first month.")
+       "the plan lets a deal be late (the lumpy-demand model's slip window): every month it "
+       "could have landed in has passed, yet the plan still counts it, in its first month.")
 def _stale_deal(data: Dataset, cycle) -> list[dict]:
     from sopkit.lumpy import SLIP_WINDOW
 
@@ -436,8 +436,7 @@ def _stale_deal(data: Dataset, cycle) -> list[dict]:
                  f"{file}: open deal {deal} expected in {fmt_month(period)}, {int(months)} "
                  f"months before its snapshot {fmt_month(snapshot)}; the plan lets a deal land "
                  f"at most {SLIP_WINDOW[1]} months late, so it counts this one in its first "
-                 "month — "
-                 "close it in the CRM or give it a new date", "sales ops", row=row,
+                 "month — close it in the CRM or give it a new date", "sales ops", row=row,
                  column="period")
         for sku, deal, period, snapshot, months, row in zip(
             stale["sku"], stale["deal_id"], stale["period"], stale["snapshot"],
