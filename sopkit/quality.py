@@ -443,6 +443,38 @@ def _stale_deal(data: Dataset, cycle) -> list[dict]:
             late[overdue], rows, strict=True)]
 
 
+@check("reopened_deal", "A deal line the pipeline recorded as won or lost that a later "
+       "snapshot lists as open again: the plan counts it as open; if it was won, its order "
+       "is in the actuals already and counting it again doubles it.")
+def _reopened_deal(data: Dataset, cycle) -> list[dict]:
+    pipeline = data.pipeline
+    if "outcome" not in pipeline.columns or pipeline.empty:
+        return []
+    if cycle is not None:
+        pipeline = pipeline[pipeline["snapshot"] <= cycle]
+    key = ["deal_id", "sku"]
+    closed = pipeline[pipeline["outcome"].notna()].sort_values("snapshot", kind="stable")
+    if closed.empty:
+        return []
+    first_close = closed.groupby(key, observed=True)[["snapshot", "outcome"]].first()
+    latest = pipeline[pipeline["snapshot"] == pipeline["snapshot"].max()]
+    open_now = latest[latest["outcome"].isna()].merge(
+        first_close.rename(columns={"snapshot": "closed_in", "outcome": "recorded"})
+        .reset_index(), on=key)
+    reopened = open_now[open_now["snapshot"] > open_now["closed_in"]]
+    file, rows = _source_rows(data, "pipeline", reopened)
+    return [
+        _finding("warning", "pipeline", sku,
+                 f"{file}: deal {deal} was recorded as {outcome} in snapshot "
+                 f"{fmt_month(closed_in)} but is listed open again in {fmt_month(snapshot)}: "
+                 "the plan counts it as an open deal. If it was won, its order is in the "
+                 "actuals already; correct the CRM export or record the new deal under a "
+                 "new id", "sales ops", row=row, column="outcome")
+        for sku, deal, outcome, closed_in, snapshot, row in zip(
+            reopened["sku"], reopened["deal_id"], reopened["recorded"], reopened["closed_in"],
+            reopened["snapshot"], rows, strict=True)]
+
+
 # ------------------------------------------------------------------ public API
 
 

@@ -191,7 +191,7 @@ def test_every_check_registered_and_errors_first():
                            "history_gap", "discontinued_in_pipeline",
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
                            "missing_price_cost", "no_lead_time", "launch_data",
-                           "snapshot_after_cycle", "stale_deal"}
+                           "snapshot_after_cycle", "stale_deal", "reopened_deal"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
@@ -297,6 +297,25 @@ def test_stale_deal_named_by_row(tmp_path):
     # as seen from an earlier cycle, the latest snapshot is 2024-01: D4 is 12 months late
     earlier = quality_findings(data, cycle="2024-01")
     assert earlier.loc[earlier["check"] == "stale_deal", "row"].tolist() == [5]
+
+
+def test_reopened_deal_named_by_row(tmp_path):
+    from helpers import TINY, write_folder
+
+    files = dict(TINY)
+    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
+                             "2024-01,D1,A,2024-02,5,0.9,won\n"    # won in January ...
+                             "2024-02,D1,A,2024-04,5,0.9,\n"       # ... open again
+                             "2024-01,D2,B,2024-03,9,0.3,lost\n"   # lost and gone
+                             "2024-02,D3,B,2024-03,9,0.6,\n")      # simply open
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert problems == []
+    found = quality_findings(data, cycle="2024-03")
+    found = found[found["check"] == "reopened_deal"]
+    assert found[["severity", "sku", "row", "column"]].values.tolist() == [
+        ["warning", "A", 3, "outcome"]]
+    assert "deal D1 was recorded as won in snapshot 2024-01 but is listed open again in " \
+        "2024-02" in found["detail"].iloc[0]
 
 
 def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
