@@ -475,6 +475,47 @@ def _reopened_deal(data: Dataset, cycle) -> list[dict]:
             reopened["snapshot"], rows, strict=True)]
 
 
+@check("after_end_of_life", "An open deal or a current adjustment for a month after the "
+       "product's end of life (or of a discontinued product): the plan leaves it out.")
+def _after_end_of_life(data: Dataset, cycle) -> list[dict]:
+    products = data.products.set_index("sku")
+    eol = products["eol_period"] if "eol_period" in products.columns else pd.Series(
+        pd.NaT, index=products.index)
+    discontinued = set(data.products.loc[_status(data.products) == "discontinued", "sku"])
+    found = []
+    for table, owner in SNAPSHOT_OWNERS.items():
+        frame = getattr(data, table)
+        if cycle is not None:
+            frame = frame[frame["snapshot"] <= cycle]
+        if frame.empty:
+            continue
+        current = frame[frame["snapshot"] == frame["snapshot"].max()]
+        if table == "pipeline" and "outcome" in current.columns:
+            current = current[current["outcome"].isna()]
+        if cycle is not None:
+            current = current[current["period"] >= cycle]
+        end = pd.to_datetime(current["sku"].map(eol))
+        gone = current["sku"].isin(discontinued)
+        # deals of discontinued products are reported by discontinued_in_pipeline already
+        after = ((current["period"] > end).fillna(False)
+                 | (gone if table == "adjustments" else False))
+        if table == "pipeline":
+            after &= ~gone
+        late = current[after.to_numpy(dtype=bool)]
+        file, rows = _source_rows(data, table, late)
+        what = "open deal " if table == "pipeline" else "adjustment by "
+        for (_, line), row in zip(late.iterrows(), rows, strict=True):
+            who = line["deal_id"] if table == "pipeline" else line["owner"]
+            ended = ("is discontinued" if line["sku"] in discontinued
+                     else f"ends its life in {fmt_month(eol[line['sku']])}")
+            found.append(_finding(
+                "warning", table, line["sku"],
+                f"{file}: {what}{who} for {fmt_month(line['period'])}, but the product "
+                f"{ended}: the plan leaves it out. Move it to the successor product or "
+                "remove it", owner, row=row, column="period"))
+    return found
+
+
 # ------------------------------------------------------------------ public API
 
 

@@ -191,7 +191,8 @@ def test_every_check_registered_and_errors_first():
                            "history_gap", "discontinued_in_pipeline",
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
                            "missing_price_cost", "no_lead_time", "launch_data",
-                           "snapshot_after_cycle", "stale_deal", "reopened_deal"}
+                           "snapshot_after_cycle", "stale_deal", "reopened_deal",
+                           "after_end_of_life"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
@@ -316,6 +317,36 @@ def test_reopened_deal_named_by_row(tmp_path):
         ["warning", "A", 3, "outcome"]]
     assert "deal D1 was recorded as won in snapshot 2024-01 but is listed open again in " \
         "2024-02" in found["detail"].iloc[0]
+
+
+def test_deals_and_adjustments_after_end_of_life_named_by_row(tmp_path):
+    from helpers import TINY, write_folder
+
+    files = dict(TINY)
+    files["products.csv"] = ("sku,name,family,lifecycle_status,price,unit_cost,priority_tier,"
+                             "eol_period\n"
+                             "A,Pump A,Pumps,eol,100,60,1,2024-03\n"
+                             "B,Valve B,Valves,discontinued,50,20,2,\n")
+    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability\n"
+                             "2024-02,D1,A,2024-05,5,0.5\n"    # after A's end of life
+                             "2024-02,D2,A,2024-03,5,0.5\n"    # in its last month: fine
+                             "2024-02,D3,B,2024-04,5,0.5\n"    # discontinued: its own check
+                             "2024-01,D4,A,2024-06,5,0.5\n")   # an older snapshot
+    files["adjustments.csv"] = ("snapshot,owner,sku,period,qty_delta,reason\n"
+                                "2024-02,Ann,A,2024-04,3,fair\n"   # after A's end of life
+                                "2024-02,Ann,B,2024-03,3,fair\n"   # B is discontinued
+                                "2024-02,Ann,A,2024-03,3,fair\n")  # fine
+    data, problems = validate_folder(write_folder(tmp_path / "d", files))
+    assert problems == []
+    found = quality_findings(data, cycle="2024-03")
+    late = found[found["check"] == "after_end_of_life"]
+    assert late[["table", "row", "sku", "column"]].values.tolist() == [
+        ["pipeline", 2, "A", "period"], ["adjustments", 2, "A", "period"],
+        ["adjustments", 3, "B", "period"]]
+    assert "open deal D1 for 2024-05, but the product ends its life in 2024-03" in \
+        late["detail"].iloc[0]
+    assert "adjustment by Ann for 2024-03, but the product is discontinued" in \
+        late["detail"].iloc[2]
 
 
 def test_unknown_sku_in_routings_still_stops_the_load(tmp_path):
