@@ -377,6 +377,19 @@ def _source_rows(data: Dataset, table: str, frame: pd.DataFrame) -> tuple[str, l
             [None if pd.isna(r) else int(r) for r in rows])
 
 
+def _latest_rows(frame: pd.DataFrame, cycle, *, open_only: bool = False) -> pd.DataFrame:
+    """The rows of the latest snapshot on or before the cycle (the one the plan uses);
+    with ``open_only``, without the rows that record a deal's outcome."""
+    if cycle is not None:
+        frame = frame[frame["snapshot"] <= cycle]
+    if frame.empty:
+        return frame
+    latest = frame[frame["snapshot"] == frame["snapshot"].max()]
+    if open_only and "outcome" in latest.columns:
+        latest = latest[latest["outcome"].isna()]
+    return latest
+
+
 SNAPSHOT_OWNERS = {"pipeline": "sales ops", "adjustments": "demand planning"}
 """Who answers for the snapshot dates of each dated-snapshot table."""
 
@@ -419,14 +432,9 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
 def _stale_deal(data: Dataset, cycle) -> list[dict]:
     from sopkit.lumpy import SLIP_WINDOW
 
-    pipeline = data.pipeline
-    if cycle is not None:
-        pipeline = pipeline[pipeline["snapshot"] <= cycle]
-    if pipeline.empty:
+    latest = _latest_rows(data.pipeline, cycle, open_only=True)
+    if latest.empty:
         return []
-    latest = pipeline[pipeline["snapshot"] == pipeline["snapshot"].max()]
-    if "outcome" in latest.columns:
-        latest = latest[latest["outcome"].isna()]
     late = np.asarray(months_between(latest["period"], latest["snapshot"]))
     overdue = late > SLIP_WINDOW[1]
     stale = latest[overdue]
@@ -457,8 +465,7 @@ def _reopened_deal(data: Dataset, cycle) -> list[dict]:
     if closed.empty:
         return []
     first_close = closed.groupby(key, observed=True)[["snapshot", "outcome"]].first()
-    latest = pipeline[pipeline["snapshot"] == pipeline["snapshot"].max()]
-    open_now = latest[latest["outcome"].isna()].merge(
+    open_now = _latest_rows(pipeline, None, open_only=True).merge(
         first_close.rename(columns={"snapshot": "closed_in", "outcome": "recorded"})
         .reset_index(), on=key)
     reopened = open_now[open_now["snapshot"] > open_now["closed_in"]]
@@ -484,14 +491,9 @@ def _after_end_of_life(data: Dataset, cycle) -> list[dict]:
     discontinued = set(data.products.loc[_status(data.products) == "discontinued", "sku"])
     found = []
     for table, owner in SNAPSHOT_OWNERS.items():
-        frame = getattr(data, table)
-        if cycle is not None:
-            frame = frame[frame["snapshot"] <= cycle]
-        if frame.empty:
+        current = _latest_rows(getattr(data, table), cycle, open_only=True)
+        if current.empty:
             continue
-        current = frame[frame["snapshot"] == frame["snapshot"].max()]
-        if table == "pipeline" and "outcome" in current.columns:
-            current = current[current["outcome"].isna()]
         if cycle is not None:
             current = current[current["period"] >= cycle]
         end = pd.to_datetime(current["sku"].map(eol))
