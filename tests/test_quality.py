@@ -72,6 +72,17 @@ def findings_of(check: str, data: Dataset) -> pd.DataFrame:
     return found[found["check"] == check]
 
 
+def loaded(tmp_path, **files) -> Dataset:
+    """The tiny data folder with ``files`` replaced (``pipeline_csv=...``), loaded cleanly."""
+    from helpers import TINY, write_folder
+
+    contents = dict(TINY)
+    contents.update({name.replace("_csv", ".csv"): text for name, text in files.items()})
+    data, problems = validate_folder(write_folder(tmp_path / "d", contents))
+    assert problems == []
+    return data
+
+
 def discontinue(sku: str) -> pd.DataFrame:
     products = clean_frames()["products"]
     products.loc[products["sku"] == sku, "lifecycle_status"] = "discontinued"
@@ -254,17 +265,14 @@ def test_unknown_sku_set_aside_by_the_loader(tmp_path):
 
 
 def test_snapshot_after_the_cycle_is_named_by_file_and_row(tmp_path):
-    from helpers import TINY, write_folder
-
-    files = dict(TINY)  # actuals to 2024-02: exports dated up to 2024-03 are possible
-    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability\n"
-                             "2024-02,D1,A,2024-04,5,0.5\n"
-                             "2024-03,D1,A,2024-04,5,0.6\n"
-                             "2025-03,D2,B,2024-05,9,0.7\n")  # 2025 for 2024: a typo
-    files["adjustments.csv"] = ("snapshot,owner,sku,period,qty_delta,reason\n"
-                                "2024-02,Ann,A,2024-04,3,fair\n")
-    data, problems = validate_folder(write_folder(tmp_path / "d", files))
-    assert problems == []
+    # actuals to 2024-02: exports dated up to 2024-03 are possible
+    pipeline_csv = ("snapshot,deal_id,sku,period,qty,probability\n"
+                    "2024-02,D1,A,2024-04,5,0.5\n"
+                    "2024-03,D1,A,2024-04,5,0.6\n"
+                    "2025-03,D2,B,2024-05,9,0.7\n")  # 2025 for 2024: a typo
+    adjustments_csv = ("snapshot,owner,sku,period,qty_delta,reason\n"
+                       "2024-02,Ann,A,2024-04,3,fair\n")
+    data = loaded(tmp_path, pipeline_csv=pipeline_csv, adjustments_csv=adjustments_csv)
     found = quality_findings(data, cycle="2024-03")
     late = found[found["check"] == "snapshot_after_cycle"]
     assert late[["severity", "table", "row", "column", "owner"]].values.tolist() == [
@@ -279,16 +287,12 @@ def test_snapshot_after_the_cycle_is_named_by_file_and_row(tmp_path):
 
 
 def test_stale_deal_named_by_row(tmp_path):
-    from helpers import TINY, write_folder
-
-    files = dict(TINY)
-    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
-                             "2024-02,D1,A,2023-08,5,0.5,\n"      # 6 months late: may land
-                             "2024-02,D2,B,2023-07,9,0.7,\n"      # 7 months late: stale
-                             "2024-02,D3,B,2022-01,9,0.7,lost\n"  # closed: not open
-                             "2024-01,D4,A,2023-01,9,0.7,\n")     # not the latest snapshot
-    data, problems = validate_folder(write_folder(tmp_path / "d", files))
-    assert problems == []
+    pipeline_csv = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
+                    "2024-02,D1,A,2023-08,5,0.5,\n"      # 6 months late: may land
+                    "2024-02,D2,B,2023-07,9,0.7,\n"      # 7 months late: stale
+                    "2024-02,D3,B,2022-01,9,0.7,lost\n"  # closed: not open
+                    "2024-01,D4,A,2023-01,9,0.7,\n")     # not the latest snapshot
+    data = loaded(tmp_path, pipeline_csv=pipeline_csv)
     stale = quality_findings(data, cycle="2024-03")
     stale = stale[stale["check"] == "stale_deal"]
     assert stale[["severity", "sku", "row", "column", "owner"]].values.tolist() == [
@@ -301,16 +305,12 @@ def test_stale_deal_named_by_row(tmp_path):
 
 
 def test_reopened_deal_named_by_row(tmp_path):
-    from helpers import TINY, write_folder
-
-    files = dict(TINY)
-    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
-                             "2024-01,D1,A,2024-02,5,0.9,won\n"    # won in January ...
-                             "2024-02,D1,A,2024-04,5,0.9,\n"       # ... open again
-                             "2024-01,D2,B,2024-03,9,0.3,lost\n"   # lost and gone
-                             "2024-02,D3,B,2024-03,9,0.6,\n")      # simply open
-    data, problems = validate_folder(write_folder(tmp_path / "d", files))
-    assert problems == []
+    pipeline_csv = ("snapshot,deal_id,sku,period,qty,probability,outcome\n"
+                    "2024-01,D1,A,2024-02,5,0.9,won\n"    # won in January ...
+                    "2024-02,D1,A,2024-04,5,0.9,\n"       # ... open again
+                    "2024-01,D2,B,2024-03,9,0.3,lost\n"   # lost and gone
+                    "2024-02,D3,B,2024-03,9,0.6,\n")      # simply open
+    data = loaded(tmp_path, pipeline_csv=pipeline_csv)
     found = quality_findings(data, cycle="2024-03")
     found = found[found["check"] == "reopened_deal"]
     assert found[["severity", "sku", "row", "column"]].values.tolist() == [
@@ -320,24 +320,21 @@ def test_reopened_deal_named_by_row(tmp_path):
 
 
 def test_deals_and_adjustments_after_end_of_life_named_by_row(tmp_path):
-    from helpers import TINY, write_folder
-
-    files = dict(TINY)
-    files["products.csv"] = ("sku,name,family,lifecycle_status,price,unit_cost,priority_tier,"
-                             "eol_period\n"
-                             "A,Pump A,Pumps,eol,100,60,1,2024-03\n"
-                             "B,Valve B,Valves,discontinued,50,20,2,\n")
-    files["pipeline.csv"] = ("snapshot,deal_id,sku,period,qty,probability\n"
-                             "2024-02,D1,A,2024-05,5,0.5\n"    # after A's end of life
-                             "2024-02,D2,A,2024-03,5,0.5\n"    # in its last month: fine
-                             "2024-02,D3,B,2024-04,5,0.5\n"    # discontinued: its own check
-                             "2024-01,D4,A,2024-06,5,0.5\n")   # an older snapshot
-    files["adjustments.csv"] = ("snapshot,owner,sku,period,qty_delta,reason\n"
-                                "2024-02,Ann,A,2024-04,3,fair\n"   # after A's end of life
-                                "2024-02,Ann,B,2024-03,3,fair\n"   # B is discontinued
-                                "2024-02,Ann,A,2024-03,3,fair\n")  # fine
-    data, problems = validate_folder(write_folder(tmp_path / "d", files))
-    assert problems == []
+    products_csv = ("sku,name,family,lifecycle_status,price,unit_cost,priority_tier,"
+                    "eol_period\n"
+                    "A,Pump A,Pumps,eol,100,60,1,2024-03\n"
+                    "B,Valve B,Valves,discontinued,50,20,2,\n")
+    pipeline_csv = ("snapshot,deal_id,sku,period,qty,probability\n"
+                    "2024-02,D1,A,2024-05,5,0.5\n"    # after A's end of life
+                    "2024-02,D2,A,2024-03,5,0.5\n"    # in its last month: fine
+                    "2024-02,D3,B,2024-04,5,0.5\n"    # discontinued: its own check
+                    "2024-01,D4,A,2024-06,5,0.5\n")   # an older snapshot
+    adjustments_csv = ("snapshot,owner,sku,period,qty_delta,reason\n"
+                       "2024-02,Ann,A,2024-04,3,fair\n"   # after A's end of life
+                       "2024-02,Ann,B,2024-03,3,fair\n"   # B is discontinued
+                       "2024-02,Ann,A,2024-03,3,fair\n")  # fine
+    data = loaded(tmp_path, products_csv=products_csv, pipeline_csv=pipeline_csv,
+                  adjustments_csv=adjustments_csv)
     found = quality_findings(data, cycle="2024-03")
     late = found[found["check"] == "after_end_of_life"]
     assert late[["table", "row", "sku", "column"]].values.tolist() == [
