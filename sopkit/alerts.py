@@ -13,7 +13,11 @@ case:
   worse than simply repeating last month (the model is not earning its keep);
 * :func:`outsized_deals` — open deals bigger than anything the SKU has sold in
   a month: the model calibrates probabilities by stage and owner, not by
-  size, so one such deal can carry a SKU's plan and deserves a question.
+  size, so one such deal can carry a SKU's plan and deserves a question;
+* :func:`planned_at_zero` — SKUs that sold in the last year but whose plan for
+  the next months rounds to zero (the statistics chose ``zero`` on a quiet
+  backtest, or a moving average of silent months): right for a part that has
+  gone quiet, wrong for one that will be ordered again — a planner's call.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sopkit.errors import ParameterError
 from sopkit.periods import add_months
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -181,6 +186,69 @@ def outsized_deals(open_deals: pd.DataFrame, actuals: pd.DataFrame, *, end,
     flagged = lines[(lines["qty"] > 0) & (lines["times_max_month"] >= ratio)]
     return flagged[columns].sort_values(["qty_expected", "qty"], ascending=False,
                                         kind="stable", ignore_index=True)
+
+
+def planned_at_zero(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, end,
+                    months: int = 3, recent: int = 12, below: float = 0.5) -> pd.DataFrame:
+    """SKUs that sold recently but whose plan for the next months is (about) zero.
+
+    A SKU is listed when its consensus over the first ``months`` plan months
+    adds up to less than ``below`` units while it had demand in the ``recent``
+    months up to ``end``. Discontinued products (model ``eol``, zeroed by the
+    product review) are left out: their zero is a decision already taken.
+
+    Parameters
+    ----------
+    demand_plan : DataFrame
+        The consensus plan: ``sku, period, qty_consensus, model``; ``qty_q90``
+        if present.
+    actuals : DataFrame
+        ``sku, period, qty``.
+    end : period-like
+        Last month of history.
+
+    Returns
+    -------
+    DataFrame
+        ``sku, model, qty_last_12m`` (demand in the ``recent`` months; the
+        name keeps the default), ``months_with_demand, last_demand`` (month of
+        the latest demand), ``qty_plan`` (consensus over the first ``months``
+        plan months), ``qty_q90_max`` (the highest monthly 90 % quantile of
+        those months: what the band still allows; NaN without ``qty_q90``),
+        largest ``qty_last_12m`` first.
+    """
+    columns = ["sku", "model", "qty_last_12m", "months_with_demand", "last_demand",
+               "qty_plan", "qty_q90_max"]
+    for name in ("months", "recent"):
+        value = {"months": months, "recent": recent}[name]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(f"planned_at_zero: {name} must be a whole number >= 1, "
+                                 f"got {value!r}")
+    if demand_plan.empty or actuals.empty:
+        return pd.DataFrame(columns=columns)
+    end = pd.Timestamp(end)
+    first = demand_plan["period"].min()
+    head = demand_plan[demand_plan["period"] < add_months(first, months)]
+    has_band = "qty_q90" in head.columns
+    plan = head.groupby("sku", observed=True).agg(
+        model=("model", "first"), qty_plan=("qty_consensus", "sum"),
+        qty_q90_max=("qty_q90" if has_band else "qty_consensus", "max"))
+    if not has_band:
+        plan["qty_q90_max"] = np.nan
+    window = actuals[(actuals["period"] > add_months(end, -recent)) & (actuals["period"] <= end)]
+    monthly = window.groupby(["sku", "period"], observed=True)["qty"].sum()
+    monthly = monthly[monthly > 0].reset_index()
+    sold = monthly.groupby("sku", observed=True).agg(
+        qty_last_12m=("qty", "sum"), months_with_demand=("qty", "size"),
+        last_demand=("period", "max"))
+    sold.index = sold.index.astype(str)
+    plan.index = plan.index.astype(str)
+    rows = plan.join(sold, how="inner")
+    rows = rows[(rows["qty_plan"] < below) & (rows["model"].astype(str) != "eol")]
+    rows = rows.rename_axis("sku").reset_index()
+    rows["months_with_demand"] = rows["months_with_demand"].astype("int64")
+    return rows[columns].sort_values(["qty_last_12m", "sku"], ascending=[False, True],
+                                     kind="stable", ignore_index=True)
 
 
 def sku_view(actuals: pd.DataFrame, demand_plan: pd.DataFrame, sku: str, *,

@@ -87,3 +87,33 @@ def test_outsized_deals_against_the_largest_month():
     assert set(early["deal_id"]) == {"D1", "D2", "D3", "D4"}
     assert early.set_index("deal_id").loc["D2", "times_max_month"] == 5.0
     assert alerts.outsized_deals(deals.iloc[:0], actuals, end=M[-1]).empty
+
+
+def test_planned_at_zero_lists_skus_that_sold_lately():
+    months = pd.date_range("2026-11-01", periods=4, freq="MS")
+    plan = pd.DataFrame({
+        "sku": ["A"] * 4 + ["B"] * 4 + ["C"] * 4 + ["D"] * 4 + ["E"] * 4,
+        "period": list(months) * 5,
+        # A: zero for three months, then 9 (outside the window); E: 0.2 + 0.2 + 0.2 = 0.6
+        "qty_consensus": [0, 0, 0, 9] + [0] * 4 + [5] * 4 + [0] * 4 + [0.2] * 4,
+        "qty_q90": [3, 4, 2, 9] + [0] * 4 + [8] * 4 + [1] * 4 + [1] * 4,
+        "model": ["zero"] * 4 + ["eol"] * 4 + ["ses"] * 4 + ["zero"] * 4 + ["ma3"] * 4,
+    })
+    actuals = pd.DataFrame({
+        "sku": ["A", "A", "A", "B", "C", "D", "E"],
+        "period": pd.to_datetime(["2025-10-01", "2026-02-01", "2026-06-01", "2026-09-01",
+                                  "2026-10-01", "2025-10-01", "2026-10-01"]),
+        "qty": [50.0, 7.0, 5.0, 40.0, 6.0, 30.0, 2.0],
+    })
+    out = alerts.planned_at_zero(plan, actuals, end="2026-10-01")
+    # A: 7 + 5 in the twelve months 2025-11 … 2026-10 (2025-10 is outside); B is
+    # discontinued, C is planned, D last sold 13 months ago, E plans 0.6 >= 0.5
+    assert out["sku"].tolist() == ["A"]
+    row = out.iloc[0]
+    assert row["qty_last_12m"] == 12.0 and row["months_with_demand"] == 2
+    assert row["last_demand"] == pd.Timestamp("2026-06-01")
+    assert row["qty_plan"] == 0.0 and row["qty_q90_max"] == 4.0 and row["model"] == "zero"
+    with_e = alerts.planned_at_zero(plan, actuals, end="2026-10-01", below=1.0)
+    assert with_e["sku"].tolist() == ["A", "E"]
+    with pytest.raises(alerts.ParameterError):
+        alerts.planned_at_zero(plan, actuals, end="2026-10-01", months=0)
