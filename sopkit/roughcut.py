@@ -383,3 +383,69 @@ def _first(periods: pd.Series, mask: np.ndarray) -> pd.Timestamp:
 
 def _pct(value: float) -> str:
     return "no capacity" if not np.isfinite(value) else f"{value * 100:.0f} %"
+
+
+_STATUS_RANK = {"overdue": 0, "decide now": 1, "short in peaks": 3, "peaks only": 4,
+                "enough capacity": 5}
+
+
+def _urgency(status: pd.Series, decide_by: pd.Series) -> pd.DataFrame:
+    """Sort keys: overdue, decide now, decide by (earliest first), short in peaks, ..."""
+    rank = status.astype(str).map(_STATUS_RANK).fillna(2).astype(int)
+    when = pd.to_datetime(decide_by).to_numpy(dtype="datetime64[D]")
+    when = np.where(np.isnat(when), np.datetime64("9999-12-31"), when)
+    return pd.DataFrame({"rank": rank.to_numpy(), "when": when})
+
+
+def capacity_brief(family_flags: pd.DataFrame, resource_flags: pd.DataFrame,
+                   data: Dataset) -> pd.DataFrame:
+    """One row per resource family with the most urgent flag of the family *or* its resources.
+
+    A family's pooled hours can hide one bottleneck: two assembly lines at 60 %
+    and 121 % pool to 90 %, though a product routed over the second line cannot
+    simply move to the first. For the executive summary each family takes the
+    most urgent status among its pooled row (:func:`capacity_flags` with
+    ``by="resource_family"``) and its resources' rows (``by="resource"``):
+    overdue, decide now, decide by (earliest), short in peaks, peaks only,
+    enough capacity.
+
+    Returns
+    -------
+    DataFrame
+        ``resource_family, status, decide_by, explanation`` — the explanation
+        is the family's, followed by those of its resources that are more
+        urgent than the family's own status — sorted most urgent first.
+    """
+    columns = ["resource_family", "status", "decide_by", "explanation"]
+    families = family_flags[columns].copy()
+    if resource_flags is None or resource_flags.empty:
+        return families
+    owner = _families(data).set_index("resource")["resource_family"]
+    res = resource_flags.assign(
+        resource_family=owner.reindex(resource_flags["resource"].astype("string")).to_numpy())
+    res = res[res["resource_family"].notna()]
+    fam_keys = _urgency(families["status"], families["decide_by"])
+    res_keys = _urgency(res["status"], res["decide_by"])
+    rows = []
+    for k, fam in enumerate(families.itertuples(index=False)):
+        mine = np.flatnonzero(res["resource_family"].to_numpy() == fam.resource_family)
+        own = (fam_keys["rank"].iat[k], fam_keys["when"].iat[k])
+        worse = [i for i in mine
+                 if (res_keys["rank"].iat[i], res_keys["when"].iat[i]) < own]
+        status, decide_by, text = fam.status, fam.decide_by, str(fam.explanation)
+        if worse:
+            worse.sort(key=lambda i: (res_keys["rank"].iat[i], res_keys["when"].iat[i]))
+            top = res.iloc[worse[0]]
+            status, decide_by = top["status"], top["decide_by"]
+            text += (" Its resources, each on its own, are more urgent than the pooled hours: "
+                     + " ".join(str(res["explanation"].iat[i]) for i in worse))
+        rows.append({"resource_family": fam.resource_family, "status": status,
+                     "decide_by": decide_by, "explanation": text})
+    out = pd.DataFrame(rows, columns=columns)
+    out["decide_by"] = pd.to_datetime(out["decide_by"])
+    for column in ("resource_family", "status", "explanation"):
+        out[column] = out[column].astype("string")
+    keys = _urgency(out["status"], out["decide_by"])
+    order = np.lexsort((out["resource_family"].astype(str).to_numpy(), keys["when"].to_numpy(),
+                        keys["rank"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)

@@ -18,6 +18,7 @@ what a step produced. The file names are fixed here, in one place.
     ``supply_options.csv``   03  levers used to close gaps (overtime, temps, backup supply...), cost
     ``capacity_outlook.csv`` 03  rough-cut load vs capacity per resource family and month, 24 months
     ``capacity_flags.csv``   03  per resource family: first overload and when to decide new capacity
+    ``capacity_flags_resource.csv`` 03  the same per resource (a family's pooled hours can hide one)
     ``financials.csv``       04  revenue, cost, margin per SKU and month
     ``scenarios.csv``        04  KPIs of each what-if scenario
     ``decisions.csv``        05  decisions requested, options, recommendation
@@ -75,6 +76,7 @@ OUTPUTS = {
     "supply_options": "supply_options.csv",
     "capacity_outlook": "capacity_outlook.csv",
     "capacity_flags": "capacity_flags.csv",
+    "capacity_flags_resource": "capacity_flags_resource.csv",
     "financials": "financials.csv",
     "scenarios": "scenarios.csv",
     "decision_options": "decision_options.csv",

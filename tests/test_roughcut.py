@@ -232,3 +232,29 @@ def test_a_late_trend_is_structural_even_in_few_months():
     assert flag["first_overload"] == pd.Timestamp("2026-04-01")
     assert flag["status"] == "overdue"  # 2026-04 - 6 months
     assert flag["decide_by"] == pd.Timestamp("2025-10-01")
+
+
+def test_capacity_brief_takes_the_most_urgent_resource():
+    # X: 100, 100, 120, 120, 120. Pooled, ASM (R1 + R2: 170 h) is short only in May even
+    # with two months of building ahead: decide by 2026-02 (lead time 3). R2 alone (50 h,
+    # 0.5 h a unit, lead time 2) is short from March: decide now. The brief shows "decide
+    # now" for ASM and both explanations; R3 (its own family) stays as it is.
+    from sopkit.roughcut import capacity_brief
+
+    plan = demand({"X": [100, 100, 120, 120, 120]})
+    family = capacity_flags(capacity_outlook(plan, plant()), plant(), cycle=CYCLE)
+    resource = capacity_flags(capacity_outlook(plan, plant(), by="resource"), plant(),
+                              cycle=CYCLE, by="resource")
+    assert family.set_index("resource_family").loc["ASM", "status"] == "decide by 2026-02"
+    brief = capacity_brief(family, resource, plant())
+    assert brief["resource_family"].tolist() == ["ASM", "R3"]
+    asm = brief.iloc[0]
+    assert asm["status"] == "decide now" and asm["decide_by"] == pd.Timestamp("2026-01-01")
+    assert asm["explanation"].startswith("ASM: from 2026-05 load exceeds")
+    assert ("more urgent than the pooled hours: R2: from 2026-03 load exceeds"
+            in asm["explanation"])
+    assert "R1:" not in asm["explanation"]  # enough capacity: not more urgent
+    assert brief.iloc[1]["status"] == "enough capacity"
+    # without resource flags the family table is returned as it is
+    same = capacity_brief(family, resource.iloc[:0], plant())
+    assert same["status"].tolist() == family["status"].tolist()
