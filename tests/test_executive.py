@@ -101,6 +101,10 @@ def test_top_risks_orders_shortfalls_and_write_offs_by_value():
     # write-off: (20 + 5) x 4 = 100 > shortfall 30 + 60 = 90
     assert risks[["risk", "sku", "value"]].values.tolist() == [
         ["expiry write-off", "B", 100.0], ["shortfall", "A", 90.0]]
+    # the value sums both months, and so does the detail (1 + 2 units)
+    assert risks["detail"].tolist() == [
+        "25 units expire unsold over the horizon",
+        f"3 units short in 2 months ({M[0]:%Y-%m} to {M[1]:%Y-%m}); the first: x"]
 
 
 def test_locked_horizon_sums_families_over_the_first_months():
