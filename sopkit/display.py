@@ -249,7 +249,8 @@ def kpi_tiles(
 ) -> HTMLBlock:
     """A row of KPI tiles (label above a big number), escaped.
 
-    Numbers get thousands separators (floats one decimal) unless ``formats``
+    Numbers get thousands separators (floats of 100 or more none, smaller ones
+    one decimal) unless ``formats``
     gives a pattern for that label, e.g. ``{"Fill rate": "{:.1%}"}``. Strings
     are shown as they are. Inline styles only, so the tiles look the same in
     JupyterLab, in a report and when embedded in the cycle index as summary.
@@ -286,7 +287,8 @@ def _kpi_text(value: Any, fmt: Formatter | None) -> str:
     if isinstance(value, int | np.integer):
         return f"{int(value):,}"
     if isinstance(value, float | np.floating):
-        return f"{float(value):,.1f}"
+        # a headline number: 68,999,573 not 68,999,573.3; small ones keep a decimal
+        return f"{float(value):,.0f}" if abs(value) >= 100 else f"{float(value):,.1f}"
     return _label(value)
 
 

@@ -417,10 +417,12 @@ def test_kpi_tiles_and_note_escape():
     from sopkit.display import kpi_tiles, note
 
     tiles = kpi_tiles(
-        {"Fill <rate>": 0.953, "Units": 12345, "Status": "<b>ok</b>"},
+        {"Fill <rate>": 0.953, "Units": 12345, "Status": "<b>ok</b>",
+         "Revenue": 68999573.34, "Short": 12.34},
         formats={"Fill <rate>": "{:.1%}"},
     )
     assert "Fill &lt;rate&gt;" in tiles.html and "95.3%" in tiles.html
+    assert ">68,999,573<" in tiles.html and ">12.3<" in tiles.html
     assert "12,345" in tiles.html and "&lt;b&gt;ok&lt;/b&gt;" in tiles.html
     assert "<b>" not in tiles.html
     assert "&lt;img" in note("<img src=x>", kind="warning").html
