@@ -26,6 +26,7 @@ KPI_LABELS = {
     "days_of_supply": "Days of supply",
     "schedule_adherence": "Schedule adherence",
     "data_quality_score": "Data-quality score",
+    "revenue_vs_budget": "Revenue vs budget",
 }
 
 KPI_FORMATS = {
@@ -39,6 +40,7 @@ KPI_FORMATS = {
     "days_of_supply": "{:.0f}",
     "schedule_adherence": "{:.1%}",
     "data_quality_score": "{:.1f}",
+    "revenue_vs_budget": "{:+.1%}",
 }
 
 ADHERENCE_MONTHS = 3
@@ -100,6 +102,7 @@ def kpi_values(
     production: pd.DataFrame | None = None,
     cycle=None,
     adherence_months: int = ADHERENCE_MONTHS,
+    budget: pd.DataFrame | None = None,
 ) -> dict[str, float]:
     """The current value of every KPI on the scorecard.
 
@@ -123,14 +126,18 @@ def kpi_values(
         The cycle month: schedule adherence covers the ``adherence_months``
         closed months before it (default: before the month after the last
         production month).
+    budget : DataFrame, optional
+        ``family, period, revenue`` (the ``budget`` table): ``revenue_vs_budget``
+        is the planned revenue of the months the budget covers against it
+        (plan / budget − 1, :func:`sopkit.finance.summarise`); NaN without it.
 
     Returns
     -------
     dict
         ``forecast_wape_lag1``, ``forecast_wape_lag3``, ``forecast_bias``,
         ``fill_rate``, ``tier1_fill_rate``, ``utilisation``, ``inventory_turns``,
-        ``days_of_supply``, ``schedule_adherence``, ``data_quality_score``;
-        NaN where there is no data.
+        ``days_of_supply``, ``schedule_adherence``, ``data_quality_score``,
+        ``revenue_vs_budget``; NaN where there is no data.
     """
     from sopkit.quality import quality_score
 
@@ -155,6 +162,12 @@ def kpi_values(
         float(kpi.schedule_adherence(production, months=adherence_months, as_of=cycle))
         if production is not None and len(production) else np.nan)
     values["data_quality_score"] = float(quality_score(findings, n_skus=len(products)))
+    values["revenue_vs_budget"] = np.nan
+    if budget is not None and len(budget) and len(financials):
+        from sopkit.finance import summarise
+
+        total = summarise(financials, by=(), budget=budget)
+        values["revenue_vs_budget"] = float(total["revenue_vs_budget_pct"].iloc[0])
     return values
 
 
@@ -245,15 +258,25 @@ def kpi_history_chart(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
-              adherence_months: int = ADHERENCE_MONTHS) -> dict[str, str]:
+              adherence_months: int = ADHERENCE_MONTHS,
+              budget: pd.DataFrame | None = None) -> dict[str, str]:
     """Why a KPI of :func:`kpi_values` has no value, in words (for ``kpi.scorecard(notes=)``).
 
     Returns
     -------
     dict
-        KPI name → sentence; today only ``schedule_adherence``: no production
-        table, or no production planned in the months measured.
+        KPI name → sentence: ``schedule_adherence`` (no production table, or
+        no production planned in the months measured; else the months
+        measured) and, without a budget, ``revenue_vs_budget``.
     """
+    notes = _adherence_note(production, cycle, adherence_months)
+    if budget is None or budget.empty:
+        notes["revenue_vs_budget"] = "no budget: budget.csv was not given"
+    return notes
+
+
+def _adherence_note(production: pd.DataFrame | None, cycle, adherence_months: int
+                    ) -> dict[str, str]:
     if production is None or production.empty:
         return {"schedule_adherence": "no production data: production.csv (planned and "
                                       "actual production) was not given"}

@@ -43,6 +43,7 @@ NATURAL_DIRECTIONS = {
     "forecast_wape_lag1": "lower", "forecast_wape_lag3": "lower", "forecast_bias": "closer",
     "fill_rate": "higher", "tier1_fill_rate": "higher", "inventory_turns": "higher",
     "schedule_adherence": "higher", "data_quality_score": "higher",
+    "revenue_vs_budget": "higher",
 }
 AMBER_BAND = 0.05
 """Default width of the amber band of :func:`scorecard`, relative to the target."""

@@ -183,16 +183,43 @@ def test_schedule_adherence_on_the_scorecard_or_a_plain_note_without_production(
                                   adherence_months=3)
     assert values["schedule_adherence"] == (8 + 20) / 30
     notes = executive.kpi_notes(production=production, cycle=M[2], adherence_months=3)
-    assert notes == {"schedule_adherence": "over 2026-10 to 2026-12"}
+    assert notes["schedule_adherence"] == "over 2026-10 to 2026-12"
     card = kpi.scorecard(values, targets, notes=notes)
     # 93.3 % is below 95 % but within the amber band (95 % − 5 % × 95 % = 90.25 %)
     assert card.set_index("kpi").loc["schedule_adherence", "status"] == "amber"
     assert executive.scorecard_table(card)["value"].iloc[0] == "93.3%"
-    assert executive.kpi_notes(production=production, cycle="2027-06", adherence_months=2) == {
-        "schedule_adherence": "no production recorded in 2027-04 to 2027-05"}
+    assert executive.kpi_notes(production=production, cycle="2027-06", adherence_months=2)[
+        "schedule_adherence"] == "no production recorded in 2027-04 to 2027-05"
     unplanned = production.assign(planned_qty=0.0)
-    assert executive.kpi_notes(production=unplanned, cycle=M[2], adherence_months=1) == {
-        "schedule_adherence": "no production planned in 2026-12"}
+    assert executive.kpi_notes(production=unplanned, cycle=M[2], adherence_months=1)[
+        "schedule_adherence"] == "no production planned in 2026-12"
+
+
+def test_revenue_against_the_budget_on_the_scorecard():
+    from sopkit import kpi
+
+    inputs = _kpi_inputs()
+    inputs["financials"] = pd.DataFrame({
+        "sku": ["A", "A", "A"], "family": ["Pumps"] * 3, "period": M[:3],
+        "revenue": [90.0, 100.0, 50.0], "cogs": [60.0, 60.0, 30.0],
+        "inventory_value": [50.0, 50.0, 50.0]})
+    # the budget's third month (M[3]) is outside the plan: 100 + 110 + 60 = 270 compared
+    budget = pd.DataFrame({"family": ["Pumps"] * 4, "period": M[:4],
+                           "revenue": [100.0, 110.0, 60.0, 999.0]})
+    values = executive.kpi_values(**inputs, budget=budget)
+    assert values["revenue_vs_budget"] == pytest.approx(240 / 270 - 1)  # -11.1 %
+    targets = {"revenue_vs_budget": {"target": 0.0, "direction": "higher", "amber": 0.05}}
+    card = kpi.scorecard({"revenue_vs_budget": values["revenue_vs_budget"]}, targets)
+    assert card["status"].tolist() == ["red"]  # more than 5 points below budget
+    assert executive.scorecard_table(card)[["kpi", "value"]].values.tolist() == [
+        ["Revenue vs budget", "-11.1%"]]
+    # without a budget: no value, and the note says why
+    values = executive.kpi_values(**inputs)
+    assert pd.isna(values["revenue_vs_budget"])
+    notes = executive.kpi_notes(production=None, cycle=M[3])
+    assert notes["revenue_vs_budget"] == "no budget: budget.csv was not given"
+    assert "revenue_vs_budget" not in executive.kpi_notes(production=None, cycle=M[3],
+                                                          budget=budget)
 
 
 # ------------------------------------------------------------ KPI history rebuilt from data
