@@ -157,17 +157,29 @@ def largest_changes(demand_plan: pd.DataFrame, explainer: Callable[[str, pd.Time
     Returns
     -------
     DataFrame
-        ``sku, period, qty_stat, qty_consensus, change, explanation`` — the
-        ``n`` largest absolute changes (ties in plan order; changes of 0 left
-        out), each with its explanation.
+        ``sku, period, qty_stat, qty_consensus, change``, then the change in
+        its parts where the plan has them — ``by_netting`` (statistics taken
+        off for the demand the pipeline announces: ``qty_stat_unannounced −
+        qty_stat``), ``by_deals`` (``qty_pipeline``), ``by_adjustments``
+        (``qty_adjustment``), ``by_promotions`` (``qty_promo``); they add up to
+        ``change`` — and ``explanation``: the ``n`` largest absolute changes
+        (ties in plan order; changes of 0 left out). The parts tell a model's
+        netting from a person's judgement.
     """
     change = demand_plan["qty_consensus"] - demand_plan["qty_stat"]
     top = demand_plan.assign(change=change).reindex(
         change.abs().sort_values(ascending=False, kind="stable").index[:n])
     top = top[top["change"].abs() > 0]
+    parts = {}
+    if "qty_stat_unannounced" in top.columns:
+        parts["by_netting"] = top["qty_stat_unannounced"] - top["qty_stat"]
+    for name, column in (("by_deals", "qty_pipeline"), ("by_adjustments", "qty_adjustment"),
+                         ("by_promotions", "qty_promo")):
+        if column in top.columns:
+            parts[name] = top[column]
     explanations = [explainer(row.sku, row.period) for row in top.itertuples()]
-    return top.assign(explanation=explanations)[
-        ["sku", "period", "qty_stat", "qty_consensus", "change", "explanation"]
+    return top.assign(**parts, explanation=explanations)[
+        ["sku", "period", "qty_stat", "qty_consensus", "change", *parts, "explanation"]
     ].reset_index(drop=True)
 
 

@@ -1530,10 +1530,8 @@ class LumpyDemandModel:
                                            "qty_adjustment", "qty_promo"]].sum() < 0:
             text += " (floored at 0)"
         quantiles = quantile_levels(plan)
-        if len(quantiles) >= 2:
-            (lo_q, lo_c), (hi_q, hi_c) = quantiles[0], quantiles[-1]
-            text += (f"; q{lo_q * 100:g}–q{hi_q * 100:g} range {r[lo_c]:,.1f} to "
-                     f"{r[hi_c]:,.1f}")
+        if quantiles:  # every level, so the words match whichever band a chart draws
+            text += "; quantiles " + ", ".join(f"q{q * 100:g} {r[c]:,.1f}" for q, c in quantiles)
         return text + "."
 
 

@@ -72,6 +72,15 @@ def test_largest_changes_by_hand():
     assert top["explanation"].tolist() == ["B 2024-08", "B 2024-07", "A 2024-08"]
     assert len(said) == 3
     assert largest_changes(plan_frame(), explainer, n=10)["change"].abs().min() > 0
+    # the parts: B 2024-08 is +60 deals - 30 adjustment; B 2024-07 is +20 promotion
+    assert top[["by_deals", "by_adjustments", "by_promotions"]].values.tolist() == [
+        [60.0, -30.0, 0.0], [0.0, 0.0, 20.0], [5.0, 0.0, 0.0]]
+    assert "by_netting" not in top.columns  # no qty_stat_unannounced in this plan
+    # with netting: A 2024-08's +5 is +8 of deals less 3 of statistics netted off
+    netted = plan_frame().assign(qty_stat_unannounced=[10.0, 7.0, 100.0, 100.0],
+                                 qty_pipeline=[0.0, 8.0, 0.0, 60.0])
+    row = largest_changes(netted, explainer, n=3).set_index("sku").loc["A"]
+    assert (row["by_netting"], row["by_deals"], row["change"]) == (-3.0, 8.0, 5.0)
     assert np.isclose(largest_changes(plan_frame(), explainer, n=1)["qty_consensus"], 130).all()
 
 

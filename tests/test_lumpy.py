@@ -801,13 +801,17 @@ def test_without_pipeline_or_adjustments_the_consensus_is_the_statistics():
 
 
 def test_explain_names_every_part(hand_plan):
-    model, _ = hand_plan
+    model, plan = hand_plan
     text = model.explain("B", "2024-09")
     assert text.startswith("B in 2024-09: consensus 283.0 = baseline (statistical forecast, "
                            "ses) 100.0 + pipeline 160.0")
     assert "D4 (Ann, propose, 200 units): stated 80% → calibrated 80%, 100% of it" in text
     assert "promotion 20.0 + adjustments 3.0" in text
     assert "ann -5.0 → -5.0" in text and "bob +8.0 → +8.0" in text
+    # every quantile of the plan, in order, so the words match any band a chart draws
+    row = cell(plan, "B", "2024-09")
+    assert text.endswith(f"; quantiles q10 {row['qty_q10']:,.1f}, q50 {row['qty_q50']:,.1f}, "
+                         f"q90 {row['qty_q90']:,.1f}.")
     with pytest.raises(ParameterError):
         model.explain("Z", "2024-09")
 
