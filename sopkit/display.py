@@ -116,7 +116,8 @@ def format_column(values: pd.Series, fmt: Formatter | None = None) -> tuple[list
 
     Months (month-start datetimes) become ``YYYY-MM``, other datetimes
     ``YYYY-MM-DD``; integers get thousands separators; floats get 0, 1 or 2
-    decimals depending on their size; missing values are blank. ``fmt`` (a
+    decimals depending on their size; missing values are blank, infinite ones
+    ``∞``. ``fmt`` (a
     ``str.format`` pattern such as ``"{:.1%}"`` or a callable) overrides this.
     """
     missing = values.isna().to_numpy()
@@ -132,11 +133,20 @@ def format_column(values: pd.Series, fmt: Formatter | None = None) -> tuple[list
     elif pd.api.types.is_integer_dtype(values):
         fmt = "{:,}"
     elif numeric:
-        fmt = _float_format(values.dropna())
+        finite = values.dropna()
+        fmt = _float_format(finite[np.isfinite(finite.to_numpy(dtype=float))])
     else:
         fmt = _label
-    out = ["" if m else _apply(fmt, v) for v, m in zip(values.astype(object), missing, strict=True)]
+    out = ["" if m else _infinite(v) or _apply(fmt, v)
+           for v, m in zip(values.astype(object), missing, strict=True)]
     return out, numeric
+
+
+def _infinite(value) -> str:
+    """``∞`` / ``−∞`` for an infinite number (e.g. months of supply without demand), else ""."""
+    if isinstance(value, float | np.floating) and math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    return ""
 
 
 def _display_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -494,3 +494,13 @@ def test_chart_legends_name_columns_for_readers():
                      labels={"qty_actual": "shipped"})
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["shipped", "units_left"]
+
+
+def test_infinite_numbers_read_as_infinity():
+    from sopkit.display import format_column
+
+    text, numeric = format_column(pd.Series([2.5, float("inf"), None, 12.25]))
+    # the finite values choose the decimals; inf is not "inf"
+    assert numeric and text[1] == "∞" and text[2] == ""
+    assert text[0] == format_column(pd.Series([2.5, 12.25]))[0][0]
+    assert format_column(pd.Series([float("-inf")]), "{:.0f}")[0] == ["−∞"]
