@@ -580,7 +580,11 @@ def bar_chart(
 
 
 def _thousands_format(value: float, _position: int) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:,.1f}"
+    """Axis ticks: thousands separators; small steps keep the decimals they need
+    (0.25, 0.5, 0.75 — not 0.2, 0.5, 0.8), at most two."""
+    if abs(value) >= 10 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _make_thousands():

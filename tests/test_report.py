@@ -504,3 +504,11 @@ def test_infinite_numbers_read_as_infinity():
     assert numeric and text[1] == "∞" and text[2] == ""
     assert text[0] == format_column(pd.Series([2.5, 12.25]))[0][0]
     assert format_column(pd.Series([float("-inf")]), "{:.0f}")[0] == ["−∞"]
+
+
+def test_axis_ticks_keep_the_decimals_they_need():
+    from sopkit.display import _thousands_format
+
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 12.0, 12345.0]
+    assert [_thousands_format(t, 0) for t in ticks] == [
+        "0", "0.25", "0.5", "0.75", "1", "1.25", "12", "12,345"]
