@@ -617,7 +617,35 @@ def _register_png_formatter() -> None:
         return
     formatter = shell.display_formatter.formatters["image/png"]
     if not _has_type(formatter, Figure):
-        formatter.for_type(Figure, figure_png)
+        formatter.for_type(Figure, _figure_png_with_alt)
+
+
+def _figure_png_with_alt(fig: Figure) -> tuple[bytes, dict]:
+    """PNG and its metadata: nbconvert writes ``alt`` into the report's ``<img>``."""
+    return figure_png(fig), {"alt": alt_text(fig)}
+
+
+def alt_text(fig: Figure) -> str:
+    """What a chart shows, in words, for a screen reader: title, axes and series.
+
+    E.g. "Demand, all SKUs. y: units; x: period. Series: actual, statistical,
+    consensus."
+    """
+    parts = []
+    for ax in fig.axes:
+        title = ax.get_title()
+        if title:
+            parts.append(title.rstrip(".") + ".")
+        axes = [f"{name}: {label}" for name, label in (("y", ax.get_ylabel()),
+                                                        ("x", ax.get_xlabel())) if label]
+        if axes:
+            parts.append("; ".join(axes) + ".")
+        legend = ax.get_legend()
+        if legend is not None:
+            names = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if names:
+                parts.append("Series: " + ", ".join(names) + ".")
+    return " ".join(parts) or "Chart."
 
 
 def _has_type(formatter, cls) -> bool:

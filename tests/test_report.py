@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +91,8 @@ def _executed_notebook(tmp_path: Path, *, failing: bool = False) -> Path:
             "fig",
             execution_count=5,
             outputs=[
-                new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"},
+                           metadata={"image/png": {"alt": 'Demand "all" <SKUs>. y: units.'}}),
                 new_output(
                     "display_data",
                     data={
@@ -175,6 +177,11 @@ def test_step_page_embeds_plots_and_tables(page):
     images = re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 1
     assert base64.b64decode(images[0]).startswith(b"\x89PNG")
+    # the chart's alt text from its output metadata, escaped
+    alts = re.findall(r'<img[^>]*\balt=(["\'])(.*?)\1', page)
+    assert [html.unescape(text) for _, text in alts] == ['Demand "all" <SKUs>. y: units.']
+    assert "<SKUs>" not in page
+    assert "No description has been provided" not in page
     assert "Consensus &lt;demand&gt;" in page
     assert "98,765" in page and "2024-06" in page
     assert "What changed since <strong>last month</strong>." in page
@@ -512,3 +519,16 @@ def test_axis_ticks_keep_the_decimals_they_need():
     ticks = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 12.0, 12345.0]
     assert [_thousands_format(t, 0) for t in ticks] == [
         "0", "0.25", "0.5", "0.75", "1", "1.25", "12", "12,345"]
+
+
+def test_charts_carry_alt_text_into_the_report():
+    from sopkit.display import _figure_png_with_alt, alt_text
+
+    frame = pd.DataFrame({"period": pd.date_range("2024-01-01", periods=3, freq="MS"),
+                          "a": [1.0, 2.0, 3.0], "b": [3.0, 2.0, 1.0]})
+    fig = line_chart(frame, "period", ["a", "b"], title="Demand, all SKUs", ylabel="units")
+    png, metadata = _figure_png_with_alt(fig)
+    assert png.startswith(b"\x89PNG")
+    assert metadata == {"alt": alt_text(fig)}
+    assert alt_text(fig).startswith("Demand, all SKUs. y: units")
+    assert "Series: " in alt_text(fig)
