@@ -111,8 +111,9 @@ class ReportHeader:
     def page_title(self) -> str:
         return f"S&OP {self.cycle} — {self.title}"
 
-    def to_html(self) -> str:
-        """The header as escaped HTML."""
+    def to_html(self, *, nav: bool = True) -> str:
+        """The header as escaped HTML; ``nav``: a link back to the run's index
+        (the step pages sit next to it)."""
         rows = [
             ("Cycle", self.cycle),
             ("Run", self.run_at.strftime("%Y-%m-%d %H:%M:%S")),
@@ -125,12 +126,16 @@ class ReportHeader:
                 f"<tr><th>{_esc(k)}</th><td>{_esc(_param_text(v))}</td></tr>"
                 for k, v in self.parameters.items()
             )
+            # folded: what an analyst checks, not what a reviewer reads first
             meta += (
-                '<tr><th>Parameters</th><td><table class="sop-meta sop-params">'
-                f"{params}</table></td></tr>"
+                f"<tr><th>Parameters</th><td><details><summary>{len(self.parameters)} "
+                "parameters of this step</summary>"
+                f'<table class="sop-meta sop-params">{params}</table></details></td></tr>'
             )
+        back = ('<nav class="sop-nav"><a href="index.html">← All steps of this run</a></nav>'
+                if nav else "")
         return (
-            '<header class="sop-header">'
+            f'<header class="sop-header">{back}'
             f'<div class="sop-kicker">S&amp;OP cycle {_esc(self.cycle)}</div>'
             f"<h1>{_esc(self.title)}</h1>"
             f'<table class="sop-meta">{meta}</table>'
@@ -494,7 +499,7 @@ def _index_page(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
         f"<title>{_esc(header.page_title)}</title><style>{_css()}</style></head>"
-        f"<body><main>{header.to_html()}{where}{outcome}{plan_status}{summary}"
+        f"<body><main>{header.to_html(nav=False)}{where}{outcome}{plan_status}{summary}"
         f"<h2>Steps</h2>{_steps_table(result, link_prefix)}{previous}</main></body></html>\n"
     )
 

@@ -171,6 +171,9 @@ def test_step_page_has_header_fields(page):
         assert text in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold</b>" not in page
     assert "<title>S&amp;OP 2024-05 — Demand review</title>" in page
+    # back to the run's index (its sibling); the parameters folded away
+    assert '<a href="index.html">← All steps of this run</a>' in page
+    assert "<summary>3 parameters of this step</summary>" in page
 
 
 def test_step_page_embeds_plots_and_tables(page):
@@ -273,6 +276,7 @@ def test_index_links_every_step(tmp_path):
     assert index == tmp_path / "2024-05" / "index.html"
     run_page = (result.run_dir / "index.html").read_text()
     top = index.read_text()
+    assert "All steps of this run" not in run_page + top  # no link to itself
     for step in STEPS:
         assert f'<a href="{step}.html">{STEP_TITLES[step]}</a>' in run_page
         assert f'<a href="20240502-093000/{step}.html">{STEP_TITLES[step]}</a>' in top
