@@ -185,8 +185,9 @@ TABLES: dict[str, Table] = {
                 C("sku", "str", "SKU code (must be in products)."),
                 C("start_period", "month", "First month of the promotion.", "YYYY-MM"),
                 C("end_period", "month", "Last month of the promotion.", "YYYY-MM"),
-                C("lift", "float", "Expected uplift over the baseline (0.3 = +30 %).", "fraction",
-                  min=-1),
+                C("lift", "float", "Expected uplift over the baseline (0.3 = +30 %; at most 10 = "
+                  "+1,000 %, so that a percent typed as a number, 90 for +90 %, is refused).",
+                  "fraction", min=-1, max=10),
                 C("note", "str", "Free text.", required=False, nullable=True),
             ),
             key=("promo_id", "sku"),

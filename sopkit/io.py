@@ -315,7 +315,9 @@ def _describe_check(check: str, column: Column) -> str:
     if text.startswith("greater_than"):
         return f"must be > {column.min:g}"
     if text.startswith("less_than_or_equal_to"):
-        return f"must be <= {column.max:g}"
+        hint = {"fraction": " (a fraction: 0.9 means +90 %, not 90)",
+                "0-1": " (a share: 0.75 means 75 %, not 75)"}.get(column.unit, "")
+        return f"must be <= {column.max:g}{hint}"
     if text.startswith("isin"):
         return "must be one of: " + ", ".join(column.choices or ())
     return text

@@ -110,6 +110,17 @@ def test_negative_quantity_and_range_rules(tmp_path):
     assert found[("products.csv", 2, "priority_tier")] == "must be >= 1"
 
 
+def test_a_percent_typed_for_a_fraction_is_refused_with_a_hint(tmp_path):
+    found = problems_of(with_files(
+        tmp_path,
+        promotions_csv=("promo_id,sku,start_period,end_period,lift\n"
+                        "P1,A,2024-03,2024-04,10\n"  # +1,000 %: the most a lift may be
+                        "P2,A,2024-05,2024-06,90\n")))  # meant +90 %
+    assert found[("promotions.csv", 3, "lift")] == (
+        "must be <= 10 (a fraction: 0.9 means +90 %, not 90)")
+    assert ("promotions.csv", 2, "lift") not in found
+
+
 def test_unknown_sku(tmp_path):
     # in routings (and bom, adjustments, promotions) an unknown SKU stops the load ...
     found = problems_of(with_files(tmp_path, routings_csv="sku,resource,hours_per_unit\n"
