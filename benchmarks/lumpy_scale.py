@@ -19,9 +19,9 @@ SIMULATION_CELLS` / :data:`~sopkit.lumpy.SIMULATION_LINES`) and, side by side
 in the same run, all at once (both limits raised beyond the case: what the
 model did before the groups). Each runs in its own subprocess; peak memory is
 the largest NumPy/Python allocation :mod:`tracemalloc` saw during ``predict``
-plus the process's peak resident size. The two runs' point forecasts must be
-identical and their quantiles may differ only by Monte Carlo noise (the
-groups draw the random numbers in another order); both are checked.
+plus the process's peak resident size. The two runs' point forecasts and
+quantiles must be identical (the simulation's draws are keyed by SKU-month and
+deal id, not by the order they are made in); both are checked.
 """
 
 from __future__ import annotations

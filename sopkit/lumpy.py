@@ -102,11 +102,13 @@ become quantiles of the consensus by Monte Carlo: the statistical part drawn
 from its quantiles, each open deal won with its calibrated probability (all
 lines of a deal together) and landing in a month drawn from ``slip_``.
 Seeded by ``random_state``; quantiles never decrease with the level and are
-never negative. A SKU-month's band depends only on its own SKU's deal lines,
-so large pipelines are simulated in groups of whole SKUs
+never negative. The draws are counter-based: each SKU-month's and each deal's
+random numbers are a hash of ``random_state``, its key (SKU and month, deal
+id) and the draw's number (:func:`_uniforms`), so a band depends only on its
+own SKU's deal lines — not on the order of the pipeline's rows nor on other
+SKUs' deals. Large pipelines are therefore simulated in groups of whole SKUs
 (:data:`SIMULATION_CELLS` SKU-months, :data:`SIMULATION_LINES` lines), which
-bounds the memory; a deal listed for SKUs of different groups draws anew in
-each, which no single SKU-month's band can tell.
+bounds the memory and changes no draw.
 
 Known limits: without a recorded ``outcome`` deal outcomes are inferred from
 demand; the chance of a false win is allowed for, that of a missed win is
@@ -123,6 +125,7 @@ far months that trade buys).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 
@@ -282,7 +285,10 @@ def clean_pipeline(pipeline: pd.DataFrame | None, cycle: pd.Timestamp,
         **{c: pipeline[c].astype("string").fillna(UNKNOWN) for c in extra
            if c in pipeline.columns and c not in ("owner", "stage")},
     })
-    frame = frame[frame["snapshot"] <= cycle].reset_index(drop=True)
+    # one order whatever the export's: every sum over lines comes out to the same bits
+    frame = frame[frame["snapshot"] <= cycle].sort_values(
+        ["snapshot", "deal_id", "sku", "period", "qty", "probability"], kind="stable",
+        ignore_index=True)
     frame["snap_n"] = _month_number(frame["snapshot"])
     frame["period_n"] = _month_number(frame["period"])
     return frame
@@ -1452,7 +1458,8 @@ class LumpyDemandModel:
             line_cell = np.where(mc["pmf"] > 0, line_cell, -1)
             cells = np.unique(line_cell[(line_cell >= 0)])
             cells = cells[~dead[cells]]
-            rng = np.random.default_rng(self.random_state)
+            cell_keys = _cell_keys(base["sku"].to_numpy(), cell_key.get_level_values(1),
+                                   self.random_state)
             qty = mc["lines"]["qty"].to_numpy(float)
             probability = mc["lines"]["probability_calibrated"].to_numpy(float)
             deal_ids = mc["lines"]["deal_id"].to_numpy()
@@ -1469,7 +1476,8 @@ class LumpyDemandModel:
                     stat_q[chunk], levels, factor[chunk], shift[chunk],
                     np.where(part >= 0, compact[np.maximum(part, 0)], -1),
                     mc["pmf"][chosen], qty[chosen], probability[chosen],
-                    pd.factorize(deal_ids[chosen])[0], int(self.n_simulations), rng)
+                    deal_ids[chosen], int(self.n_simulations), cell_keys[chunk],
+                    self.random_state)
         out[dead] = 0.0
         return np.maximum.accumulate(np.clip(out, 0.0, None), axis=1)
 
@@ -1564,29 +1572,73 @@ def _cell_chunks(cells: np.ndarray, cell_sku: np.ndarray, line_sku: np.ndarray,
     return groups
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_STREAM_WIN, _STREAM_SLIP = np.uint64(0x5EED0001), np.uint64(0x5EED0002)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijective, well-mixed hash of 64-bit integers."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _text_keys(values, seed: int) -> np.ndarray:
+    """A stable 64-bit key per text value (BLAKE2b of the text and the seed)."""
+    codes, unique = pd.factorize(pd.Series(values, dtype="string").fillna(""))
+    digests = np.array([int.from_bytes(hashlib.blake2b(
+        f"{seed}\x1f{text}".encode(), digest_size=8).digest(), "little") for text in unique],
+        dtype=np.uint64)
+    return digests[codes] if len(unique) else np.zeros(len(codes), dtype=np.uint64)
+
+
+def _cell_keys(skus: np.ndarray, months, seed: int) -> np.ndarray:
+    """The key of each SKU-month's draws: its SKU's key mixed with the month number."""
+    months = np.asarray(months, dtype=np.int64).astype(np.uint64)
+    return _mix64(_text_keys(skus, seed) ^ _mix64(months * _GOLDEN + np.uint64(1)))
+
+
+def _uniforms(keys: np.ndarray, n: int) -> np.ndarray:
+    """``n`` uniform numbers in [0, 1) per key, counter-based: draw ``j`` of key ``k`` is
+    a hash of ``(k, j)``, whatever else is drawn, in whatever order."""
+    # SplitMix64 seeded with the key: draw j mixes key + j × golden ratio (in place)
+    with np.errstate(over="ignore"):
+        x = keys.astype(np.uint64)[:, None] + (np.arange(1, n + 1, dtype=np.uint64)
+                                               * _GOLDEN)[None, :]
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+        x >>= np.uint64(11)
+    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
 def _simulate(stat_quantiles: np.ndarray, levels: np.ndarray, factor: np.ndarray,
               shift: np.ndarray, line_cell: np.ndarray, pmf: np.ndarray, qty: np.ndarray,
-              probability: np.ndarray, deal: np.ndarray, n_simulations: int,
-              rng: np.random.Generator) -> np.ndarray:
+              probability: np.ndarray, deal_ids: np.ndarray, n_simulations: int,
+              cell_keys: np.ndarray, seed: int) -> np.ndarray:
     """Quantiles of ``stat × factor + shift + Σ won deals landing in the cell``, per cell.
 
     ``line_cell`` (lines × slip offsets) holds the compact cell a line lands
     in at each offset (-1 outside the plan); ``pmf`` the offsets'
-    probabilities. Lines of one deal share their win and slip draws.
-    Returns an array (cells, levels).
+    probabilities. Lines of one deal share their win and slip draws, keyed
+    by the deal id; the statistical part's draws are keyed by ``cell_keys``
+    (:func:`_cell_keys`). Returns an array (cells, levels).
     """
-    n_cells = len(stat_quantiles)
     grid, ext = _extended_quantile_function(levels, stat_quantiles)
-    u = rng.random((n_cells, n_simulations))
+    u = _uniforms(cell_keys, n_simulations)
     segment = np.clip(np.searchsorted(grid, u, side="right") - 1, 0, len(grid) - 2)
     left = grid[segment]
     lo = np.take_along_axis(ext, segment, axis=1)
     hi = np.take_along_axis(ext, segment + 1, axis=1)
     draws = lo + (hi - lo) * (u - left) / (grid[segment + 1] - left)
     total = draws * factor[:, None] + shift[:, None]
-    n_deals = int(deal.max()) + 1
-    u_win = rng.random((n_deals, n_simulations))[deal]
-    u_slip = rng.random((n_deals, n_simulations))[deal]
+    deal, names = pd.factorize(pd.Series(deal_ids, dtype="string").fillna(""))
+    keys = _text_keys(np.asarray(names, dtype=object), seed)
+    with np.errstate(over="ignore"):
+        u_win = _uniforms(_mix64(keys ^ _STREAM_WIN), n_simulations)[deal]
+        u_slip = _uniforms(_mix64(keys ^ _STREAM_SLIP), n_simulations)[deal]
     cdf = np.cumsum(pmf, axis=1)
     cdf[:, -1] = np.inf
     offset = np.zeros(u_slip.shape, dtype=np.intp)

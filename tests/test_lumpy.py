@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from sopkit.errors import DataError, ParameterError
 from sopkit.lumpy import GRID, LumpyDemandModel, _calibration_curve
@@ -823,3 +824,38 @@ def test_duplicate_forecast_rows_are_refused_by_name():
     with pytest.raises(DataError) as caught:
         model.predict(pd.concat([frame, frame]))
     assert "duplicated (sku, period)" in str(caught.value) and "A 2024-07" in str(caught.value)
+
+
+def test_bands_do_not_depend_on_row_order_or_other_skus(hand_plan):
+    # The simulation's draws are keyed by SKU-month and deal id: shuffling the pipeline's
+    # rows, or adding a deal for another SKU, leaves every other band as it was.
+    _, plan = hand_plan
+    actuals, pipeline, adjustments, promotions, products = plan_inputs()
+
+    def predict(deals):
+        model = LumpyDemandModel(random_state=0).fit(actuals, deals, cycle=CYCLE,
+                                                     adjustments=adjustments, products=products)
+        return model.predict(plan_forecast(), promotions=promotions, products=products)
+
+    shuffled = predict(pipeline.iloc[::-1].reset_index(drop=True))
+    pd.testing.assert_frame_equal(shuffled, plan)
+    extra = pipe([("2024-07-01", "D9", "A", "2024-09-01", 70.0, 0.5, "Bo", "commit")])
+    more = predict(pd.concat([pipeline, extra], ignore_index=True))
+    columns = ["qty_q10", "qty_q50", "qty_q90"]
+    b = more["sku"] == "B"
+    np.testing.assert_array_equal(more.loc[b, columns], plan.loc[plan["sku"] == "B", columns])
+    assert not np.array_equal(more.loc[~b, columns], plan.loc[plan["sku"] != "B", columns])
+
+
+def test_counter_based_uniforms_are_uniform_and_keyed():
+    from sopkit.lumpy import _uniforms
+
+    keys = np.arange(200, dtype=np.uint64)
+    u = _uniforms(keys, 500)
+    assert u.shape == (200, 500) and u.min() >= 0 and u.max() < 1
+    # 100,000 draws: mean 1/2 and variance 1/12 within a few standard errors
+    assert abs(u.mean() - 0.5) < 0.004 and abs(u.var() - 1 / 12) < 0.002
+    assert stats.kstest(u.ravel(), "uniform").pvalue > 0.001
+    # a key's draws are the same whatever else is drawn; neighbouring keys are unrelated
+    np.testing.assert_array_equal(_uniforms(keys[[7]], 500)[0], u[7])
+    assert abs(np.corrcoef(u[0], u[1])[0, 1]) < 0.2
