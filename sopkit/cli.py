@@ -91,9 +91,12 @@ def cmd_validate(args) -> int:
         findings = quality_findings(data, cycle=cycle)
     if problems:
         raise DataError(problems, headline=f"{len(problems)} problem(s) in {args.data_dir}")
-    n_rows = sum(len(f) for f in data.tables().values())
-    print(f"{args.data_dir}: all {len(data.tables())} tables follow the data contract "
-          f"({n_rows} rows, fingerprint {data.fingerprint})")
+    tables = data.tables()
+    n_rows = sum(len(f) for f in tables.values())
+    absent = [name for name, frame in tables.items() if frame.empty]
+    print(f"{args.data_dir}: the {len(tables) - len(absent)} tables given follow the data "
+          f"contract ({n_rows} rows, fingerprint {data.fingerprint})"
+          + (f"; not given (optional): {', '.join(absent)}" if absent else ""))
     if len(data.set_aside):
         print(f"{len(data.set_aside)} row(s) with a SKU not in the product master are left out "
               "of planning (finding unknown_sku below)")

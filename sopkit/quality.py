@@ -301,6 +301,80 @@ def _unknown_sku(data: Dataset, cycle) -> list[dict]:
     return found
 
 
+DATA_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
+"""Files in a data folder that look like data: one the contract does not name is reported."""
+OWNER_OF_TABLE = {"pipeline": "sales ops", "adjustments": "demand planning",
+                  "promotions": "marketing", "budget": "finance"}
+
+
+def _close_names(text: str, names, cutoff: float = 0.75) -> list[str]:
+    """Names ``text`` probably meant: contained in it, or spelt within ``cutoff``."""
+    import difflib
+
+    text = text.strip().lower()
+    inside = [n for n in names if n in text and len(n) >= 3]
+    return inside or difflib.get_close_matches(text, list(names), n=1, cutoff=cutoff)
+
+
+@check("unread_file", "A file in the data folder that no table of the data contract reads (a "
+       "misnamed export such as pipeline_2026-11.csv or adjustment.csv): its rows are not in "
+       "the plan.")
+def _unread_file(data: Dataset, cycle) -> list[dict]:
+    from pathlib import Path
+
+    from sopkit.contract import TABLES
+
+    folder = Path(data.source) if data.source else None
+    if folder is None or not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.startswith((".", "~$")):
+            continue
+        suffix = path.suffix.lower()
+        stem = path.name.lower()
+        for ending in DATA_SUFFIXES:  # "promotions.csv.csv": every data ending off
+            while stem.endswith(ending):
+                stem = stem[:-len(ending)]
+        if suffix not in DATA_SUFFIXES or (stem in TABLES and suffix in (".csv", ".xlsx")
+                                           and path.stem.lower() == stem):
+            continue
+        guess = _close_names(stem, TABLES)
+        detail = f"{path.name} is not a file of the data contract and was not read"
+        owner = "master data"
+        if guess:
+            table = guess[0]
+            given = len(getattr(data, table)) > 0
+            detail += (f"; if it holds the {table} table, name it {table}.csv (or "
+                       f"{table}.xlsx)" + ("" if given else f" — without it the plan has no "
+                                           f"{table}"))
+            owner = OWNER_OF_TABLE.get(table, owner)
+        found.append(_finding("warning", guess[0] if guess else None, None, detail, owner))
+    return found
+
+
+@check("unknown_column", "A column the data contract does not know whose name is close to one "
+       "it does (outcomes for outcome): kept in the file, but not used, so what it says is "
+       "not in the plan.")
+def _unknown_column(data: Dataset, cycle) -> list[dict]:
+    from sopkit.contract import TABLES
+
+    found = []
+    for name, frame in data.tables().items():
+        known = [c.name for c in TABLES[name].columns]
+        for column in frame.columns:
+            if column in known:
+                continue
+            guess = _close_names(column, known, cutoff=0.8)
+            if guess and guess[0] != column:
+                found.append(_finding(
+                    "warning", name, None,
+                    f"{name}: column {column!r} is not in the data contract and is not used; "
+                    f"if it is {guess[0]!r}, rename it", OWNER_OF_TABLE.get(name, "master data"),
+                    column=column))
+    return found
+
+
 @check("missing_price_cost", "A live SKU with a price or unit cost of 0 (a placeholder: its "
        "revenue or margin in the plan is wrong).")
 def _missing_price_cost(data: Dataset, cycle) -> list[dict]:

@@ -458,3 +458,33 @@ def test_plot_score_trend():
     ax = fig.axes[0]
     assert list(ax.lines[0].get_ydata()) == [80.0, 85.0]
     assert list(ax.lines[1].get_ydata()) == [90, 90]  # the target
+
+
+def test_a_misnamed_file_and_a_misspelt_column_are_named(tmp_path):
+    pipeline = ("snapshot,deal_id,sku,period,qty,probability,outcomes\n"
+                "2024-05,D1,A,2024-07,10,0.5,lost\n")
+    data = loaded(tmp_path, pipeline_csv=pipeline)
+    folder = tmp_path / "d"
+    (folder / "adjustment.csv").write_text("snapshot,owner,sku,period,qty_delta\n")
+    (folder / "promotions.csv.csv").write_text("promo_id,sku,start_period,end_period,lift\n")
+    (folder / "notes.txt").write_text("read me")
+    (folder / "README.md").write_text("not data")  # not a data file: not reported
+    found = quality_findings(data, cycle=CYCLE, checks=["unread_file", "unknown_column"])
+    files = found[found["check"] == "unread_file"].set_index("table", drop=False)
+    assert sorted(files["detail"].str.split(" ").str[0]) == [
+        "adjustment.csv", "notes.txt", "promotions.csv.csv"]
+    assert files.loc["adjustments", "detail"] == (
+        "adjustment.csv is not a file of the data contract and was not read; if it holds the "
+        "adjustments table, name it adjustments.csv (or adjustments.xlsx) — without it the "
+        "plan has no adjustments")
+    assert files.loc["adjustments", "owner"] == "demand planning"
+    assert "name it promotions.csv" in files.loc["promotions", "detail"]
+    assert files["table"].isna().sum() == 1  # notes.txt: no table it could be
+    column = found[found["check"] == "unknown_column"].iloc[0]
+    assert (column["table"], column["column"], column["owner"]) == (
+        "pipeline", "outcomes", "sales ops")
+    assert column["detail"] == ("pipeline: column 'outcomes' is not in the data contract and "
+                                "is not used; if it is 'outcome', rename it")
+    # the folder as the contract wants it: nothing to say
+    assert quality_findings(loaded(tmp_path / "ok"), cycle=CYCLE,
+                            checks=["unread_file", "unknown_column"]).empty
