@@ -1464,9 +1464,8 @@ class LumpyDemandModel:
             probability = mc["lines"]["probability_calibrated"].to_numpy(float)
             deal_ids = mc["lines"]["deal_id"].to_numpy()
             # A cell's quantiles depend only on the lines that can land in it, all of its
-            # SKU: simulating groups of SKUs one after another bounds the memory and leaves
-            # each cell's distribution as it is (a deal over several SKUs draws anew per
-            # group, which no single cell can tell).
+            # SKU, and its draws only on its key and theirs: simulating groups of SKUs one
+            # after another bounds the memory and changes no number.
             for chunk, chosen in _cell_chunks(cells, base["sku"].to_numpy(), line_sku,
                                               SIMULATION_CELLS, SIMULATION_LINES):
                 compact = np.full(len(base), -1)
