@@ -116,6 +116,7 @@ def _read_csv_text(text: str, name: str, sep: str) -> tuple[pd.DataFrame | None,
         return None, [Problem(name, 1, None, f"cannot read the header: {exc}")]
     width = len(header)
     row = 1
+    padded: list[tuple[int, int]] = []  # (row, cells) of rows that had empty cells too many
     while True:
         row += 1
         try:
@@ -129,15 +130,26 @@ def _read_csv_text(text: str, name: str, sep: str) -> tuple[pd.DataFrame | None,
         if not record or all(not cell.strip() for cell in record):
             continue  # blank line
         if len(record) != width:
-            # A trailing empty cell from Excel is harmless.
+            # Trailing empty cells from Excel are harmless - when every row has them (below).
+            cells = len(record)
             while len(record) > width and record[-1].strip() == "":
                 record = record[:-1]
             if len(record) != width:
                 problems.append(Problem(name, row, None, f"has {len(record)} cells but the header "
                                         f"has {width}"))
                 continue
+            padded.append((row, cells))
         records.append(record)
         rows.append(row)
+    if padded and len(padded) < len(records):
+        # Only some rows are too long: a number written with a comma (1,200; 12,5) splits
+        # into two cells and pushes the rest of its row one column to the right.
+        for bad, cells in padded:
+            problems.append(Problem(name, bad, None, f"has {cells} cells where the header and "
+                                    f"the other rows have {width}: a number written with a comma "
+                                    "(1,200 or 12,5) splits into two cells and moves the rest of "
+                                    "the row one column right; write it without the separator "
+                                    'or in quotes ("1,200")'))
     if problems:
         return None, problems
     frame = pd.DataFrame(records, columns=header, index=pd.Index(rows, name="row"), dtype=object)

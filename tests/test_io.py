@@ -283,3 +283,20 @@ def test_sop_validate_reports_a_bad_production_file_without_traceback(tmp_path, 
     err = capsys.readouterr().err
     assert "production.csv" in err and "actual_qty" in err and "must be >= 0" in err
     assert "Traceback" not in err
+
+
+def test_empty_cells_too_many_on_some_rows_are_a_split_number(tmp_path):
+    # every row with one empty cell too many (an Excel habit): read as it is
+    data, problems = validate_folder(with_files(
+        tmp_path / "all", actuals_csv="sku,period,qty\nA,2024-01,1,\nB,2024-01,2,\n"))
+    assert problems == [] and data.actuals["qty"].tolist() == [1.0, 2.0]
+    # only one row: "1,200" unquoted pushed 200 into the next (empty, optional) column
+    found = problems_of(with_files(
+        tmp_path / "one",
+        adjustments_csv=("snapshot,owner,sku,period,qty_delta,reason\n"
+                         "2024-02,Ann,A,2024-03,5,promo\n"
+                         "2024-02,Ann,B,2024-03,1,200,\n")))
+    assert found[("adjustments.csv", 3, None)].startswith(
+        "has 7 cells where the header and the other rows have 6: a number written with a "
+        "comma (1,200 or 12,5) splits into two cells")
+    assert len(found) == 1
