@@ -275,9 +275,12 @@ def convert(raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
             parsed, bad = parse_month_series(cells)
             out[column.name] = parsed.astype("datetime64[ns]")
             bad_cells.loc[bad, column.name] = True
+            dated = cells.str.strip().str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}")
             for row in cells.index[bad]:
                 problems.append(Problem(name, int(row), column.name,
-                                        "not a month in the form YYYY-MM", cells[row]))
+                                        "not a real date (the day does not exist in its month)"
+                                        if dated[row] else "not a month in the form YYYY-MM",
+                                        cells[row]))
         elif column.dtype in ("float", "int"):
             values, found = _to_number(cells, column, raw)
             problems += found

@@ -32,6 +32,10 @@ def parse_month(value: str) -> pd.Timestamp:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"month {month} out of range 1-12 in {value!r}")
+    if match.group(3) is not None:
+        day = int(match.group(3))
+        if not 1 <= day <= pd.Timestamp(year=year, month=month, day=1).days_in_month:
+            raise ValueError(f"day {day} does not exist in {year}-{month:02d} in {value!r}")
     return pd.Timestamp(year=year, month=month, day=1)
 
 
@@ -49,10 +53,13 @@ def parse_month_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = text.str.extract(MONTH_RE.pattern)
     year = pd.to_numeric(parts[0], errors="coerce")
     month = pd.to_numeric(parts[1], errors="coerce")
+    day = pd.to_numeric(parts[2], errors="coerce")
     ok = year.notna() & month.between(1, 12)
     stamp = pd.to_datetime(
         {"year": year.where(ok, 2000), "month": month.where(ok, 1), "day": 1}, errors="coerce"
     )
+    # a full date must be a real one: 2026-02-30 is a typo, not February
+    ok &= day.isna() | ((day >= 1) & (day <= stamp.dt.days_in_month))
     parsed = stamp.where(ok)
     blank = text.isna() | (text == "")
     bad = ~ok & ~blank

@@ -300,3 +300,13 @@ def test_empty_cells_too_many_on_some_rows_are_a_split_number(tmp_path):
         "has 7 cells where the header and the other rows have 6: a number written with a "
         "comma (1,200 or 12,5) splits into two cells")
     assert len(found) == 1
+
+
+def test_a_date_that_does_not_exist_is_refused(tmp_path):
+    # a full date is accepted as its month (2024-02-29 is real), but 2024-02-30 is a typo
+    found = problems_of(with_files(
+        tmp_path, actuals_csv="sku,period,qty\nA,2024-02-29,1\nB,2024-02-30,1\nA,2024-13,1\n"))
+    assert found[("actuals.csv", 3, "period")] == (
+        "not a real date (the day does not exist in its month)")
+    assert found[("actuals.csv", 4, "period")] == "not a month in the form YYYY-MM"
+    assert ("actuals.csv", 2, "period") not in found
