@@ -87,12 +87,31 @@ def _decode(raw: bytes, name: str) -> tuple[str | None, list[Problem]]:
     if b"\x00" in sample or controls > len(sample) * 0.05:
         return None, [Problem(name, None, None, "not a text CSV file (binary content); save it "
                               "from Excel as 'CSV UTF-8' or as .xlsx")]
-    for encoding in ("utf-8-sig", "cp1252"):
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8 as a whole. If some lines are UTF-8 with accents and others are not, the
+    # file was pasted together from two exports: reading it all as Windows-1252 would
+    # turn every "Müller" of the UTF-8 lines into "MÃ¼ller".
+    mixed, wrong = False, []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
         try:
-            return raw.decode(encoding), []
+            mixed |= not line.decode("utf-8").isascii()
         except UnicodeDecodeError:
-            continue
-    return None, [Problem(name, None, None, "cannot decode the file as UTF-8 or Windows-1252")]
+            wrong.append(number)
+    if mixed and wrong:
+        shown = ", ".join(str(n) for n in wrong[:6]) + (f" and {len(wrong) - 6} more"
+                                                        if len(wrong) > 6 else "")
+        return None, [Problem(name, wrong[0], None,
+                              f"mixes text encodings: row {shown} not in UTF-8 like the rest "
+                              "(accented letters would be garbled); save the file again from "
+                              "Excel as 'CSV UTF-8'")]
+    try:
+        return raw.decode("cp1252"), []
+    except UnicodeDecodeError:
+        return None, [Problem(name, None, None, "cannot decode the file as UTF-8 or "
+                              "Windows-1252")]
 
 
 def _sniff_separator(text: str) -> str:

@@ -186,6 +186,17 @@ def test_windows_1252_text(tmp_path):
     assert data.products.loc[0, "name"] == "Pumpe Größe A"
 
 
+def test_a_file_of_two_encodings_is_refused_not_garbled(tmp_path):
+    # UTF-8 rows with "Müller", then one row appended from a Windows-1252 export
+    head = ("snapshot,owner,sku,period,qty_delta,reason\n"
+            "2024-02,Jürgen Müller,A,2024-03,5,ok\n").encode("utf-8")
+    tail = "2024-02,Zoë,B,2024-03,2,late\n".encode("cp1252")
+    found = problems_of(with_files(tmp_path, adjustments_csv=head + tail))
+    assert found[("adjustments.csv", 3, None)] == (
+        "mixes text encodings: row 3 not in UTF-8 like the rest (accented letters would be "
+        "garbled); save the file again from Excel as 'CSV UTF-8'")
+
+
 def test_xlsx_accepted(tmp_path):
     folder = with_files(tmp_path, actuals_csv=None)
     frame = pd.DataFrame({"sku": ["A", "B"], "period": [pd.Timestamp("2024-01-01"), "2024-02"],
