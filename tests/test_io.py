@@ -189,7 +189,7 @@ def test_windows_1252_text(tmp_path):
 def test_a_file_of_two_encodings_is_refused_not_garbled(tmp_path):
     # UTF-8 rows with "Müller", then one row appended from a Windows-1252 export
     head = ("snapshot,owner,sku,period,qty_delta,reason\n"
-            "2024-02,Jürgen Müller,A,2024-03,5,ok\n").encode("utf-8")
+            "2024-02,Jürgen Müller,A,2024-03,5,ok\n").encode()
     tail = "2024-02,Zoë,B,2024-03,2,late\n".encode("cp1252")
     found = problems_of(with_files(tmp_path, adjustments_csv=head + tail))
     assert found[("adjustments.csv", 3, None)] == (
