@@ -525,6 +525,34 @@ def _stale_deal(data: Dataset, cycle) -> list[dict]:
             late[overdue], rows, strict=True)]
 
 
+STALE_EXPORT_MONTHS = 2
+"""A pipeline or adjustments export older than this many months before the cycle is flagged."""
+
+
+@check("stale_export", "The latest pipeline or adjustments snapshot is months older than the "
+       "cycle: the plan counts its open deals and adjustments as if they were current.")
+def _stale_export(data: Dataset, cycle) -> list[dict]:
+    if cycle is None:
+        return []
+    found = []
+    for table, owner in SNAPSHOT_OWNERS.items():
+        frame = getattr(data, table)
+        taken = frame.loc[frame["snapshot"] <= cycle, "snapshot"]
+        if taken.empty:
+            continue
+        latest = taken.max()
+        age = int(months_between(latest, cycle))
+        if age <= STALE_EXPORT_MONTHS:
+            continue
+        what = "open deals" if table == "pipeline" else "adjustments"
+        found.append(_finding(
+            "warning", table, None,
+            f"{table}.csv: the latest snapshot is {fmt_month(latest)}, {age} months before the "
+            f"cycle {fmt_month(cycle)}; the plan counts its {what} as if they were current. "
+            f"Add this month's export as a new snapshot", owner, column="snapshot"))
+    return found
+
+
 @check("reopened_deal", "A deal line the pipeline recorded as won or lost that a later "
        "snapshot lists as open again: the plan counts it as open; if it was won, its order "
        "is in the actuals already and counting it again doubles it.")

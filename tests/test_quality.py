@@ -488,3 +488,21 @@ def test_a_misnamed_file_and_a_misspelt_column_are_named(tmp_path):
     # the folder as the contract wants it: nothing to say
     assert quality_findings(loaded(tmp_path / "ok"), cycle=CYCLE,
                             checks=["unread_file", "unknown_column"]).empty
+
+
+def test_an_old_pipeline_export_is_named():
+    # latest pipeline snapshot 2024-03 against cycle 2024-06: 3 months, more than 2
+    pipeline = pd.DataFrame({
+        "snapshot": pd.to_datetime(["2024-02-01", "2024-03-01"]), "deal_id": ["D1", "D1"],
+        "sku": ["A", "A"], "period": pd.to_datetime(["2024-07-01"] * 2), "qty": [5.0, 5.0],
+        "probability": [0.5, 0.5]})
+    data = dataset(pipeline=pipeline)
+    found = quality_findings(data, cycle="2024-06", checks=["stale_export"])
+    assert found[["table", "column", "owner"]].values.tolist() == [
+        ["pipeline", "snapshot", "sales ops"]]
+    assert found["detail"].iloc[0] == (
+        "pipeline.csv: the latest snapshot is 2024-03, 3 months before the cycle 2024-06; the "
+        "plan counts its open deals as if they were current. Add this month's export as a "
+        "new snapshot")
+    # two months old is a normal lag (the export of the month before the cycle, and one)
+    assert quality_findings(data, cycle="2024-05", checks=["stale_export"]).empty
