@@ -201,9 +201,9 @@ def test_every_check_registered_and_errors_first():
     assert set(CHECKS) == {"no_routing", "price_below_cost", "near_duplicate", "no_history",
                            "history_gap", "discontinued_in_pipeline",
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
-                           "missing_price_cost", "no_lead_time", "launch_data",
-                           "snapshot_after_cycle", "stale_deal", "reopened_deal",
-                           "after_end_of_life"}
+                           "missing_price_cost", "unread_file", "unknown_column",
+                           "no_lead_time", "launch_data", "snapshot_after_cycle",
+                           "stale_export", "stale_deal", "reopened_deal", "after_end_of_life"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
