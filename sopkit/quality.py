@@ -19,13 +19,16 @@ Severities
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sopkit.contract import TABLES
 from sopkit.dataset import Dataset
 from sopkit.errors import ParameterError
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
@@ -309,8 +312,6 @@ OWNER_OF_TABLE = {"pipeline": "sales ops", "adjustments": "demand planning",
 
 def _close_names(text: str, names, cutoff: float = 0.75) -> list[str]:
     """Names ``text`` probably meant: contained in it, or spelt within ``cutoff``."""
-    import difflib
-
     text = text.strip().lower()
     inside = [n for n in names if n in text and len(n) >= 3]
     return inside or difflib.get_close_matches(text, list(names), n=1, cutoff=cutoff)
@@ -320,10 +321,6 @@ def _close_names(text: str, names, cutoff: float = 0.75) -> list[str]:
        "misnamed export such as pipeline_2026-11.csv or adjustment.csv): its rows are not in "
        "the plan.")
 def _unread_file(data: Dataset, cycle) -> list[dict]:
-    from pathlib import Path
-
-    from sopkit.contract import TABLES
-
     folder = Path(data.source) if data.source else None
     if folder is None or not folder.is_dir():
         return []
@@ -357,8 +354,6 @@ def _unread_file(data: Dataset, cycle) -> list[dict]:
        "it does (outcomes for outcome): kept in the file, but not used, so what it says is "
        "not in the plan.")
 def _unknown_column(data: Dataset, cycle) -> list[dict]:
-    from sopkit.contract import TABLES
-
     found = []
     for name, frame in data.tables().items():
         known = [c.name for c in TABLES[name].columns]
