@@ -1576,10 +1576,16 @@ _STREAM_WIN, _STREAM_SLIP = np.uint64(0x5EED0001), np.uint64(0x5EED0002)
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijective, well-mixed hash of 64-bit integers."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    """SplitMix64's finaliser: a bijective, well-mixed hash of 64-bit integers.
+
+    Works in place on ``x`` (every caller passes a fresh array) and returns it."""
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
 
 
 def _text_keys(values, seed: int) -> np.ndarray:
@@ -1600,17 +1606,11 @@ def _cell_keys(skus: np.ndarray, months, seed: int) -> np.ndarray:
 def _uniforms(keys: np.ndarray, n: int) -> np.ndarray:
     """``n`` uniform numbers in [0, 1) per key, counter-based: draw ``j`` of key ``k`` is
     a hash of ``(k, j)``, whatever else is drawn, in whatever order."""
-    # SplitMix64 seeded with the key: draw j mixes key + j × golden ratio (in place)
+    # SplitMix64 seeded with the key: draw j mixes key + j × golden ratio
     with np.errstate(over="ignore"):
-        x = keys.astype(np.uint64)[:, None] + (np.arange(1, n + 1, dtype=np.uint64)
-                                               * _GOLDEN)[None, :]
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-        x >>= np.uint64(11)
-    return x.astype(np.float64) * (1.0 / 9007199254740992.0)
+        x = _mix64(keys.astype(np.uint64)[:, None]
+                   + (np.arange(1, n + 1, dtype=np.uint64) * _GOLDEN)[None, :])
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 def _simulate(stat_quantiles: np.ndarray, levels: np.ndarray, factor: np.ndarray,
