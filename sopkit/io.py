@@ -40,6 +40,9 @@ from sopkit.periods import fmt_month, parse_month_series
 
 # Tables whose file must have at least one record for planning to make sense.
 MUST_HAVE_ROWS = ("products", "actuals", "resources", "routings")
+MAX_NUMBER = 1e15
+"""Largest magnitude a number cell may hold (a quadrillion): above it no plan quantity, price
+or amount is real, and sums of such values lose the units digits or overflow."""
 
 _EU_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
 _EU_THOUSANDS_ONLY = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
@@ -269,7 +272,13 @@ def _to_number(cells: pd.Series, column: Column, raw: RawTable) -> tuple[pd.Seri
     inf = np.isinf(values)
     for row in text.index[inf]:
         problems.append(Problem(name, int(row), column.name, "not a finite number", cells[row]))
-    return values.where(~inf), problems
+    huge = ~inf & (values.abs() > MAX_NUMBER)
+    for row in text.index[huge]:
+        problems.append(Problem(name, int(row), column.name,
+                                f"larger than {MAX_NUMBER:,.0f}: no quantity, price or amount "
+                                "of a plan is that large (a typo, or a code read as a number?)",
+                                cells[row]))
+    return values.where(~inf & ~huge), problems
 
 
 def convert(raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:

@@ -76,6 +76,18 @@ def test_text_where_number_belongs_and_bad_period(tmp_path):
     assert found[("actuals.csv", 4, "qty")] == "blank cell; a value is required"
 
 
+def test_absurdly_large_and_infinite_numbers_refused(tmp_path):
+    # 1e15 is the largest magnitude allowed; 1e300 (a code read as a number, a typo) and inf
+    # would overflow every sum of the plan
+    found = problems_of(with_files(
+        tmp_path, actuals_csv="sku,period,qty\nA,2024-01,1e300\nA,2024-02,inf\n"
+                              "B,2024-01,1000000000000000\nB,2024-02,-2e15\n"))
+    assert found[("actuals.csv", 2, "qty")].startswith("larger than 1,000,000,000,000,000")
+    assert found[("actuals.csv", 3, "qty")] == "not a finite number"
+    assert ("actuals.csv", 4, "qty") not in found
+    assert found[("actuals.csv", 5, "qty")].startswith("larger than")
+
+
 def test_duplicate_keys_name_both_rows(tmp_path):
     found = problems_of(with_files(
         tmp_path, actuals_csv="sku,period,qty\nA,2024-01,1\nB,2024-01,1\nA,2024-01,2\n"))
