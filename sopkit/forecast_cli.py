@@ -19,14 +19,20 @@ map them to months or weeks first. How real-world data is handled:
 * an all-zero series gets a zero forecast, a series of 1–3 months the mean of
   what exists (model ``history_mean``);
 * duplicate ``(sku, period)`` rows are rejected, naming both rows: summing them
-  silently could double count an export that was appended twice.
+  silently could double count an export that was appended twice;
+* SKU codes that differ only in case, spaces or punctuation (``VLV-0001`` and
+  ``VLV0001``) are forecast separately, with a warning naming their rows.
 
 With ``--pipeline PIPELINE.csv`` (the data contract's pipeline table, several
 snapshots), the lumpy-demand model (:mod:`sopkit.lumpy`) learns from the past
 snapshots how far to trust the deals and blends the latest snapshot's open
 deals into the forecast: ``qty_forecast`` is then the consensus, and the
 columns ``qty_stat``, ``announced_share`` and ``qty_pipeline`` show the parts.
-Monthly history only (slips are learned in months).
+Monthly history only (slips are learned in months). A deal whose SKU is spelt
+differently from the history's (``spk-0015`` for ``SPK-0015``) stops the run,
+naming its row; a SKU with no history at all is planned from its deals, with a
+warning; so are snapshots dated after the forecast starts (not used), an export
+more than two months old, overdue and reopened deals (:data:`PIPELINE_CHECKS`).
 
 Output: one row per SKU and future period: ``sku, period`` (written in the
 input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
@@ -43,6 +49,7 @@ process never holds the history. A CSV input may also be written as Parquet.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +88,10 @@ def _history_as_text():
         else c for c in HISTORY.columns
     )
     return dataclasses.replace(HISTORY, columns=columns)
+
+
+def _warn(text: str) -> None:
+    print(f"sop forecast: warning: {text}", file=sys.stderr)
 
 
 def _raise(problems: list[Problem], path: Path, headline: str | None = None):
@@ -133,7 +144,8 @@ def read_history_with_frequency(path: str | Path) -> tuple[pd.DataFrame, str]:
     Returns
     -------
     frame : DataFrame
-        ``sku, period`` (month starts, or the Monday of each ISO week), ``qty``.
+        ``sku, period`` (month starts, or the Monday of each ISO week), ``qty``; the index
+        is the spreadsheet row of each line.
     freq : str
         ``"MS"`` or ``"W-MON"``.
 
@@ -166,11 +178,12 @@ def read_history_with_frequency(path: str | Path) -> tuple[pd.DataFrame, str]:
                         "the same ISO week written twice", f"{sku} {fmt_week(stamp)}")
                 for row, sku, stamp in zip(rows.index[:MAX_LISTED_ROWS], rows["sku"],
                                            rows["period"], strict=False)], path)
-    return frame.reset_index(drop=True), freq
+    return frame, freq
 
 
 def read_history(path: str | Path):
-    """Read and check a monthly demand-history file; raises DataError listing every problem."""
+    """Read and check a monthly demand-history file; raises DataError listing every problem.
+    The index is the spreadsheet row of each line."""
     from sopkit.io import read_table
 
     path = Path(path)
@@ -179,12 +192,13 @@ def read_history(path: str | Path):
         problems = [Problem(path.name, None, None, "has a header but no data rows")]
     if problems:
         _raise(problems, path)
-    return frame.reset_index(drop=True)
+    return frame
 
 
 def read_pipeline(path: str | Path):
     """Read and check a pipeline export (the contract's pipeline table, SKUs not checked
-    against a product master); raises DataError listing every problem."""
+    against a product master); raises DataError listing every problem. The index is the
+    spreadsheet row of each deal line."""
     from sopkit.contract import TABLES
     from sopkit.io import read_table
 
@@ -192,7 +206,86 @@ def read_pipeline(path: str | Path):
     frame, problems = read_table(path, TABLES["pipeline"])
     if problems:
         raise DataError(problems, headline=f"{len(problems)} problem(s) in {path}")
-    return frame.reset_index(drop=True)
+    return frame
+
+
+def near_duplicate_codes(history: pd.DataFrame, file: str) -> list[str]:
+    """Warnings for SKU codes of the history that differ only in case, spaces or punctuation
+    (``VLV-0001`` and ``VLV0001``): each is forecast as a product of its own, which splits
+    one product's demand in two. ``history``'s index is the spreadsheet row."""
+    from sopkit.quality import normalise_code
+
+    codes = history["sku"].dropna()
+    groups = codes.groupby(codes.map(normalise_code), sort=True)
+    warnings = []
+    for _, group in groups:
+        spellings = sorted(group.unique())
+        if len(spellings) < 2:
+            continue
+        where = "; ".join(f"'{code}' row {_rows_text(group.index[group == code])}"
+                          for code in spellings)
+        warnings.append(f"{file}: SKU codes {', '.join(repr(c) for c in spellings)} differ "
+                        f"only in case, spaces or punctuation and are forecast as separate "
+                        f"products ({where}); if they are one product, correct the codes")
+    return warnings
+
+
+PIPELINE_CHECKS = ("snapshot_after_cycle", "stale_export", "stale_deal", "reopened_deal")
+"""Data-quality checks of :mod:`sopkit.quality` that ``sop forecast --pipeline`` runs: the
+ones that need only the history and the pipeline."""
+
+
+def _rows_text(rows) -> str:
+    rows = sorted(int(r) for r in rows)
+    return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
+
+
+def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, history_file: str,
+                   pipeline_file: str) -> list[str]:
+    """What ``sop forecast`` must say about a pipeline export before using it.
+
+    A deal whose SKU code is not in the history but matches one of its codes once case,
+    spaces and punctuation are ignored (``spk-0015``, ``SPK 0015``) is an error: its deals
+    would be planned as a product of their own, and count as lost when the model learns
+    from the past. Raises :class:`DataError` naming every such row. Returns warnings:
+    SKUs the history does not know at all (planned from their deals alone) and the
+    findings of :data:`PIPELINE_CHECKS` (snapshots after the forecast starts, a stale
+    export, overdue or reopened deals), each naming the file and rows.
+
+    ``pipeline``'s index is the spreadsheet row (:func:`read_pipeline`).
+    """
+    from sopkit.dataset import Dataset
+    from sopkit.periods import fmt_month
+    from sopkit.quality import normalise_code, quality_findings
+
+    known = pd.Index(history["sku"].dropna().unique())
+    by_code = {normalise_code(s): s for s in known}
+    unknown = pipeline[~pipeline["sku"].isin(known)]
+    problems, warnings = [], []
+    for sku, group in unknown.groupby("sku", sort=True):
+        meant = by_code.get(normalise_code(sku))
+        if meant is not None:
+            problems += [Problem(pipeline_file, int(row), "sku",
+                                 f"'{sku}' is not in {history_file}, but '{meant}' is: codes "
+                                 "must match exactly (case, spaces and dashes included)")
+                         for row in group.index]
+            continue
+        resolved = group[group["period"] < cycle]
+        warnings.append(
+            f"{pipeline_file}: SKU '{sku}' has no demand history in {history_file}; its "
+            f"deals are planned as a new product's (row {_rows_text(group.index)})"
+            + (f"; {len(resolved)} deal line(s) due before {fmt_month(cycle)} count as lost "
+               "when the model learns from past deals" if len(resolved) else ""))
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {pipeline_file}")
+    keyed = pipeline[["snapshot", "deal_id", "sku", "period"]]
+    rows = keyed.assign(row=keyed.index.to_numpy(dtype=int)).reset_index(drop=True)
+    rows.attrs["file"] = pipeline_file
+    data = Dataset(actuals=history.reset_index(drop=True), pipeline=pipeline.reset_index(
+        drop=True), source_rows={"pipeline": rows})
+    findings = quality_findings(data, cycle=cycle, checks=PIPELINE_CHECKS)
+    warnings += [str(d) for d in findings.loc[findings["table"] == "pipeline", "detail"]]
+    return warnings
 
 
 def blend_pipeline(forecast, history, pipeline):
@@ -234,6 +327,8 @@ def run_forecast_command(args) -> int:
     if is_parquet_path(args.history):
         return _forecast_parquet_dataset(args, settings)
     history, freq = read_history_with_frequency(args.history)
+    for warning in near_duplicate_codes(history, Path(args.history).name):
+        _warn(warning)
     weekly = freq == "W-MON"
     pipeline = None
     if args.pipeline:
@@ -241,6 +336,13 @@ def run_forecast_command(args) -> int:
             raise ParameterError("--pipeline: the lumpy-demand model learns slips in months; "
                                  "give a monthly history (YYYY-MM) with a pipeline")
         pipeline = read_pipeline(args.pipeline)
+        cycle = history["period"].max() + pd.DateOffset(months=1)
+        for warning in check_pipeline(history, pipeline, cycle=cycle,
+                                      history_file=Path(args.history).name,
+                                      pipeline_file=Path(args.pipeline).name):
+            _warn(warning)
+        pipeline = pipeline.reset_index(drop=True)
+    history = history.reset_index(drop=True)
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
         season_length=args.season_length or (52 if weekly else 12),

@@ -158,3 +158,42 @@ def test_pipeline_problems_and_weekly_rejected(tmp_path, capsys):
     assert main(["forecast", str(monthly), "--out", str(tmp_path / "o.csv"),
                  "--pipeline", str(pipe)]) == 3
     assert "pipeline.csv, row 2, column 'probability': must be <= 1" in capsys.readouterr().err
+
+
+def test_pipeline_codes_checked_against_the_history(tmp_path, capsys):
+    # 'a' is SKU A spelt in lower case: its deal would be planned as a product of its own
+    # and count as lost when the model learns from the past, so the run stops and names
+    # the row; a wholly new SKU C is planned from its deal with a warning
+    rows = "".join(f"A,2025-{m:02d},0\nB,2025-{m:02d},5\n" for m in range(1, 13))
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    pipe = tmp_path / "pipeline.csv"
+    header = "snapshot,deal_id,sku,period,qty,probability\n"
+    pipe.write_text(header + "2025-12,D1,A,2026-02,100,0.5\n2025-12,D2,a,2026-02,40,0.5\n")
+    out = tmp_path / "o.csv"
+    args = ["forecast", str(src), "--horizon", "3", "--out", str(out), "--pipeline", str(pipe)]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert ("pipeline.csv, row 3, column 'sku': 'a' is not in history.csv, but 'A' is" in err)
+    assert not out.exists()
+    pipe.write_text(header + "2025-12,D1,A,2026-02,100,0.5\n2025-12,D3,C,2026-01,30,1.0\n"
+                    "2026-05,D4,B,2026-06,10,0.5\n")
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert ("warning: pipeline.csv: SKU 'C' has no demand history in history.csv; its deals "
+            "are planned as a new product's (row 3)") in err
+    # a snapshot after the forecast starts (2026-01) cannot have been taken: named, not used
+    assert ("pipeline.csv: 1 row(s) dated in snapshot 2026-05, after the cycle 2026-01 and "
+            "the last actuals (2025-12), are not used by this plan (row 4)") in err
+    frame = pd.read_csv(out).set_index(["sku", "period"])
+    assert frame.loc[("C", "2026-01"), "qty_pipeline"] == pytest.approx(30.0)
+    assert frame.loc[("B", "2026-03"), "qty_pipeline"] == 0
+
+
+def test_history_codes_that_differ_only_in_spelling_are_named(tmp_path, capsys):
+    code, _ = run(tmp_path, "sku,period,qty\nVLV-1,2025-01,4\nVLV-1,2025-02,5\n"
+                            "vlv 1,2025-03,6\nP,2025-01,1\n")
+    assert code == 0
+    err = capsys.readouterr().err
+    assert ("warning: history.csv: SKU codes 'VLV-1', 'vlv 1' differ only in case, spaces or "
+            "punctuation and are forecast as separate products ('VLV-1' row 2, 3; 'vlv 1' "
+            "row 4)") in err
