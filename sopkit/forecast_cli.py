@@ -213,7 +213,7 @@ def near_duplicate_codes(history: pd.DataFrame, file: str) -> list[str]:
     """Warnings for SKU codes of the history that differ only in case, spaces or punctuation
     (``VLV-0001`` and ``VLV0001``): each is forecast as a product of its own, which splits
     one product's demand in two. ``history``'s index is the spreadsheet row."""
-    from sopkit.quality import normalise_code
+    from sopkit.quality import normalise_code, rows_text
 
     codes = history["sku"].dropna()
     groups = codes.groupby(codes.map(normalise_code), sort=True)
@@ -222,7 +222,7 @@ def near_duplicate_codes(history: pd.DataFrame, file: str) -> list[str]:
         spellings = sorted(group.unique())
         if len(spellings) < 2:
             continue
-        where = "; ".join(f"'{code}' row {_rows_text(group.index[group == code])}"
+        where = "; ".join(f"'{code}' row {rows_text(group.index[group == code])}"
                           for code in spellings)
         warnings.append(f"{file}: SKU codes {', '.join(repr(c) for c in spellings)} differ "
                         f"only in case, spaces or punctuation and are forecast as separate "
@@ -233,11 +233,6 @@ def near_duplicate_codes(history: pd.DataFrame, file: str) -> list[str]:
 PIPELINE_CHECKS = ("snapshot_after_cycle", "stale_export", "stale_deal", "reopened_deal")
 """Data-quality checks of :mod:`sopkit.quality` that ``sop forecast --pipeline`` runs: the
 ones that need only the history and the pipeline."""
-
-
-def _rows_text(rows) -> str:
-    rows = sorted(int(r) for r in rows)
-    return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
 
 
 def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, history_file: str,
@@ -256,7 +251,7 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
     """
     from sopkit.dataset import Dataset
     from sopkit.periods import fmt_month
-    from sopkit.quality import normalise_code, quality_findings
+    from sopkit.quality import normalise_code, quality_findings, rows_text
 
     known = pd.Index(history["sku"].dropna().unique())
     by_code = {normalise_code(s): s for s in known}
@@ -273,7 +268,7 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
         resolved = group[group["period"] < cycle]
         warnings.append(
             f"{pipeline_file}: SKU '{sku}' has no demand history in {history_file}; its "
-            f"deals are planned as a new product's (row {_rows_text(group.index)})"
+            f"deals are planned as a new product's (row {rows_text(group.index)})"
             + (f"; {len(resolved)} deal line(s) due before {fmt_month(cycle)} count as lost "
                "when the model learns from past deals" if len(resolved) else ""))
     if problems:

@@ -85,6 +85,12 @@ def _live(products: pd.DataFrame) -> pd.Series:
     return _status(products).fillna("active") != "discontinued"
 
 
+def rows_text(rows) -> str:
+    """Spreadsheet rows as a message shows them: ``"2, 5, 9"``, past six ``"… and 4 more"``."""
+    rows = sorted(int(r) for r in rows)
+    return ", ".join(map(str, rows[:6])) + (f" and {len(rows) - 6} more" if len(rows) > 6 else "")
+
+
 def normalise_code(text) -> str:
     """Lower case, without anything but letters and digits: ``"Pump-A 1"`` -> ``"pumpa1"``."""
     if text is None or pd.isna(text):
@@ -289,8 +295,7 @@ def _unknown_sku(data: Dataset, cycle) -> list[dict]:
     for (table, file, column, value), group in aside.groupby(
             ["table", "file", "column", "value"], sort=True):
         rows = sorted(int(r) for r in group["row"].dropna())
-        shown = ", ".join(str(r) for r in rows[:6]) + (f" and {len(rows) - 6} more"
-                                                       if len(rows) > 6 else "")
+        shown = rows_text(rows)
         qty = group["qty"].astype(float)
         units = f", {qty.sum():,.0f} units" if qty.notna().any() else ""
         what = {"actuals": "demand history", "pipeline": "pipeline deals",
@@ -481,8 +486,7 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
             continue
         file, found_rows = _source_rows(data, table, late)
         rows = sorted(r for r in found_rows if r is not None)
-        shown = ", ".join(str(r) for r in rows[:6]) + (f" and {len(rows) - 6} more"
-                                                       if len(rows) > 6 else "")
+        shown = rows_text(rows)
         months = ", ".join(fmt_month(m) for m in sorted(late["snapshot"].unique()))
         found.append(_finding(
             "warning", table, None,
