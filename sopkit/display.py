@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sopkit.labels import SERIES_LABELS, heading
+
 # One look for every chart; dpi 100 keeps a report's images small (tens of kB each).
 FIGSIZE = (9.0, 4.0)
 DPI = 100
@@ -93,6 +95,13 @@ def _label(value: Any) -> str:
     if isinstance(value, pd.Period):
         return str(value)
     return str(value)
+
+
+def column_heading(column: Any) -> str:
+    """The heading a report table shows for ``column``: a snake-case name as
+    words (:func:`sopkit.labels.heading`), anything else (months, tuples,
+    labels chosen for reading) as :func:`_label` writes it."""
+    return heading(column) if isinstance(column, str) else _label(column)
 
 
 def _float_format(values: pd.Series) -> str:
@@ -185,7 +194,8 @@ def show_table(
     ----------
     frame : DataFrame
         Long or wide; a named index or a MultiIndex is shown as columns,
-        timestamp column labels (a pivot by ``period``) as ``YYYY-MM``.
+        timestamp column labels (a pivot by ``period``) as ``YYYY-MM``,
+        snake-case column names as words (:func:`column_heading`).
     caption : str, optional
         Shown above the table.
     max_rows : int or None
@@ -209,6 +219,7 @@ def show_table(
     if max_rows is not None and n_rows > max_rows:
         shown = shown.head(max_rows)
     labels = [_label(col) for col in shown.columns]
+    headings = [column_heading(col) for col in shown.columns]
     columns = []
     for position, col in enumerate(shown.columns):
         fmt = formats.get(col, formats.get(labels[position]))
@@ -221,9 +232,9 @@ def show_table(
             f"{_esc(caption)}</caption>"
         )
     parts.append("<thead><tr>")
-    for label, (_, numeric) in zip(labels, columns, strict=True):
+    for text, (_, numeric) in zip(headings, columns, strict=True):
         align = "right" if numeric else "left"
-        parts.append(f'<th style="text-align:{align}">{_esc(label)}</th>')
+        parts.append(f'<th style="text-align:{align}">{_esc(text)}</th>')
     parts.append("</tr></thead><tbody>")
     for row in range(len(shown)):
         parts.append("<tr>")
@@ -243,9 +254,8 @@ def show_table(
         parts.append(
             f'<p class="sop-footnote">Showing the first {len(shown):,} of {n_rows:,} rows.</p>'
         )
-    text_frame = pd.DataFrame(
-        {label: cells for label, (cells, _) in zip(labels, columns, strict=True)}
-    )
+    text_frame = pd.DataFrame({position: cells for position, (cells, _) in enumerate(columns)})
+    text_frame.columns = headings
     text = (f"{caption}\n" if caption else "") + (
         text_frame.to_string(index=False) if n_rows else empty)
     return HTMLBlock("".join(parts), text)
@@ -407,23 +417,6 @@ def heatmap(
     return fig
 
 
-# Legend and axis names of the columns the reports chart most; others show as named.
-SERIES_LABELS = {
-    "qty_actual": "actual",
-    "qty_stat": "statistical forecast",
-    "qty_consensus": "consensus",
-    "qty_pipeline": "pipeline",
-    "period": "month",
-    "inventory_value": "inventory value",
-    "safety_stock_value": "safety stock value",
-    "below_target_value": "value below target",
-    "written_off_value": "value written off",
-    "revenue_launch": "revenue from launches",
-    "revenue_phase_out_lost": "revenue lost to phase-outs",
-    "revenue_budget": "budget",
-    "gross_margin": "gross margin",
-    "months_ahead": "months ahead",
-}
 _QUANTILE_COLUMN = re.compile(r"^qty_q(\d+)$")
 
 

@@ -73,6 +73,7 @@ import pandas as pd
 
 from sopkit.dataset import Dataset
 from sopkit.errors import InfeasiblePlanError, ParameterError
+from sopkit.labels import heading
 from sopkit.periods import add_months, cycle_month, month_range, months_between, parse_month
 
 BASELINE = "Baseline"
@@ -830,12 +831,13 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
 
     def compare(level: int, row: int, other: int) -> str:
         kpi = criteria[level][0]
-        return f"{kpi} {_format(kpi, values[kpi][row])} vs {_format(kpi, values[kpi][other])}"
+        return (f"{heading(kpi)} {_format(kpi, values[kpi][row])} vs "
+                f"{_format(kpi, values[kpi][other])}")
 
     def ties(level: int) -> str:
         if level == 0:
             return ""
-        kpis = ", ".join(k for k, _ in criteria[:level])
+        kpis = ", ".join(heading(k) for k, _ in criteria[:level])
         return f" (tied on {kpis} within {pct})"
 
     ranks, reasons = [], []

@@ -15,7 +15,7 @@ def test_decisions_recommend_the_top_response_and_group_gaps():
         "scenario": ["Extra shift", "Baseline", "Boom"],
         "kind": ["response", "response", "shock"],
         "rank": pd.array([1, 2, pd.NA], dtype="Int64"),
-        "reason": ["best: ahead of 'Baseline' on gross_margin 120 vs 100", "behind", "shock"],
+        "reason": ["best: ahead of 'Baseline' on gross margin 120 vs 100", "behind", "shock"],
     })
     gaps = pd.DataFrame({
         "sku": ["A", "B", "A", "C"],

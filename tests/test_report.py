@@ -392,7 +392,7 @@ def test_show_table_says_when_there_is_nothing():
 
     none = pd.DataFrame({"sku": pd.Series(dtype=str), "qty": pd.Series(dtype=float)})
     table = show_table(none, caption="Alerts", empty="No deal <that> large.")
-    assert ">sku</th>" in table.html and "<td" not in table.html
+    assert ">SKU</th>" in table.html and "<td" not in table.html
     assert '<p class="sop-footnote">No deal &lt;that&gt; large.</p>' in table.html
     assert repr(table) == "Alerts\nNo deal <that> large."
     assert "sop-footnote" not in show_table(pd.DataFrame({"sku": ["A"]})).html
@@ -536,3 +536,23 @@ def test_charts_carry_alt_text_into_the_report():
     assert metadata == {"alt": alt_text(fig)}
     assert alt_text(fig).startswith("Demand, all SKUs. y: units")
     assert "Series: " in alt_text(fig)
+
+
+def test_table_headings_read_as_words():
+    from sopkit.display import column_heading, show_table
+
+    frame = pd.DataFrame({"sku": ["A"], "tier1_fill_rate": [0.5], "change_pct": [1.0],
+                          "qty_stat": [2.0], "n_skus": [3], "co2e_kg": [4.0],
+                          "Approved by": ["Ann"], pd.Timestamp("2026-11-01"): [5.0]})
+    html_text = show_table(frame).html
+    headings = re.findall(r"<th style=[^>]*>(.*?)</th>", html_text)
+    assert headings == ["SKU", "tier-1 fill rate", "change %", "statistical forecast", "SKUs",
+                        "CO₂e (kg)", "Approved by", "2026-11"]
+    # formats keep working with the column's own name
+    assert ">50.0%</td>" in show_table(frame, formats={"tier1_fill_rate": "{:.1%}"}).html
+    assert column_heading("contribution_after_cost") == "contribution after cost"
+    assert column_heading("qty_demand_to_eol") == "qty demand to end of life"
+    # a period column keeps its name (a month or a week), two equal headings keep both columns
+    assert column_heading("period") == "period"
+    twins = show_table(pd.DataFrame({"qty_stat": [1], "statistical forecast": [2]}))
+    assert "1" in repr(twins) and "2" in repr(twins)

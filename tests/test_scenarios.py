@@ -352,9 +352,9 @@ def test_rank_lexicographic_with_tolerance(results):
     assert ranked["scenario"].tolist() == ["Shift", "Baseline", "Downturn", "Outage", "Failed"]
     assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
     reasons = dict(zip(ranked["scenario"], ranked["reason"], strict=True))
-    assert reasons["Shift"] == ("best: ahead of 'Baseline' on gross_margin 3,100 vs 3,000 "
-                                "(tied on tier1_fill_rate within 0.5%)")
-    assert reasons["Outage"] == "behind 'Downturn' on tier1_fill_rate 33.3% vs 100.0%"
+    assert reasons["Shift"] == ("best: ahead of 'Baseline' on gross margin 3,100 vs 3,000 "
+                                "(tied on tier-1 fill rate within 0.5%)")
+    assert reasons["Outage"] == "behind 'Downturn' on tier-1 fill rate 33.3% vs 100.0%"
     assert reasons["Failed"] == "no result (infeasible: no plan)"
 
 
