@@ -277,9 +277,11 @@ def launch_curves(
     DataFrame
         ``sku, month_since_launch`` (0 … ``curve_months − 1``), ``factor``
         (share of the ramped-up volume; 1 from ``curve_months −
-        plateau_months`` on), ``n_analogs``, ``analog_level`` (the analogs'
-        mean ramped-up monthly demand). Products on the linear-ramp fallback
-        get ``min(1, (k + 1) / FALLBACK_RAMP_MONTHS)`` and ``n_analogs`` 0.
+        plateau_months`` on), ``n_analogs``, ``analogs`` (the analogs
+        averaged, comma-separated), ``analog_level`` (the analogs' mean
+        ramped-up monthly demand). Products on the linear-ramp fallback get
+        ``min(1, (k + 1) / FALLBACK_RAMP_MONTHS)``, ``n_analogs`` 0 and
+        ``analogs`` "".
     """
     cycle = cycle_month(cycle)
     _check_months(curve_months, plateau_months)
@@ -300,14 +302,67 @@ def launch_curves(
             factor = np.minimum(1.0, (k + 1) / FALLBACK_RAMP_MONTHS)
             level = np.nan
         rows.append(pd.DataFrame({"sku": sku, "month_since_launch": k, "factor": factor,
-                                  "n_analogs": len(used), "analog_level": level}))
+                                  "n_analogs": len(used), "analogs": ", ".join(used),
+                                  "analog_level": level}))
     if not rows:
         return pd.DataFrame({"sku": pd.Series(dtype="string"),
                              "month_since_launch": pd.Series(dtype=int),
                              "factor": pd.Series(dtype=float), "n_analogs": pd.Series(dtype=int),
+                             "analogs": pd.Series(dtype="string"),
                              "analog_level": pd.Series(dtype=float)})
     out = pd.concat(rows, ignore_index=True)
     out["sku"] = out["sku"].astype("string")
+    out["analogs"] = out["analogs"].astype("string")
+    return out
+
+
+def shared_curves(curves: pd.DataFrame, *, max_skus: int = 4) -> pd.DataFrame:
+    """The distinct launch curves, each named by the products that share it.
+
+    New products with the same analogs get the same curve; drawn one line per
+    product, they hide each other. This keeps one line per distinct curve.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        :func:`launch_curves` output.
+    max_skus : int
+        Products named in a curve's label before "and N more".
+
+    Returns
+    -------
+    DataFrame
+        ``curve`` (e.g. "PMP-0006, PMP-0012 (analog PMP-0014)", or "… (linear
+        ramp)" for the fallback), ``month_since_launch``, ``factor``,
+        ``n_skus``; in the order of each curve's first product.
+    """
+    if curves.empty:
+        return pd.DataFrame({"curve": pd.Series(dtype="string"),
+                             "month_since_launch": pd.Series(dtype=int),
+                             "factor": pd.Series(dtype=float), "n_skus": pd.Series(dtype=int)})
+    shapes: dict[tuple, list[str]] = {}
+    first: dict[tuple, pd.DataFrame] = {}
+    ordered = curves.sort_values(["sku", "month_since_launch"])
+    for sku, group in ordered.groupby("sku", sort=True):
+        analogs = ", ".join(sorted(str(group["analogs"].iloc[0]).split(", ")))
+        key = (analogs, tuple(np.round(group["factor"].to_numpy(dtype=float), 9)))
+        shapes.setdefault(key, []).append(str(sku))
+        first.setdefault(key, group)
+    parts = []
+    for key, skus in shapes.items():
+        named = ", ".join(skus[:max_skus])
+        if len(skus) > max_skus:
+            named += f" and {len(skus) - max_skus} more"
+        analogs = key[0]
+        source = (f"analog{'s' if ',' in analogs else ''} {analogs}" if analogs
+                  else "linear ramp")
+        group = first[key]
+        parts.append(pd.DataFrame({"curve": f"{named} ({source})",
+                                   "month_since_launch": group["month_since_launch"].to_numpy(),
+                                   "factor": group["factor"].to_numpy(dtype=float),
+                                   "n_skus": len(skus)}))
+    out = pd.concat(parts, ignore_index=True)
+    out["curve"] = out["curve"].astype("string")
     return out
 
 

@@ -123,6 +123,26 @@ def test_launch_forecast_falls_back_to_linear_ramp():
     assert set(chosen["rule"]) == {"linear ramp"}
 
 
+def test_products_with_the_same_analogs_share_one_curve(launch_case):
+    products, actuals = launch_case
+    chosen = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, n_analogs=2, **KW)
+    curves = lifecycle.launch_curves(chosen, products, actuals, cycle=CYCLE, **KW)
+    assert curves.loc[curves["sku"] == "NEW", "analogs"].iloc[0] == "A2, A1"
+    shared = lifecycle.shared_curves(curves)
+    lines = {name: group["factor"].tolist() for name, group in shared.groupby("curve", sort=False)}
+    # NEW and NEW2 both average A1 and A2: one line, (.2+.25)/2, (.6+.5)/2, then the plateau
+    assert lines["NEW, NEW2 (analogs A1, A2)"] == pytest.approx([0.225, 0.55, 1.0, 1.0])
+    assert lines["NEW3 (analog A1)"] == pytest.approx([0.2, 0.6, 1.0, 1.0])
+    assert lines["NEW4 (analogs A1, G1)"] == pytest.approx([0.6, 0.8, 1.0, 1.0])
+    assert len(lines) == 3 and set(shared["n_skus"]) == {1, 2}
+    fallback = lifecycle.launch_curves(
+        pd.DataFrame({"sku": ["N", "P"], "analog_sku": [None, None]}), products, actuals,
+        cycle=CYCLE, **KW)
+    assert lifecycle.shared_curves(fallback, max_skus=1)["curve"].iloc[0] == (
+        "N and 1 more (linear ramp)")
+    assert lifecycle.shared_curves(curves.iloc[:0]).empty
+
+
 @pytest.fixture
 def eol_case():
     products = _products([
