@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sopkit.labels import SERIES_LABELS, heading
+from sopkit.labels import FORMATS, SERIES_LABELS, heading
 
 # One look for every chart; dpi 100 keeps a report's images small (tens of kB each).
 FIGSIZE = (9.0, 4.0)
@@ -202,7 +202,9 @@ def show_table(
         Show the first ``max_rows`` rows and say how many were left out;
         ``None`` shows every row.
     formats : mapping, optional
-        Column → ``str.format`` pattern (``"{:.1%}"``) or callable.
+        Column → ``str.format`` pattern (``"{:.1%}"``) or callable; columns
+        it does not name that are shares (:data:`sopkit.labels.FORMATS`:
+        ``fill_rate``, ``utilisation``, ``wape``, …) show as percentages.
     empty : str
         Said under the column headings when ``frame`` has no rows (an alert
         that found nothing reads as such, not as a broken table).
@@ -222,7 +224,7 @@ def show_table(
     headings = [column_heading(col) for col in shown.columns]
     columns = []
     for position, col in enumerate(shown.columns):
-        fmt = formats.get(col, formats.get(labels[position]))
+        fmt = formats.get(col, formats.get(labels[position], FORMATS.get(labels[position])))
         columns.append(format_column(shown.iloc[:, position], fmt))
 
     parts = ['<table class="sop-table">']

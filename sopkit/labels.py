@@ -77,3 +77,22 @@ def heading(name: str) -> str:
     if name in SERIES_LABELS and name != "period":
         return SERIES_LABELS[name]
     return " ".join(WORDS.get(word, word) for word in name.split("_") if word)
+
+
+def signed_percent(value: float) -> str:
+    """A signed share as a percentage, one decimal: ``+5.2%``, ``-0.4%``;
+    ``+0.0%`` for anything that rounds to zero (not ``-0.0%``)."""
+    text = f"{value:+.1%}"
+    return "+0.0%" if text == "-0.0%" else text
+
+
+# How a report table shows a column that is a share, when the caller gives no
+# format: ``0.943`` as "94.3%". Only names that are shares wherever sopkit
+# uses them.
+FORMATS = {
+    "wape": "{:.1%}", "median_wape": "{:.1%}", "bias": signed_percent, "fva": signed_percent,
+    "fill_rate": "{:.1%}", "tier1_fill_rate": "{:.1%}", "schedule_adherence": "{:.1%}",
+    "utilisation": "{:.0%}", "peak_utilisation": "{:.0%}", "demand_utilisation": "{:.0%}",
+    "gross_margin_pct": "{:.1%}", "revenue_vs_budget_pct": "{:+.1%}", "change_pct": "{:+.0%}",
+    "difference_pct": "{:+.0%}", "probability": "{:.0%}", "probability_calibrated": "{:.0%}",
+}

@@ -556,3 +556,16 @@ def test_table_headings_read_as_words():
     assert column_heading("period") == "period"
     twins = show_table(pd.DataFrame({"qty_stat": [1], "statistical forecast": [2]}))
     assert "1" in repr(twins) and "2" in repr(twins)
+
+
+def test_shares_show_as_percentages_unless_told_otherwise():
+    from sopkit.display import show_table
+
+    frame = pd.DataFrame({"fill_rate": [0.943], "bias": [-0.0512], "utilisation": [1.174],
+                          "gross_margin_pct": [0.25], "qty": [0.943]})
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", show_table(frame).html)
+    assert cells == ["94.3%", "-5.1%", "117%", "25.0%", "0.94"]
+    tiny = show_table(pd.DataFrame({"fva": [-0.0004, 0.0004, 0.012]})).html
+    assert re.findall(r"<td[^>]*>(.*?)</td>", tiny) == ["+0.0%", "+0.0%", "+1.2%"]
+    told = show_table(frame, formats={"fill_rate": "{:.3f}"}).html
+    assert ">0.943</td>" in told and ">94.3%</td>" not in told
