@@ -133,6 +133,13 @@ def cmd_cycle(args) -> int:
             f"{params_file}: unknown parameter(s) {', '.join(sorted(unknown))}: "
             "no step notebook declares them"
         )
+    from sopkit.parameters import check_parameters
+    from sopkit.runner import cycle_parameters
+
+    problems = check_parameters(params, cycle_parameters(notebooks_dir()), source=params_file)
+    if problems:
+        raise ParameterError(f"{len(problems)} problem(s) in the parameters:\n  - "
+                             + "\n  - ".join(problems))
     from sopkit.store import open_store, recorded_message
 
     # the plan-of-record store is opened before the run: a bad URL fails in a second

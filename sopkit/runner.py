@@ -128,6 +128,18 @@ def declared_parameters(notebook: str | Path) -> dict[str, Any]:
     return {name: info.get("default") for name, info in found.items()}
 
 
+def cycle_parameters(notebooks_dir: str | Path, steps: Sequence[str] = STEPS) -> dict[str, Any]:
+    """Every parameter the step notebooks declare, with its default (the first
+    step's where several declare it) as papermill reports it (source text)."""
+    declared: dict[str, Any] = {}
+    for step in steps:
+        path = Path(notebooks_dir) / f"{step}.ipynb"
+        if path.is_file():
+            for name, default in declared_parameters(path).items():
+                declared.setdefault(name, default)
+    return declared
+
+
 def unknown_parameters(
     params: Mapping[str, Any], notebooks_dir: str | Path, steps: Sequence[str] = STEPS
 ) -> list[str]:
@@ -135,11 +147,7 @@ def unknown_parameters(
 
     The runner's own parameters (cycle, data_dir, workspace) always count as known.
     """
-    known = set(BASE_PARAMETERS)
-    for step in steps:
-        path = Path(notebooks_dir) / f"{step}.ipynb"
-        if path.is_file():
-            known.update(declared_parameters(path))
+    known = set(BASE_PARAMETERS) | set(cycle_parameters(notebooks_dir, steps))
     return sorted(key for key in params if key not in known)
 
 

@@ -67,6 +67,49 @@ def test_params_file_missing(tmp_path, tiny_dir, capsys):
     assert "parameters file not found" in capsys.readouterr().err
 
 
+def test_wrong_parameter_values_named_by_line_before_any_step(tmp_path, tiny_dir, capsys):
+    params = tmp_path / "p.yaml"
+    params.write_text("# my cycle\n"
+                      "horizon: two years\n"
+                      "service_level: 0.95\n"
+                      "holding_cost_rate: 24%\n"
+                      "quantiles: [0.5, 0.1]\n"
+                      "allow_overtime: 'no'\n"
+                      "season_length: 12.0\n")
+    reports = tmp_path / "reports"
+    code = main(["cycle", "--data", str(tiny_dir), "--params", str(params),
+                 "--reports", str(reports), "--workspace", str(tmp_path / "ws")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "5 problem(s) in the parameters" in err
+    assert (f"{params}, line 2, 'horizon': expected a whole number of months of at least 1, "
+            "got 'two years'") in err
+    assert f"{params}, line 4, 'holding_cost_rate': " in err and "(write 0.24 for 24%)" in err
+    assert f"{params}, line 5, 'quantiles': expected a list of increasing shares" in err
+    assert f"{params}, line 6, 'allow_overtime': expected true or false, got 'no'" in err
+    assert f"{params}, line 7, 'season_length': " in err and "got 12.0" in err
+    assert "service_level" not in err  # 0.95 is fine
+    assert not reports.exists()  # stopped before the first step
+
+
+def test_parameter_rules():
+    from sopkit.parameters import check_parameters
+
+    defaults = {"sample_skus": "60", "focus_sku": '""', "mystery": "1.5"}
+    assert check_parameters({"horizon": 24, "service_level": 0.5, "abc_shares": [0.8, 1.0],
+                             "xyz_cv": [0.5, 1.0], "holding_cost_rate": 0,
+                             "backfill_months": 0, "mystery": 2, "compute": {"backend": "dask"}},
+                            defaults) == []
+    problems = check_parameters({"horizon": True, "service_level": 1, "abc_shares": [0.8],
+                                 "backfill_months": -1, "mystery": "x", "focus_sku": 7,
+                                 "decision_rubric": [], "holding_cost_rate": float("nan")},
+                                defaults)
+    assert [p.split(":")[0] for p in problems] == [
+        "'horizon'", "'service_level'", "'abc_shares'", "'backfill_months'", "'mystery'",
+        "'focus_sku'", "'decision_rubric'", "'holding_cost_rate'"]
+    assert problems[0].endswith("got true")  # a yes/no is not a number of months
+
+
 def test_unknown_parameter_rejected(tmp_path, tiny_dir, capsys):
     params = tmp_path / "p.yaml"
     params.write_text("horizonn: 12\n")

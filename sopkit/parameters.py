@@ -1,0 +1,237 @@
+"""What the cycle's parameters may be, checked before any step runs.
+
+``sop cycle --params FILE`` hands each step notebook the values of a YAML file
+(``params/cycle.yaml``). A wrong value there used to surface minutes later,
+deep inside a step, as whatever the first computation made of it (``'<' not
+supported between instances of 'str' and 'int'`` for ``horizon: two
+years``). :func:`check_parameters` reads every value against its rule before
+the first notebook starts and reports all problems at once, each with the
+file, the line and the key.
+
+The rules: :data:`RULES` for the parameters whose range matters; any other
+parameter must have the type of its default in the notebook's ``parameters``
+cell (a whole number, a number, true/false, a text, a list or a mapping).
+The content of ``scenarios``, ``kpi_targets`` and ``compute`` is checked
+by the steps that use them (:func:`sopkit.scenarios.validate_scenarios`,
+:mod:`sopkit.kpi`, :mod:`sopkit.compute`).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+# ----------------------------------------------------------------- value tests
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _shown(value: Any) -> str:
+    """The value as the YAML file wrote it, near enough: texts quoted, true/false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _percent_hint(value: Any) -> str:
+    """'24%' → a hint to write 0.24: the commonest slip in a rate."""
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            number = float(value.strip()[:-1].replace(",", "."))
+        except ValueError:
+            return ""
+        return f" (write {number / 100:g} for {value.strip()})"
+    return ""
+
+
+def whole(minimum: int, unit: str = "") -> Callable[[Any], str]:
+    """A whole number of at least ``minimum``."""
+    what = f"a whole number{f' of {unit}' if unit else ''} of at least {minimum}"
+
+    def rule(value: Any) -> str:
+        if not _is_whole(value) or value < minimum:
+            return f"expected {what}, got {_shown(value)}"
+        return ""
+    return rule
+
+
+def number(minimum: float = -math.inf, *, above: float | None = None,
+           below: float | None = None, what: str = "a number") -> Callable[[Any], str]:
+    """A finite number ≥ ``minimum`` (or > ``above``, < ``below``)."""
+    bounds = []
+    if above is not None:
+        bounds.append(f"above {above:g}")
+    elif minimum > -math.inf:
+        bounds.append(f"of at least {minimum:g}")
+    if below is not None:
+        bounds.append(f"below {below:g}")
+    text = what + (f" {' and '.join(bounds)}" if bounds else "")
+
+    def rule(value: Any) -> str:
+        if (not _is_number(value) or value < minimum
+                or (above is not None and value <= above)
+                or (below is not None and value >= below)):
+            return f"expected {text}, got {_shown(value)}{_percent_hint(value)}"
+        return ""
+    return rule
+
+
+def increasing(n: int | None, low: float, high: float, *, high_inclusive: bool = False,
+               what: str) -> Callable[[Any], str]:
+    """A list of (``n``) numbers, strictly increasing, each in (low, high) or (low, high]."""
+    closing = "]" if high_inclusive else ")"
+    count = f"{n} " if n else ""
+    text = (f"a list of {count}increasing {what} in ({low:g}, {high:g}{closing}"
+            .replace(f", {math.inf:g})", ", ∞)"))
+
+    def rule(value: Any) -> str:
+        ok = (isinstance(value, list) and len(value) > 0 and (n is None or len(value) == n)
+              and all(_is_number(v) and v > low and (v <= high if high_inclusive else v < high)
+                      for v in value)
+              and all(a < b for a, b in zip(value, value[1:], strict=False)))
+        return "" if ok else f"expected {text}, got {_shown(value)}"
+    return rule
+
+
+def _boolean(value: Any) -> str:
+    return "" if isinstance(value, bool) else f"expected true or false, got {_shown(value)}"
+
+
+def _text(value: Any) -> str:
+    return "" if isinstance(value, str) else f"expected a text, got {_shown(value)}"
+
+
+def _texts(value: Any) -> str:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value) and value
+    return "" if ok else f"expected a list of names, got {_shown(value)}"
+
+
+def _mapping(value: Any) -> str:
+    return ("" if isinstance(value, dict)
+            else f"expected a mapping (key: value), got {_shown(value)}")
+
+
+def _listing(value: Any) -> str:
+    return "" if isinstance(value, list) else f"expected a list, got {_shown(value)}"
+
+
+def _text_or_mapping(value: Any) -> str:
+    return ("" if isinstance(value, str | dict)
+            else f"expected a text or a mapping, got {_shown(value)}")
+
+
+# The parameters of the step notebooks whose range matters.
+RULES: dict[str, Callable[[Any], str]] = {
+    "sample_skus": whole(1, "SKUs"),
+    "horizon": whole(1, "months"),
+    "season_length": whole(1, "periods"),
+    "backtest_windows": whole(1, "rolling origins"),
+    "backfill_months": whole(0, "months"),
+    "supply_horizon": whole(1, "months"),
+    "outlook_horizon": whole(1, "months"),
+    "adherence_months": whole(1, "months"),
+    "locked_months": whole(0, "months"),
+    "slow_mover_months": whole(1, "months"),
+    "service_level": number(above=0, below=1, what="a share"),
+    "holding_cost_rate": number(0, what="a yearly rate"),
+    "quantiles": increasing(None, 0, 1, what="shares"),
+    "abc_shares": increasing(2, 0, 1, high_inclusive=True, what="cumulative shares"),
+    "xyz_cv": increasing(2, 0, math.inf, what="coefficients of variation"),
+    "allow_overtime": _boolean,
+    "allow_outsourcing": _boolean,
+    "allow_temp_staff": _boolean,
+    "allow_backup_supply": _boolean,
+    "interactive": _boolean,
+    "focus_sku": _text,
+    "store_url": _text,
+    "decision_rubric": _texts,
+    "kpi_targets": _mapping,
+    "scenarios": _listing,
+    "compute": _text_or_mapping,
+}
+
+
+def _rule_from_default(default: Any) -> Callable[[Any], str] | None:
+    """The type rule of a parameter without one in :data:`RULES`: its default's type."""
+    if isinstance(default, bool):
+        return _boolean
+    if isinstance(default, int):
+        return whole(-(10 ** 18)) if default < 0 else whole(0)
+    if isinstance(default, float):
+        return number()
+    if isinstance(default, str):
+        return _text
+    if isinstance(default, list):
+        return _listing
+    if isinstance(default, dict):
+        return _mapping
+    return None
+
+
+def _literal(source: Any) -> Any:
+    if not isinstance(source, str):
+        return source
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def key_lines(path: str | Path) -> dict[str, int]:
+    """The line (1-based) of each top-level key of a YAML mapping file; {} if unreadable."""
+    import yaml
+
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+
+
+def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
+                     source: str | Path | None = None) -> list[str]:
+    """Every problem of ``params``, one line each, naming file, line and key.
+
+    Parameters
+    ----------
+    params : mapping
+        Parameter name → value, as read from the YAML file.
+    defaults : mapping
+        Parameter name → the default declared in a step notebook (the source
+        text papermill reports, or the value), for parameters without a rule.
+    source : path, optional
+        The parameters file, named in each message with the key's line.
+
+    Returns
+    -------
+    list of str
+        Empty when every value is acceptable.
+
+    Examples
+    --------
+    >>> check_parameters({"horizon": "two years", "service_level": 0.95}, {})
+    ["'horizon': expected a whole number of months of at least 1, got 'two years'"]
+    """
+    lines = key_lines(source) if source else {}
+    problems = []
+    for key, value in params.items():
+        rule = RULES.get(key) or _rule_from_default(_literal(defaults.get(key)))
+        problem = rule(value) if rule else ""
+        if problem:
+            where = [str(source)] if source else []
+            if key in lines:
+                where.append(f"line {lines[key]}")
+            problems.append(", ".join([*where, f"'{key}'"]) + f": {problem}")
+    return problems
