@@ -158,6 +158,12 @@ def cmd_cycle(args) -> int:
         cycle = fmt_month(cycle_month(args.cycle))
     else:
         cycle = fmt_month(add_months(data.last_actual_period, 1))
+    from sopkit.parameters import check_scenario_codes
+
+    problems = check_scenario_codes(params, data, cycle=cycle, source=params_file)
+    if problems:
+        raise ParameterError(f"{len(problems)} problem(s) in the scenarios against the data "
+                             f"in {data_dir}:\n  - " + "\n  - ".join(problems))
     print(f"S&OP cycle {cycle}: data {data_dir} (fingerprint {data.fingerprint})")
     started = time.perf_counter()
     # a run whose steps all finish is recorded in the store as a new draft before its

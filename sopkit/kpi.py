@@ -469,6 +469,21 @@ def _target(kpi: str, spec) -> tuple[float, str, float | None]:
     return target, direction, amber
 
 
+def validate_targets(targets, known=None) -> None:
+    """Check KPI targets (``kpi_targets`` of the cycle parameters) before use.
+
+    Raises :class:`ParameterError` naming the KPI and the key for a target
+    that :func:`scorecard` would refuse, and for a KPI not in ``known`` (a
+    typo such as ``fill_rte`` would otherwise show as "no data" for ever).
+    """
+    if not isinstance(targets, Mapping):
+        raise ParameterError(f"kpi_targets: expected a mapping of KPI to target, got {targets!r}")
+    for name, spec in targets.items():
+        if known is not None and name not in known:
+            raise ParameterError(f"kpi_targets.{name}: unknown KPI; known: {', '.join(known)}")
+        _target(name, spec)
+
+
 def rag_status(value: float, target: float, direction: str, band: float) -> str:
     """``green``, ``amber`` or ``red`` of a value (see :func:`scorecard`)."""
     if value is None or pd.isna(value):

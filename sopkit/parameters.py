@@ -11,9 +11,11 @@ file, the line and the key.
 The rules: :data:`RULES` for the parameters whose range matters; any other
 parameter must have the type of its default in the notebook's ``parameters``
 cell (a whole number, a number, true/false, a text, a list or a mapping).
-The content of ``scenarios``, ``kpi_targets`` and ``compute`` is checked
-by the steps that use them (:func:`sopkit.scenarios.validate_scenarios`,
-:mod:`sopkit.kpi`, :mod:`sopkit.compute`).
+``scenarios``, ``decision_rubric`` and ``kpi_targets`` are checked by the
+functions the steps use on them (:func:`sopkit.scenarios.validate_scenarios`,
+:func:`sopkit.scenarios.validate_rubric`, :func:`sopkit.kpi.validate_targets`),
+and the scenarios' families, SKUs, resources and components against the data
+(:func:`check_scenario_codes`); ``compute`` by :mod:`sopkit.compute`.
 """
 
 from __future__ import annotations
@@ -125,6 +127,36 @@ def _listing(value: Any) -> str:
     return "" if isinstance(value, list) else f"expected a list, got {_shown(value)}"
 
 
+def _raised(check: Callable[[Any], Any], value: Any) -> str:
+    """The message of the ParameterError ``check(value)`` raises, else ""."""
+    from sopkit.errors import ParameterError
+
+    try:
+        check(value)
+    except ParameterError as exc:
+        return str(exc)
+    return ""
+
+
+def _scenarios(value: Any) -> str:
+    from sopkit.scenarios import validate_scenarios
+
+    return _listing(value) or _raised(validate_scenarios, value)
+
+
+def _rubric(value: Any) -> str:
+    from sopkit.scenarios import validate_rubric
+
+    return _texts(value) or _raised(validate_rubric, value)
+
+
+def _kpi_targets(value: Any) -> str:
+    from sopkit.executive import KPI_LABELS
+    from sopkit.kpi import validate_targets
+
+    return _mapping(value) or _raised(lambda v: validate_targets(v, known=KPI_LABELS), value)
+
+
 def _text_or_mapping(value: Any) -> str:
     return ("" if isinstance(value, str | dict)
             else f"expected a text or a mapping, got {_shown(value)}")
@@ -154,9 +186,9 @@ RULES: dict[str, Callable[[Any], str]] = {
     "interactive": _boolean,
     "focus_sku": _text,
     "store_url": _text,
-    "decision_rubric": _texts,
-    "kpi_targets": _mapping,
-    "scenarios": _listing,
+    "decision_rubric": _rubric,
+    "kpi_targets": _kpi_targets,
+    "scenarios": _scenarios,
     "compute": _text_or_mapping,
 }
 
@@ -230,8 +262,47 @@ def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
         rule = RULES.get(key) or _rule_from_default(_literal(defaults.get(key)))
         problem = rule(value) if rule else ""
         if problem:
-            where = [str(source)] if source else []
-            if key in lines:
-                where.append(f"line {lines[key]}")
-            problems.append(", ".join([*where, f"'{key}'"]) + f": {problem}")
+            for prefix in (f"{key}: ", f"{key}."):  # the step's own message names the key too
+                if problem.startswith(prefix):
+                    problem = problem[len(prefix):]
+            problems.append(f"{_where(source, lines, key)}: {problem}")
+    return problems
+
+
+def _where(source: str | Path | None, lines: Mapping[str, int], key: str) -> str:
+    """``file, line N, 'key'`` (as much of it as is known)."""
+    parts = [str(source)] if source else []
+    if key in lines:
+        parts.append(f"line {lines[key]}")
+    return ", ".join([*parts, f"'{key}'"])
+
+
+def check_scenario_codes(params: Mapping[str, Any], data, *, cycle,
+                         source: str | Path | None = None) -> list[str]:
+    """Scenarios naming a family, SKU, resource or component the data does not know.
+
+    Each scenario is applied to an empty demand plan with the cycle's data
+    (:func:`sopkit.scenarios.apply_scenario`), which checks every code it
+    names; the reconciliation step would otherwise stop on the first one
+    after three steps have run.
+    """
+    import pandas as pd
+
+    from sopkit.errors import ParameterError
+    from sopkit.scenarios import apply_scenario
+
+    specs = params.get("scenarios")
+    if not isinstance(specs, list):
+        return []
+    empty = pd.DataFrame({"sku": pd.Series(dtype="string"),
+                          "period": pd.Series(dtype="datetime64[ns]"),
+                          "qty_consensus": pd.Series(dtype=float),
+                          "qty_promo": pd.Series(dtype=float)})
+    where = _where(source, key_lines(source) if source else {}, "scenarios")
+    problems = []
+    for spec in specs:
+        try:
+            apply_scenario(empty, data, spec, cycle=cycle)
+        except ParameterError as exc:
+            problems.append(f"{where}: {exc}")
     return problems

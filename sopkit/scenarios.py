@@ -710,6 +710,12 @@ def _parse_rubric(rubric, columns) -> list[tuple[str, bool]]:
     return parsed
 
 
+def validate_rubric(rubric) -> list[tuple[str, bool]]:
+    """The decision rubric checked against the scenario KPIs (:data:`KPI_COLUMNS`):
+    ``(kpi, lower_is_better)`` per entry; :class:`ParameterError` for an unknown KPI."""
+    return _parse_rubric(rubric, KPI_COLUMNS)
+
+
 def _format(kpi: str, value: float) -> str:
     if value is None or pd.isna(value):
         return "n/a"

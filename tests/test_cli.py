@@ -92,6 +92,33 @@ def test_wrong_parameter_values_named_by_line_before_any_step(tmp_path, tiny_dir
     assert not reports.exists()  # stopped before the first step
 
 
+def test_scenarios_rubric_and_targets_checked_before_any_step(tmp_path, tiny_dir, capsys):
+    params = tmp_path / "p.yaml"
+    params.write_text("scenarios:\n"
+                      "  - {name: Shift, kind: shok}\n"
+                      "decision_rubric: [margin]\n"
+                      "kpi_targets:\n"
+                      "  fill_rte: {target: 0.95}\n")
+    reports = tmp_path / "reports"
+    args = ["cycle", "--data", str(tiny_dir), "--params", str(params), "--reports", str(reports),
+            "--workspace", str(tmp_path / "ws")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "3 problem(s) in the parameters" in err
+    assert (f"{params}, line 1, 'scenarios': scenario 'Shift': kind: must be one of response, "
+            "shock, got 'shok'") in err
+    assert f"{params}, line 3, 'decision_rubric': 'margin' is not a scenario KPI" in err
+    assert f"{params}, line 4, 'kpi_targets': fill_rte: unknown KPI; known: " in err
+    # a well-formed scenario naming a resource the data does not have: named before any step
+    params.write_text("scenarios:\n"
+                      "  - {name: Shift, capacity: [{resource: NOPE-9, factor: 1.5}]}\n")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert (f"{params}, line 1, 'scenarios': scenario 'Shift': capacity[0].resource: "
+            "unknown 'NOPE-9'") in err
+    assert not reports.exists()
+
+
 def test_parameter_rules():
     from sopkit.parameters import check_parameters
 

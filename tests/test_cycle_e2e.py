@@ -128,18 +128,18 @@ def test_reports_in_a_real_browser(cycle_run):
 
 
 def test_failing_step_is_named_and_stops_the_cycle(tmp_path, sample_dir):
-    params = tmp_path / "bad.yaml"
-    params.write_text("scenarios:\n  - name: Outage\n"
-                      "    capacity: [{component: NO-SUCH-PART, factor: 0}]\n")
-    proc = sop("cycle", "--data", sample_dir, "--params", params, "--workspace",
+    # parameters are checked before any step runs (tests/test_cli.py), so the step is made
+    # to fail where it writes: a folder stands where its output file belongs
+    (tmp_path / "runs" / "2026-11" / "scenarios.csv").mkdir(parents=True)
+    proc = sop("cycle", "--data", sample_dir, "--workspace",
                tmp_path / "runs", "--reports", tmp_path / "reports", cwd=tmp_path)
     assert proc.returncode == 5
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert re.search(r"step 04_reconciliation failed, cell \d+: ParameterError: .*NO-SUCH-PART",
+    assert re.search(r"step 04_reconciliation failed, cell \d+: IsADirectoryError: .*scenarios.csv",
                      proc.stderr)
     assert "[5/5] 05_executive_review ... skipped" in proc.stdout
     failed = next((tmp_path / "reports" / "2026-11").glob("*/04_reconciliation.html"))
-    assert "NO-SUCH-PART" in failed.read_text(encoding="utf-8")
+    assert "scenarios.csv" in failed.read_text(encoding="utf-8")
     index = (tmp_path / "reports" / "2026-11" / "index.html").read_text(encoding="utf-8")
     assert ("No approved plan for cycle 2026-11. This run recorded no plan version: a run is "
             "recorded only when every step finishes.") in index
