@@ -112,8 +112,9 @@ class ReportHeader:
         return f"S&OP {self.cycle} — {self.title}"
 
     def to_html(self, *, nav: bool = True) -> str:
-        """The header as escaped HTML; ``nav``: a link back to the run's index
-        (the step pages sit next to it)."""
+        """The header as escaped HTML; ``nav``: a step page's header, with a link
+        back to the run's index (the step pages sit next to it); without it,
+        the index's own header (its parameters are the whole run's)."""
         rows = [
             ("Cycle", self.cycle),
             ("Run", self.run_at.strftime("%Y-%m-%d %H:%M:%S")),
@@ -129,7 +130,8 @@ class ReportHeader:
             # folded: what an analyst checks, not what a reviewer reads first
             meta += (
                 f"<tr><th>Parameters</th><td><details><summary>{len(self.parameters)} "
-                "parameters of this step</summary>"
+                f"parameter{'s' if len(self.parameters) != 1 else ''} of this "
+                f"{'step' if nav else 'run'}</summary>"
                 f'<table class="sop-meta sop-params">{params}</table></details></td></tr>'
             )
         back = ('<nav class="sop-nav"><a href="index.html">← All steps of this run</a></nav>'

@@ -284,6 +284,7 @@ def test_index_links_every_step(tmp_path):
     assert "6.2 s" in top  # 1.25 * 5, one decimal
     assert '<div class="sop-kpis">KPI tiles</div>' in top and "KPI tiles" in run_page
     assert "sha256:feedbeef" in top and "first run of the cycle" in top
+    assert "<summary>1 parameter of this run</summary>" in top  # the run's, not a step's
     assert "<script" not in top
     assert (result.run_dir / "run.json").is_file()
 
