@@ -158,11 +158,11 @@ def cmd_cycle(args) -> int:
         cycle = fmt_month(cycle_month(args.cycle))
     else:
         cycle = fmt_month(add_months(data.last_actual_period, 1))
-    from sopkit.parameters import check_scenario_codes
+    from sopkit.parameters import check_against_data
 
-    problems = check_scenario_codes(params, data, cycle=cycle, source=params_file)
+    problems = check_against_data(params, data, cycle=cycle, source=params_file)
     if problems:
-        raise ParameterError(f"{len(problems)} problem(s) in the scenarios against the data "
+        raise ParameterError(f"{len(problems)} problem(s) in the parameters against the data "
                              f"in {data_dir}:\n  - " + "\n  - ".join(problems))
     print(f"S&OP cycle {cycle}: data {data_dir} (fingerprint {data.fingerprint})")
     started = time.perf_counter()

@@ -15,7 +15,8 @@ cell (a whole number, a number, true/false, a text, a list or a mapping).
 functions the steps use on them (:func:`sopkit.scenarios.validate_scenarios`,
 :func:`sopkit.scenarios.validate_rubric`, :func:`sopkit.kpi.validate_targets`),
 and the scenarios' families, SKUs, resources and components against the data
-(:func:`check_scenario_codes`); ``compute`` by :mod:`sopkit.compute`.
+(:func:`check_against_data`, with ``focus_sku``); ``compute`` by
+:mod:`sopkit.compute`.
 """
 
 from __future__ import annotations
@@ -277,32 +278,41 @@ def _where(source: str | Path | None, lines: Mapping[str, int], key: str) -> str
     return ", ".join([*parts, f"'{key}'"])
 
 
-def check_scenario_codes(params: Mapping[str, Any], data, *, cycle,
-                         source: str | Path | None = None) -> list[str]:
-    """Scenarios naming a family, SKU, resource or component the data does not know.
+def check_against_data(params: Mapping[str, Any], data, *, cycle,
+                       source: str | Path | None = None) -> list[str]:
+    """Parameters naming a code the data does not know.
 
-    Each scenario is applied to an empty demand plan with the cycle's data
-    (:func:`sopkit.scenarios.apply_scenario`), which checks every code it
-    names; the reconciliation step would otherwise stop on the first one
-    after three steps have run.
+    * ``scenarios``: each is applied to an empty demand plan with the cycle's
+      data (:func:`sopkit.scenarios.apply_scenario`), which checks every
+      family, SKU, resource and component it names; the reconciliation step
+      would otherwise stop on the first one after three steps have run.
+    * ``focus_sku``: a SKU of the product master (an unknown one drew an
+      empty chart and the run ended well).
     """
     import pandas as pd
 
     from sopkit.errors import ParameterError
+    from sopkit.quality import normalise_code
     from sopkit.scenarios import apply_scenario
 
-    specs = params.get("scenarios")
-    if not isinstance(specs, list):
-        return []
-    empty = pd.DataFrame({"sku": pd.Series(dtype="string"),
-                          "period": pd.Series(dtype="datetime64[ns]"),
-                          "qty_consensus": pd.Series(dtype=float),
-                          "qty_promo": pd.Series(dtype=float)})
-    where = _where(source, key_lines(source) if source else {}, "scenarios")
+    lines = key_lines(source) if source else {}
     problems = []
-    for spec in specs:
-        try:
-            apply_scenario(empty, data, spec, cycle=cycle)
-        except ParameterError as exc:
-            problems.append(f"{where}: {exc}")
+    specs = params.get("scenarios")
+    if isinstance(specs, list):
+        empty = pd.DataFrame({"sku": pd.Series(dtype="string"),
+                              "period": pd.Series(dtype="datetime64[ns]"),
+                              "qty_consensus": pd.Series(dtype=float),
+                              "qty_promo": pd.Series(dtype=float)})
+        for spec in specs:
+            try:
+                apply_scenario(empty, data, spec, cycle=cycle)
+            except ParameterError as exc:
+                problems.append(f"{_where(source, lines, 'scenarios')}: {exc}")
+    focus = params.get("focus_sku")
+    skus = data.products["sku"].astype(str).tolist()
+    if isinstance(focus, str) and focus and focus not in skus:
+        alike = [sku for sku in skus if normalise_code(sku) == normalise_code(focus)]
+        hint = f" (did you mean {alike[0]!r}?)" if alike else ""
+        problems.append(f"{_where(source, lines, 'focus_sku')}: {focus!r} is not a SKU of "
+                        f"products.csv{hint}")
     return problems

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from helpers import TINY, write_folder
 
@@ -111,11 +112,18 @@ def test_scenarios_rubric_and_targets_checked_before_any_step(tmp_path, tiny_dir
     assert f"{params}, line 4, 'kpi_targets': fill_rte: unknown KPI; known: " in err
     # a well-formed scenario naming a resource the data does not have: named before any step
     params.write_text("scenarios:\n"
-                      "  - {name: Shift, capacity: [{resource: NOPE-9, factor: 1.5}]}\n")
+                      "  - {name: Shift, capacity: [{resource: NOPE-9, factor: 1.5}]}\n"
+                      "focus_sku: NOPE-1\n")
     assert main(args) == 2
     err = capsys.readouterr().err
+    assert "2 problem(s) in the parameters against the data" in err
     assert (f"{params}, line 1, 'scenarios': scenario 'Shift': capacity[0].resource: "
             "unknown 'NOPE-9'") in err
+    assert f"{params}, line 3, 'focus_sku': 'NOPE-1' is not a SKU of products.csv" in err
+    sku = pd.read_csv(tiny_dir / "products.csv")["sku"].iloc[0]
+    params.write_text(f"focus_sku: {sku.lower()}\n")
+    assert main(args) == 2
+    assert f"(did you mean {sku!r}?)" in capsys.readouterr().err
     assert not reports.exists()
 
 
