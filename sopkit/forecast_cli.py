@@ -306,6 +306,24 @@ def blend_pipeline(forecast, history, pipeline):
     return out
 
 
+def check_out_path(out, inputs) -> None:
+    """Refuse an ``--out`` that would overwrite an input: the same file, or (a
+    partitioned Parquet output, whose old parts are replaced) a folder that
+    holds an input or sits inside one. ``inputs``: option name → path or None.
+    """
+    if "://" in str(out):
+        return
+    target = Path(out).resolve()
+    for name, given in inputs.items():
+        if not given or "://" in str(given):
+            continue
+        source = Path(given).resolve()
+        if target == source or source.is_relative_to(target) or target.is_relative_to(source):
+            raise ParameterError(
+                f"--out: {out} would overwrite the {name} {given}; write the forecast "
+                "to another file or folder")
+
+
 def run_forecast_command(args) -> int:
     """Implementation of ``sop forecast`` (see :mod:`sopkit.cli`)."""
     from sopkit.forecast import StatisticalForecaster
@@ -315,6 +333,10 @@ def run_forecast_command(args) -> int:
         raise ParameterError(f"--horizon must be at least 1, got {args.horizon}")
     if not 0 < args.service_level < 1:
         raise ParameterError(f"--service-level must be between 0 and 1, got {args.service_level}")
+    if args.season_length is not None and args.season_length < 1:
+        raise ParameterError(f"--season-length must be at least 1 period, got {args.season_length}")
+    quantiles = parse_quantiles(args.quantiles)  # a bad list stops the run before the reading
+    check_out_path(args.out, {"history file": args.history, "pipeline file": args.pipeline})
     settings = compute_settings(getattr(args, "compute", None) or "local",
                                 scheduler=getattr(args, "scheduler", None),
                                 workers=getattr(args, "workers", None),
@@ -341,7 +363,7 @@ def run_forecast_command(args) -> int:
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
         season_length=args.season_length or (52 if weekly else 12),
-        quantiles=parse_quantiles(args.quantiles),
+        quantiles=quantiles,
         service_level=args.service_level,
         freq=freq,
         leading_zeros=args.leading_zeros,

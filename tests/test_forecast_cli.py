@@ -58,6 +58,7 @@ def test_duplicates_rejected_with_both_rows(tmp_path, capsys):
     (["--quantiles", "0.5,1.5"], "1.5 is not strictly between 0 and 1"),
     (["--quantiles", "x"], "'x' is not a number"),
     (["--service-level", "2"], "--service-level must be between 0 and 1"),
+    (["--season-length", "0"], "--season-length must be at least 1 period, got 0"),
 ])
 def test_bad_options(tmp_path, capsys, args, message):
     code, _ = run(tmp_path, "sku,period,qty\nA,2025-01,1\n", *args)
@@ -197,3 +198,23 @@ def test_history_codes_that_differ_only_in_spelling_are_named(tmp_path, capsys):
     assert ("warning: history.csv: SKU codes 'VLV-1', 'vlv 1' differ only in case, spaces or "
             "punctuation and are forecast as separate products ('VLV-1' row 2, 3; 'vlv 1' "
             "row 4)") in err
+
+
+def test_out_never_overwrites_an_input(tmp_path, capsys):
+    text = "sku,period,qty\n" + "\n".join(f"A,2025-{m:02d},10" for m in range(1, 13)) + "\n"
+    src = history(tmp_path, text)
+    pipeline = tmp_path / "pipeline.csv"
+    pipeline.write_text("snapshot,deal_id,sku,period,qty,probability\n"
+                        "2025-12,D1,A,2026-02,5,0.5\n")
+    base = ["forecast", str(src), "--horizon", "2"]
+    for out, extra, named in [
+        (src, [], "the history file"),
+        (tmp_path / "sub" / ".." / "history.csv", [], "the history file"),
+        (pipeline, ["--pipeline", str(pipeline)], "the pipeline file"),
+        (tmp_path, [], "the history file"),  # a Parquet folder output replaces its parts
+    ]:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert main([*base, "--out", str(out), *extra]) == 2
+        assert f"would overwrite {named}" in capsys.readouterr().err
+    assert src.read_text() == text  # untouched
+    assert main([*base, "--out", str(tmp_path / "forecast.csv")]) == 0
