@@ -71,9 +71,18 @@ def load_params(path: str | Path | None) -> dict:
 
 
 def cmd_sample(args) -> int:
+    from sopkit.contract import TABLES
     from sopkit.sample import write_sample
 
-    folder = write_sample(args.directory, seed=args.seed, n_skus=args.skus, cycle=args.cycle)
+    folder = Path(args.directory)
+    taken = sorted(path.name for name in TABLES for path in (folder / f"{name}.csv",
+                                                             folder / f"{name}.xlsx")
+                   if path.exists())
+    if taken and not args.force:
+        raise ParameterError(
+            f"{folder} already holds {', '.join(taken)}: the sample company would overwrite "
+            "them; give a new or empty folder (or --force to replace them)")
+    folder = write_sample(folder, seed=args.seed, n_skus=args.skus, cycle=args.cycle)
     print(f"sample company written to {folder}")
     return 0
 
@@ -295,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--skus", type=int, default=300, help="number of SKUs (default 300)")
     p.add_argument("--cycle", default="2026-11", help="first planning month (default 2026-11)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the data files the folder already holds")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("validate", help="check a data folder against the data contract")

@@ -201,3 +201,20 @@ def test_validate_lists_quality_findings_and_fails_on_errors(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 row(s) with a SKU not in the product master" in out
     assert "unknown_sku" in out and "(1 stop planning)" in out
+
+
+def test_sample_never_overwrites_data_files(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "actuals.csv").write_text("sku,period,qty\nA,2026-01,5\n")
+    (mine / "products.xlsx").write_bytes(b"not really a workbook")
+    assert main(["sample", str(mine), "--skus", "30"]) == 2
+    err = capsys.readouterr().err
+    assert f"{mine} already holds actuals.csv, products.xlsx: the sample company" in err
+    assert (mine / "actuals.csv").read_text() == "sku,period,qty\nA,2026-01,5\n"
+    assert not (mine / "products.csv").exists()  # nothing written
+    assert main(["sample", str(mine), "--skus", "30", "--force"]) == 0
+    assert (mine / "actuals.csv").read_text().startswith("sku,period,qty\n")
+    assert "A,2026-01,5" not in (mine / "actuals.csv").read_text()
+    fresh = tmp_path / "fresh"
+    assert main(["sample", str(fresh), "--skus", "30"]) == 0 and (fresh / "bom.csv").is_file()
