@@ -501,23 +501,14 @@ def top_risks(
     DataFrame
         ``risk, sku, family, value, detail`` sorted by value, at most ``n`` rows.
     """
+    from sopkit.supply import gaps_by_sku
+
     names = products.set_index("sku")["family"]
     rows = []
-    if len(gaps):
-        ordered = gaps.sort_values(["sku", "period"], kind="stable")
-        per_sku = ordered.groupby("sku").agg(revenue_at_risk=("revenue_at_risk", "sum"),
-                                             qty_short=("qty_short", "sum"),
-                                             months=("period", "nunique"),
-                                             first=("period", "min"), last=("period", "max"),
-                                             explanation=("explanation", "first"))
-        for sku, gap in per_sku.iterrows():
-            detail = str(gap["explanation"])
-            if gap["months"] > 1:  # the value sums every month: so must the words
-                detail = (f"{gap['qty_short']:,.0f} units short in {gap['months']} months "
-                          f"({fmt_month(gap['first'])} to {fmt_month(gap['last'])}); the "
-                          f"first: {detail}")
-            rows.append({"risk": "shortfall", "sku": sku, "family": names.get(sku, ""),
-                         "value": float(gap["revenue_at_risk"]), "detail": detail})
+    # the value sums every month of a SKU's gap, and so do the words (gaps_by_sku)
+    for gap in gaps_by_sku(gaps).itertuples():
+        rows.append({"risk": "shortfall", "sku": gap.sku, "family": names.get(gap.sku, ""),
+                     "value": float(gap.revenue_at_risk), "detail": str(gap.explanation)})
     if "qty_written_off" in plan.columns:
         cost = products.set_index("sku")["unit_cost"]
         waste = plan[plan["qty_written_off"] > 0].groupby("sku")["qty_written_off"].sum()

@@ -1047,7 +1047,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                          "be outsourced further; the plan chose not to serve it (check its "
                          "price, cost and tier penalty)")
         binding_col.append(", ".join(names))
-        text_col.append(f"Short {short[i, t]:,.0f} units in {fmt_month(months[t])}: "
+        text_col.append(f"Short {units_text(short[i, t])} in {fmt_month(months[t])}: "
                         + "; ".join(parts) + ".")
 
     qty_short = short[i_idx, t_idx]
@@ -1063,6 +1063,60 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
 
 
 # --------------------------------------------------------------------------- review tables
+
+
+def units_text(qty: float) -> str:
+    """A quantity of units in words: "1 unit", "1,234 units", and one decimal below
+    one unit ("0.4 units"), where whole units would say "0 units"."""
+    if 0 < abs(qty) < 0.95:
+        return f"{qty:.1f} units"
+    text = f"{qty:,.0f}"
+    return f"{text} unit" if text == "1" else f"{text} units"
+
+
+def gaps_by_sku(gaps: pd.DataFrame) -> pd.DataFrame:
+    """The plan's gaps per SKU: what the supply meeting discusses before the months.
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        ``SupplyPlan.gaps`` (``sku, period, qty_short, revenue_at_risk,
+        explanation``; ``priority_tier`` and ``binding`` when present).
+
+    Returns
+    -------
+    DataFrame
+        ``sku``, ``priority_tier`` (when given), ``months`` short, ``first`` and
+        ``last`` month, ``qty_short`` and ``revenue_at_risk`` summed,
+        ``binding`` (each constraint that binds in any of its months, in
+        order of first appearance), ``explanation`` (the first month's, or for
+        a gap over several months "N units short in M months (first to last);
+        the first: …", so the words cover the sums). Largest revenue at risk
+        first.
+    """
+    columns = ["sku", *(["priority_tier"] if "priority_tier" in gaps.columns else []),
+               "months", "first", "last", "qty_short", "revenue_at_risk",
+               *(["binding"] if "binding" in gaps.columns else []), "explanation"]
+    if gaps.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    ordered = gaps.sort_values(["sku", "period"], kind="stable")
+    aggregations = {"months": ("period", "nunique"), "first": ("period", "min"),
+                    "last": ("period", "max"), "qty_short": ("qty_short", "sum"),
+                    "revenue_at_risk": ("revenue_at_risk", "sum"),
+                    "explanation": ("explanation", "first")}
+    if "priority_tier" in gaps.columns:
+        aggregations["priority_tier"] = ("priority_tier", "first")
+    if "binding" in gaps.columns:
+        aggregations["binding"] = (
+            "binding", lambda b: ", ".join(dict.fromkeys(str(v) for v in b.dropna() if str(v))))
+    out = ordered.groupby("sku", as_index=False, sort=False).agg(**aggregations)
+    several = out["months"] > 1
+    out.loc[several, "explanation"] = [
+        f"{units_text(row.qty_short)} short in {row.months} months ({fmt_month(row.first)} to "
+        f"{fmt_month(row.last)}); the first: {row.explanation}"
+        for row in out[several].itertuples()]
+    return (out[columns].sort_values("revenue_at_risk", ascending=False, kind="stable")
+            .reset_index(drop=True))
 
 
 def options_summary(options: pd.DataFrame) -> pd.DataFrame:

@@ -678,3 +678,34 @@ def test_finance_prices_temporary_staff_with_overtime():
     assert fin["overtime_cost"].sum() == pytest.approx(540)
     fin = financials(plan.plan, data.products, options=plan.options)
     assert fin["overtime_cost"].sum() == pytest.approx(540)
+
+
+def test_gaps_by_sku_sums_months_and_names_every_binding_constraint():
+    from sopkit.supply import gaps_by_sku
+
+    months = pd.to_datetime(["2026-11-01", "2026-12-01", "2027-01-01"])
+    gaps = pd.DataFrame({
+        "sku": ["A", "B", "A", "A"], "period": [months[1], months[0], months[0], months[2]],
+        "priority_tier": [2, 1, 2, 2], "qty_short": [3.0, 1.0, 2.0, 5.0],
+        "revenue_at_risk": [30.0, 100.0, 20.0, 50.0],
+        "binding": ["CMP-1", "PKG-1", "CMP-1", "MCH-1"],
+        "explanation": ["a-dec", "b-nov", "a-nov", "a-jan"]})
+    out = gaps_by_sku(gaps)
+    # A: 2 + 3 + 5 = 10 units, 20 + 30 + 50 = 100 at risk, tied with B (100): by SKU
+    assert out["sku"].tolist() == ["A", "B"]
+    a = out.iloc[0]
+    assert (a["months"], a["qty_short"], a["revenue_at_risk"]) == (3, 10.0, 100.0)
+    assert (a["first"], a["last"]) == (months[0], months[2])
+    assert a["binding"] == "CMP-1, MCH-1"  # each once, in the order they first bind
+    assert a["explanation"] == "10 units short in 3 months (2026-11 to 2027-01); the first: a-nov"
+    assert out.iloc[1]["explanation"] == "b-nov"  # one month: its own words
+    assert list(out.columns) == ["sku", "priority_tier", "months", "first", "last", "qty_short",
+                                 "revenue_at_risk", "binding", "explanation"]
+    assert gaps_by_sku(gaps.iloc[:0]).empty
+
+
+def test_units_text():
+    from sopkit.supply import units_text
+
+    assert [units_text(q) for q in (0.0, 0.4, 0.96, 1.2, 2.5, 1234.4)] == [
+        "0 units", "0.4 units", "1 unit", "1 unit", "2 units", "1,234 units"]
