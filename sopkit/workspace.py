@@ -264,6 +264,18 @@ class StepContext:
     def title(self) -> str:
         return STEP_TITLES.get(self.step, self.step)
 
+    def banner(self) -> str:
+        """The line every step shows under its title: cycle, history, products,
+        data folder, and the rows left out for a SKU the product master lacks."""
+        text = (f"Cycle {self.cycle} · demand history to {self.history_end:%Y-%m} · "
+                f"{len(self.data.products):,} SKUs in the product master · "
+                f"data: {self.data_dir.name}")
+        left_out = len(self.data.set_aside)
+        if left_out:
+            text += (f" · {left_out:,} row(s) with a SKU not in the product master left out "
+                     "(data-quality check unknown_sku)")
+        return text
+
     def read(self, name: str) -> pd.DataFrame:
         """Read an earlier step's output from this cycle's workspace."""
         return read_output(self.workspace, self.cycle, name)

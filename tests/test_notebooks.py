@@ -77,3 +77,22 @@ def test_the_session_workspace_is_outside_the_project():
 
     folder = Path(os.environ["SOPKIT_WORKSPACE"]).resolve()
     assert folder.is_dir() and NOTEBOOKS.parent not in folder.parents
+
+
+def test_every_step_states_the_data_it_plans_on(tmp_path):
+    from helpers import TINY, write_folder
+
+    from sopkit.workspace import open_step
+
+    files = dict(TINY, **{"actuals.csv": TINY["actuals.csv"] + "ZZ,2024-01,3\nZZ,2024-02,1\n"})
+    data = write_folder(tmp_path / "acme", files)
+    ctx = open_step("02_demand_review", cycle="2024-03", data_dir=str(data),
+                    workspace=str(tmp_path / "ws"))
+    assert ctx.banner() == (
+        "Cycle 2024-03 · demand history to 2024-02 · 2 SKUs in the product master · data: acme"
+        " · 2 row(s) with a SKU not in the product master left out (data-quality check "
+        "unknown_sku)")
+    clean = open_step("02_demand_review", cycle="2024-03",
+                      data_dir=str(write_folder(tmp_path / "clean", TINY)),
+                      workspace=str(tmp_path / "ws"))
+    assert clean.banner().endswith("2 SKUs in the product master · data: clean")
