@@ -377,12 +377,33 @@ def _option_text(row) -> str:
     return ", ".join(parts)
 
 
+def _outlook_note(codes: list[str], flags: pd.DataFrame | None) -> str:
+    """What the 24-month outlook says about the resources a decision's options change,
+    when it asks for new capacity; "" otherwise."""
+    if flags is None or flags.empty or "decide_by" not in flags.columns:
+        return ""
+    notes = []
+    for row in flags[flags["resource"].astype(str).isin(codes)].itertuples(index=False):
+        if pd.isna(row.decide_by) or str(row.decide_by) == "":
+            continue
+        notes.append(
+            f"{row.resource} over its regular, overtime and temporary-staff capacity in "
+            f"{int(row.months_overloaded)} month(s) from {fmt_month(row.first_overload)}; new "
+            f"capacity takes {int(row.lead_time_months)} month(s): decide by "
+            f"{fmt_month(row.decide_by)}")
+    if not notes:
+        return ""
+    return ("note: these options are priced over the supply plan's months only; the "
+            "24-month capacity outlook has " + " and ".join(notes))
+
+
 def decisions(
     gaps: pd.DataFrame,
     ranked_scenarios: pd.DataFrame,
     *,
     options: pd.DataFrame | None = None,
     max_gap_decisions: int = 3,
+    capacity_flags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The decisions the executive meeting is asked to take.
 
@@ -404,6 +425,13 @@ def decisions(
         :func:`sopkit.scenarios.rank_scenarios` output (``scenario, rank, reason``).
     options : DataFrame, optional
         :func:`decision_options` output.
+    capacity_flags : DataFrame, optional
+        The rough-cut outlook per resource
+        (:func:`sopkit.roughcut.capacity_flags` with ``by="resource"``). A
+        prepared decision whose options change the capacity of a resource
+        that the outlook says needs new capacity (``decide_by``) gets a note
+        in its reason: the options are priced over the supply plan's months
+        only, and the overload the outlook sees may lie beyond them.
 
     Returns
     -------
@@ -431,8 +459,9 @@ def decisions(
         for name, group in options.groupby("decision", sort=False):
             group = group.sort_values("rank", kind="stable")
             best = group.iloc[0]
-            for option in group["option"]:
-                addressed.update(c for c in codes.get(option, "").split(";") if c)
+            touched = [c for option in group["option"]
+                       for c in codes.get(option, "").split(";") if c]
+            addressed.update(touched)
             gain = ("" if best["option"] == KEEP_PLAN else
                     f"{best['delta_contribution']:+,.0f} contribution after its cost of "
                     f"{best['cost']:,.0f}, against keeping the plan")
@@ -441,7 +470,8 @@ def decisions(
                 "context": f"{len(group)} options priced against the plan as it stands",
                 "options": "; ".join(_option_text(r) for r in group.itertuples(index=False)),
                 "recommendation": str(best["option"]),
-                "reason": "; ".join(t for t in (str(best["reason"]), gain) if t),
+                "reason": "; ".join(t for t in (str(best["reason"]), gain,
+                                                _outlook_note(touched, capacity_flags)) if t),
             })
     if len(gaps):
         gaps = gaps[~gaps["binding"].fillna("").astype(str).isin(addressed)]

@@ -92,6 +92,27 @@ def test_a_prepared_decision_replaces_the_generic_gap_decision_it_addresses():
     assert "+50,000 contribution after its cost of 150,000" in board["reason"]
 
 
+def test_a_decision_on_a_resource_the_outlook_flags_says_its_price_stops_at_the_plan():
+    results = _results()
+    ranked = results.assign(rank=pd.array([2, 1, 3, 4, pd.NA], dtype="Int64"),
+                            reason=["r"] * 5)
+    options = executive.decision_options(results, ["tier1_fill_rate", "gross_margin"])
+    flags = pd.DataFrame({"resource": ["CMP-1", "R9"], "first_overload": ["2027-07", "2027-02"],
+                          "months_overloaded": [8, 3], "lead_time_months": [6, 2],
+                          "decide_by": ["2027-01", "2026-12"],
+                          "status": ["decide by 2027-01", "decide by 2026-12"]})
+    empty = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    board = executive.decisions(empty, ranked, options=options, capacity_flags=flags).iloc[1]
+    assert board["reason"].endswith(
+        "note: these options are priced over the supply plan's months only; the 24-month "
+        "capacity outlook has CMP-1 over its regular, overtime and temporary-staff capacity "
+        "in 8 month(s) from 2027-07; new capacity takes 6 month(s): decide by 2027-01")
+    assert "R9" not in board["reason"]  # no option of this decision changes R9
+    calm = flags.assign(decide_by=[None, None])  # short in peaks only: nothing to add
+    board = executive.decisions(empty, ranked, options=options, capacity_flags=calm).iloc[1]
+    assert "note:" not in board["reason"]
+
+
 def test_top_risks_orders_shortfalls_and_write_offs_by_value():
     products = pd.DataFrame({"sku": ["A", "B"], "family": ["F", "G"], "unit_cost": [10.0, 4.0]})
     gaps = pd.DataFrame({"sku": ["A", "A"], "period": M[:2], "qty_short": [1.0, 2.0],
