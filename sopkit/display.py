@@ -394,10 +394,10 @@ def heatmap(
     ax.grid(False)
     ax.set_xticks(range(n_cols), _x_labels(grid.columns), rotation=90 if n_cols > 12 else 0)
     ax.set_yticks(range(n_rows), [_label(v) for v in grid.index])
-    ax.set_xlabel(columns)
-    ax.set_ylabel(index)
+    ax.set_xlabel(series_label(columns))
+    ax.set_ylabel(series_label(index))
     ax.set_title(title)
-    fig.colorbar(image, ax=ax, label=values, shrink=0.9)
+    fig.colorbar(image, ax=ax, label=series_label(values), shrink=0.9)
     if annotate is None:
         annotate = n_rows <= 25 and n_cols <= 25
     if annotate and data.count():
@@ -423,9 +423,12 @@ _QUANTILE_COLUMN = re.compile(r"^qty_q(\d+)$")
 
 
 def series_label(column: Any, labels: Mapping[str, str] | None = None) -> str:
-    """The name a chart shows for ``column``: ``labels`` first, then :data:`SERIES_LABELS`."""
+    """The name a chart shows for ``column``: ``labels`` first, then :data:`SERIES_LABELS`,
+    then the name in words (:func:`sopkit.labels.heading`: ``resource_family`` →
+    "resource family")."""
     text = _label(column)
-    return (labels or {}).get(text) or SERIES_LABELS.get(text, text)
+    return (labels or {}).get(text) or SERIES_LABELS.get(text) or (
+        heading(column) if isinstance(column, str) else text)
 
 
 def _band_label(low: str, high: str, labels: Mapping[str, str] | None) -> str:
@@ -469,7 +472,7 @@ def line_chart(
     Values sharing an ``x`` (and ``hue``) are summed. ``band=(lo, hi)`` shades
     an interval (e.g. forecast quantiles) around a single line. Month axes
     are labelled ``YYYY-MM``. Lines and axes are named by ``labels`` (column →
-    text), else :data:`SERIES_LABELS`, else the column name; a band of
+    text), else :data:`SERIES_LABELS`, else the column name in words; a band of
     ``qty_qNN`` columns is "NN–MM % band".
     """
     fig = new_figure()

@@ -505,7 +505,7 @@ def test_chart_legends_name_columns_for_readers():
     fig = line_chart(frame, x="period", y=["qty_actual", "units_left"], title="t",
                      labels={"qty_actual": "shipped"})
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["shipped", "units_left"]
+    assert legend == ["shipped", "units left"]  # other names in words
 
 
 def test_infinite_numbers_read_as_infinity():
