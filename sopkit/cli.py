@@ -125,6 +125,32 @@ def _default_sample_dir() -> Path:
     return project_root() / "data" / "sample"
 
 
+def _check_cycle_against_actuals(cycle: str, last_actual, data_dir) -> None:
+    """A cycle plans the months after its history: its first month is the one after
+    the last actuals. Later, the months between would count as zero demand; earlier,
+    the data holds what happened after the cycle began."""
+    from sopkit.periods import add_months, cycle_month, fmt_month, months_between
+
+    if last_actual is None:
+        return
+    expected = add_months(last_actual, 1)
+    gap = months_between(expected, cycle_month(cycle))
+    if gap > 0:
+        missing = (f"month {fmt_month(expected)}" if gap == 1 else
+                   f"{gap} months {fmt_month(expected)} to "
+                   f"{fmt_month(add_months(expected, gap - 1))}")
+        raise ParameterError(
+            f"--cycle {cycle}: the actuals in {data_dir} end {fmt_month(last_actual)}, so "
+            f"the {missing} would count as zero demand; add their actuals, "
+            f"or plan cycle {fmt_month(expected)} (leave --cycle out)")
+    if gap < 0:
+        raise ParameterError(
+            f"--cycle {cycle}: the actuals in {data_dir} run to {fmt_month(last_actual)}, past "
+            f"the cycle's first month; a cycle plans the months after its history: give the "
+            f"data as it was before {cycle}, or plan cycle {fmt_month(expected)} "
+            "(leave --cycle out)")
+
+
 def cmd_cycle(args) -> int:
     from sopkit.io import load_data
     from sopkit.periods import add_months, cycle_month, fmt_month
@@ -165,6 +191,7 @@ def cmd_cycle(args) -> int:
     data = load_data(data_dir)
     if args.cycle:
         cycle = fmt_month(cycle_month(args.cycle))
+        _check_cycle_against_actuals(cycle, data.last_actual_period, data_dir)
     else:
         cycle = fmt_month(add_months(data.last_actual_period, 1))
     from sopkit.parameters import check_against_data

@@ -218,3 +218,19 @@ def test_sample_never_overwrites_data_files(tmp_path, capsys):
     assert "A,2026-01,5" not in (mine / "actuals.csv").read_text()
     fresh = tmp_path / "fresh"
     assert main(["sample", str(fresh), "--skus", "30"]) == 0 and (fresh / "bom.csv").is_file()
+
+
+def test_cycle_must_follow_the_actuals(tmp_path, tiny_dir, capsys):
+    # the tiny data's actuals end 2024-02: its cycle is 2024-03
+    common = ["--data", str(tiny_dir), "--workspace", str(tmp_path / "ws"),
+              "--reports", str(tmp_path / "reports")]
+    assert main(["cycle", "--cycle", "2024-06", *common]) == 2
+    err = capsys.readouterr().err
+    assert "the 3 months 2024-03 to 2024-05 would count as zero demand" in err
+    assert "plan cycle 2024-03 (leave --cycle out)" in err and "Traceback" not in err
+    assert main(["cycle", "--cycle", "2024-04", *common]) == 2
+    assert "the month 2024-03 would count as zero demand" in capsys.readouterr().err
+    assert main(["cycle", "--cycle", "2024-02", *common]) == 2
+    err = capsys.readouterr().err
+    assert "actuals in" in err and "run to 2024-02, past the cycle's first month" in err
+    assert not (tmp_path / "reports").exists()
