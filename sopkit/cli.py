@@ -162,16 +162,17 @@ def cmd_cycle(args) -> int:
     from sopkit.compute import cycle_compute_override
 
     params = cycle_compute_override(params, args)
-    unknown = unknown_parameters(params, notebooks_dir())
+    from sopkit.parameters import check_parameters
+    from sopkit.runner import cycle_parameters
+
+    declared = cycle_parameters(notebooks_dir())
+    unknown = unknown_parameters(params, notebooks_dir(), declared=declared)
     if unknown:
         raise ParameterError(
             f"{params_file}: unknown parameter(s) {', '.join(sorted(unknown))}: "
             "no step notebook declares them"
         )
-    from sopkit.parameters import check_parameters
-    from sopkit.runner import cycle_parameters
-
-    problems = check_parameters(params, cycle_parameters(notebooks_dir()), source=params_file)
+    problems = check_parameters(params, declared, source=params_file)
     if problems:
         raise ParameterError(f"{len(problems)} problem(s) in the parameters:\n  - "
                              + "\n  - ".join(problems))

@@ -57,12 +57,13 @@ def _percent_hint(value: Any) -> str:
     return ""
 
 
-def whole(minimum: int, unit: str = "") -> Callable[[Any], str]:
-    """A whole number of at least ``minimum``."""
-    what = f"a whole number{f' of {unit}' if unit else ''} of at least {minimum}"
+def whole(minimum: int | None = None, unit: str = "") -> Callable[[Any], str]:
+    """A whole number (of at least ``minimum``)."""
+    what = (f"a whole number{f' of {unit}' if unit else ''}"
+            + (f" of at least {minimum}" if minimum is not None else ""))
 
     def rule(value: Any) -> str:
-        if not _is_whole(value) or value < minimum:
+        if not _is_whole(value) or (minimum is not None and value < minimum):
             return f"expected {what}, got {_shown(value)}"
         return ""
     return rule
@@ -199,7 +200,7 @@ def _rule_from_default(default: Any) -> Callable[[Any], str] | None:
     if isinstance(default, bool):
         return _boolean
     if isinstance(default, int):
-        return whole(-(10 ** 18)) if default < 0 else whole(0)
+        return whole()
     if isinstance(default, float):
         return number()
     if isinstance(default, str):

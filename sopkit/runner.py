@@ -141,13 +141,17 @@ def cycle_parameters(notebooks_dir: str | Path, steps: Sequence[str] = STEPS) ->
 
 
 def unknown_parameters(
-    params: Mapping[str, Any], notebooks_dir: str | Path, steps: Sequence[str] = STEPS
+    params: Mapping[str, Any], notebooks_dir: str | Path, steps: Sequence[str] = STEPS, *,
+    declared: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The keys of ``params`` that no step notebook declares (likely typos), sorted.
 
     The runner's own parameters (cycle, data_dir, workspace) always count as known.
+    ``declared``: :func:`cycle_parameters` when the caller has it already.
     """
-    known = set(BASE_PARAMETERS) | set(cycle_parameters(notebooks_dir, steps))
+    if declared is None:
+        declared = cycle_parameters(notebooks_dir, steps)
+    known = set(BASE_PARAMETERS) | set(declared)
     return sorted(key for key in params if key not in known)
 
 
