@@ -23,6 +23,8 @@ and its fitted tables into what the demand review shows and keeps:
     their notes as entered.
 :func:`audit_trail`
     Every deal and adjustment the cycle used, as entered and as applied.
+:func:`promotion_track_record`
+    Past promotions: the lift stated against the lift the demand showed.
 """
 
 from __future__ import annotations
@@ -412,3 +414,79 @@ def audit_trail(model, pipeline: pd.DataFrame, adjustments: pd.DataFrame | None)
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+PROMOTION_COLUMNS = ["promo_id", "sku", "start_period", "end_period", "months", "lift",
+                     "qty_reference", "qty_promo_months", "lift_realised", "extra_stated",
+                     "extra_realised", "share_delivered"]
+
+
+def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFrame, *, cycle,
+                           reference_months: int = 6) -> pd.DataFrame:
+    """Past promotions: the lift marketing stated against the lift demand showed.
+
+    For each promotion row (one SKU) that ended before ``cycle``, the
+    reference is the SKU's mean monthly demand over the ``reference_months``
+    months before the promotion began (a month without a row counts as 0);
+    the realised lift is the mean demand of the promotion's months over that
+    reference, minus 1; ``share_delivered`` = realised extra volume / stated
+    extra volume. A last row ``all`` pools them by volume: ``Σ extra_realised
+    / Σ extra_stated``. The reference ignores season and trend, so a single
+    promotion's figure is rough; the pooled share is the one to read. Rows
+    without a reference (no demand before) are left out.
+
+    The plan takes promotions at their stated lift; this table is what the
+    demand review has to judge them by.
+
+    Returns
+    -------
+    DataFrame
+        :data:`PROMOTION_COLUMNS`; ``extra_stated = lift × qty_reference ×
+        months``, ``extra_realised`` = promotion months' demand − reference ×
+        months. Empty without past promotions.
+    """
+    from sopkit.periods import add_months, cycle_month
+
+    if not (isinstance(reference_months, int) and reference_months >= 1):
+        raise ParameterError(f"reference_months must be a whole number >= 1, "
+                             f"got {reference_months!r}")
+    if promotions is None or promotions.empty or actuals.empty:
+        return pd.DataFrame(columns=PROMOTION_COLUMNS)
+    start_cycle = cycle_month(cycle)
+    demand = actuals.assign(period=pd.to_datetime(actuals["period"])).groupby(
+        ["sku", "period"])["qty"].sum()
+    rows = []
+    for promo in promotions.itertuples(index=False):
+        first, last = pd.Timestamp(promo.start_period), pd.Timestamp(promo.end_period)
+        if last >= start_cycle:
+            continue
+        series = demand.get(promo.sku) if promo.sku in demand.index.get_level_values(0) else None
+        if series is None:
+            continue
+        before = pd.date_range(add_months(first, -reference_months), periods=reference_months,
+                               freq="MS")
+        inside = pd.date_range(first, last, freq="MS")
+        reference = float(series.reindex(before, fill_value=0.0).mean())
+        if reference <= 0:
+            continue
+        promo_months = float(series.reindex(inside, fill_value=0.0).mean())
+        lift = float(promo.lift)
+        rows.append({"promo_id": getattr(promo, "promo_id", ""), "sku": promo.sku,
+                     "start_period": first, "end_period": last, "months": len(inside),
+                     "lift": lift, "qty_reference": reference,
+                     "qty_promo_months": promo_months,
+                     "lift_realised": promo_months / reference - 1,
+                     "extra_stated": lift * reference * len(inside),
+                     "extra_realised": (promo_months - reference) * len(inside),
+                     "share_delivered": ((promo_months / reference - 1) / lift
+                                         if lift > 0 else np.nan)})
+    if not rows:
+        return pd.DataFrame(columns=PROMOTION_COLUMNS)
+    out = pd.DataFrame(rows, columns=PROMOTION_COLUMNS)
+    stated, realised = out["extra_stated"].sum(), out["extra_realised"].sum()
+    pooled = {"promo_id": "all", "sku": "", "start_period": pd.NaT, "end_period": pd.NaT,
+              "months": int(out["months"].sum()), "lift": np.nan, "qty_reference": np.nan,
+              "qty_promo_months": np.nan,
+              "lift_realised": np.nan, "extra_stated": stated, "extra_realised": realised,
+              "share_delivered": realised / stated if stated > 0 else np.nan}
+    return pd.concat([out, pd.DataFrame([pooled])], ignore_index=True)

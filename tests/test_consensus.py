@@ -213,3 +213,33 @@ def test_horizon_summary_sums_spans_by_hand():
     assert company[["months", "qty_consensus"]].values.tolist() == [["1–2", 10 + 15 + 100 + 60]]
     with pytest.raises(ParameterError, match="horizon buckets"):
         horizon_summary(plan, products=products, buckets=((0, 3),))
+
+
+def test_promotion_track_record_by_hand():
+    from sopkit.consensus import promotion_track_record
+
+    months = pd.date_range("2026-01-01", periods=9, freq="MS")
+    # A: 10 a month, then a two-month promotion stated at +50 % that sold 13 and 14
+    # B: 20 a month (2026-01 missing: 0), a one-month promotion stated at +20 % that sold 30
+    actuals = pd.DataFrame({
+        "sku": ["A"] * 8 + ["B"] * 7,
+        "period": list(months[:8]) + list(months[1:8]),
+        "qty": [10, 10, 10, 10, 10, 10, 13, 14] + [24, 24, 24, 24, 24, 30, 24]})
+    promotions = pd.DataFrame({
+        "promo_id": ["P1", "P2", "P3"], "sku": ["A", "B", "A"],
+        "start_period": ["2026-07", "2026-07", "2026-11"],
+        "end_period": ["2026-08", "2026-07", "2026-11"], "lift": [0.5, 0.2, 0.9]})
+    record = promotion_track_record(promotions, actuals, cycle="2026-10").set_index("promo_id")
+    assert list(record.index) == ["P1", "P2", "all"]  # P3 has not run yet
+    # P1: reference 10 (2026-01 … 06), promotion months 13.5: +35 % of +50 % stated
+    assert record.loc["P1", "qty_reference"] == 10.0
+    assert record.loc["P1", "lift_realised"] == pytest.approx(0.35)
+    assert record.loc["P1", "share_delivered"] == pytest.approx(0.7)
+    assert (record.loc["P1", "extra_stated"], record.loc["P1", "extra_realised"]) == (10.0, 7.0)
+    # P2: reference (0 + 24 × 5) / 6 = 20, sold 30: +50 % against +20 % stated
+    assert record.loc["P2", "qty_reference"] == pytest.approx(20.0)
+    assert record.loc["P2", "share_delivered"] == pytest.approx(2.5)
+    # pooled by volume: (7 + 10) / (10 + 4) — not the mean of 0.7 and 2.5
+    assert record.loc["all", "share_delivered"] == pytest.approx(17 / 14)
+    assert record.loc["all", "months"] == 3
+    assert promotion_track_record(None, actuals, cycle="2026-10").empty
