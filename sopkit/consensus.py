@@ -453,14 +453,15 @@ def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFram
     if promotions is None or promotions.empty or actuals.empty:
         return pd.DataFrame(columns=PROMOTION_COLUMNS)
     start_cycle = cycle_month(cycle)
-    demand = actuals.assign(period=pd.to_datetime(actuals["period"])).groupby(
-        ["sku", "period"])["qty"].sum()
+    demand = {sku: part.droplevel("sku") for sku, part in actuals.assign(
+        period=pd.to_datetime(actuals["period"])).groupby(["sku", "period"])["qty"].sum()
+        .groupby(level="sku")}
     rows = []
     for promo in promotions.itertuples(index=False):
         first, last = pd.Timestamp(promo.start_period), pd.Timestamp(promo.end_period)
         if last >= start_cycle:
             continue
-        series = demand.get(promo.sku) if promo.sku in demand.index.get_level_values(0) else None
+        series = demand.get(promo.sku)
         if series is None:
             continue
         before = pd.date_range(add_months(first, -reference_months), periods=reference_months,
