@@ -9,23 +9,34 @@ CYCLE_ARGS := $(if $(DATA),--data $(DATA)) $(if $(CYCLE),--cycle $(CYCLE)) $(if 
 
 PEERS  := .venv-peers
 
-.PHONY: setup cycle test lint format browser postgres lab peers benchmark clean help
+.PHONY: lock setup cycle test lint format browser postgres lab peers benchmark clean help
 
 help:
 	@echo "make cycle   set up .venv and run the monthly cycle on the sample company"
 	@echo "make test    the whole test suite (installs headless Chromium and PostgreSQL when run as root)"
 	@echo "make lab     open the notebooks in JupyterLab"
 	@echo "make lint    ruff"
+	@echo "make lock    refresh constraints.txt, the exact library versions make setup installs"
 	@echo "make benchmark  the figures of docs/benchmarks.md, side by side with the peers"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sopkit needs Python 3.11 or newer"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# Re-resolve pyproject.toml's ranges in a throw-away venv and write the exact versions.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e ".[lab,test]"
+	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable \
+	  | grep -v -i '^sopkit'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+	@echo "constraints.txt refreshed: run make test, then commit it"
 
 cycle: setup
 	$(BIN)/sop cycle $(CYCLE_ARGS)
