@@ -91,6 +91,7 @@ benchmark: setup peers
 	$(BIN)/python benchmarks/forecast_accuracy.py --statsforecast-python $(PEERS)/bin/python
 	$(BIN)/python benchmarks/supply_speed.py --markdown
 	$(BIN)/python benchmarks/lumpy_blend.py
+	$(BIN)/python benchmarks/promotion_lift.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -86,7 +86,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 import warnings
@@ -97,6 +96,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from docs_section import write_section  # noqa: E402  (benchmarks/, on sys.path as a script)
 
 from sopkit.evaluation import score_series, summarise_scores  # noqa: E402
 from sopkit.forecast import StatisticalForecaster  # noqa: E402
@@ -975,20 +976,7 @@ def verdict(frame: pd.DataFrame) -> list[str]:
 
 
 def write_docs(body: str) -> None:
-    text = DOC.read_text()
-    notes = ""
-    match = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    section = body.rstrip() + "\n\n"
-    if match:  # replaced where it stands, its notes kept
-        old = match.group(0)
-        k = old.find(NOTES_MARK)
-        if k >= 0:
-            notes = old[k:].rstrip() + "\n"
-        section += notes or f"{NOTES_MARK}\n\n(to be written)\n"
-        after = text[match.end():]
-        DOC.write_text(text[:match.start()] + section + ("\n" + after if after else ""))
-    else:
-        DOC.write_text(text.rstrip() + "\n\n" + section + f"{NOTES_MARK}\n\n(to be written)\n")
+    write_section(DOC, SECTION, body, NOTES_MARK)
 
 
 def main() -> int:

@@ -418,7 +418,9 @@ def audit_trail(model, pipeline: pd.DataFrame, adjustments: pd.DataFrame | None)
 
 PROMOTION_COLUMNS = ["promo_id", "sku", "start_period", "end_period", "months", "lift",
                      "qty_reference", "qty_promo_months", "lift_realised", "extra_stated",
-                     "extra_realised", "share_delivered"]
+                     "extra_realised", "share_delivered", "share_low", "share_high"]
+PROMOTION_INTERVAL = (0.05, 0.95)  # the pooled share's bootstrap interval
+PROMOTION_RESAMPLES = 2000
 
 
 def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFrame, *, cycle,
@@ -431,12 +433,18 @@ def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFram
     the realised lift is the mean demand of the promotion's months over that
     reference, minus 1; ``share_delivered`` = realised extra volume / stated
     extra volume. A last row ``all`` pools them by volume: ``Σ extra_realised
-    / Σ extra_stated``. The reference ignores season and trend, so a single
-    promotion's figure is rough; the pooled share is the one to read. Rows
-    without a reference (no demand before) are left out.
+    / Σ extra_stated``, with ``share_low … share_high``, the 5 – 95 %
+    bootstrap interval of that pooled share (promotions, not rows, resampled
+    with replacement :data:`PROMOTION_RESAMPLES` times with a fixed seed: the
+    SKUs of one campaign rise and fall together). The reference ignores season
+    and trend, so a single promotion's figure is rough. Rows without a
+    reference (no demand before) are left out.
 
-    The plan takes promotions at their stated lift; this table is what the
-    demand review has to judge them by.
+    The plan takes promotions at their stated lift: on twenty draws of the
+    sample company, with their true delivered shares known, the pooled share
+    — and a precision-weighted one — missed the truth by more than the
+    stated lift did (``benchmarks/promotion_lift.py``, docs/benchmarks.md).
+    The interval says how little a company's few promotions can tell.
 
     Returns
     -------
@@ -485,9 +493,29 @@ def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFram
         return pd.DataFrame(columns=PROMOTION_COLUMNS)
     out = pd.DataFrame(rows, columns=PROMOTION_COLUMNS)
     stated, realised = out["extra_stated"].sum(), out["extra_realised"].sum()
+    low, high = _pooled_interval(out)
     pooled = {"promo_id": "all", "sku": "", "start_period": pd.NaT, "end_period": pd.NaT,
               "months": int(out["months"].sum()), "lift": np.nan, "qty_reference": np.nan,
               "qty_promo_months": np.nan,
               "lift_realised": np.nan, "extra_stated": stated, "extra_realised": realised,
-              "share_delivered": realised / stated if stated > 0 else np.nan}
+              "share_delivered": realised / stated if stated > 0 else np.nan,
+              "share_low": low, "share_high": high}
     return pd.concat([out, pd.DataFrame([pooled])], ignore_index=True)
+
+
+def _pooled_interval(rows: pd.DataFrame) -> tuple[float, float]:
+    """5 – 95 % bootstrap interval of ``Σ extra_realised / Σ extra_stated``, promotions
+    resampled (all SKU rows of a promotion together), seed 0."""
+    per_promo = rows.groupby(rows["promo_id"].astype("string").fillna(""), sort=True)[
+        ["extra_stated", "extra_realised"]].sum()
+    stated = per_promo["extra_stated"].to_numpy(float)
+    realised = per_promo["extra_realised"].to_numpy(float)
+    draws = np.random.default_rng(0).integers(0, len(per_promo),
+                                              size=(PROMOTION_RESAMPLES, len(per_promo)))
+    denominator = stated[draws].sum(axis=1)
+    ok = denominator > 0
+    if not ok.any():
+        return np.nan, np.nan
+    shares = realised[draws].sum(axis=1)[ok] / denominator[ok]
+    low, high = np.quantile(shares, PROMOTION_INTERVAL)
+    return float(low), float(high)

@@ -96,4 +96,5 @@ FORMATS = {
     "gross_margin_pct": "{:.1%}", "revenue_vs_budget_pct": "{:+.1%}", "change_pct": "{:+.0%}",
     "difference_pct": "{:+.0%}", "probability": "{:.0%}", "probability_calibrated": "{:.0%}",
     "lift": "{:+.0%}", "lift_realised": "{:+.0%}", "share_delivered": "{:.0%}",
+    "share_low": "{:.0%}", "share_high": "{:.0%}",
 }

@@ -675,6 +675,7 @@ class _Company:
         candidates = np.flatnonzero(np.isin(self.family, families) & self.full_history
                                     & (self.level >= 5) & ~self.taken)
         rows = []
+        self.promo_truth = []
         n_past = max(2, round(self.n_skus / 25))
         n_future = max(2, round(self.n_skus / 50))
         for k in range(n_past + n_future):
@@ -689,8 +690,12 @@ class _Company:
             for i in skus:
                 if past:
                     realised = lift * rng.uniform(0.3, 0.9)  # promotions deliver less than said
+                    base = float(self.demand[i, start:end + 1].sum())
                     self.demand[i, start:end + 1] = np.round(
                         self.demand[i, start:end + 1] * (1 + realised))
+                    # the truth, for benchmarks/promotion_lift.py (not written to any table)
+                    self.promo_truth.append((f"PRM-{k + 1:03d}", self.sku[i], lift, realised,
+                                             base, float(self.demand[i, start:end + 1].sum())))
                 rows.append((f"PRM-{k + 1:03d}", i, start, end, lift,
                              f"{FAMILIES[self.family[i]].name} campaign"))
         rows.append((f"PRM-{n_past + n_future + 1:03d}", self.best_seller, nm + 2, nm + 3, 0.9,

@@ -242,4 +242,28 @@ def test_promotion_track_record_by_hand():
     # pooled by volume: (7 + 10) / (10 + 4) — not the mean of 0.7 and 2.5
     assert record.loc["all", "share_delivered"] == pytest.approx(17 / 14)
     assert record.loc["all", "months"] == 3
+    # its interval, promotions resampled: {P1, P1} 7/10, {P1, P2} 17/14, {P2, P2} 10/4,
+    # drawn 1/4, 1/2, 1/4 of the time: the 5 % and 95 % points are the two extremes
+    assert record.loc["all", "share_low"] == pytest.approx(0.7)
+    assert record.loc["all", "share_high"] == pytest.approx(2.5)
+    assert record.loc[["P1", "P2"], "share_low"].isna().all()
     assert promotion_track_record(None, actuals, cycle="2026-10").empty
+
+
+def test_promotion_interval_resamples_campaigns_not_rows():
+    from sopkit.consensus import promotion_track_record
+
+    months = pd.date_range("2026-01-01", periods=8, freq="MS")
+    # one campaign on two SKUs: A +50 % stated, sold 13.5 on 10 (share 0.7); B +20 % stated,
+    # sold 30 on 20 (share 2.5). Resampling the campaign, every draw is the pooled 17/14;
+    # resampling rows would give 0.7 … 2.5.
+    actuals = pd.DataFrame({
+        "sku": ["A"] * 8 + ["B"] * 7,
+        "period": list(months) + list(months[:7]),
+        "qty": [10, 10, 10, 10, 10, 10, 13, 14] + [20, 20, 20, 20, 20, 20, 30]})
+    promotions = pd.DataFrame({
+        "promo_id": ["P1", "P1"], "sku": ["A", "B"], "start_period": ["2026-07", "2026-07"],
+        "end_period": ["2026-08", "2026-07"], "lift": [0.5, 0.2]})
+    pooled = promotion_track_record(promotions, actuals, cycle="2026-10").iloc[-1]
+    assert pooled["share_delivered"] == pytest.approx(17 / 14)
+    assert (pooled["share_low"], pooled["share_high"]) == (pytest.approx(17 / 14),) * 2
