@@ -300,7 +300,7 @@ def cmd_plans(args) -> int:
             from sopkit.export import approved_plan, export_plan
 
             plan = approved_plan(store, args.cycle, args.version)
-            for path in export_plan(plan, args.out, table=args.table):
+            for path in export_plan(plan, args.out, table=args.table, overwrite=args.force):
                 print(f"wrote {path}")
             print(f"  {plan.version.describe()}")
     return 0
@@ -398,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an approved version (default: the plan of record)")
     q.add_argument("--table", choices=PLAN_TABLES, help="only this table (default: all)")
     q.add_argument("--out", required=True, help="FILE.xlsx, or FILE.csv")
+    q.add_argument("--force", action="store_true",
+                   help="replace files of that name that exist already")
     _add_store_options(q)
     p.set_defaults(func=cmd_plans)
     return parser

@@ -119,7 +119,7 @@ def approved_plan(store: PlanStore, cycle: str, version: int | None = None) -> P
 
 
 def export_plan(plan: Plan, out: str | Path, *, table: str | None = None,
-                exported_at: datetime | None = None) -> list[Path]:
+                exported_at: datetime | None = None, overwrite: bool = False) -> list[Path]:
     """Write an approved plan to ``.csv`` or ``.xlsx``; returns the files written.
 
     ``.xlsx``: one workbook with the sheets ``plan of record`` (the approval),
@@ -128,6 +128,10 @@ def export_plan(plan: Plan, out: str | Path, *, table: str | None = None,
     ``<stem>-supply.csv``, ``<stem>-decisions.csv`` and ``<stem>-approval.csv``
     next to ``out``. CSV files are UTF-8 with a byte-order mark (so that Excel
     reads the encoding), comma-separated, with CRLF line ends (RFC 4180).
+
+    A file that exists already is replaced only with ``overwrite``; otherwise
+    nothing is written and :class:`ParameterError` names the files (an
+    ``--out`` mistyped as ``actuals.csv`` must not replace the actuals).
     """
     if not plan.version.is_approved:
         raise StoreError(f"version {plan.version.version} of cycle {plan.version.cycle} is a "
@@ -139,6 +143,16 @@ def export_plan(plan: Plan, out: str | Path, *, table: str | None = None,
         raise ParameterError(f"--out {out}: name a .csv or .xlsx file")
     if not out.parent.is_dir():
         raise ParameterError(f"--out {out}: the folder {out.parent} does not exist")
+    if suffix == ".xlsx" or table is not None:
+        paths = [out]
+    else:
+        paths = [out.with_name(f"{out.stem}-{k}.csv") for k in (*kinds, "approval")]
+    existing = [str(path) for path in paths if path.exists()]
+    if existing and not overwrite:
+        one = len(existing) == 1
+        raise ParameterError(f"--out {out}: {', '.join(existing)} exist{'s' if one else ''} "
+                             "already; nothing was written. Name another file, or pass --force "
+                             f"to replace {'it' if one else 'them'}")
     cover = approval_frame(plan, exported_at)
     if suffix == ".xlsx":
         _write_xlsx(out, [(COVER_SHEET, cover)] + [(k, plan.table(k)) for k in kinds])
@@ -146,8 +160,8 @@ def export_plan(plan: Plan, out: str | Path, *, table: str | None = None,
     if table is not None:
         targets = [(out, plan.table(table))]
     else:
-        targets = [(out.with_name(f"{out.stem}-{k}.csv"), plan.table(k)) for k in kinds]
-        targets.append((out.with_name(f"{out.stem}-approval.csv"), cover))
+        targets = [(path, plan.table(k)) for path, k in zip(paths, kinds, strict=False)]
+        targets.append((paths[-1], cover))
     for path, frame in targets:
         _write_csv(path, frame)
     return [path for path, _ in targets]

@@ -85,6 +85,15 @@ def test_list_approve_show_export(workspace, capsys, tmp_path):
     assert code == 0 and f"wrote {out_file}" in out
     with open(out_file, encoding="utf-8-sig", newline="") as handle:
         assert list(csv.reader(handle))[1] == ["Close the gap behind R1", "'=add a shift"]
+    before = out_file.read_bytes()
+    code, out, err = sop(capsys, "plans", "export", "--cycle", CYCLE, "--table", "decisions",
+                         "--out", out_file, "--workspace", workspace)
+    assert code == 2 and "Traceback" not in err
+    assert f"{out_file} exists already; nothing was written" in err and "--force" in err
+    assert out_file.read_bytes() == before
+    code, out, _ = sop(capsys, "plans", "export", "--cycle", CYCLE, "--table", "decisions",
+                       "--out", out_file, "--force", "--workspace", workspace)
+    assert code == 0 and f"wrote {out_file}" in out
 
     # a second approval supersedes the first; both stay queryable
     code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Bo",

@@ -141,3 +141,23 @@ def test_only_approved_plans_are_exported(store, tmp_path):
 def test_bad_export_requests(approved, tmp_path, out, table, message):
     with pytest.raises(ParameterError, match=message):
         export_plan(approved, tmp_path / out, table=table)
+
+
+def test_export_never_replaces_a_file_unless_told(approved, tmp_path):
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("sku,period,qty\nA,2026-10,5\n")
+    with pytest.raises(ParameterError, match=r"actuals\.csv exists already; nothing was written"):
+        export_plan(approved, actuals, table="demand")
+    assert actuals.read_text() == "sku,period,qty\nA,2026-10,5\n"
+    # all four CSVs are checked before any is written: one clash, none written
+    (tmp_path / "plan-supply.csv").write_text("mine")
+    with pytest.raises(ParameterError, match=r"plan-supply\.csv exists already"):
+        export_plan(approved, tmp_path / "plan.csv")
+    assert not (tmp_path / "plan-demand.csv").exists()
+    assert (tmp_path / "plan-supply.csv").read_text() == "mine"
+    # told to: replaced
+    paths = export_plan(approved, tmp_path / "plan.csv", overwrite=True)
+    assert len(paths) == 4 and (tmp_path / "plan-supply.csv").read_text() != "mine"
+    [book] = export_plan(approved, tmp_path / "plan.xlsx")
+    with pytest.raises(ParameterError, match=r"plan\.xlsx exists already.*--force to replace it"):
+        export_plan(approved, book)
