@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import ParameterError
+from sopkit.errors import whole_number
 from sopkit.periods import add_months
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -219,11 +219,8 @@ def planned_at_zero(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, end,
     """
     columns = ["sku", "model", "qty_last_12m", "months_with_demand", "last_demand",
                "qty_plan", "qty_q90_max"]
-    for name in ("months", "recent"):
-        value = {"months": months, "recent": recent}[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParameterError(f"planned_at_zero: {name} must be a whole number >= 1, "
-                                 f"got {value!r}")
+    months = whole_number("planned_at_zero: months", months)
+    recent = whole_number("planned_at_zero: recent", recent)
     if demand_plan.empty or actuals.empty:
         return pd.DataFrame(columns=columns)
     end = pd.Timestamp(end)

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.errors import DataError, ParameterError, Problem, whole_number
 from sopkit.periods import fmt_month
 
 DEMAND_CLASSES = ("smooth", "erratic", "intermittent", "lumpy", "new", "inactive")
@@ -274,9 +274,8 @@ def _check_class_parameters(adi_cut, cv2_cut, min_history, inactive_months) -> N
         raise ParameterError(f"adi_cut must be > 0, got {adi_cut!r}")
     if not cv2_cut >= 0:
         raise ParameterError(f"cv2_cut must be >= 0, got {cv2_cut!r}")
-    for name, value in (("min_history", min_history), ("inactive_months", inactive_months)):
-        if int(value) != value or value < 1:
-            raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
+    whole_number("min_history", min_history)
+    whole_number("inactive_months", inactive_months)
 
 
 def classify_demand(

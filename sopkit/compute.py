@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.errors import DataError, ParameterError, Problem, whole_number
 
 BACKENDS = ("local", "dask", "dask-local")
 DEFAULT_CHUNK_SIZE = 20_000
@@ -83,12 +83,6 @@ class ComputeSettings:
 _KEYS = {"backend", "scheduler", "workers", "chunk_size", "processes", "tls_ca_file",
          "tls_cert", "tls_key", "progress"}
 
-
-def _whole(name: str, value) -> int:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < 1:
-        raise ParameterError(f"compute: {name} must be a whole number >= 1, got {value!r}")
-    return int(value)
 
 
 def check_scheduler_address(address) -> str:
@@ -159,9 +153,9 @@ def compute_settings(value=None, **overrides) -> ComputeSettings:
         raise ParameterError(f"compute: backend must be one of {', '.join(BACKENDS)}, "
                              f"got {backend!r}")
     if "chunk_size" in fields:
-        fields["chunk_size"] = _whole("chunk_size", fields["chunk_size"])
+        fields["chunk_size"] = whole_number("compute: chunk_size", fields["chunk_size"])
     if fields.get("workers") is not None:
-        fields["workers"] = _whole("workers", fields["workers"])
+        fields["workers"] = whole_number("compute: workers", fields["workers"])
     if backend == "dask":
         fields["scheduler"] = check_scheduler_address(fields.get("scheduler"))
     elif fields.get("scheduler"):

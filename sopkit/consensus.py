@@ -34,7 +34,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import ParameterError
+from sopkit.errors import ParameterError, whole_number
 
 
 def overview(actuals: pd.DataFrame, demand_plan: pd.DataFrame, *,
@@ -455,9 +455,7 @@ def promotion_track_record(promotions: pd.DataFrame | None, actuals: pd.DataFram
     """
     from sopkit.periods import add_months, cycle_month
 
-    if not (isinstance(reference_months, int) and reference_months >= 1):
-        raise ParameterError(f"reference_months must be a whole number >= 1, "
-                             f"got {reference_months!r}")
+    whole_number("reference_months", reference_months)
     if promotions is None or promotions.empty or actuals.empty:
         return pd.DataFrame(columns=PROMOTION_COLUMNS)
     start_cycle = cycle_month(cycle)

@@ -9,6 +9,7 @@ notebooks and reports can show them as tables.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import pandas as pd
 
@@ -27,6 +28,23 @@ class ParameterError(SopkitError):
     """A cycle parameter or command-line option is invalid."""
 
     exit_code = 2
+
+
+def whole_number(name: str, value, *, minimum: int = 1) -> int:
+    """``value`` as an ``int`` if it is a whole number of at least ``minimum``.
+
+    Whole means an integer type (``int``, NumPy integers), as scikit-learn
+    checks its integer parameters: ``3.0`` and ``True`` are refused, so a
+    mistyped parameter fails here, by name, and not later inside the maths.
+
+    Raises
+    ------
+    ParameterError
+        ``"<name> must be a whole number >= <minimum>, got <value!r>"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ParameterError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
 
 
 @dataclass

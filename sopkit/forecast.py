@@ -87,7 +87,7 @@ import pandas as pd
 from scipy import stats
 
 from sopkit.classify import _check_class_parameters, _classify_matrix, check_freq, to_matrix
-from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.errors import DataError, ParameterError, Problem, whole_number
 
 # --------------------------------------------------------------------------- helpers
 
@@ -689,7 +689,7 @@ class StatisticalForecaster:
         season = self.season_length
         if season is None:
             season = 52 if weekly else 12
-        _check_whole("season_length", season)
+        whole_number("season_length", season)
         inactive = self.inactive_months
         if inactive is None:
             inactive = 52 if weekly else 12
@@ -697,13 +697,13 @@ class StatisticalForecaster:
 
     def _validated(self) -> tuple[list[float], int, tuple[str, ...] | None]:
         for name in ("horizon", "n_windows"):
-            _check_whole(name, getattr(self, name))
+            whole_number(name, getattr(self, name))
         _, _, inactive = self._resolved()
         window = self.window_size
         if window is None:
             window = min(int(self.horizon), 6)
         else:
-            _check_whole("window_size", window)
+            whole_number("window_size", window)
         weight = self.pool_weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not (
             math.isfinite(weight) and weight >= 0
@@ -1071,12 +1071,6 @@ class StatisticalForecaster:
 
 
 # --------------------------------------------------------------------------- internals
-
-
-def _check_whole(name: str, value) -> None:
-    ok = isinstance(value, (int, np.integer, float)) and not isinstance(value, bool)
-    if not ok or int(value) != value or value < 1:
-        raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
 def _scores(forecast: np.ndarray, actual: np.ndarray, common: np.ndarray) -> dict[str, np.ndarray]:

@@ -135,7 +135,7 @@ from scipy import stats
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.errors import DataError, ParameterError, Problem, whole_number
 from sopkit.lifecycle import launch_forecast, phase_out_multiplier
 from sopkit.periods import cycle_month, fmt_month
 
@@ -1101,8 +1101,7 @@ class LumpyDemandModel:
         by = tuple(self.calibrate_by)
         if not all(isinstance(c, str) for c in by) or len(set(by)) != len(by):
             raise ParameterError(f"calibrate_by must be distinct column names, got {by!r}")
-        if int(self.min_deals) != self.min_deals or self.min_deals < 1:
-            raise ParameterError(f"min_deals must be a whole number >= 1, got {self.min_deals!r}")
+        whole_number("min_deals", self.min_deals)
         lo, hi = self.slip_window
         if int(lo) != lo or int(hi) != hi or not lo <= 0 <= hi:
             raise ParameterError("slip_window must be whole months (before <= 0 <= after), "
@@ -1111,9 +1110,7 @@ class LumpyDemandModel:
             raise ParameterError(f"win_share must be in (0, 1], got {self.win_share!r}")
         if self.prior_strength < 0:
             raise ParameterError(f"prior_strength must be >= 0, got {self.prior_strength!r}")
-        if int(self.n_simulations) != self.n_simulations or self.n_simulations < 10:
-            raise ParameterError(
-                f"n_simulations must be a whole number >= 10, got {self.n_simulations!r}")
+        whole_number("n_simulations", self.n_simulations, minimum=10)
 
     def fit(self, actuals: pd.DataFrame, pipeline: pd.DataFrame | None, *, cycle,
             adjustments: pd.DataFrame | None = None,

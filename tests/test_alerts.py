@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from sopkit import alerts
+from sopkit.errors import ParameterError
 
 M = pd.date_range("2025-01-01", periods=12, freq="MS")
 
@@ -115,5 +116,5 @@ def test_planned_at_zero_lists_skus_that_sold_lately():
     assert row["qty_plan"] == 0.0 and row["qty_q90_max"] == 4.0 and row["model"] == "zero"
     with_e = alerts.planned_at_zero(plan, actuals, end="2026-10-01", below=1.0)
     assert with_e["sku"].tolist() == ["A", "E"]
-    with pytest.raises(alerts.ParameterError):
+    with pytest.raises(ParameterError):
         alerts.planned_at_zero(plan, actuals, end="2026-10-01", months=0)
