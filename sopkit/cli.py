@@ -365,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="zeros before a series' first demand: recorded history (default) or "
                         "'not launched yet' (prelaunch)")
     p.add_argument("--pipeline", help="pipeline CSV (lumpy-demand model)")
+    p.add_argument("--adjustments", help="manual adjustments CSV, debiased by their owners' "
+                                         "track record (lumpy-demand model)")
+    p.add_argument("--promotions", help="promotions CSV, added at their stated lift "
+                                        "(lumpy-demand model)")
     _add_compute_options(p)
     p.set_defaults(func=cmd_forecast)
 

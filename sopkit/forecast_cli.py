@@ -33,6 +33,11 @@ differently from the history's (``spk-0015`` for ``SPK-0015``) stops the run,
 naming its row; a SKU with no history at all is planned from its deals, with a
 warning; so are snapshots dated after the forecast starts (not used), an export
 more than two months old, overdue and reopened deals (:data:`PIPELINE_CHECKS`).
+``--adjustments ADJUSTMENTS.csv`` and ``--promotions PROMOTIONS.csv`` (the
+contract's tables; with or without a pipeline) add the manual adjustments,
+debiased by their owners' track record, and the promotions at their stated lift
+(columns ``qty_adjustment_raw``, ``qty_adjustment``, ``qty_promo``); their SKU
+codes are checked against the history the same way.
 
 Output: one row per SKU and future period: ``sku, period`` (written in the
 input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
@@ -199,11 +204,17 @@ def read_pipeline(path: str | Path):
     """Read and check a pipeline export (the contract's pipeline table, SKUs not checked
     against a product master); raises DataError listing every problem. The index is the
     spreadsheet row of each deal line."""
-    from sopkit.contract import TABLES
+    return read_input(path, "pipeline")
+
+
+def read_input(path: str | Path, table: str):
+    """Read and check a pipeline, adjustments or promotions file against its contract
+    table (SKUs not checked against a product master); raises DataError listing every
+    problem. The index is the spreadsheet row."""
     from sopkit.io import read_table
 
     path = Path(path)
-    frame, problems = read_table(path, TABLES["pipeline"])
+    frame, problems = read_table(path, table)
     if problems:
         raise DataError(problems, headline=f"{len(problems)} problem(s) in {path}")
     return frame
@@ -251,28 +262,15 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
     """
     from sopkit.dataset import Dataset
     from sopkit.periods import fmt_month
-    from sopkit.quality import normalise_code, quality_findings, rows_text
+    from sopkit.quality import quality_findings
 
-    known = pd.Index(history["sku"].dropna().unique())
-    by_code = {normalise_code(s): s for s in known}
-    unknown = pipeline[~pipeline["sku"].isin(known)]
-    problems, warnings = [], []
-    for sku, group in unknown.groupby("sku", sort=True):
-        meant = by_code.get(normalise_code(sku))
-        if meant is not None:
-            problems += [Problem(pipeline_file, int(row), "sku",
-                                 f"'{sku}' is not in {history_file}, but '{meant}' is: codes "
-                                 "must match exactly (case, spaces and dashes included)")
-                         for row in group.index]
-            continue
+    def lost(group):
         resolved = group[group["period"] < cycle]
-        warnings.append(
-            f"{pipeline_file}: SKU '{sku}' has no demand history in {history_file}; its "
-            f"deals are planned as a new product's (row {rows_text(group.index)})"
-            + (f"; {len(resolved)} deal line(s) due before {fmt_month(cycle)} count as lost "
-               "when the model learns from past deals" if len(resolved) else ""))
-    if problems:
-        raise DataError(problems, headline=f"{len(problems)} problem(s) in {pipeline_file}")
+        return (f"; {len(resolved)} deal line(s) due before {fmt_month(cycle)} count as lost "
+                "when the model learns from past deals" if len(resolved) else "")
+
+    warnings = check_codes(history, pipeline, history_file=history_file, file=pipeline_file,
+                           unknown="its deals are planned as a new product's", more=lost)
     keyed = pipeline[["snapshot", "deal_id", "sku", "period"]]
     rows = keyed.assign(row=keyed.index.to_numpy(dtype=int)).reset_index(drop=True)
     rows.attrs["file"] = pipeline_file
@@ -283,25 +281,63 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
     return warnings
 
 
-def blend_pipeline(forecast, history, pipeline):
-    """The statistical forecast blended with the pipeline by the lumpy-demand model.
+def check_codes(history: pd.DataFrame, frame: pd.DataFrame, *, history_file: str, file: str,
+                unknown: str, more=None) -> list[str]:
+    """SKU codes of ``frame`` (pipeline, adjustments or promotions) against the history's.
 
-    The model is fitted on the history and every pipeline snapshot before the
-    first forecast month, then applied to the latest snapshot. Returns the
+    A code that is not in the history but matches one of its codes once case,
+    spaces and punctuation are ignored (``spk-0015``, ``SPK 0015``) is an
+    error: its rows would be planned as a product of their own. Raises
+    :class:`DataError` naming every such row. Returns one warning per code the
+    history does not know at all (``unknown`` says what becomes of its rows;
+    ``more(group)`` may add to it). ``frame``'s index is the spreadsheet row.
+    """
+    from sopkit.quality import normalise_code, rows_text
+
+    known = pd.Index(history["sku"].dropna().unique())
+    by_code = {normalise_code(s): s for s in known}
+    problems, warnings = [], []
+    for sku, group in frame[~frame["sku"].isin(known)].groupby("sku", sort=True):
+        meant = by_code.get(normalise_code(sku))
+        if meant is not None:
+            problems += [Problem(file, int(row), "sku",
+                                 f"'{sku}' is not in {history_file}, but '{meant}' is: codes "
+                                 "must match exactly (case, spaces and dashes included)")
+                         for row in group.index]
+            continue
+        warnings.append(f"{file}: SKU '{sku}' has no demand history in {history_file}; "
+                        f"{unknown} (row {rows_text(group.index)})"
+                        + (more(group) if more else ""))
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {file}")
+    return warnings
+
+
+def blend_pipeline(forecast, history, pipeline, *, adjustments=None, promotions=None):
+    """The statistical forecast blended by the lumpy-demand model with the pipeline, the
+    manual adjustments and the promotions (each optional).
+
+    The model is fitted on the history, every pipeline snapshot before the
+    first forecast month and the adjustments' track record, then applied to
+    the latest snapshot, the latest adjustments (debiased by owner and
+    direction) and the promotions (at their stated lift). Returns the
     forecast's columns with ``qty_forecast`` = the consensus, plus
-    ``qty_stat``, ``announced_share`` and ``qty_pipeline``.
+    ``qty_stat``, ``announced_share``, ``qty_pipeline``, ``qty_adjustment``
+    and ``qty_promo``.
     """
     from sopkit.lumpy import LumpyDemandModel
 
     cycle = forecast["period"].min()
-    model = LumpyDemandModel(random_state=0).fit(history, pipeline, cycle=cycle)
-    plan = model.predict(forecast)
+    model = LumpyDemandModel(random_state=0).fit(history, pipeline, cycle=cycle,
+                                                 adjustments=adjustments)
+    plan = model.predict(forecast, promotions=promotions)
     levels = [c for c in forecast.columns if c.startswith("qty_q")]
     out = plan[["sku", "period"]].copy()
     out["qty_forecast"] = plan["qty_consensus"]
     for column in levels:
         out[column] = plan[column]
-    for column in ("qty_stat", "announced_share", "qty_pipeline", "model", "demand_class"):
+    for column in ("qty_stat", "announced_share", "qty_pipeline", "qty_adjustment_raw",
+                   "qty_adjustment", "qty_promo", "model", "demand_class"):
         out[column] = plan[column]
     return out
 
@@ -336,7 +372,11 @@ def run_forecast_command(args) -> int:
     if args.season_length is not None and args.season_length < 1:
         raise ParameterError(f"--season-length must be at least 1 period, got {args.season_length}")
     quantiles = parse_quantiles(args.quantiles)  # a bad list stops the run before the reading
-    check_out_path(args.out, {"history file": args.history, "pipeline file": args.pipeline})
+    adjustments_file = getattr(args, "adjustments", None)
+    promotions_file = getattr(args, "promotions", None)
+    check_out_path(args.out, {"history file": args.history, "pipeline file": args.pipeline,
+                              "adjustments file": adjustments_file,
+                              "promotions file": promotions_file})
     settings = compute_settings(getattr(args, "compute", None) or "local",
                                 scheduler=getattr(args, "scheduler", None),
                                 workers=getattr(args, "workers", None),
@@ -347,18 +387,37 @@ def run_forecast_command(args) -> int:
     for warning in near_duplicate_codes(history, Path(args.history).name):
         _warn(warning)
     weekly = freq == "W-MON"
-    pipeline = None
+    pipeline = adjustments = promotions = None
+    inputs = {"--pipeline": args.pipeline, "--adjustments": adjustments_file,
+              "--promotions": promotions_file}
+    given = [option for option, path in inputs.items() if path]
+    if given and weekly:
+        raise ParameterError(f"{', '.join(given)}: the lumpy-demand model plans in months "
+                             "(slips, snapshots, adjustment months); give a monthly history "
+                             "(YYYY-MM)")
+    cycle = history["period"].max() + pd.DateOffset(months=1)
+    history_file = Path(args.history).name
     if args.pipeline:
-        if weekly:
-            raise ParameterError("--pipeline: the lumpy-demand model learns slips in months; "
-                                 "give a monthly history (YYYY-MM) with a pipeline")
         pipeline = read_pipeline(args.pipeline)
-        cycle = history["period"].max() + pd.DateOffset(months=1)
         for warning in check_pipeline(history, pipeline, cycle=cycle,
-                                      history_file=Path(args.history).name,
+                                      history_file=history_file,
                                       pipeline_file=Path(args.pipeline).name):
             _warn(warning)
         pipeline = pipeline.reset_index(drop=True)
+    if adjustments_file:
+        adjustments = read_input(adjustments_file, "adjustments")
+        for warning in check_codes(history, adjustments, history_file=history_file,
+                                   file=Path(adjustments_file).name,
+                                   unknown="its adjustments are planned as a new product's"):
+            _warn(warning)
+        adjustments = adjustments.reset_index(drop=True)
+    if promotions_file:
+        promotions = read_input(promotions_file, "promotions")
+        for warning in check_codes(history, promotions, history_file=history_file,
+                                   file=Path(promotions_file).name,
+                                   unknown="a lift on no forecast adds nothing"):
+            _warn(warning)
+        promotions = promotions.reset_index(drop=True)
     history = history.reset_index(drop=True)
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
@@ -370,8 +429,9 @@ def run_forecast_command(args) -> int:
     )
     forecaster = fit_forecaster(forecaster, history, compute=settings, say=print)
     forecast = forecaster.predict()
-    if pipeline is not None:
-        forecast = blend_pipeline(forecast, history, pipeline)
+    if given:
+        forecast = blend_pipeline(forecast, history, pipeline, adjustments=adjustments,
+                                  promotions=promotions)
     out = forecast.copy()
     for col in MONTH_COLUMNS:
         if col in out.columns:
@@ -398,6 +458,12 @@ def run_forecast_command(args) -> int:
     if pipeline is not None:
         print(f"pipeline blended by the lumpy-demand model: "
               f"{forecast['qty_pipeline'].sum():,.0f} units expected from open deals")
+    if adjustments is not None:
+        print(f"adjustments: {forecast['qty_adjustment_raw'].sum():+,.0f} units as entered, "
+              f"{forecast['qty_adjustment'].sum():+,.0f} after debiasing by their owners' "
+              "track record")
+    if promotions is not None:
+        print(f"promotions: {forecast['qty_promo'].sum():+,.0f} units at their stated lift")
     return 0
 
 
@@ -407,10 +473,12 @@ def _forecast_parquet_dataset(args, settings) -> int:
     With ``--compute dask``/``dask-local`` the workers read, fit and write
     their chunks; this process never holds the history or the forecast.
     """
-    if args.pipeline:
-        raise ParameterError("--pipeline: the lumpy-demand model needs the history in memory; "
-                             "give a CSV history with --pipeline, or forecast the Parquet "
-                             "dataset without it")
+    given = [f"--{name}" for name in ("pipeline", "adjustments", "promotions")
+             if getattr(args, name, None)]
+    if given:
+        raise ParameterError(f"{', '.join(given)}: the lumpy-demand model needs the history in "
+                             "memory; give a CSV history with them, or forecast the Parquet "
+                             "dataset without them")
     out_path = Path(args.out)
     if out_path.suffix.lower() in (".csv", ".xlsx", ".txt") or (
             out_path.exists() and not out_path.is_dir()):

@@ -154,7 +154,7 @@ def test_pipeline_problems_and_weekly_rejected(tmp_path, capsys):
     pipe.write_text("snapshot,deal_id,sku,period,qty,probability\n2025-12,D1,A,2026-02,100,1.5\n")
     assert main(["forecast", str(src), "--out", str(tmp_path / "o.csv"),
                  "--pipeline", str(pipe)]) == 2
-    assert "learns slips in months" in capsys.readouterr().err
+    assert "--pipeline: the lumpy-demand model plans in months" in capsys.readouterr().err
     monthly = history(tmp_path, "sku,period,qty\nA,2025-01,1\nA,2025-02,2\n")
     assert main(["forecast", str(monthly), "--out", str(tmp_path / "o.csv"),
                  "--pipeline", str(pipe)]) == 3
@@ -218,3 +218,56 @@ def test_out_never_overwrites_an_input(tmp_path, capsys):
         assert f"would overwrite {named}" in capsys.readouterr().err
     assert src.read_text() == text  # untouched
     assert main([*base, "--out", str(tmp_path / "forecast.csv")]) == 0
+
+
+def test_adjustments_debiased_and_promotions_added(tmp_path, capsys):
+    # A sells 10 a month, 15 in 2025-06: Ann's +10 for that month (entered 2025-05) came
+    # true by half: β = 10 × (15 − 10) / 10² = 0.5 (her own β shrunk towards the overall
+    # one, which is the same single adjustment). Her +20 for 2026-02 then counts +10.
+    # B sells 5 a month; a +40 % promotion in 2026-03 adds 5 × 0.4 = 2.
+    rows = "".join(f"A,2025-{m:02d},{15 if m == 6 else 10}\nB,2025-{m:02d},5\n"
+                   for m in range(1, 13))
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    adjust = tmp_path / "adjustments.csv"
+    adjust.write_text("snapshot,owner,sku,period,qty_delta,reason\n"
+                      "2025-05,Ann,A,2025-06,10,tender\n2025-12,Ann,A,2026-02,20,tender\n")
+    promos = tmp_path / "promotions.csv"
+    promos.write_text("promo_id,sku,start_period,end_period,lift\nP1,B,2026-03,2026-03,0.4\n")
+    out = tmp_path / "o.csv"
+    assert main(["forecast", str(src), "--horizon", "3", "--out", str(out),
+                 "--adjustments", str(adjust), "--promotions", str(promos)]) == 0
+    frame = pd.read_csv(out).set_index(["sku", "period"])
+    feb = frame.loc[("A", "2026-02")]
+    assert (feb["qty_adjustment_raw"], feb["qty_adjustment"]) == (20.0, pytest.approx(10.0))
+    assert feb["qty_forecast"] == pytest.approx(feb["qty_stat"] + 10.0)
+    assert frame.loc[("A", "2026-01"), "qty_adjustment"] == 0
+    assert frame.loc[("B", "2026-03"), "qty_promo"] == pytest.approx(2.0)
+    assert frame.loc[("B", "2026-03"), "qty_forecast"] == pytest.approx(7.0)
+    assert frame.loc[("B", "2026-02"), "qty_forecast"] == pytest.approx(5.0)
+    printed = capsys.readouterr().out
+    assert "adjustments: +20 units as entered, +10 after debiasing" in printed
+    assert "promotions: +2 units at their stated lift" in printed
+
+
+def test_adjustment_and_promotion_files_checked(tmp_path, capsys):
+    rows = "".join(f"A,2025-{m:02d},10\n" for m in range(1, 13))
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    promos = tmp_path / "promotions.csv"
+    promos.write_text("promo_id,sku,start_period,end_period,lift\nP1,a,2026-03,2026-03,0.4\n"
+                      "P2,A,2026-03,2026-02,0.4\n")
+    out = tmp_path / "o.csv"
+    args = ["forecast", str(src), "--out", str(out), "--promotions", str(promos)]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert "promotions.csv, row 3" in err and "Traceback" not in err  # ends before it starts
+    promos.write_text("promo_id,sku,start_period,end_period,lift\nP1,a,2026-03,2026-03,0.4\n")
+    assert main(args) == 3
+    assert ("promotions.csv, row 2, column 'sku': 'a' is not in history.csv, but 'A' is"
+            in capsys.readouterr().err)
+    assert not out.exists()
+    assert main(["forecast", str(src), "--out", str(promos), "--promotions", str(promos)]) == 2
+    assert "would overwrite the promotions file" in capsys.readouterr().err
+    weekly = history(tmp_path, "sku,period,qty\nA,2025-W01,1\nA,2025-W02,2\n")
+    assert main(["forecast", str(weekly), "--out", str(out), "--adjustments",
+                 str(tmp_path / "x.csv")]) == 2
+    assert "--adjustments: the lumpy-demand model plans in months" in capsys.readouterr().err
