@@ -281,6 +281,16 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
     return warnings
 
 
+def _read_known_codes(path, table: str, history: pd.DataFrame, history_file: str,
+                      unknown: str) -> pd.DataFrame:
+    """``read_input`` then ``check_codes`` (warnings printed); the index reset."""
+    frame = read_input(path, table)
+    for warning in check_codes(history, frame, history_file=history_file, file=Path(path).name,
+                               unknown=unknown):
+        _warn(warning)
+    return frame.reset_index(drop=True)
+
+
 def check_codes(history: pd.DataFrame, frame: pd.DataFrame, *, history_file: str, file: str,
                 unknown: str, more=None) -> list[str]:
     """SKU codes of ``frame`` (pipeline, adjustments or promotions) against the history's.
@@ -404,20 +414,11 @@ def run_forecast_command(args) -> int:
                                       pipeline_file=Path(args.pipeline).name):
             _warn(warning)
         pipeline = pipeline.reset_index(drop=True)
-    if adjustments_file:
-        adjustments = read_input(adjustments_file, "adjustments")
-        for warning in check_codes(history, adjustments, history_file=history_file,
-                                   file=Path(adjustments_file).name,
-                                   unknown="its adjustments are planned as a new product's"):
-            _warn(warning)
-        adjustments = adjustments.reset_index(drop=True)
-    if promotions_file:
-        promotions = read_input(promotions_file, "promotions")
-        for warning in check_codes(history, promotions, history_file=history_file,
-                                   file=Path(promotions_file).name,
-                                   unknown="a lift on no forecast adds nothing"):
-            _warn(warning)
-        promotions = promotions.reset_index(drop=True)
+    adjustments, promotions = (
+        _read_known_codes(path, table, history, history_file, unknown) if path else None
+        for path, table, unknown in (
+            (adjustments_file, "adjustments", "its adjustments are planned as a new product's"),
+            (promotions_file, "promotions", "a lift on no forecast adds nothing")))
     history = history.reset_index(drop=True)
     forecaster = StatisticalForecaster(
         horizon=args.horizon,
