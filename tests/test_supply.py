@@ -252,6 +252,22 @@ def test_safety_stock_gives_way_to_demand():
     assert a["inventory_end"].tolist() == pytest.approx([0, 0])
 
 
+def test_stock_serves_the_earliest_orders_before_its_safety_target():
+    # 3 on hand, nothing can be made (R1 has no hours), demand 2 a month, target 5 (q95 7).
+    # Every unit short is lost whenever it is lost, so keeping the stock at the target
+    # until the last months and letting January's and February's orders go would lose
+    # as many sales; it would only hold stock while customers are refused. The stock
+    # serves the first orders: 2 in January, 1 in February, then nothing is left.
+    data = dataset([product("A")], [("R1", 0.0, 0.0, 0.0)], [("A", "R1", 1.0)],
+                   inventory=[("A", 3.0, None)])
+    demand = demand_frame({"A": [2, 2, 2]}, q95={"A": [7, 7, 7]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=3, safety_stock_column="qty_q95")
+    a = rows_of(plan, "A")
+    assert a["qty_served"].tolist() == pytest.approx([2, 1, 0])
+    assert a["qty_short"].tolist() == pytest.approx([0, 1, 2])
+    assert a["inventory_end"].tolist() == pytest.approx([1, 0, 0])
+
+
 def test_outsourcing_up_to_its_limit():
     # 100 h, demand 115; outsourcing at 70 (premium 20) up to 10 a month: 100 + 10, 5 short.
     data = dataset([product("A", outsource_cost=70.0, outsource_max=10.0)],
