@@ -260,9 +260,7 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
 
     ``pipeline``'s index is the spreadsheet row (:func:`read_pipeline`).
     """
-    from sopkit.dataset import Dataset
     from sopkit.periods import fmt_month
-    from sopkit.quality import quality_findings
 
     def lost(group):
         resolved = group[group["period"] < cycle]
@@ -271,22 +269,43 @@ def check_pipeline(history: pd.DataFrame, pipeline: pd.DataFrame, *, cycle, hist
 
     warnings = check_codes(history, pipeline, history_file=history_file, file=pipeline_file,
                            unknown="its deals are planned as a new product's", more=lost)
-    keyed = pipeline[["snapshot", "deal_id", "sku", "period"]]
+    return warnings + snapshot_warnings(history, "pipeline", pipeline, file=pipeline_file,
+                                        cycle=cycle, checks=PIPELINE_CHECKS)
+
+
+def snapshot_warnings(history: pd.DataFrame, table: str, frame: pd.DataFrame, *, file: str,
+                      cycle, checks) -> list[str]:
+    """The findings of the data-quality ``checks`` (:mod:`sopkit.quality`) on one
+    dated-snapshot file (``pipeline`` or ``adjustments``), rows named as in ``file``.
+    ``frame``'s index is the spreadsheet row."""
+    from sopkit.contract import TABLES
+    from sopkit.dataset import Dataset
+    from sopkit.quality import quality_findings
+
+    keyed = frame[list(TABLES[table].key)]
     rows = keyed.assign(row=keyed.index.to_numpy(dtype=int)).reset_index(drop=True)
-    rows.attrs["file"] = pipeline_file
-    data = Dataset(actuals=history.reset_index(drop=True), pipeline=pipeline.reset_index(
-        drop=True), source_rows={"pipeline": rows})
-    findings = quality_findings(data, cycle=cycle, checks=PIPELINE_CHECKS)
-    warnings += [str(d) for d in findings.loc[findings["table"] == "pipeline", "detail"]]
-    return warnings
+    rows.attrs["file"] = file
+    data = Dataset(actuals=history.reset_index(drop=True),
+                   source_rows={table: rows}, **{table: frame.reset_index(drop=True)})
+    findings = quality_findings(data, cycle=cycle, checks=checks)
+    return [str(d) for d in findings.loc[findings["table"] == table, "detail"]]
+
+
+ADJUSTMENT_CHECKS = ("snapshot_after_cycle", "stale_export")
+"""Data-quality checks that ``sop forecast --adjustments`` runs on the adjustments file."""
 
 
 def _read_known_codes(path, table: str, history: pd.DataFrame, history_file: str,
-                      unknown: str) -> pd.DataFrame:
-    """``read_input`` then ``check_codes`` (warnings printed); the index reset."""
+                      unknown: str, cycle) -> pd.DataFrame:
+    """``read_input``, ``check_codes`` and, for adjustments, :data:`ADJUSTMENT_CHECKS`
+    (warnings printed); the index reset."""
     frame = read_input(path, table)
-    for warning in check_codes(history, frame, history_file=history_file, file=Path(path).name,
-                               unknown=unknown):
+    warnings = check_codes(history, frame, history_file=history_file, file=Path(path).name,
+                           unknown=unknown)
+    if table == "adjustments":
+        warnings += snapshot_warnings(history, table, frame, file=Path(path).name, cycle=cycle,
+                                      checks=ADJUSTMENT_CHECKS)
+    for warning in warnings:
         _warn(warning)
     return frame.reset_index(drop=True)
 
@@ -415,7 +434,7 @@ def run_forecast_command(args) -> int:
             _warn(warning)
         pipeline = pipeline.reset_index(drop=True)
     adjustments, promotions = (
-        _read_known_codes(path, table, history, history_file, unknown) if path else None
+        _read_known_codes(path, table, history, history_file, unknown, cycle) if path else None
         for path, table, unknown in (
             (adjustments_file, "adjustments", "its adjustments are planned as a new product's"),
             (promotions_file, "promotions", "a lift on no forecast adds nothing")))

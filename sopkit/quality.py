@@ -544,9 +544,10 @@ def _stale_export(data: Dataset, cycle) -> list[dict]:
         if age <= STALE_EXPORT_MONTHS:
             continue
         what = "open deals" if table == "pipeline" else "adjustments"
+        file, _ = _source_rows(data, table, frame.iloc[:0])
         found.append(_finding(
             "warning", table, None,
-            f"{table}.csv: the latest snapshot is {fmt_month(latest)}, {age} months before the "
+            f"{file}: the latest snapshot is {fmt_month(latest)}, {age} months before the "
             f"cycle {fmt_month(cycle)}; the plan counts its {what} as if they were current. "
             f"Add this month's export as a new snapshot", owner, column="snapshot"))
     return found

@@ -271,3 +271,24 @@ def test_adjustment_and_promotion_files_checked(tmp_path, capsys):
     assert main(["forecast", str(weekly), "--out", str(out), "--adjustments",
                  str(tmp_path / "x.csv")]) == 2
     assert "--adjustments: the lumpy-demand model plans in months" in capsys.readouterr().err
+
+
+def test_adjustments_dated_after_the_forecast_or_stale_are_named(tmp_path, capsys):
+    rows = "".join(f"A,2025-{m:02d},10\n" for m in range(1, 13))
+    src = history(tmp_path, "sku,period,qty\n" + rows)
+    adjust = tmp_path / "my_adjustments.csv"
+    # row 2: recorded in 2025-08, the latest snapshot before the forecast (2026-01): five
+    # months old; row 3: recorded in 2026-04, after the forecast starts: not used
+    adjust.write_text("snapshot,owner,sku,period,qty_delta\n2025-08,Ann,A,2026-02,5\n"
+                      "2026-04,Ann,A,2026-05,7\n")
+    out = tmp_path / "o.csv"
+    assert main(["forecast", str(src), "--horizon", "6", "--out", str(out),
+                 "--adjustments", str(adjust)]) == 0
+    err = capsys.readouterr().err
+    assert ("my_adjustments.csv: 1 row(s) dated in snapshot 2026-04, after the cycle 2026-01 "
+            "and the last actuals (2025-12), are not used by this plan (row 3)") in err
+    assert ("my_adjustments.csv: the latest snapshot is 2025-08, 5 months before the cycle "
+            "2026-01; the plan counts its adjustments as if they were current") in err
+    frame = pd.read_csv(out).set_index(["sku", "period"])
+    assert frame.loc[("A", "2026-05"), "qty_adjustment_raw"] == 0  # row 3 not used
+    assert frame.loc[("A", "2026-02"), "qty_adjustment_raw"] == 5
