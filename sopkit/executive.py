@@ -306,8 +306,9 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
 
     Response scenarios that name the same ``decision`` are its options; the
     plan as it stands (the baseline) is always one more ("keep the plan").
-    Each option is priced against the baseline: its one-off ``cost`` (from
-    the scenario; 0 when not given) is taken off its margins, and the options
+    Each option is priced against the baseline: its ``cost`` over the months
+    planned (one-off plus monthly, :func:`sopkit.scenarios.run_scenarios`; 0
+    when not given) is taken off its margins, and the options
     are ranked on the cycle's decision rubric with those net margins
     (:func:`sopkit.scenarios.rank_scenarios` rules: ties within
     ``tolerance``). ``delta_contribution`` = the option's contribution after
@@ -368,6 +369,89 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
     return pd.concat(out, ignore_index=True)[OPTION_COLUMNS]
 
 
+def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.DataFrame | None,
+                             rubric, *, cycle, horizon: int, compute=None,
+                             **plan_kwargs) -> pd.DataFrame:
+    """The prepared decisions that change capacity the outlook asks for, priced over it.
+
+    The reconciliation prices every option over the supply plan's months. A
+    decision whose options change a resource that the rough-cut outlook
+    (:func:`sopkit.roughcut.capacity_flags` by resource) says needs new capacity
+    (``decide_by`` set) pays off, or not, mostly after them. Its options and
+    the baseline are planned again over ``horizon`` months (the outlook's;
+    fewer if the demand plan stops sooner) and priced as in
+    :func:`decision_options`.
+
+    Parameters
+    ----------
+    demand_plan, data
+        The cycle's consensus demand plan and data.
+    specs : list of dict
+        The cycle's scenarios (:func:`sopkit.scenarios.validate_scenarios`).
+    flags : DataFrame or None
+        Capacity flags by resource (``resource, decide_by``).
+    rubric : list of str
+        The cycle's decision rubric.
+    cycle, horizon, compute, **plan_kwargs
+        As for :func:`sopkit.scenarios.run_scenarios`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`OPTION_COLUMNS` plus ``months`` (the months priced); empty when
+        no decision changes a flagged resource.
+    """
+    from sopkit.periods import cycle_month
+    from sopkit.scenarios import run_scenarios, validate_scenarios
+
+    columns = [*OPTION_COLUMNS, "months"]
+    empty = pd.DataFrame(columns=columns)
+    if flags is None or flags.empty or "decide_by" not in flags.columns:
+        return empty
+    flagged = set(flags.loc[pd.to_datetime(flags["decide_by"]).notna(), "resource"].astype(str))
+    validated = validate_scenarios(specs)
+    chosen = {spec["decision"] for spec in validated
+              if spec["decision"] and spec["kind"] != "shock"
+              and flagged & {c for change in spec["capacity"] for c in change.get("resource", [])}}
+    if not chosen:
+        return empty
+    start = cycle_month(cycle)
+    periods = pd.to_datetime(demand_plan["period"])
+    months = int(min(horizon, periods[periods >= start].nunique()))
+    results = run_scenarios(demand_plan, data,
+                            [spec for spec in validated if spec["decision"] in chosen
+                             and spec["kind"] != "shock"],
+                            cycle=cycle, horizon=months, compute=compute, **plan_kwargs)
+    return decision_options(results, rubric).assign(months=months)[columns]
+
+
+def _long_note(name: str, best_option: str, long: pd.DataFrame | None) -> tuple[str, str]:
+    """The decision's options over the outlook's months (:func:`outlook_decision_options`):
+    the recommendation there and its words; ``(best_option, "")`` without them."""
+    if long is None or long.empty:
+        return best_option, ""
+    rows = long[long["decision"].astype(str) == name].sort_values("rank", kind="stable")
+    if rows.empty:
+        return best_option, ""
+    months = int(rows["months"].iloc[0])
+    keep = rows[rows["option"].astype(str) == KEEP_PLAN]
+    keep_fill = float(keep["fill_rate"].iloc[0]) if len(keep) else np.nan
+    parts = [f"'{r.option}' {r.delta_contribution:+,.0f} against keeping the plan (fill "
+             f"{r.fill_rate:.1%} vs {keep_fill:.1%})"
+             for r in rows.itertuples(index=False) if r.option != KEEP_PLAN]
+    top = rows.loc[rows["rank"] == rows["rank"].min(), "option"].astype(str).tolist()
+    if best_option in top:
+        verdict = (f"so '{best_option}' comes first there too" if len(top) == 1 else
+                   f"so over {months} months {' and '.join(repr(t) for t in top)} tie on the "
+                   "rubric (its KPIs within half a percent)")
+        first = best_option
+    else:
+        first = top[0]
+        verdict = (f"so over {months} months '{first}' comes first, and it is recommended: "
+                   "the capacity is needed after the supply plan's months")
+    return first, f"priced over the outlook's {months} months: {'; '.join(parts)}, {verdict}"
+
+
 def _option_text(row) -> str:
     parts = [f"{row.option}: cost {row.cost:,.0f}",
              f"contribution {row.delta_contribution:+,.0f} vs the plan"]
@@ -377,9 +461,10 @@ def _option_text(row) -> str:
     return ", ".join(parts)
 
 
-def _outlook_note(codes: list[str], flags: pd.DataFrame | None) -> str:
+def _outlook_note(codes: list[str], flags: pd.DataFrame | None, *, priced: bool = False) -> str:
     """What the 24-month outlook says about the resources a decision's options change,
-    when it asks for new capacity; "" otherwise."""
+    when it asks for new capacity; "" otherwise. ``priced``: the options were also
+    priced over the outlook's months (then the note says how the two differ)."""
     if flags is None or flags.empty or "decide_by" not in flags.columns:
         return ""
     notes = []
@@ -393,6 +478,10 @@ def _outlook_note(codes: list[str], flags: pd.DataFrame | None) -> str:
             f"{fmt_month(row.decide_by)}")
     if not notes:
         return ""
+    if priced:
+        return ("note: the rough-cut capacity outlook, which weighs each month's load against "
+                "its capacity and lets stock be built only a few months ahead, has "
+                + " and ".join(notes))
     return ("note: these options are priced over the supply plan's months only; the "
             "24-month capacity outlook has " + " and ".join(notes))
 
@@ -404,6 +493,7 @@ def decisions(
     options: pd.DataFrame | None = None,
     max_gap_decisions: int = 3,
     capacity_flags: pd.DataFrame | None = None,
+    outlook_options: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The decisions the executive meeting is asked to take.
 
@@ -432,6 +522,11 @@ def decisions(
         that the outlook says needs new capacity (``decide_by``) gets a note
         in its reason: the options are priced over the supply plan's months
         only, and the overload the outlook sees may lie beyond them.
+    outlook_options : DataFrame, optional
+        :func:`outlook_decision_options`: such decisions priced over the
+        outlook's months. Their reason then gives those figures too, and when
+        another option comes first over the longer horizon it is the one
+        recommended (the capacity is for the months after the supply plan).
 
     Returns
     -------
@@ -465,13 +560,15 @@ def decisions(
             gain = ("" if best["option"] == KEEP_PLAN else
                     f"{best['delta_contribution']:+,.0f} contribution after its cost of "
                     f"{best['cost']:,.0f}, against keeping the plan")
+            recommended, long_text = _long_note(str(name), str(best["option"]), outlook_options)
             rows.append({
                 "decision": str(name),
                 "context": f"{len(group)} options priced against the plan as it stands",
                 "options": "; ".join(_option_text(r) for r in group.itertuples(index=False)),
-                "recommendation": str(best["option"]),
-                "reason": "; ".join(t for t in (str(best["reason"]), gain,
-                                                _outlook_note(touched, capacity_flags)) if t),
+                "recommendation": recommended,
+                "reason": "; ".join(t for t in (
+                    str(best["reason"]), gain, long_text,
+                    _outlook_note(touched, capacity_flags, priced=bool(long_text))) if t),
             })
     if len(gaps):
         gaps = gaps[~gaps["binding"].fillna("").astype(str).isin(addressed)]

@@ -22,8 +22,11 @@ supplier outage; shown for preparedness, never recommended), ``decision``
 priced against the plan as it stands in the executive review — see
 :func:`sopkit.executive.decision_options`), ``cost`` (the option's one-off
 cost in currency, >= 0, default 0: qualifying a second source, hiring and
-training a shift; taken off its margins when options are compared) — and
-any of:
+training a shift; taken off its margins when options are compared),
+``cost_per_month`` (what the option costs every month it runs, >= 0, default
+0: a shift premium, a second source's price premium; :func:`run_scenarios`
+adds it for every month planned to ``cost``, so an option priced over the
+24-month outlook pays it 24 times) — and any of:
 
 ``demand``: list of changes, each ``scope`` — ``all``, ``family`` (with
     ``family``: a name or a list), ``sku`` (with ``sku``: a code or a list) or
@@ -78,8 +81,8 @@ from sopkit.periods import add_months, cycle_month, month_range, months_between,
 
 BASELINE = "Baseline"
 
-SCENARIO_KEYS = ("name", "description", "kind", "decision", "cost", "demand", "capacity",
-                 "costs", "supply")
+SCENARIO_KEYS = ("name", "description", "kind", "decision", "cost", "cost_per_month", "demand",
+                 "capacity", "costs", "supply")
 KINDS = ("response", "shock")
 DEMAND_SCOPES = ("all", "family", "sku", "promotions")
 COST_SCOPES = ("all", "family", "sku")
@@ -189,6 +192,8 @@ def _validate_one(spec, position: int) -> dict:
         check.fail("decision", "a shock is not an option to decide on; use kind: response")
     out["decision"] = decision.strip() if decision else None
     out["cost"] = check.factor(spec, "scenario", "cost", required=False) or 0.0
+    out["cost_per_month"] = check.factor(spec, "scenario", "cost_per_month",
+                                         required=False) or 0.0
 
     def entries(section: str) -> list:
         value = spec.get(section) or []
@@ -640,9 +645,12 @@ def run_scenarios(
     -------
     DataFrame
         The baseline (scenario ``"Baseline"``) first, then the scenarios in
-        the order given: ``scenario, description, status`` and the KPIs of
-        :func:`scenario_kpis`. A scenario the planner finds infeasible keeps
-        its row, with status ``infeasible: …`` and NaN KPIs.
+        the order given: ``scenario, description, status``, ``decision``,
+        ``cost`` (the one-off cost plus ``cost_per_month`` × the months
+        planned, ``horizon`` or the planner's default 12), ``cost_per_month``,
+        ``capacity_codes`` and the KPIs of :func:`scenario_kpis`. A scenario
+        the planner finds infeasible keeps its row, with status ``infeasible:
+        …`` and NaN KPIs.
     """
     validated = validate_scenarios(specs)
     for spec in validated:
@@ -674,18 +682,22 @@ def run_scenarios(
                     "planned; drop 'from'/'to' to change every month")
     from sopkit.compute import run_tasks
 
+    months = int(plan_kwargs.get("horizon", 12))
     tasks = [(BASELINE, "the plan as it stands", "response", demand_plan, data,
-              dict(plan_kwargs), {"decision": None, "cost": 0.0, "capacity_codes": ""})]
+              dict(plan_kwargs), {"decision": None, "cost": 0.0, "cost_per_month": 0.0,
+                                  "capacity_codes": ""})]
     for spec, scenario in zip(validated, inputs, strict=True):
         codes = sorted({c for change in spec["capacity"]
                         for c in change.get("resource", []) + change.get("component", [])})
         tasks.append((spec["name"], spec["description"], spec["kind"], scenario.demand_plan,
                       scenario.data, scenario.planner_kwargs(**plan_kwargs),
-                      {"decision": spec["decision"], "cost": spec["cost"],
+                      {"decision": spec["decision"],
+                       "cost": spec["cost"] + spec["cost_per_month"] * months,
+                       "cost_per_month": spec["cost_per_month"],
                        "capacity_codes": ";".join(codes)}))
     rows = run_tasks(run, tasks, compute=compute)
     out = pd.DataFrame(rows, columns=["scenario", "kind", "description", "decision", "cost",
-                                      "capacity_codes", "status",
+                                      "cost_per_month", "capacity_codes", "status",
                                       *KPI_COLUMNS])
     for column in ("scenario", "kind", "description", "decision", "capacity_codes", "status"):
         out[column] = out[column].astype("string")
@@ -732,7 +744,8 @@ def rank_scenarios(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -
     Shocks (``kind == "shock"``) are not options anyone can choose, so they get
     no rank (``<NA>``) and the reason says so; they follow the ranked responses
     in their input order. Without a ``kind`` column every row is a response.
-    When the results have a ``cost`` column (an option's one-off cost), the
+    When the results have a ``cost`` column (an option's cost over the months
+    planned), the
     rubric sees ``gross_margin`` and ``contribution`` net of it; the returned
     rows keep the planned values. See :func:`_rank` for the ranking itself.
     """
@@ -762,8 +775,8 @@ def _rank_net_of_cost(results: pd.DataFrame, rubric, *, tolerance: float) -> pd.
     order = _rank(net.assign(_row=np.arange(len(net))), rubric, tolerance=tolerance)
     out = results.iloc[order["_row"].to_numpy()].reset_index(drop=True)
     out["rank"] = order["rank"].to_numpy()
-    out["reason"] = (order["reason"].astype(str) + " (margins net of each option's one-off "
-                     "cost)").to_numpy()
+    out["reason"] = (order["reason"].astype(str) + " (margins net of each option's cost)"
+                     ).to_numpy()
     return out
 
 

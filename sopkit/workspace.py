@@ -80,6 +80,7 @@ OUTPUTS = {
     "financials": "financials.csv",
     "scenarios": "scenarios.csv",
     "decision_options": "decision_options.csv",
+    "decision_options_outlook": "decision_options_outlook.csv",
     "decisions": "decisions.csv",
 }
 

@@ -359,3 +359,73 @@ def test_the_index_summary_holds_risks_locked_horizon_and_outlook_escaped():
     assert "risk 4" in html and "risk 5" not in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "decide now" in html and "all families" in html
+
+
+def _long(margins, contributions, fills):
+    """Outlook-horizon options of 'Board shortage' (baseline, second source, re-allocate)."""
+    results = _results().iloc[:3].assign(gross_margin=margins, contribution=contributions,
+                                         fill_rate=fills, tier1_fill_rate=[0.99] * 3)
+    return executive.decision_options(results, ["tier1_fill_rate",
+                                                "gross_margin"]).assign(months=24)
+
+
+def test_a_capacity_decision_priced_over_the_outlook_is_recommended_by_it():
+    results = _results()
+    ranked = results.assign(rank=pd.array([2, 1, 3, 4, pd.NA], dtype="Int64"),
+                            reason=["r"] * 5)
+    options = executive.decision_options(results, ["tier1_fill_rate", "gross_margin"])
+    empty = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    # over 24 months (tier-1 tied at 99 %): re-allocate 880k > baseline 800k > second source
+    # 900k − 150k = 750k; contribution after cost: 680k − 600k = +80k, 700k − 150k − 600k
+    # = −50k
+    long = _long([800_000.0, 900_000.0, 880_000.0], [600_000.0, 700_000.0, 680_000.0],
+                 [0.95, 0.99, 0.96])
+    board = executive.decisions(empty, ranked, options=options, outlook_options=long).iloc[1]
+    assert board["recommendation"] == "Re-allocate"  # over 12 months: second source
+    assert ("priced over the outlook's 24 months: 'Re-allocate' +80,000 against keeping the "
+            "plan (fill 96.0% vs 95.0%); 'Second source' -50,000 against keeping the plan "
+            "(fill 99.0% vs 95.0%), so over 24 months 'Re-allocate' comes first, and it is "
+            "recommended") in board["reason"]
+    # the same 12-month winner over 24 months, and a tie, keep the recommendation
+    same = _long([800_000.0, 1_000_000.0, 810_000.0], [600_000.0, 800_000.0, 610_000.0],
+                 [0.95, 0.99, 0.96])
+    board = executive.decisions(empty, ranked, options=options, outlook_options=same).iloc[1]
+    assert board["recommendation"] == "Second source"
+    assert "so 'Second source' comes first there too" in board["reason"]
+    tie = _long([800_000.0, 951_000.0, 800_000.0], [600_000.0, 700_000.0, 600_000.0],
+                [0.95, 0.95, 0.95])  # 951k − 150k = 801k: within 0.5 % of 800k
+    board = executive.decisions(empty, ranked, options=options, outlook_options=tie).iloc[1]
+    assert board["recommendation"] == "Second source"
+    assert "so over 24 months 'Keep the plan as it stands' and 'Second source' and " \
+           "'Re-allocate' tie on the rubric (its KPIs within half a percent)" in board["reason"]
+
+
+def test_outlook_prices_only_decisions_on_flagged_resources(monkeypatch):
+    from sopkit import scenarios
+
+    calls = []
+
+    def fake_run(demand_plan, data, specs, *, cycle, horizon, **kwargs):
+        calls.append(([s["name"] for s in specs], horizon))
+        return _results().iloc[:3].assign(decision=[None, "Shift", "Shift"])
+
+    monkeypatch.setattr(scenarios, "run_scenarios", fake_run)
+    specs = [{"name": "Extra shift", "decision": "Shift", "cost": 1000,
+              "capacity": [{"resource": "R1", "factor": 1.5}]},
+             {"name": "Overtime", "decision": "Shift", "supply": {"allow_overtime": True}},
+             {"name": "Second source", "decision": "Board",
+              "capacity": [{"component": "R1", "factor": 1.3}]},
+             {"name": "Outage", "kind": "shock", "capacity": [{"resource": "R1", "factor": 0}]}]
+    plan = pd.DataFrame({"sku": ["A"] * 18, "period": pd.date_range("2026-11-01", periods=18,
+                                                                      freq="MS")})
+    flags = pd.DataFrame({"resource": ["R1", "R2"], "decide_by": ["2027-01", None]})
+    out = executive.outlook_decision_options(plan, None, specs, flags, ["gross_margin"],
+                                             cycle="2026-11", horizon=24)
+    # R1 is flagged: the decision 'Shift' (both its options) is planned again, over the
+    # 18 months the demand plan has; 'Board' changes a component called R1, not the resource
+    assert calls == [(["Extra shift", "Overtime"], 18)]
+    assert set(out["months"]) == {18} and list(out.columns)[-1] == "months"
+    calm = flags.assign(decide_by=[None, None])
+    assert executive.outlook_decision_options(plan, None, specs, calm, ["gross_margin"],
+                                              cycle="2026-11", horizon=24).empty
+    assert len(calls) == 1

@@ -150,6 +150,8 @@ def test_validate_normalises():
      r"'X': decision: a shock is not an option"),
     ({"name": "X", "cost": -5, "demand": [{"scope": "all", "factor": 1}]},
      r"'X': scenario.cost: must be a number >= 0"),
+    ({"name": "X", "cost_per_month": "7.5k", "demand": [{"scope": "all", "factor": 1}]},
+     r"'X': scenario.cost_per_month: must be a number, got '7.5k'"),
 ])
 def test_validate_rejects(spec, message):
     with pytest.raises(ParameterError, match=message):
@@ -300,16 +302,18 @@ def test_run_scenarios_by_hand(demand_plan, data):
 
 def test_run_scenarios_carries_decision_cost_and_capacity_codes(demand_plan, data):
     specs = [{"name": "Second source", "decision": " Board shortage ", "cost": 1500,
-              "capacity": [{"component": "CTRL", "factor": 1.3}]},
+              "cost_per_month": 250, "capacity": [{"component": "CTRL", "factor": 1.3}]},
              {"name": "Added shift", "capacity": [{"resource": "R1", "factor": 1.25}]}]
     r = run_scenarios(demand_plan, data, specs, cycle=CYCLE, planner=FakePlanner(),
                       horizon=3).set_index("scenario")
     assert r.loc["Second source", "decision"] == "Board shortage"
-    assert r.loc["Second source", "cost"] == 1500.0
+    assert r.loc["Second source", "cost"] == 1500.0 + 250.0 * 3  # one-off + 3 months
     assert r.loc["Second source", "capacity_codes"] == "CTRL"
     assert r.loc["Added shift", "capacity_codes"] == "R1"
     assert pd.isna(r.loc["Added shift", "decision"]) and r.loc["Added shift", "cost"] == 0.0
     assert r.loc["Baseline", "cost"] == 0.0
+    assert r.loc["Second source", "cost_per_month"] == 250.0
+    assert r.loc["Added shift", "cost_per_month"] == 0.0
 
 
 def test_month_limited_capacity_needs_a_planner_that_takes_it(demand_plan, data):
@@ -411,7 +415,7 @@ def test_rank_takes_each_options_cost_off_its_margins():
     # the rows keep the planned margins; the reason says what was compared
     assert ranked["gross_margin"].tolist() == [1100.0, 1000.0, 1200.0]
     assert "1,050 vs 1,000" in ranked["reason"].iloc[0]
-    assert ranked["reason"].iloc[0].endswith("(margins net of each option's one-off cost)")
+    assert ranked["reason"].iloc[0].endswith("(margins net of each option's cost)")
 
 
 def test_co2e_counts_hours_and_outsourced_units(demand_plan, data):
