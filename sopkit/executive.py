@@ -370,8 +370,8 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
 
 
 def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.DataFrame | None,
-                             rubric, *, cycle, horizon: int, compute=None,
-                             **plan_kwargs) -> pd.DataFrame:
+                             rubric, *, cycle, horizon: int, supply_horizon: int | None = None,
+                             compute=None, **plan_kwargs) -> pd.DataFrame:
     """The prepared decisions that change capacity the outlook asks for, priced over it.
 
     The reconciliation prices every option over the supply plan's months. A
@@ -394,12 +394,16 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
         The cycle's decision rubric.
     cycle, horizon, compute, **plan_kwargs
         As for :func:`sopkit.scenarios.run_scenarios`.
+    supply_horizon : int, optional
+        The months the options were priced over already: when the demand plan
+        reaches no further, there is nothing new to price.
 
     Returns
     -------
     DataFrame
         :data:`OPTION_COLUMNS` plus ``months`` (the months priced); empty when
-        no decision changes a flagged resource.
+        no decision changes a flagged resource, or the demand plan does not
+        reach beyond ``supply_horizon``.
     """
     from sopkit.periods import cycle_month
     from sopkit.scenarios import run_scenarios, validate_scenarios
@@ -418,6 +422,8 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
     start = cycle_month(cycle)
     periods = pd.to_datetime(demand_plan["period"])
     months = int(min(horizon, periods[periods >= start].nunique()))
+    if supply_horizon is not None and months <= supply_horizon:
+        return empty
     results = run_scenarios(demand_plan, data,
                             [spec for spec in validated if spec["decision"] in chosen
                              and spec["kind"] != "shock"],

@@ -425,6 +425,10 @@ def test_outlook_prices_only_decisions_on_flagged_resources(monkeypatch):
     # 18 months the demand plan has; 'Board' changes a component called R1, not the resource
     assert calls == [(["Extra shift", "Overtime"], 18)]
     assert set(out["months"]) == {18} and list(out.columns)[-1] == "months"
+    # a demand plan no longer than the supply plan's months has nothing new to price
+    assert executive.outlook_decision_options(plan, None, specs, flags, ["gross_margin"],
+                                              cycle="2026-11", horizon=24,
+                                              supply_horizon=18).empty
     calm = flags.assign(decide_by=[None, None])
     assert executive.outlook_decision_options(plan, None, specs, calm, ["gross_margin"],
                                               cycle="2026-11", horizon=24).empty
