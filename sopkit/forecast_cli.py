@@ -416,7 +416,7 @@ def run_forecast_command(args) -> int:
     for warning in near_duplicate_codes(history, Path(args.history).name):
         _warn(warning)
     weekly = freq == "W-MON"
-    pipeline = adjustments = promotions = None
+    pipeline = None
     inputs = {"--pipeline": args.pipeline, "--adjustments": adjustments_file,
               "--promotions": promotions_file}
     given = [option for option, path in inputs.items() if path]
