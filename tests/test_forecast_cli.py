@@ -249,9 +249,14 @@ def test_adjustments_debiased_and_promotions_added(tmp_path, capsys):
     assert "promotions: +2 units at their stated lift" in printed
 
 
+def a_year_of_a(tmp_path):
+    """history.csv: SKU A sells 10 a month in 2025."""
+    return history(tmp_path, "sku,period,qty\n" + "".join(f"A,2025-{m:02d},10\n"
+                                                          for m in range(1, 13)))
+
+
 def test_adjustment_and_promotion_files_checked(tmp_path, capsys):
-    rows = "".join(f"A,2025-{m:02d},10\n" for m in range(1, 13))
-    src = history(tmp_path, "sku,period,qty\n" + rows)
+    src = a_year_of_a(tmp_path)
     promos = tmp_path / "promotions.csv"
     promos.write_text("promo_id,sku,start_period,end_period,lift\nP1,a,2026-03,2026-03,0.4\n"
                       "P2,A,2026-03,2026-02,0.4\n")
@@ -274,8 +279,7 @@ def test_adjustment_and_promotion_files_checked(tmp_path, capsys):
 
 
 def test_adjustments_dated_after_the_forecast_or_stale_are_named(tmp_path, capsys):
-    rows = "".join(f"A,2025-{m:02d},10\n" for m in range(1, 13))
-    src = history(tmp_path, "sku,period,qty\n" + rows)
+    src = a_year_of_a(tmp_path)
     adjust = tmp_path / "my_adjustments.csv"
     # row 2: recorded in 2025-08, the latest snapshot before the forecast (2026-01): five
     # months old; row 3: recorded in 2026-04, after the forecast starts: not used
