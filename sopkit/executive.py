@@ -485,9 +485,12 @@ def _outlook_note(codes: list[str], flags: pd.DataFrame | None, *, priced: bool 
     if not notes:
         return ""
     if priced:
+        ahead = (flags["build_ahead_months"].dropna() if "build_ahead_months" in flags.columns
+                 else pd.Series(dtype=float))
+        limit = (f"at most {int(ahead.iloc[0])} month(s) ahead" if len(ahead)
+                 else "only a few months ahead")
         return ("note: the rough-cut capacity outlook, which weighs each month's load against "
-                "its capacity and lets stock be built only a few months ahead, has "
-                + " and ".join(notes))
+                f"its capacity and lets stock be built {limit}, has " + " and ".join(notes))
     return ("note: these options are priced over the supply plan's months only; the "
             "24-month capacity outlook has " + " and ".join(notes))
 

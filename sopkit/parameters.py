@@ -173,6 +173,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "backfill_months": whole(0, "months"),
     "supply_horizon": whole(1, "months"),
     "outlook_horizon": whole(1, "months"),
+    "outlook_build_ahead_months": whole(0, "months"),
     "adherence_months": whole(1, "months"),
     "locked_months": whole(0, "months"),
     "slow_mover_months": whole(1, "months"),

@@ -272,7 +272,8 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
         ``"decide now"`` (due this cycle), ``"decide by YYYY-MM"`` (a
         structural shortage; ``decide_by`` is NaT otherwise), ``"short in
         peaks"``, ``"peaks only"`` (covered by building ahead) or ``"enough
-        capacity"``. Sorted by ``decide_by``, then in that order.
+        capacity"``; ``build_ahead_months`` as given. Sorted by ``decide_by``,
+        then in that order.
     """
     if build_ahead_months < 0:
         raise ParameterError(f"build_ahead_months must be >= 0, got {build_ahead_months}")
@@ -339,10 +340,12 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
             "months_overloaded": int(short_of.sum()),
             "hours_short_at_peak": max(short, 0.0), "lead_time_months": lead_time,
             "decide_by": decide_by, "status": status, "explanation": text + ".",
+            "build_ahead_months": int(build_ahead_months),
         })
     columns = [by, "peak_utilisation", "peak_period", "first_above_regular",
                "first_peak_overload", "first_overload", "months_overloaded",
-               "hours_short_at_peak", "lead_time_months", "decide_by", "status", "explanation"]
+               "hours_short_at_peak", "lead_time_months", "decide_by", "status", "explanation",
+               "build_ahead_months"]
     flags = pd.DataFrame(rows, columns=columns)
     for column in ("peak_period", "first_above_regular", "first_peak_overload",
                    "first_overload", "decide_by"):

@@ -386,6 +386,18 @@ def test_a_capacity_decision_priced_over_the_outlook_is_recommended_by_it():
             "plan (fill 96.0% vs 95.0%); 'Second source' -50,000 against keeping the plan "
             "(fill 99.0% vs 95.0%), so over 24 months 'Re-allocate' comes first, and it is "
             "recommended") in board["reason"]
+    # with the outlook's flags, the note says how far ahead the rough-cut let stock be built
+    flags = pd.DataFrame({"resource": ["CMP-1"], "first_overload": ["2027-07"],
+                          "months_overloaded": [8], "lead_time_months": [6],
+                          "decide_by": ["2027-01"], "build_ahead_months": [2]})
+    board = executive.decisions(empty, ranked, options=options, capacity_flags=flags,
+                                outlook_options=long).iloc[1]
+    assert board["reason"].endswith(
+        "recommended: the capacity is needed after the supply plan's months; note: the "
+        "rough-cut capacity outlook, which weighs each month's load against its capacity and "
+        "lets stock be built at most 2 month(s) ahead, has CMP-1 over its regular, overtime "
+        "and temporary-staff capacity in 8 month(s) from 2027-07; new capacity takes 6 "
+        "month(s): decide by 2027-01")
     # the same 12-month winner over 24 months, and a tie, keep the recommendation
     same = _long([800_000.0, 1_000_000.0, 810_000.0], [600_000.0, 800_000.0, 610_000.0],
                  [0.95, 0.99, 0.96])

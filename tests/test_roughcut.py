@@ -101,6 +101,7 @@ def test_load_capacity_and_first_overload_by_hand():
     # Without building ahead every month stands alone: ASM is short from May; R3 is short
     # in March only: a peak to plan for, not new capacity.
     alone = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0)
+    assert set(alone["build_ahead_months"]) == {0}  # the policy travels with the flags
     alone = alone.set_index("resource_family")
     assert alone.loc["ASM", "first_overload"] == pd.Timestamp("2026-05-01")
     assert alone.loc["ASM", "decide_by"] == pd.Timestamp("2026-02-01")
