@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,55 @@ def key_lines(path: str | Path) -> dict[str, int]:
     return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
 
 
+def item_line(path: str | Path, key: str, index: int, field: str | None = None) -> int | None:
+    """The line (1-based) of item ``index`` of the list under top-level ``key`` — of its
+    ``field`` when that item is a mapping holding it; None if not found."""
+    import yaml
+
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    items = next((v for k, v in node.value if str(k.value) == key), None)
+    if not isinstance(items, yaml.SequenceNode) or not 0 <= index < len(items.value):
+        return None
+    item = items.value[index]
+    if field and isinstance(item, yaml.MappingNode):
+        for k, _ in item.value:
+            if str(k.value) == field:
+                return k.start_mark.line + 1
+    return item.start_mark.line + 1
+
+
+# "scenario 'Name': capacity[0].resource: unknown ..." -> capacity; "scenario.cost: ..." -> cost
+_SCENARIO_FIELD = re.compile(r"^scenario [^:]*: (?:scenario\.)?([A-Za-z_]+)")
+
+
+def _scenario_where(source: str | Path | None, lines: Mapping[str, int], index: int,
+                    problem: str) -> str:
+    """``file, line N, 'scenarios'``, N the line of the scenario's field the problem names
+    (else of the scenario, else of ``scenarios:``)."""
+    match = _SCENARIO_FIELD.match(problem)
+    line = item_line(source, "scenarios", index, match.group(1) if match else None) \
+        if source else None
+    return _where(source, {"scenarios": line} if line else lines, "scenarios")
+
+
+def _first_bad_scenario(value: Any) -> int | None:
+    """Index of the first scenario that fails :func:`sopkit.scenarios.validate_scenarios`
+    on its own (None if each passes alone: the problem is between them)."""
+    from sopkit.scenarios import validate_scenarios
+
+    if not isinstance(value, list):
+        return None
+    for index, spec in enumerate(value):
+        if _raised(validate_scenarios, [spec]):
+            return index
+    return None
+
+
 def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
                      source: str | Path | None = None) -> list[str]:
     """Every problem of ``params``, one line each, naming file, line and key.
@@ -268,7 +318,10 @@ def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
             for prefix in (f"{key}: ", f"{key}."):  # the step's own message names the key too
                 if problem.startswith(prefix):
                     problem = problem[len(prefix):]
-            problems.append(f"{_where(source, lines, key)}: {problem}")
+            index = _first_bad_scenario(value) if key == "scenarios" else None
+            where = (_where(source, lines, key) if index is None
+                     else _scenario_where(source, lines, index, problem))
+            problems.append(f"{where}: {problem}")
     return problems
 
 
@@ -305,11 +358,11 @@ def check_against_data(params: Mapping[str, Any], data, *, cycle,
                               "period": pd.Series(dtype="datetime64[ns]"),
                               "qty_consensus": pd.Series(dtype=float),
                               "qty_promo": pd.Series(dtype=float)})
-        for spec in specs:
+        for index, spec in enumerate(specs):
             try:
                 apply_scenario(empty, data, spec, cycle=cycle)
             except ParameterError as exc:
-                problems.append(f"{_where(source, lines, 'scenarios')}: {exc}")
+                problems.append(f"{_scenario_where(source, lines, index, str(exc))}: {exc}")
     focus = params.get("focus_sku")
     skus = data.products["sku"].astype(str).tolist()
     if isinstance(focus, str) and focus and focus not in skus:

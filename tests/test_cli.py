@@ -106,7 +106,8 @@ def test_scenarios_rubric_and_targets_checked_before_any_step(tmp_path, tiny_dir
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "3 problem(s) in the parameters" in err
-    assert (f"{params}, line 1, 'scenarios': scenario 'Shift': kind: must be one of response, "
+    # the line of the scenario's own key, not of 'scenarios:'
+    assert (f"{params}, line 2, 'scenarios': scenario 'Shift': kind: must be one of response, "
             "shock, got 'shok'") in err
     assert f"{params}, line 3, 'decision_rubric': 'margin' is not a scenario KPI" in err
     assert f"{params}, line 4, 'kpi_targets': fill_rte: unknown KPI; known: " in err
@@ -117,9 +118,22 @@ def test_scenarios_rubric_and_targets_checked_before_any_step(tmp_path, tiny_dir
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "2 problem(s) in the parameters against the data" in err
-    assert (f"{params}, line 1, 'scenarios': scenario 'Shift': capacity[0].resource: "
+    assert (f"{params}, line 2, 'scenarios': scenario 'Shift': capacity[0].resource: "
             "unknown 'NOPE-9'") in err
     assert f"{params}, line 3, 'focus_sku': 'NOPE-1' is not a SKU of products.csv" in err
+    # block style: the line of the very key, in the second scenario
+    params.write_text("scenarios:\n"
+                      "  - name: Shock\n"
+                      "    kind: shock\n"
+                      "    demand: [{scope: all, factor: 0.9}]\n"
+                      "  - name: Shift\n"
+                      "    decision: Line 2\n"
+                      "    cost: 60000\n"
+                      "    cost_per_month: 7.5k\n"
+                      "    capacity: [{resource: R1, factor: 1.5}]\n")
+    assert main(args) == 2
+    assert (f"{params}, line 8, 'scenarios': scenario 'Shift': scenario.cost_per_month: must be "
+            "a number, got '7.5k'") in capsys.readouterr().err
     sku = pd.read_csv(tiny_dir / "products.csv")["sku"].iloc[0]
     params.write_text(f"focus_sku: {sku.lower()}\n")
     assert main(args) == 2
