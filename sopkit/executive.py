@@ -405,7 +405,7 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
         no decision changes a flagged resource, or the demand plan does not
         reach beyond ``supply_horizon``.
     """
-    from sopkit.periods import cycle_month
+    from sopkit.roughcut import months_beyond
     from sopkit.scenarios import run_scenarios, validate_scenarios
 
     columns = [*OPTION_COLUMNS, "months"]
@@ -419,10 +419,9 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
               and flagged & {c for change in spec["capacity"] for c in change.get("resource", [])}}
     if not chosen:
         return empty
-    start = cycle_month(cycle)
-    periods = pd.to_datetime(demand_plan["period"])
-    months = int(min(horizon, periods[periods >= start].nunique()))
-    if supply_horizon is not None and months <= supply_horizon:
+    months = months_beyond(demand_plan, cycle=cycle, horizon=horizon,
+                           supply_horizon=supply_horizon)
+    if not months:
         return empty
     results = run_scenarios(demand_plan, data,
                             [spec for spec in validated if spec["decision"] in chosen

@@ -53,7 +53,7 @@ from sopkit.dataset import Dataset
 from sopkit.errors import ParameterError
 from sopkit.periods import add_months, cycle_month, fmt_month, month_range, months_between
 
-__all__ = ["capacity_flags", "capacity_outlook", "extend_demand"]
+__all__ = ["capacity_flags", "capacity_outlook", "extend_demand", "months_beyond", "supply_plan_check"]
 
 GROWTH_LIMITS = (0.5, 2.0)  # yearly growth of an extended SKU, lowest and highest
 DEFAULT_LEAD_TIME = 6  # months, as in the data contract
@@ -356,6 +356,95 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
         {"short in peaks": 1, "peaks only": 2, "enough capacity": 3}).fillna(0)
     return (flags.sort_values(["_rank", "decide_by", by], ignore_index=True)
             .drop(columns="_rank"))
+
+
+def months_beyond(demand_plan: pd.DataFrame, *, cycle, horizon: int,
+                  supply_horizon: int | None = None) -> int:
+    """Months of an outlook plan: ``horizon``, or fewer if the demand plan stops sooner;
+    0 when that is no longer than ``supply_horizon`` (nothing beyond the supply plan)."""
+    periods = pd.to_datetime(demand_plan["period"])
+    months = int(min(horizon, periods[periods >= cycle_month(cycle)].nunique()))
+    return 0 if supply_horizon is not None and months <= supply_horizon else months
+
+
+def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Dataset, *,
+                      cycle, horizon: int, supply_horizon: int | None = None,
+                      planner=None, **plan_kwargs) -> pd.DataFrame:
+    """Resource flags that ask for new capacity, checked against a supply plan over the outlook.
+
+    The rough-cut outlook weighs each month's load against its capacity and
+    lets stock be built only ``build_ahead_months`` ahead. The supply plan's
+    LP may build further ahead at a holding cost. When a resource has a
+    ``decide_by``, the supply plan is run over the outlook's months (``horizon``,
+    fewer if the demand plan stops sooner; not when that is no longer than
+    ``supply_horizon``, whose plan the review has already shown). For each
+    such resource whose ``first_overload`` falls inside it, the units it
+    leaves short in SKU-months where the resource binds, from
+    ``first_overload`` on, and its overtime and temporary-staff hours on the
+    resource are added to the explanation, so the reader sees both views.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        :func:`capacity_flags` with ``by="resource"``.
+    demand_plan, data, cycle
+        As for :func:`sopkit.supply.plan_supply`.
+    horizon : int
+        Months of the outlook.
+    supply_horizon : int, optional
+        Months of the supply plan already made.
+    planner : callable, optional
+        Default :func:`sopkit.supply.plan_supply`; ``**plan_kwargs`` go to it.
+
+    Returns
+    -------
+    DataFrame
+        ``flags`` with ``plan_units_short`` and ``plan_extra_hours`` (NaN where
+        not checked) and the explanation extended.
+    """
+    out = flags.copy()
+    out["plan_units_short"] = np.nan
+    out["plan_extra_hours"] = np.nan
+    if out.empty or "decide_by" not in out.columns or out["decide_by"].isna().all():
+        return out
+    start = cycle_month(cycle)
+    months = months_beyond(demand_plan, cycle=start, horizon=horizon,
+                           supply_horizon=supply_horizon)
+    if not months:
+        return out
+    if planner is None:
+        from sopkit.supply import plan_supply as planner
+    supply = planner(demand_plan, data, cycle=start, horizon=months, **plan_kwargs)
+    gaps, load = supply.gaps, supply.resource_load
+    end = add_months(start, months)
+    binding = gaps["binding"].fillna("").astype(str).str.split(", ")
+    explanation = out["explanation"].astype(str).tolist()
+    for k, row in enumerate(out.itertuples(index=False)):
+        if pd.isna(row.decide_by) or pd.isna(row.first_overload):
+            continue
+        since = pd.Timestamp(row.first_overload)
+        if since >= end:
+            continue
+        code = str(row.resource)
+        here = binding.map(lambda names, code=code: code in names) & (gaps["period"] >= since)
+        short = float(gaps.loc[here, "qty_short"].sum())
+        revenue = float(gaps.loc[here, "revenue_at_risk"].sum())
+        mine = load[load["resource"].astype(str) == code]
+        extra = float((mine["overtime_hours"] + mine["temp_hours"]).sum())
+        out.iloc[k, out.columns.get_loc("plan_units_short")] = short
+        out.iloc[k, out.columns.get_loc("plan_extra_hours")] = extra
+        text = (f" The {months}-month supply plan, which may build stock further ahead at a "
+                "holding cost, ")
+        if short >= 0.5:
+            text += (f"is short {short:,.0f} units ({revenue:,.0f} revenue) where {code} binds "
+                     f"from {fmt_month(since)}, after {extra:,.0f} hours of overtime and "
+                     "temporary staff on it.")
+        else:
+            text += (f"loses no sale to {code}: it covers the load with {extra:,.0f} hours of "
+                     "overtime and temporary staff on it and with stock built earlier.")
+        explanation[k] = explanation[k] + text
+    out["explanation"] = pd.array(explanation, dtype="string")
+    return out
 
 
 def _short_even_building_ahead(load: np.ndarray, capacity: np.ndarray,

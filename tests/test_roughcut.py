@@ -259,3 +259,59 @@ def test_capacity_brief_takes_the_most_urgent_resource():
     # without resource flags the family table is returned as it is
     same = capacity_brief(family, resource.iloc[:0], plant())
     assert same["status"].tolist() == family["status"].tolist()
+
+
+def test_supply_plan_check_adds_what_the_lp_does_over_the_outlook():
+    from types import SimpleNamespace
+
+    from sopkit.roughcut import supply_plan_check
+
+    calls = []
+
+    def planner(demand_plan, data, *, cycle, horizon, **kwargs):
+        calls.append((horizon, kwargs))
+        gaps = pd.DataFrame({
+            "sku": ["A", "A", "B", "C"],
+            "period": pd.to_datetime(["2027-01-01", "2027-03-01", "2027-04-01", "2027-03-01"]),
+            "qty_short": [3.0, 5.0, 2.0, 7.0], "revenue_at_risk": [300.0, 500.0, 200.0, 700.0],
+            "binding": ["R1", "R1, CMP-1", "CMP-1", "R2"]})
+        load = pd.DataFrame({"resource": ["R1", "R1", "R2"], "overtime_hours": [10.0, 0.0, 9.0],
+                             "temp_hours": [0.0, 5.0, 9.0]})
+        return SimpleNamespace(gaps=gaps, resource_load=load)
+
+    flags = pd.DataFrame({
+        "resource": ["R1", "R2", "R3"], "status": ["decide by 2026-12", "enough", "decide by"],
+        "first_overload": pd.to_datetime(["2027-02-01", None, "2028-06-01"]),
+        "decide_by": pd.to_datetime(["2026-12-01", None, "2027-12-01"]),
+        "explanation": ["R1: decide by 2026-12.", "R2: fine.", "R3: later."]})
+    plan = pd.DataFrame({"sku": ["A"] * 18,
+                         "period": pd.date_range("2026-11-01", periods=18, freq="MS")})
+    out = supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24, supply_horizon=12,
+                            planner=planner, holding_cost_rate=0.2).set_index("resource")
+    # planned once, over the 18 months the demand plan has; the options passed through
+    assert calls == [(18, {"holding_cost_rate": 0.2})]
+    # R1 binds in 2027-03 (5 units) from its first overload 2027-02 on; 2027-01 is before
+    # it and 'CMP-1' alone is another constraint; 10 + 5 extra hours on R1
+    assert (out.loc["R1", "plan_units_short"], out.loc["R1", "plan_extra_hours"]) == (5.0, 15.0)
+    assert out.loc["R1", "explanation"] == (
+        "R1: decide by 2026-12. The 18-month supply plan, which may build stock further ahead "
+        "at a holding cost, is short 5 units (500 revenue) where R1 binds from 2027-02, after "
+        "15 hours of overtime and temporary staff on it.")
+    # R2 asks for nothing; R3's overload (2028-06) lies beyond the 18 months planned
+    assert out.loc[["R2", "R3"], "plan_units_short"].isna().all()
+    assert out.loc["R3", "explanation"] == "R3: later."
+    # a demand plan no longer than the supply plan: nothing new to plan
+    assert supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24, supply_horizon=18,
+                             planner=planner)["plan_units_short"].isna().all()
+    assert len(calls) == 1
+
+    def calm_planner(demand_plan, data, *, cycle, horizon, **kwargs):
+        full = planner(demand_plan, data, cycle=cycle, horizon=horizon)
+        return SimpleNamespace(gaps=full.gaps.iloc[:0], resource_load=full.resource_load)
+
+    calm = supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24,
+                             planner=calm_planner).set_index("resource")
+    assert calm.loc["R1", "plan_units_short"] == 0.0
+    assert calm.loc["R1", "explanation"].endswith(
+        "loses no sale to R1: it covers the load with 15 hours of overtime and temporary "
+        "staff on it and with stock built earlier.")
