@@ -342,7 +342,7 @@ def check_codes(history: pd.DataFrame, frame: pd.DataFrame, *, history_file: str
     return warnings
 
 
-def blend_pipeline(forecast, history, pipeline, *, adjustments=None, promotions=None):
+def blend_inputs(forecast, history, pipeline, *, adjustments=None, promotions=None):
     """The statistical forecast blended by the lumpy-demand model with the pipeline, the
     manual adjustments and the promotions (each optional).
 
@@ -450,7 +450,7 @@ def run_forecast_command(args) -> int:
     forecaster = fit_forecaster(forecaster, history, compute=settings, say=print)
     forecast = forecaster.predict()
     if given:
-        forecast = blend_pipeline(forecast, history, pipeline, adjustments=adjustments,
+        forecast = blend_inputs(forecast, history, pipeline, adjustments=adjustments,
                                   promotions=promotions)
     out = forecast.copy()
     for col in MONTH_COLUMNS:

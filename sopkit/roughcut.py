@@ -53,7 +53,8 @@ from sopkit.dataset import Dataset
 from sopkit.errors import ParameterError
 from sopkit.periods import add_months, cycle_month, fmt_month, month_range, months_between
 
-__all__ = ["capacity_flags", "capacity_outlook", "extend_demand", "months_beyond", "supply_plan_check"]
+__all__ = ["capacity_flags", "capacity_outlook", "extend_demand", "months_beyond",
+           "supply_plan_check"]
 
 GROWTH_LIMITS = (0.5, 2.0)  # yearly growth of an extended SKU, lowest and highest
 DEFAULT_LEAD_TIME = 6  # months, as in the data contract
