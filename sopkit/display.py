@@ -397,7 +397,11 @@ def heatmap(
     ax.set_xlabel(series_label(columns))
     ax.set_ylabel(series_label(index))
     ax.set_title(title)
-    fig.colorbar(image, ax=ax, label=series_label(values), shrink=0.9)
+    from matplotlib.ticker import FuncFormatter
+
+    # the colour bar reads like the cells: 120 %, not 1.2
+    fig.colorbar(image, ax=ax, label=series_label(values), shrink=0.9,
+                 format=FuncFormatter(lambda value, _: fmt.format(value)))
     if annotate is None:
         annotate = n_rows <= 25 and n_cols <= 25
     if annotate and data.count():

@@ -471,6 +471,12 @@ def test_charts_return_small_figures():
         assert png.startswith(b"\x89PNG") and len(png) < 150_000
     labels = [t.get_text() for t in figures[0].axes[0].get_xticklabels()]
     assert labels[0] == "2024-01" and labels[-1] == "2024-12"
+    # the colour bar's ticks are written like the cells
+    shares = heatmap(frame.assign(util=frame["qty"] / 10), "sku", "period", "util",
+                     title="Util", fmt="{:.0%}")
+    shares.canvas.draw()
+    ticks = [t.get_text() for t in shares.axes[1].get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks) and "100%" in ticks
 
 
 def test_line_chart_leaves_missing_months_as_gaps():
