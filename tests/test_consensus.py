@@ -16,6 +16,7 @@ from sopkit.consensus import (
     horizon_summary,
     largest_changes,
     overview,
+    round_plan,
 )
 from sopkit.errors import ParameterError
 
@@ -267,3 +268,29 @@ def test_promotion_interval_resamples_campaigns_not_rows():
     pooled = promotion_track_record(promotions, actuals, cycle="2026-10").iloc[-1]
     assert pooled["share_delivered"] == pytest.approx(17 / 14)
     assert (pooled["share_low"], pooled["share_high"]) == (pytest.approx(17 / 14),) * 2
+
+
+def test_round_plan_hands_on_thousandths_and_keeps_the_consensus_the_sum_of_its_parts():
+    plan = pd.DataFrame({
+        "sku": ["A", "B"], "period": pd.to_datetime(["2024-07-01"] * 2),
+        "qty_stat": [2.25, 10.0], "announced_share": [0.1166332271917, 0.0],
+        "qty_stat_unannounced": [1.9874852388185606, 10.0000000301],
+        "qty_pipeline": [0.3334, 0.0], "qty_adjustment": [0.0, -12.5], "qty_promo": [0.0, 0.0],
+        "qty_consensus": [2.3208852388, 0.0], "qty_q90": [3.5334670912329966, 10.0004999],
+        "model": ["ma12", "ses"]})
+    out = round_plan(plan)
+    # 1.98748… → 1.987 and 0.3334 → 0.333, so the consensus is 1.987 + 0.333 = 2.320,
+    # not 2.3208852… rounded (2.321): the review's parts still add up to it
+    np.testing.assert_array_equal(out["qty_stat_unannounced"], [1.987, 10.0])
+    np.testing.assert_array_equal(out["qty_pipeline"], [0.333, 0.0])
+    np.testing.assert_array_equal(out["qty_q90"], [3.533, 10.0])
+    np.testing.assert_array_equal(out["qty_consensus"], [2.32, 0.0])  # 10 − 12.5 < 0 → 0
+    assert out["announced_share"].iloc[0] == 0.116633
+    assert out["model"].tolist() == ["ma12", "ses"]
+    # the plan handed in is not changed
+    assert plan["qty_pipeline"].iloc[0] == 0.3334
+    # two machines' last-bit differences give one plan
+    nudged = plan.assign(qty_stat_unannounced=plan["qty_stat_unannounced"] + 3e-8)
+    pd.testing.assert_frame_equal(round_plan(nudged), out)
+    with pytest.raises(ParameterError, match="decimals"):
+        round_plan(plan, decimals=3.0)

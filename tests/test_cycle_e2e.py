@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from browser_check import check_reports_in_browser, require_chromium
 
@@ -51,6 +53,17 @@ def test_every_step_wrote_its_outputs(cycle_run):
     for name in OUTPUTS.values():
         assert (workspace / name).is_file(), name
     assert (workspace / "summary.html").is_file()
+
+
+def test_the_demand_plan_is_handed_on_in_thousandths_of_a_unit(cycle_run):
+    """Supply plans from the rounded plan, so every machine plans the same (round_plan)."""
+    root, _ = cycle_run
+    plan = pd.read_csv(root / "runs" / "2026-11" / "demand_plan.csv")
+    quantities = plan.filter(like="qty_").to_numpy(float)
+    assert quantities.size and np.nanmax(np.abs(quantities)) > 0
+    np.testing.assert_allclose(quantities * 1000, np.round(quantities * 1000), atol=1e-6)
+    parts = plan[["qty_stat_unannounced", "qty_pipeline", "qty_adjustment", "qty_promo"]]
+    np.testing.assert_allclose(plan["qty_consensus"], parts.sum(axis=1).clip(lower=0), atol=1e-9)
 
 
 def test_index_links_five_readable_step_reports(cycle_run):
