@@ -462,6 +462,36 @@ def _use_ratio(entry_key: np.ndarray, entry_value: np.ndarray) -> float:
     return float((spread["max"] / spread["min"]).max())
 
 
+def planner_options(*, service_level: float, holding_cost_rate: float,
+                    allow_overtime: bool = True, allow_outsourcing: bool = True,
+                    allow_temp_staff: bool = True, allow_backup_supply: bool = True) -> dict:
+    """The planner's options from the cycle's parameters, stated once for every step that plans.
+
+    The supply review plans the cycle with them, and the reconciliation
+    replans the same plan as its *Baseline* and under every scenario, over
+    the supply horizon and over the capacity outlook. Built in one place, a
+    parameter such as ``allow_overtime: false`` reaches every one of those
+    plans, so the scenarios are compared with the plan the supply review
+    showed.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :func:`plan_supply`: ``safety_stock_column`` (the
+        demand plan's quantile column of ``service_level``, e.g. ``qty_q95``),
+        ``holding_cost_rate`` and the four ``allow_*`` switches.
+    """
+    from sopkit.forecast import quantile_column
+
+    flags = {"allow_overtime": allow_overtime, "allow_outsourcing": allow_outsourcing,
+             "allow_temp_staff": allow_temp_staff, "allow_backup_supply": allow_backup_supply}
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ParameterError(f"{name} must be true or false, got {value!r}")
+    return {"safety_stock_column": quantile_column(service_level),
+            "holding_cost_rate": holding_cost_rate, **{k: bool(v) for k, v in flags.items()}}
+
+
 def plan_supply(
     demand_plan: pd.DataFrame,
     data: Dataset,

@@ -96,3 +96,29 @@ def test_every_step_states_the_data_it_plans_on(tmp_path):
                       data_dir=str(write_folder(tmp_path / "clean", TINY)),
                       workspace=str(tmp_path / "ws"))
     assert clean.banner().endswith("2 SKUs in the product master · data: clean")
+
+
+@pytest.mark.slow
+def test_the_reconciliation_replans_the_supply_reviews_plan_as_its_baseline(tmp_path):
+    """With overtime and temporary staff switched off for the cycle, the reconciliation's
+    Baseline is the supply review's plan: no overtime, the same fill rate and contribution.
+    (Before sopkit.supply.planner_options, step 04 did not declare the switches, so its
+    scenarios planned with overtime: 963 hours and a fill rate of 99.7 % against 99.0 %.)"""
+    import pandas as pd
+
+    from sopkit.runner import run_cycle
+
+    run_cycle(cycle="2026-11", data_dir="", params={"sample_skus": 60, "allow_overtime": False,
+                                                     "allow_temp_staff": False},
+              workspace=tmp_path / "runs", reports=tmp_path / "reports",
+              steps=("02_demand_review", "03_supply_review", "04_reconciliation"), progress=None)
+    folder = tmp_path / "runs" / "2026-11"
+    plan = pd.read_csv(folder / "supply_plan.csv")
+    load = pd.read_csv(folder / "resource_load.csv")
+    fin = pd.read_csv(folder / "financials.csv")
+    baseline = pd.read_csv(folder / "scenarios.csv").set_index("scenario").loc["Baseline"]
+    assert load["overtime_hours"].sum() == 0 and load["temp_hours"].sum() == 0
+    assert baseline["overtime_hours"] == 0
+    assert baseline["fill_rate"] == pytest.approx(plan["qty_served"].sum()
+                                                  / plan["qty_demand"].sum(), abs=1e-9)
+    assert baseline["contribution"] == pytest.approx(fin["contribution"].sum(), rel=1e-9)

@@ -20,6 +20,7 @@ from sopkit.supply import (
     inventory_projection,
     options_summary,
     plan_supply,
+    planner_options,
 )
 
 CYCLE = pd.Timestamp("2026-01-01")
@@ -725,3 +726,11 @@ def test_units_text():
 
     assert [units_text(q) for q in (0.0, 0.4, 0.96, 1.2, 2.5, 1234.4)] == [
         "0 units", "0.4 units", "1 unit", "1 unit", "2 units", "1,234 units"]
+
+
+def test_planner_options_state_the_cycles_switches_once():
+    assert planner_options(service_level=0.95, holding_cost_rate=0.2, allow_overtime=False) == {
+        "safety_stock_column": "qty_q95", "holding_cost_rate": 0.2, "allow_overtime": False,
+        "allow_outsourcing": True, "allow_temp_staff": True, "allow_backup_supply": True}
+    with pytest.raises(ParameterError, match="allow_temp_staff must be true or false"):
+        planner_options(service_level=0.9, holding_cost_rate=0.2, allow_temp_staff="no")
