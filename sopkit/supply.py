@@ -114,6 +114,13 @@ Safety stock
     whole horizon, less than one lost sale of any SKU (so real demand always
     comes first).
 
+    A product being phased out (``eol_period`` in the product master, no
+    demand in the demand plan's last month) holds at most the demand still to
+    come after each month: its target falls to 0 after its last sale instead
+    of leaving stock nobody will buy (on the sample company, 167.5 units of
+    SEA-0006 were made in its last month of sales to sit on the shelf for
+    ever).
+
     A unit short in month *t* also costs ``ss_penalty * (T - t)``: one month's
     safety-stock penalty more than the same unit short a month later. Lost
     sales are lost whichever month they fall in, so without this term a SKU
@@ -492,6 +499,41 @@ def planner_options(*, service_level: float, holding_cost_rate: float,
             "holding_cost_rate": holding_cost_rate, **{k: bool(v) for k, v in flags.items()}}
 
 
+def _demand_still_to_come(demand_plan: pd.DataFrame, demand_column: str, skus: pd.Index,
+                          start: pd.Timestamp, n_months: int,
+                          products: pd.DataFrame) -> np.ndarray:
+    """Per SKU and planned month, the demand after that month, where the SKU's demand ends.
+
+    A SKU's demand ends when the product master gives it an ``eol_period``
+    and the demand plan has no demand for it in its last month. For such a
+    SKU: the sum of its demand in the plan's months after month *t* — all the
+    plan's months, also those beyond the supply horizon; ``inf`` for every
+    other SKU (its demand goes on beyond what the plan shows, or a month
+    without demand is only a quiet month). A phase-out's safety stock is
+    capped by it, so no stock is built that nobody will buy.
+    """
+    plan = demand_plan[["sku", "period", demand_column]].copy()
+    plan["period"] = pd.to_datetime(plan["period"]).dt.to_period("M").dt.to_timestamp()
+    plan = plan[plan["period"] >= start]
+    out = np.full((len(skus), n_months), np.inf)
+    if plan.empty:
+        return out
+    last_col = months_between(start, plan["period"].max())
+    full = np.zeros((len(skus), max(last_col + 1, n_months)))
+    rows = skus.get_indexer(plan["sku"].astype("string"))
+    cols = months_between(pd.Series(start, index=plan.index), plan["period"])
+    keep = rows >= 0
+    np.add.at(full, (rows[keep], cols[keep]),
+              np.clip(_floats(plan[demand_column])[keep], 0.0, None))
+    eol = (products.dropna(subset=["eol_period"])["sku"].astype("string")
+           if "eol_period" in products.columns else pd.Series([], dtype="string"))
+    ends = (full[:, last_col] <= 0) & skus.isin(set(eol))
+    from_t = np.cumsum(full[:, ::-1], axis=1)[:, ::-1]  # demand from month t on
+    after = np.concatenate([from_t[:, 1:], np.zeros((len(skus), 1))], axis=1)
+    out[ends] = after[ends, :n_months]
+    return out
+
+
 def plan_supply(
     demand_plan: pd.DataFrame,
     data: Dataset,
@@ -597,6 +639,9 @@ def plan_supply(
     qty_demand = grid(demand_column)
     safety = (np.clip(grid(safety_stock_column) - qty_demand, 0.0, None)
               if safety_stock_column else np.zeros((n, n_months)))
+    if safety_stock_column and n:
+        safety = np.minimum(safety, _demand_still_to_come(demand_plan, demand_column, skus,
+                                                          start, n_months, data.products))
 
     problems, warnings = _check_master_data(skus, qty_demand.sum(axis=1), data)
     if problems:

@@ -45,7 +45,7 @@ def demand_frame(rows: dict[str, list[float]], q95: dict[str, list[float]] | Non
 def product(sku: str, **kw) -> dict:
     row = {"sku": sku, "family": "F", "lifecycle_status": "active", "price": 100.0,
            "unit_cost": 50.0, "priority_tier": 1, "shelf_life_months": None,
-           "outsource_cost": np.nan, "outsource_max": np.nan}
+           "outsource_cost": np.nan, "outsource_max": np.nan, "eol_period": None}
     row.update(kw)
     return row
 
@@ -60,6 +60,7 @@ def dataset(products, resources, routings, components=(), bom=(), inventory=()) 
     prods = frame(products, list(product("x")), ["sku", "family", "lifecycle_status"])
     prods["priority_tier"] = prods["priority_tier"].astype("Int64")
     prods["shelf_life_months"] = prods["shelf_life_months"].astype("Int64")
+    prods["eol_period"] = pd.to_datetime(prods["eol_period"])
     inv = frame(inventory, ["sku", "qty", "produced_period"], ["sku"])
     inv["produced_period"] = pd.to_datetime(inv["produced_period"])
     # resources: (code, capacity, overtime max, overtime cost[, temp max, temp cost]);
@@ -267,6 +268,25 @@ def test_stock_serves_the_earliest_orders_before_its_safety_target():
     assert a["qty_served"].tolist() == pytest.approx([2, 1, 0])
     assert a["qty_short"].tolist() == pytest.approx([0, 1, 2])
     assert a["inventory_end"].tolist() == pytest.approx([1, 0, 0])
+
+
+def test_a_phase_out_holds_no_safety_stock_after_its_last_sale():
+    # Last month of sales Feb; demand 10, 10, then nothing; q95 15 → target 5 in Jan and Feb.
+    # Stock left at the end of February would never be sold: its target there is the
+    # demand still to come, 0. January keeps 5 (10 units are still to come), so the plan
+    # makes 15 then 5, not 15 then 10, and ends with nothing on the shelf.
+    # A SKU without an end of life keeps its target in a month without demand.
+    data = dataset([product("A", eol_period="2026-02-01"), product("B")],
+                   [("R1", 100.0, 0.0, 0.0)], [("A", "R1", 1.0), ("B", "R1", 1.0)])
+    demand = demand_frame({"A": [10, 10, 0, 0], "B": [10, 10, 0, 0]},
+                          q95={"A": [15, 15, 0, 0], "B": [15, 15, 0, 0]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=3, safety_stock_column="qty_q95")
+    a, b = rows_of(plan, "A"), rows_of(plan, "B")
+    assert a["safety_stock"].tolist() == pytest.approx([5, 0, 0])
+    assert a["qty_supply"].tolist() == pytest.approx([15, 5, 0])
+    assert a["inventory_end"].tolist() == pytest.approx([5, 0, 0])
+    assert b["safety_stock"].tolist() == pytest.approx([5, 5, 0])
+    assert b["inventory_end"].tolist()[:2] == pytest.approx([5, 5])
 
 
 def test_outsourcing_up_to_its_limit():
