@@ -983,7 +983,7 @@ def plan_supply(
         shelf=shelf, routed=routed, resources=resources, res_full=res_full, ot_limit=ot_grid,
         temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
         route_res=route_res, components=components, comp_full=comp_full,
-        backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp)
+        backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1064,8 +1064,13 @@ def _listing(names: list[str], limit: int = 3) -> str:
 def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
-                  bom_comp) -> pd.DataFrame:
-    """One row per short SKU-month, with the binding constraints named in a sentence."""
+                  bom_comp, comp_stock) -> pd.DataFrame:
+    """One row per short SKU-month, with the binding constraints named in a sentence.
+
+    A component bought at its supplier's capacity may still have stock left at the
+    end of the month (``comp_stock``): the plan keeps it for later months, where it
+    serves demand it ranks higher. The sentence says so, or the reader would look for
+    the shortage in the wrong month."""
     i_idx, t_idx = np.nonzero(short > TOL)
     res_start = _run_start(res_full)
     no_capacity = capacity + ot_limit + temp_limit <= TOL
@@ -1077,9 +1082,12 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     users_comp = pd.Series(bom_sku).groupby(bom_comp).agg(list).to_dict()
     sku_names = skus.to_numpy()
 
-    def priority_note(users: list[int], i: int, t: int) -> list[int]:
+    def priority_note(users: list[int], i: int, t: int, later: bool = False) -> list[int]:
+        """Users of a resource or component ranked above SKU i that are made in month t
+        (``later``: in month t or after, for a component kept in stock)."""
         users = np.asarray(users, dtype=int)
-        return users[(tier[users] < tier[i]) & (make[users, t] > TOL)].tolist()
+        made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
+        return users[(tier[users] < tier[i]) & made].tolist()
 
     binding_col, text_col = [], []
     for i, t in zip(i_idx, t_idx, strict=True):
@@ -1120,8 +1128,13 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
             if backup_used[c, t] > TOL:
                 text += (f", even with {backup_used[c, t]:,.0f} units from the backup supplier "
                          f"in {months[t].strftime('%b %Y')}")
+            if comp_stock[c, t] > 0.5:
+                text += (f", and the {comp_stock[c, t]:,.0f} units of it left at the end of "
+                         f"{months[t].strftime('%b %Y')} are kept for later months, when more of "
+                         "it is needed than its supplier delivers")
             parts.append(text)
-            favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t))
+            favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t,
+                                                             later=comp_stock[c, t] > 0.5))
         if out_upper[i] > 0 and outsourced[i, t] >= out_upper[i] - TOL:
             parts.append(f"outsourcing is at its limit of {out_upper[i]:,.0f} units")
         if parts and routed[i] and not np.isnan(shelf[i]) and shelf[i] < t + 1:

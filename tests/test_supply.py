@@ -221,6 +221,27 @@ def test_component_bound_on_two_skus_sharing_a_component():
     assert "supplier capacity of component C1 is used up (Jan 2026)" in gap["explanation"]
 
 
+def test_a_gap_says_when_the_component_is_kept_for_later_months():
+    # C1: 10 a month. A (tier 3) wants 10 in January, B (tier 1) 15 in February: 20
+    # components for 25 units. B comes first: February's 10 plus 5 bought in January and
+    # kept. A gets January's other 5 and is short 5 while 5 components sit in stock: the
+    # sentence names that stock, or the reader would look for the shortage in January.
+    data = dataset([product("A", priority_tier=3), product("B", priority_tier=1)],
+                   [("R1", 1000.0, 0.0, 0.0)], [("A", "R1", 1.0), ("B", "R1", 1.0)],
+                   components=[("C1", 10.0, 0.0)], bom=[("A", "C1", 1.0), ("B", "C1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [10, 0], "B": [0, 15]}), data, cycle=CYCLE,
+                       horizon=2)
+    assert rows_of(plan, "B")["qty_served"].tolist() == pytest.approx([0, 15])
+    assert plan.component_usage["stock_end"].tolist() == pytest.approx([5, 0])
+    gap = plan.gaps.iloc[0]
+    assert (gap["sku"], gap["qty_short"]) == ("A", pytest.approx(5))
+    assert gap["explanation"] == (
+        "Short 5 units in 2026-01: supplier capacity of component C1 is used up (Jan 2026), "
+        "and the 5 units of it left at the end of Jan 2026 are kept for later months, when "
+        "more of it is needed than its supplier delivers; capacity on C1 was given to "
+        "tier-1 items (B).")
+
+
 def test_opening_inventory_is_consumed():
     # 50 on hand, 10 h a month, demand 30 then 40 = 70 = 50 + 2 * 10: make 10 each month.
     data = dataset([product("A")], [("R1", 10.0, 0.0, 0.0)], [("A", "R1", 1.0)],
