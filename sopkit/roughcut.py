@@ -431,18 +431,22 @@ def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Data
         short = float(gaps.loc[here, "qty_short"].sum())
         revenue = float(gaps.loc[here, "revenue_at_risk"].sum())
         mine = load[load["resource"].astype(str) == code]
-        extra = float((mine["overtime_hours"] + mine["temp_hours"]).sum())
+        overtime, temp = float(mine["overtime_hours"].sum()), float(mine["temp_hours"].sum())
+        extra = overtime + temp
         out.iloc[k, out.columns.get_loc("plan_units_short")] = short
         out.iloc[k, out.columns.get_loc("plan_extra_hours")] = extra
+        levers = " and ".join(name for name, hours in (("overtime", overtime),
+                                                        ("temporary staff", temp))
+                              if hours >= 0.5) or "overtime or temporary staff"
+        hours = f"{extra:,.0f} hours of {levers}" if extra >= 0.5 else f"no {levers}"
         text = (f" The {months}-month supply plan, which may build stock further ahead at a "
                 "holding cost, ")
         if short >= 0.5:
             text += (f"is short {short:,.0f} units ({revenue:,.0f} revenue) where {code} binds "
-                     f"from {fmt_month(since)}, after {extra:,.0f} hours of overtime and "
-                     "temporary staff on it.")
+                     f"from {fmt_month(since)}, after {hours} on it.")
         else:
-            text += (f"loses no sale to {code}: it covers the load with {extra:,.0f} hours of "
-                     "overtime and temporary staff on it and with stock built earlier.")
+            text += (f"loses no sale to {code}: it covers the load with {hours} on it and "
+                     "with stock built earlier.")
         explanation[k] = explanation[k] + text
     out["explanation"] = pd.array(explanation, dtype="string")
     return out

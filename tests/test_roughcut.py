@@ -315,3 +315,20 @@ def test_supply_plan_check_adds_what_the_lp_does_over_the_outlook():
     assert calm.loc["R1", "explanation"].endswith(
         "loses no sale to R1: it covers the load with 15 hours of overtime and temporary "
         "staff on it and with stock built earlier.")
+
+    # only the levers it used are named: R1 with overtime alone, then with neither
+    def planner_with(overtime, temp):
+        def plan_it(demand_plan, data, *, cycle, horizon, **kwargs):
+            full = planner(demand_plan, data, cycle=cycle, horizon=horizon)
+            load = pd.DataFrame({"resource": ["R1"], "overtime_hours": [overtime],
+                                 "temp_hours": [temp]})
+            return SimpleNamespace(gaps=full.gaps.iloc[:0], resource_load=load)
+        return plan_it
+
+    texts = [supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24,
+                               planner=planner_with(o, t)).set_index("resource").loc[
+        "R1", "explanation"] for o, t in ((15.0, 0.0), (0.0, 0.0))]
+    assert texts[0].endswith("covers the load with 15 hours of overtime on it and with stock "
+                             "built earlier.")
+    assert texts[1].endswith("covers the load with no overtime or temporary staff on it and "
+                             "with stock built earlier.")
