@@ -476,11 +476,19 @@ def _outlook_note(codes: list[str], flags: pd.DataFrame | None, *, priced: bool 
     for row in flags[flags["resource"].astype(str).isin(codes)].itertuples(index=False):
         if pd.isna(row.decide_by) or str(row.decide_by) == "":
             continue
-        notes.append(
-            f"{row.resource} over its regular, overtime and temporary-staff capacity in "
-            f"{int(row.months_overloaded)} month(s) from {fmt_month(row.first_overload)}; new "
-            f"capacity takes {int(row.lead_time_months)} month(s): decide by "
-            f"{fmt_month(row.decide_by)}")
+        text = (f"{row.resource} over its regular, overtime and temporary-staff capacity in "
+                f"{int(row.months_overloaded)} month(s) from {fmt_month(row.first_overload)}; "
+                f"new capacity takes {int(row.lead_time_months)} month(s): decide by "
+                f"{fmt_month(row.decide_by)}")
+        checked = getattr(row, "plan_units_short", np.nan)  # sopkit.roughcut.supply_plan_check
+        if pd.notna(checked) and str(checked) != "":
+            checked = float(checked)
+            text += (f" (the supply plan over the same months loses no sale to {row.resource}: "
+                     "it builds stock earlier, so that date holds only if stock is not to be "
+                     "built that far ahead)" if checked < 0.5 else
+                     f" (the supply plan over the same months, building stock earlier, is "
+                     f"still short {checked:,.0f} units where {row.resource} binds)")
+        notes.append(text)
     if not notes:
         return ""
     if priced:

@@ -371,12 +371,13 @@ def months_beyond(demand_plan: pd.DataFrame, *, cycle, horizon: int,
 def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Dataset, *,
                       cycle, horizon: int, supply_horizon: int | None = None,
                       planner=None, **plan_kwargs) -> pd.DataFrame:
-    """Resource flags that ask for new capacity, checked against a supply plan over the outlook.
+    """Resource flags short of capacity, checked against a supply plan over the outlook.
 
     The rough-cut outlook weighs each month's load against its capacity and
     lets stock be built only ``build_ahead_months`` ahead. The supply plan's
-    LP may build further ahead at a holding cost. When a resource has a
-    ``decide_by``, the supply plan is run over the outlook's months (``horizon``,
+    LP may build further ahead at a holding cost. When a resource is short
+    even so (a ``first_overload``: it asks for new capacity, or it is short
+    in peaks), the supply plan is run over the outlook's months (``horizon``,
     fewer if the demand plan stops sooner; not when that is no longer than
     ``supply_horizon``, whose plan the review has already shown). For each
     such resource whose ``first_overload`` falls inside it, the units it
@@ -406,7 +407,7 @@ def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Data
     out = flags.copy()
     out["plan_units_short"] = np.nan
     out["plan_extra_hours"] = np.nan
-    if out.empty or "decide_by" not in out.columns or out["decide_by"].isna().all():
+    if out.empty or "first_overload" not in out.columns or out["first_overload"].isna().all():
         return out
     start = cycle_month(cycle)
     months = months_beyond(demand_plan, cycle=start, horizon=horizon,
@@ -421,7 +422,7 @@ def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Data
     binding = gaps["binding"].fillna("").astype(str).str.split(", ")
     explanation = out["explanation"].astype(str).tolist()
     for k, row in enumerate(out.itertuples(index=False)):
-        if pd.isna(row.decide_by) or pd.isna(row.first_overload):
+        if pd.isna(row.first_overload):
             continue
         since = pd.Timestamp(row.first_overload)
         if since >= end:

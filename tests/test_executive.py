@@ -398,6 +398,15 @@ def test_a_capacity_decision_priced_over_the_outlook_is_recommended_by_it():
         "lets stock be built at most 2 month(s) ahead, has CMP-1 over its regular, overtime "
         "and temporary-staff capacity in 8 month(s) from 2027-07; new capacity takes 6 "
         "month(s): decide by 2027-01")
+    # with the supply plan's check of the outlook, the note says what the LP does there
+    for short, said in ((0.0, "(the supply plan over the same months loses no sale to CMP-1: "
+                               "it builds stock earlier, so that date holds only if stock is "
+                               "not to be built that far ahead)"),
+                        (1234.4, "(the supply plan over the same months, building stock "
+                                 "earlier, is still short 1,234 units where CMP-1 binds)")):
+        board = executive.decisions(empty, ranked, options=options, outlook_options=long,
+                                    capacity_flags=flags.assign(plan_units_short=short)).iloc[1]
+        assert board["reason"].endswith("decide by 2027-01 " + said)
     # the same 12-month winner over 24 months, and a tie, keep the recommendation
     same = _long([800_000.0, 1_000_000.0, 810_000.0], [600_000.0, 800_000.0, 610_000.0],
                  [0.95, 0.99, 0.96])

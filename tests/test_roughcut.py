@@ -280,10 +280,11 @@ def test_supply_plan_check_adds_what_the_lp_does_over_the_outlook():
         return SimpleNamespace(gaps=gaps, resource_load=load)
 
     flags = pd.DataFrame({
-        "resource": ["R1", "R2", "R3"], "status": ["decide by 2026-12", "enough", "decide by"],
-        "first_overload": pd.to_datetime(["2027-02-01", None, "2028-06-01"]),
-        "decide_by": pd.to_datetime(["2026-12-01", None, "2027-12-01"]),
-        "explanation": ["R1: decide by 2026-12.", "R2: fine.", "R3: later."]})
+        "resource": ["R1", "R2", "R3", "R4"],
+        "status": ["decide by 2026-12", "short in peaks", "decide by", "enough"],
+        "first_overload": pd.to_datetime(["2027-02-01", "2027-03-01", "2028-06-01", None]),
+        "decide_by": pd.to_datetime(["2026-12-01", None, "2027-12-01", None]),
+        "explanation": ["R1: decide by 2026-12.", "R2: peaks.", "R3: later.", "R4: fine."]})
     plan = pd.DataFrame({"sku": ["A"] * 18,
                          "period": pd.date_range("2026-11-01", periods=18, freq="MS")})
     out = supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24, supply_horizon=12,
@@ -297,8 +298,14 @@ def test_supply_plan_check_adds_what_the_lp_does_over_the_outlook():
         "R1: decide by 2026-12. The 18-month supply plan, which may build stock further ahead "
         "at a holding cost, is short 5 units (500 revenue) where R1 binds from 2027-02, after "
         "15 hours of overtime and temporary staff on it.")
-    # R2 asks for nothing; R3's overload (2028-06) lies beyond the 18 months planned
-    assert out.loc[["R2", "R3"], "plan_units_short"].isna().all()
+    # R4 is never short; R3's overload (2028-06) lies beyond the 18 months planned
+    assert out.loc[["R4", "R3"], "plan_units_short"].isna().all()
+    # R2, short in peaks (no decision date), is checked too: C's 7 units in 2027-03
+    assert out.loc["R2", "plan_units_short"] == 7.0
+    assert out.loc["R2", "explanation"] == (
+        "R2: peaks. The 18-month supply plan, which may build stock further ahead at a holding "
+        "cost, is short 7 units (700 revenue) where R2 binds from 2027-03, after 18 hours of "
+        "overtime and temporary staff on it.")
     assert out.loc["R3", "explanation"] == "R3: later."
     # a demand plan no longer than the supply plan: nothing new to plan
     assert supply_plan_check(flags, plan, None, cycle="2026-11", horizon=24, supply_horizon=18,
