@@ -259,20 +259,98 @@ def kpi_history_chart(history: pd.DataFrame) -> pd.DataFrame:
 
 def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
               adherence_months: int = ADHERENCE_MONTHS,
-              budget: pd.DataFrame | None = None) -> dict[str, str]:
-    """Why a KPI of :func:`kpi_values` has no value, in words (for ``kpi.scorecard(notes=)``).
+              budget: pd.DataFrame | None = None,
+              plan: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
+              resource_load: pd.DataFrame | None = None, n_named: int = 3) -> dict[str, str]:
+    """What a KPI of :func:`kpi_values` does not show, in words (for ``kpi.scorecard(notes=)``).
+
+    A pooled KPI can be green while one part of it is not: the notes name
+    that part next to the status.
+
+    Parameters
+    ----------
+    production, cycle, adherence_months, budget
+        As for :func:`kpi_values`.
+    plan, products : DataFrame, optional
+        The supply plan and the product master: the tier-1 fill rate's note
+        says which tier-1 SKUs the plan takes below their safety stock
+        (:func:`sopkit.kpi.safety_stock_cover`).
+    resource_load : DataFrame, optional
+        The supply plan's resource load: the utilisation's note names the
+        resources over their regular hours, which the pooled figure hides.
+    n_named : int
+        How many SKUs or resources a note names before "and N more".
 
     Returns
     -------
     dict
         KPI name → sentence: ``schedule_adherence`` (no production table, or
         no production planned in the months measured; else the months
-        measured) and, without a budget, ``revenue_vs_budget``.
+        measured), ``revenue_vs_budget`` without a budget, ``utilisation``
+        when a resource is over its regular hours in some month,
+        ``tier1_fill_rate`` when a tier-1 SKU is planned below its safety
+        stock.
     """
     notes = _adherence_note(production, cycle, adherence_months)
     if budget is None or budget.empty:
         notes["revenue_vs_budget"] = "no budget: budget.csv was not given"
+    if resource_load is not None and len(resource_load):
+        text = _utilisation_note(resource_load, n_named)
+        if text:
+            notes["utilisation"] = text
+    if plan is not None and len(plan) and products is not None:
+        text = _buffer_note(plan, products, n_named)
+        if text:
+            notes["tier1_fill_rate"] = text
     return notes
+
+
+def _more(named: list[str], total: int, what: str = "") -> str:
+    text = ", ".join(named)
+    return text if total <= len(named) else f"{text} and {total - len(named)} more{what}"
+
+
+def _months(n) -> str:
+    return f"{int(n)} month" if int(n) == 1 else f"{int(n)} months"
+
+
+def _utilisation_note(resource_load: pd.DataFrame, n_named: int) -> str:
+    """The resources over their regular hours, which the pooled utilisation hides."""
+    if "resource" not in resource_load.columns:
+        return ""
+    by = kpi.utilisation(resource_load, by="resource")
+    over = by[by["months_over_capacity"] > 0].sort_values(
+        ["months_over_capacity", "peak_utilisation", "resource"],
+        ascending=[False, False, True], kind="stable")
+    if over.empty:
+        return ""
+    months = resource_load["period"].nunique()
+    named = [f"{r.resource} in {int(r.months_over_capacity)} of {_months(months)} "
+             f"(peak {r.peak_utilisation:.0%})" for r in over.head(n_named).itertuples()]
+    busiest = by.sort_values(["utilisation", "resource"], ascending=[False, True]).iloc[0]
+    return (f"all {len(by)} resources pooled; busiest {busiest['resource']} at "
+            f"{busiest['utilisation']:.0%} on average; over regular hours: "
+            f"{_more(named, len(over))}")
+
+
+def _buffer_note(plan: pd.DataFrame, products: pd.DataFrame, n_named: int) -> str:
+    """The tier-1 SKUs the plan takes below their safety stock, which the fill rate hides."""
+    if not {"inventory_end", "safety_stock"} <= set(plan.columns) \
+            or "priority_tier" not in products.columns:
+        return ""
+    cover = kpi.safety_stock_cover(plan, products, tier=1)
+    below = cover[cover["months_below"] > 0]
+    if below.empty:
+        return ""
+    text = (f"{len(below)} of {len(cover)} tier-1 SKUs with a safety stock "
+            f"{'is' if len(below) == 1 else 'are'} planned below it in some month")
+    empty = cover[cover["months_empty"] > 0]
+    if len(empty):
+        named = [f"{r.sku} ({_months(r.months_empty)} from {fmt_month(r.first_empty)})"
+                 for r in empty.head(n_named).itertuples()]
+        text += (f"; {len(empty)} {'ends' if len(empty) == 1 else 'end'} a month with no "
+                 f"stock: {_more(named, len(empty))}")
+    return text
 
 
 def _adherence_note(production: pd.DataFrame | None, cycle, adherence_months: int

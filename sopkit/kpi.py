@@ -15,6 +15,9 @@ Days of supply
     ``365 / turns``: the days of cost of goods sold the average stock covers.
 Utilisation
     ``Σ hours_required / Σ capacity_hours`` (above 1 means overtime).
+Safety-stock cover
+    Month-end stock against the safety stock the plan aims for: a plan can
+    serve all demand by spending its buffer (:func:`safety_stock_cover`).
 Schedule adherence
     ``Σ min(actual_qty, planned_qty) / Σ planned_qty`` over the rows of the
     production the ERP recorded (SKU × month, or SKU × month × resource) in the
@@ -215,6 +218,73 @@ def fill_rate(
     out = frame.groupby(keys, as_index=False)[["qty_demand", "qty_served"]].sum()
     out["fill_rate"] = _ratio(out["qty_served"], out["qty_demand"])
     return out
+
+
+def safety_stock_cover(
+    plan: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    *,
+    tier: int | None = None,
+) -> pd.DataFrame:
+    """Where the plan's month-end stock falls below the safety stock it aims for.
+
+    A plan can serve all demand and still spend its buffer: the fill rate
+    then reads 100 % while the next surprise has nothing to meet it. This
+    says which SKUs are planned below their safety stock, and which run it
+    out altogether.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        The supply plan: ``sku, period, inventory_end, safety_stock``.
+    products : DataFrame, optional
+        ``sku, priority_tier``; needed with ``tier`` when the plan lacks
+        ``priority_tier``.
+    tier : int, optional
+        Only SKUs of this priority tier.
+
+    Returns
+    -------
+    DataFrame
+        One row per SKU that holds a safety stock in some month: ``sku``,
+        ``months_with_target`` (months with a safety stock above 0),
+        ``months_below`` (month-end stock below 99 % of it), ``months_empty``
+        (stock at most 1 % of it), ``first_below`` and ``first_empty``
+        (first such month, NaT if none), ``lowest_cover`` (the lowest
+        stock / safety stock, capped at 1) and ``mean_safety_stock`` (units,
+        over the months with a target); SKUs with the most empty months,
+        then the most months below, then the largest safety stock, first.
+    """
+    _check_columns(plan, ("sku", "period", "inventory_end", "safety_stock"), "the plan")
+    frame = plan
+    if tier is not None:
+        if "priority_tier" not in frame.columns:
+            if products is None:
+                raise ParameterError("safety_stock_cover needs products for priority_tier")
+            _check_columns(products, ("sku", "priority_tier"), "products")
+            frame = frame.merge(products[["sku", "priority_tier"]], on="sku", how="left")
+        frame = frame[frame["priority_tier"] == tier]
+    columns = ["sku", "months_with_target", "months_below", "months_empty", "first_below",
+               "first_empty", "lowest_cover", "mean_safety_stock"]
+    held = frame[frame["safety_stock"].astype(float) > 1e-6].copy()
+    if held.empty:
+        return pd.DataFrame(columns=columns)
+    target = held["safety_stock"].astype(float)
+    stock = held["inventory_end"].astype(float).clip(lower=0.0)
+    held["period"] = pd.to_datetime(held["period"])
+    held["below"] = stock < 0.99 * target - 1e-9
+    held["empty"] = stock <= 0.01 * target + 1e-9
+    held["cover"] = (stock / target).clip(upper=1.0)
+    held["below_at"] = held["period"].where(held["below"])
+    held["empty_at"] = held["period"].where(held["empty"])
+    out = held.groupby("sku", as_index=False).agg(
+        months_with_target=("period", "size"), months_below=("below", "sum"),
+        months_empty=("empty", "sum"), first_below=("below_at", "min"),
+        first_empty=("empty_at", "min"), lowest_cover=("cover", "min"),
+        mean_safety_stock=("safety_stock", "mean"))
+    return out[columns].sort_values(
+        ["months_empty", "months_below", "mean_safety_stock", "sku"],
+        ascending=[False, False, False, True], ignore_index=True)
 
 
 def _turns_table(fin: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

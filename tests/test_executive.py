@@ -243,6 +243,38 @@ def test_revenue_against_the_budget_on_the_scorecard():
                                                           budget=budget)
 
 
+def test_kpi_notes_name_what_a_pooled_kpi_hides():
+    # R1 runs over its regular hours in two of three months (110 %, 120 %), R2 in one
+    # (150 %), R3 never; pooled: (110 + 120 + 90 + 150 + 10 + 10 + 50 × 3) / 600 = 106.7 %
+    load = pd.DataFrame({
+        "resource": ["R1"] * 3 + ["R2"] * 3 + ["R3"] * 3, "period": list(M[:3]) * 3,
+        "hours_required": [110.0, 120.0, 90.0, 150.0, 10.0, 10.0, 50.0, 50.0, 50.0],
+        "capacity_hours": [100.0] * 9})
+    notes = executive.kpi_notes(production=None, resource_load=load, n_named=1)
+    assert notes["utilisation"] == (
+        "all 3 resources pooled; busiest R1 at 107% on average; over regular hours: R1 in 2 "
+        "of 3 months (peak 120%) and 1 more")
+    assert "R2 in 1 of 3 months (peak 150%)" in executive.kpi_notes(
+        production=None, resource_load=load)["utilisation"]
+    assert "utilisation" not in executive.kpi_notes(
+        production=None, resource_load=load.assign(capacity_hours=200.0))
+    # tier-1 A serves all demand but spends its safety stock: below it in Dec, out in Jan
+    plan = pd.DataFrame({
+        "sku": ["A"] * 3 + ["B"] * 3 + ["C"] * 3, "period": list(M[:3]) * 3,
+        "inventory_end": [50.0, 20.0, 0.0, 50.0, 50.0, 50.0, 0.0, 0.0, 0.0],
+        "safety_stock": [50.0] * 9})
+    products = pd.DataFrame({"sku": ["A", "B", "C"], "priority_tier": [1, 1, 2]})
+    notes = executive.kpi_notes(production=None, plan=plan, products=products)
+    assert notes["tier1_fill_rate"] == (
+        "1 of 2 tier-1 SKUs with a safety stock is planned below it in some month; 1 ends a "
+        "month with no stock: A (1 month from 2027-01)")
+    card = kpi.scorecard({"tier1_fill_rate": 1.0}, {"tier1_fill_rate": 0.98}, notes=notes)
+    assert card["status"].tolist() == ["green"]  # the status is the KPI's; the note says more
+    assert executive.scorecard_table(card)["note"].iloc[0].startswith("1 of 2 tier-1 SKUs")
+    assert "tier1_fill_rate" not in executive.kpi_notes(
+        production=None, plan=plan.assign(inventory_end=60.0), products=products)
+
+
 # ------------------------------------------------------------ KPI history rebuilt from data
 
 

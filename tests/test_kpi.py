@@ -117,6 +117,43 @@ def test_utilisation():
     assert table.loc["R2", "months_over_capacity"] == 0
 
 
+
+def test_safety_stock_cover_finds_a_buffer_spent_while_demand_is_served():
+    months = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
+    plan = pd.DataFrame({
+        "sku": ["A"] * 3 + ["B"] * 3 + ["C"] * 3 + ["D"] * 3,
+        "period": list(months) * 4,
+        # A: full cover, then 50 of 100, then none; B: 99.5 of 100 is within the 1 % slack;
+        # C: no safety stock at all; D (tier 2): 0 of 10 in March
+        "inventory_end": [100.0, 50.0, 0.0, 99.5, 100.0, 120.0, 0.0, 0.0, 0.0, 10.0, 10.0, 0.0],
+        "safety_stock": [100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 0.0, 0.0, 0.0,
+                         10.0, 10.0, 10.0],
+    })
+    products = pd.DataFrame({"sku": ["A", "B", "C", "D"], "priority_tier": [1, 1, 1, 2]})
+    cover = kpi.safety_stock_cover(plan, products, tier=1).set_index("sku")
+    assert cover.index.tolist() == ["A", "B"]  # C holds no safety stock; D is tier 2
+    assert cover.loc["A", ["months_with_target", "months_below", "months_empty"]].tolist() \
+        == [3, 2, 1]
+    assert cover.loc["A", "first_below"] == months[1]
+    assert cover.loc["A", "first_empty"] == months[2]
+    assert cover.loc["A", "lowest_cover"] == 0.0
+    assert cover.loc["B", ["months_below", "months_empty"]].tolist() == [0, 0]
+    assert pd.isna(cover.loc["B", "first_below"])
+    assert cover.loc["B", "lowest_cover"] == pytest.approx(0.995)
+    every = kpi.safety_stock_cover(plan)
+    # most empty months first, then most months below: A and D each run out once, A is
+    # below in two months, D in one
+    assert every["sku"].tolist() == ["A", "D", "B"]
+    # a tie on both goes to the larger safety stock
+    tied = plan.assign(inventory_end=[100.0, 100.0, 0.0] * 2 + [0.0] * 3 + [10.0, 10.0, 0.0])
+    assert kpi.safety_stock_cover(tied)["sku"].tolist()[:2] == ["A", "B"]
+    assert kpi.safety_stock_cover(tied.assign(
+        safety_stock=tied["safety_stock"].where(tied["sku"] != "D", 1000.0),
+        inventory_end=tied["inventory_end"].where(tied["sku"] != "D", [1000.0, 1000.0, 0.0] * 4)
+    ))["sku"].tolist()[0] == "D"
+    with pytest.raises(ParameterError, match="priority_tier"):
+        kpi.safety_stock_cover(plan, tier=1)
+
 TARGETS = {
     "forecast_wape_lag1": {"target": 0.35, "direction": "lower"},
     "forecast_bias": {"target": 0.0, "direction": "closer"},
