@@ -520,14 +520,21 @@ def bar_chart(
     stacked: bool = False,
     horizontal: bool = False,
     labels: Mapping[str, str] | None = None,
+    keep_order: bool = False,
 ) -> Figure:
     """Bars of ``y`` by ``x``; grouped (or ``stacked``) per ``y`` column or per ``hue``.
 
     Values sharing an ``x`` (and ``hue``) are summed. Month categories are
     labelled ``YYYY-MM``; series and axes are named as in :func:`line_chart`.
+    Categories are sorted, or with ``keep_order`` shown in the order of
+    ``frame`` (first at the top of a horizontal chart, e.g. a ranking). When
+    a value is negative, a line marks zero.
     """
     series = list(_groups(frame, x, y, hue, labels))
-    categories = sorted(set().union(*(set(xs) for _, xs, _ in series))) if series else []
+    if keep_order:
+        categories = list(dict.fromkeys(frame[x].tolist()))
+    else:
+        categories = sorted(set().union(*(set(xs) for _, xs, _ in series))) if series else []
     positions = np.arange(len(categories))
     width = 0.8 if stacked or len(series) <= 1 else 0.8 / len(series)
     fig = new_figure(
@@ -558,6 +565,8 @@ def bar_chart(
         if stacked:
             bottom = bottom + values
     tick_labels = _x_labels(categories)
+    if any((np.asarray(ys, dtype=float) < 0).any() for _, _, ys in series):
+        (ax.axvline if horizontal else ax.axhline)(0, color="#333333", linewidth=0.8)
     if horizontal:
         ax.set_yticks(positions, tick_labels)
         ax.invert_yaxis()

@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import sopkit
-from sopkit.display import figure_png, line_chart, show_table
+from sopkit.display import bar_chart, figure_png, line_chart, show_table
 from sopkit.errors import StepFailedError
 from sopkit.report import ReportHeader, export_step_html, make_offline, write_index
 from sopkit.runner import CycleResult, StepResult
@@ -478,6 +478,23 @@ def test_charts_return_small_figures():
     ticks = [t.get_text() for t in shares.axes[1].get_yticklabels() if t.get_text()]
     assert ticks and all(t.endswith("%") for t in ticks) and "100%" in ticks
 
+
+
+def test_bar_chart_keeps_a_ranking_in_order_and_marks_zero():
+    ranking = pd.DataFrame({"option": ["Best", "Baseline", "Worst"],
+                            "delta": [50.0, 0.0, -100.0]})
+    fig = bar_chart(ranking, "option", "delta", horizontal=True, keep_order=True, title="t")
+    ax = fig.axes[0]
+    # the first row at the top: the axis is inverted, so tick order is the frame's
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Best", "Baseline", "Worst"]
+    assert [p.get_width() for p in ax.patches] == [50.0, 0.0, -100.0]
+    assert [line.get_xdata()[0] for line in ax.get_lines()] == [0]  # the zero line
+    sorted_fig = bar_chart(ranking, "option", "delta", horizontal=True, title="t")
+    assert [t.get_text() for t in sorted_fig.axes[0].get_yticklabels()] == [
+        "Baseline", "Best", "Worst"]
+    assert len(sorted_fig.axes[0].get_lines()) == 1  # a negative value: the zero line too
+    positive = bar_chart(ranking.assign(delta=[1.0, 2.0, 3.0]), "option", "delta", title="t")
+    assert not positive.axes[0].get_lines()
 
 def test_line_chart_leaves_missing_months_as_gaps():
     # History has actuals but no forecast, the plan the reverse: neither line may

@@ -418,6 +418,33 @@ def test_rank_takes_each_options_cost_off_its_margins():
     assert ranked["reason"].iloc[0].endswith("(margins net of each option's cost)")
 
 
+
+def test_against_baseline_nets_each_options_cost_in_rank_order():
+    from sopkit.scenarios import against_baseline, rank_scenarios
+
+    results = pd.DataFrame({
+        "scenario": ["Baseline", "Dear option", "Cheap option", "Slump"],
+        "kind": ["response", "response", "response", "shock"],
+        "cost": [0.0, 300.0, 50.0, 0.0],
+        "gross_margin": [1000.0, 1200.0, 1100.0, 700.0],
+        "contribution": [800.0, 1000.0, 850.0, 500.0],
+    })
+    table = against_baseline(rank_scenarios(results, ["gross_margin"]))
+    # net: Cheap 1100 − 50 = 1050, Baseline 1000, Dear 1200 − 300 = 900; the shock after them
+    assert table["scenario"].tolist() == ["Cheap option", "Baseline", "Dear option",
+                                          "Slump (shock)"]
+    assert table["delta_gross_margin"].tolist() == [50.0, 0.0, -100.0, -300.0]
+    by_contribution = against_baseline(results, "contribution").set_index("scenario")
+    assert by_contribution.loc["Cheap option", "delta_contribution"] == 0.0  # 850 − 50 − 800
+    assert by_contribution.loc["Dear option", "contribution_net"] == 700.0
+    # an infeasible scenario has no margin to compare
+    failed = results.assign(gross_margin=[1000.0, np.nan, 1100.0, 700.0])
+    assert "Dear option" not in against_baseline(failed)["scenario"].tolist()
+    with pytest.raises(ParameterError, match="no Baseline"):
+        against_baseline(results[results["scenario"] != "Baseline"])
+    with pytest.raises(ParameterError, match="gross_margin or contribution"):
+        against_baseline(results, "revenue")
+
 def test_co2e_counts_hours_and_outsourced_units(demand_plan, data):
     products = data.products.assign(outsource_co2e_kg_per_unit=[5.0, np.nan])
     data = Dataset.from_frames({"products": products, "resources": data.resources,
