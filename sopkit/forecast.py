@@ -1329,7 +1329,12 @@ def _backtest_frame(backtest, actual, names, skus, history, origins) -> pd.DataF
     return frame
 
 
-def model_summary(selection: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+LAUNCH_CLASS = "launch (no history yet)"
+"""The :func:`model_summary` row of products forecast from a launch curve."""
+
+
+def model_summary(selection: pd.DataFrame, top: int = 3, *,
+                  launches: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per demand class: how many SKUs, which models won most, and their backtest error.
 
     Parameters
@@ -1338,6 +1343,11 @@ def model_summary(selection: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         :attr:`StatisticalForecaster.selection_`.
     top : int
         How many of the most chosen models to name per class.
+    launches : DataFrame, optional
+        ``sku, model`` of products forecast from a launch curve
+        (:func:`sopkit.lifecycle.launch_forecast`): those without a row in
+        ``selection`` (no history to classify) make a last row,
+        :data:`LAUNCH_CLASS`, so that the table counts every product planned.
 
     Returns
     -------
@@ -1345,8 +1355,19 @@ def model_summary(selection: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         ``demand_class, n_skus, models`` (e.g. ``"sba 12, tsb 5, ma6 2"``),
         ``median_wape`` (NaN where no SKU of the class was backtested).
     """
+    if launches is not None and len(launches):
+        new = launches.drop_duplicates("sku")
+        new = new[~new["sku"].astype(str).isin(set(selection["sku"].astype(str)))]
+        if len(new):
+            selection = pd.concat([selection, pd.DataFrame({
+                "sku": new["sku"].to_numpy(), "demand_class": LAUNCH_CLASS,
+                "model": new["model"].to_numpy(), "wape": np.nan})], ignore_index=True)
     rows = []
-    for demand_class, part in selection.groupby("demand_class", sort=True):
+    order = sorted(c for c in selection["demand_class"].dropna().unique() if c != LAUNCH_CLASS)
+    if (selection["demand_class"] == LAUNCH_CLASS).any():
+        order.append(LAUNCH_CLASS)
+    for demand_class in order:
+        part = selection[selection["demand_class"] == demand_class]
         counts = part["model"].value_counts()
         named = ", ".join(f"{model} {count}" for model, count in counts.head(top).items())
         if len(counts) > top:

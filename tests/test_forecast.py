@@ -367,6 +367,16 @@ def test_model_summary_counts_and_names_models():
         {"demand_class": "lumpy", "n_skus": 3, "models": "sba 2, tsb 1", "median_wape": 0.7},
         {"demand_class": "smooth", "n_skus": 1, "models": "ets 1", "median_wape": 0.1},
     ]
+    # products still to launch have no history to classify: a last row counts them; a
+    # launch the engine already classified (d, sold before) stays in its class
+    launches = pd.DataFrame({"sku": ["n1", "n1", "n2", "d"],
+                             "model": ["npi_analog", "npi_analog", "npi_ramp", "npi_analog"]})
+    last = model_summary(selection, launches=launches).iloc[-1]
+    assert last.drop("median_wape").to_dict() == {
+        "demand_class": "launch (no history yet)", "n_skus": 2,
+        "models": "npi_analog 1, npi_ramp 1"}
+    assert pd.isna(last["median_wape"])
+    assert model_summary(selection, launches=launches)["n_skus"].sum() == 6
 
 
 # --------------------------------------------------------------------------- pooled selection
