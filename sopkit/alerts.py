@@ -189,7 +189,8 @@ def outsized_deals(open_deals: pd.DataFrame, actuals: pd.DataFrame, *, end,
 
 
 def planned_at_zero(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, end,
-                    months: int = 3, recent: int = 12, below: float = 0.5) -> pd.DataFrame:
+                    months: int = 3, recent: int = 12, below: float = 0.5,
+                    products: pd.DataFrame | None = None) -> pd.DataFrame:
     """SKUs that sold recently but whose plan for the next months is (about) zero.
 
     A SKU is listed when its consensus over the first ``months`` plan months
@@ -206,19 +207,26 @@ def planned_at_zero(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, end,
         ``sku, period, qty``.
     end : period-like
         Last month of history.
+    products : DataFrame, optional
+        ``sku, price``: the list is then ranked by what the demand was worth
+        (``revenue_last_12m``), not by units: twelve project systems weigh
+        more than three hundred gaskets.
 
     Returns
     -------
     DataFrame
         ``sku, model, qty_last_12m`` (demand in the ``recent`` months; the
-        name keeps the default), ``months_with_demand, last_demand`` (month of
-        the latest demand), ``qty_plan`` (consensus over the first ``months``
-        plan months), ``qty_q90_max`` (the highest monthly 90 % quantile of
-        those months: what the band still allows; NaN without ``qty_q90``),
-        largest ``qty_last_12m`` first.
+        name keeps the default), ``revenue_last_12m`` (with ``products``:
+        that demand at list price), ``months_with_demand, last_demand``
+        (month of the latest demand), ``qty_plan`` (consensus over the first
+        ``months`` plan months), ``qty_q90_max`` (the highest monthly 90 %
+        quantile of those months: what the band still allows; NaN without
+        ``qty_q90``), largest ``revenue_last_12m`` (else ``qty_last_12m``)
+        first.
     """
-    columns = ["sku", "model", "qty_last_12m", "months_with_demand", "last_demand",
-               "qty_plan", "qty_q90_max"]
+    priced = products is not None and "price" in products.columns
+    columns = ["sku", "model", "qty_last_12m", *(["revenue_last_12m"] if priced else []),
+               "months_with_demand", "last_demand", "qty_plan", "qty_q90_max"]
     months = whole_number("planned_at_zero: months", months)
     recent = whole_number("planned_at_zero: recent", recent)
     if demand_plan.empty or actuals.empty:
@@ -244,8 +252,15 @@ def planned_at_zero(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, end,
     rows = rows[(rows["qty_plan"] < below) & (rows["model"].astype(str) != "eol")]
     rows = rows.rename_axis("sku").reset_index()
     rows["months_with_demand"] = rows["months_with_demand"].astype("int64")
-    return rows[columns].sort_values(["qty_last_12m", "sku"], ascending=[False, True],
-                                     kind="stable", ignore_index=True)
+    key = "qty_last_12m"
+    if priced:
+        master = products.drop_duplicates("sku")
+        price = pd.Series(pd.to_numeric(master["price"], errors="coerce").to_numpy(),
+                          index=master["sku"].astype(str))
+        rows["revenue_last_12m"] = rows["qty_last_12m"] * rows["sku"].map(price).to_numpy()
+        key = "revenue_last_12m"
+    return rows[columns].sort_values([key, "sku"], ascending=[False, True], kind="stable",
+                                     na_position="last", ignore_index=True)
 
 
 def sku_view(actuals: pd.DataFrame, demand_plan: pd.DataFrame, sku: str, *,

@@ -116,5 +116,12 @@ def test_planned_at_zero_lists_skus_that_sold_lately():
     assert row["qty_plan"] == 0.0 and row["qty_q90_max"] == 4.0 and row["model"] == "zero"
     with_e = alerts.planned_at_zero(plan, actuals, end="2026-10-01", below=1.0)
     assert with_e["sku"].tolist() == ["A", "E"]
+    # with prices, what the demand was worth ranks them: E's 2 units at 1,000 (2,000)
+    # before A's 12 at 100 (1,200)
+    priced = alerts.planned_at_zero(plan, actuals, end="2026-10-01", below=1.0,
+                                    products=pd.DataFrame({"sku": ["A", "E"],
+                                                           "price": [100.0, 1000.0]}))
+    assert priced["sku"].tolist() == ["E", "A"]
+    assert priced["revenue_last_12m"].tolist() == [2000.0, 1200.0]
     with pytest.raises(ParameterError):
         alerts.planned_at_zero(plan, actuals, end="2026-10-01", months=0)
