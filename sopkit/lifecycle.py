@@ -32,7 +32,10 @@ The launch curve (:func:`launch_curves`): each analog's demand in months
 ``k = 0 … curve_months − 1`` after its launch, divided by its ramped-up level
 (its mean demand over the last ``plateau_months`` of those months), averaged
 over the analogs. The first ``curve_months − plateau_months`` values are the
-ramp; from then on the factor is 1. The new product's forecast in month ``k``
+ramp; from then on the factor is 1. Over the ramp the analogs' mean is
+weighed against the mean ramp of all observed launches, by how much
+families' ramps differ beyond one launch's noise (:func:`pooled_ramp`); an
+analog named in the product master is used as it is. The new product's forecast in month ``k``
 after its launch is ``launch_volume × factor_k`` (``launch_volume`` is the
 expected monthly demand once ramped up); without a ``launch_volume`` the
 analogs' mean ramped-up level is used.
@@ -261,25 +264,94 @@ def _new_products(products: pd.DataFrame, actuals: pd.DataFrame,
         "sku", ignore_index=True)
 
 
+def pooled_ramp(launches: pd.DataFrame, ramp_months: int) -> tuple[np.ndarray | None, float]:
+    """The mean ramp of all observed launches, and how far a family's own ramp is worth it.
+
+    One analog's first months carry its own noise (a distributor's stocking
+    order in month 6, a slow month 3); three analogs still carry most of it.
+    The ramps of all observed launches average that noise out but ignore what
+    sets a family apart. :func:`launch_curves` weighs the two as a
+    random-effects model does: the analogs' mean ramp with weight
+    ``n / (n + k)`` (``n`` analogs), the pooled ramp with the rest, where
+    ``k = σ² / τ²`` is the noise of one launch's ramp around its family's
+    mean (σ², within families) over the spread of the families' true mean
+    ramps (τ², between families). Both are moment estimates over the ramp
+    months: σ² from the families with two or more launches; τ² = the mean
+    squared distance of the family means from the pooled mean, less the
+    part σ² / ``n_family`` their own noise explains.
+
+    Parameters
+    ----------
+    launches : DataFrame
+        :func:`observed_launches` rows eligible as analogs (``family``,
+        ``curve``).
+    ramp_months : int
+        Months of the ramp (``curve_months − plateau_months``).
+
+    Returns
+    -------
+    (ndarray or None, float)
+        The pooled mean ramp (None without launches) and ``k``: ``inf`` when
+        the families differ no more than their noise explains (τ² ≤ 0: the
+        pooled ramp alone), NaN when it cannot be told (fewer than two
+        families, or no family with two launches: the analogs alone).
+    """
+    if launches is None or len(launches) == 0 or ramp_months < 1:
+        return None, np.nan
+    ramps = np.array([np.asarray(c, dtype=float)[:ramp_months] for c in launches["curve"]])
+    pooled = ramps.mean(axis=0)
+    family = launches["family"].astype("string").fillna("").to_numpy()
+    within, dof, means, sizes = 0.0, 0, [], []
+    for name in pd.unique(family):
+        part = ramps[family == name]
+        means.append(part.mean(axis=0))
+        sizes.append(len(part))
+        within += float(((part - part.mean(axis=0)) ** 2).sum())
+        dof += (len(part) - 1) * ramp_months
+    if len(means) < 2 or dof == 0:
+        return pooled, np.nan
+    sigma2 = within / dof
+    between = float(((np.array(means) - pooled) ** 2).mean())
+    tau2 = between - sigma2 * float(np.mean(1.0 / np.array(sizes)))
+    return pooled, (np.inf if tau2 <= 0 else sigma2 / tau2)
+
+
 def launch_curves(
     analogs: pd.DataFrame, products: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
     curve_months: int = CURVE_MONTHS, plateau_months: int = PLATEAU_MONTHS,
+    max_cv: float = MAX_ANALOG_CV, pooled: bool = True,
 ) -> pd.DataFrame:
-    """The launch curve of each new product: its analogs' normalised first months, averaged.
+    """The launch curve of each new product: its analogs' ramp, weighed against all launches'.
+
+    The analogs' normalised first months are averaged. Over the ramp months
+    that mean is weighed against the mean ramp of every observed launch with
+    a steady plateau (``plateau_cv`` ≤ ``max_cv``, the launches
+    :func:`choose_analogs` may pick): weight ``n / (n + k)`` for ``n``
+    analogs, ``k`` as :func:`pooled_ramp` estimates it, so a single noisy
+    analog counts for less than three, and family analogs count for more
+    where families' ramps really differ. An analog the product master names
+    (rule ``given``) is the planner's choice and is used as it is.
 
     Parameters
     ----------
     analogs : DataFrame
         :func:`choose_analogs` output.
+    max_cv : float
+        As for :func:`choose_analogs`: the launches pooled.
+    pooled : bool
+        ``False``: the analogs' mean alone (weight 1), as before the pooling;
+        ``benchmarks/launch_curves.py`` compares the two.
 
     Returns
     -------
     DataFrame
         ``sku, month_since_launch`` (0 … ``curve_months − 1``), ``factor``
         (share of the ramped-up volume; 1 from ``curve_months −
-        plateau_months`` on), ``n_analogs``, ``analogs`` (the analogs
-        averaged, comma-separated), ``analog_level`` (the analogs' mean
-        ramped-up monthly demand). Products on the linear-ramp fallback get
+        plateau_months`` on), ``factor_analogs`` (the analogs' own mean),
+        ``weight`` (of the analogs' mean in ``factor``), ``n_pooled`` (the
+        launches pooled), ``n_analogs``, ``analogs`` (the analogs averaged,
+        comma-separated), ``analog_level`` (the analogs' mean ramped-up
+        monthly demand). Products on the linear-ramp fallback get
         ``min(1, (k + 1) / FALLBACK_RAMP_MONTHS)``, ``n_analogs`` 0 and
         ``analogs`` "".
     """
@@ -287,33 +359,64 @@ def launch_curves(
     _check_months(curve_months, plateau_months)
     observed = observed_launches(products, actuals, cycle=cycle, curve_months=curve_months,
                                  plateau_months=plateau_months)
-    observed = observed.set_index("sku") if len(observed) else observed
     ramp_months = curve_months - plateau_months
+    pool = observed[observed["plateau_cv"] <= max_cv] if len(observed) else observed
+    mean_ramp, k_noise = pooled_ramp(pool, ramp_months) if pooled else (None, np.nan)
+    observed = observed.set_index("sku") if len(observed) else observed
     k = np.arange(curve_months)
+    rules = analogs["rule"].astype("string") if "rule" in analogs.columns else None
     rows = []
     for sku, group in analogs.groupby("sku", sort=True):
         used = [a for a in group["analog_sku"].dropna() if len(observed) and a in observed.index]
+        weight = 1.0
         if used:
             curves = np.array([observed.loc[a, "curve"] for a in used], dtype=float)
-            factor = curves.mean(axis=0)
-            factor[ramp_months:] = 1.0
+            own = curves.mean(axis=0)
+            own[ramp_months:] = 1.0
+            given = rules is not None and (rules.loc[group.index] == "given").any()
+            if mean_ramp is not None and not given and not np.isnan(k_noise):
+                weight = 0.0 if np.isinf(k_noise) else len(used) / (len(used) + k_noise)
+            factor = own.copy()
+            if weight < 1.0:
+                factor[:ramp_months] = weight * own[:ramp_months] + (1 - weight) * mean_ramp
             level = float(np.mean([observed.loc[a, "level"] for a in used]))
         else:
-            factor = np.minimum(1.0, (k + 1) / FALLBACK_RAMP_MONTHS)
+            factor = own = np.minimum(1.0, (k + 1) / FALLBACK_RAMP_MONTHS)
             level = np.nan
         rows.append(pd.DataFrame({"sku": sku, "month_since_launch": k, "factor": factor,
+                                  "factor_analogs": own, "weight": weight,
+                                  "n_pooled": len(pool) if weight < 1.0 else 0,
                                   "n_analogs": len(used), "analogs": ", ".join(used),
                                   "analog_level": level}))
     if not rows:
         return pd.DataFrame({"sku": pd.Series(dtype="string"),
                              "month_since_launch": pd.Series(dtype=int),
-                             "factor": pd.Series(dtype=float), "n_analogs": pd.Series(dtype=int),
+                             "factor": pd.Series(dtype=float),
+                             "factor_analogs": pd.Series(dtype=float),
+                             "weight": pd.Series(dtype=float),
+                             "n_pooled": pd.Series(dtype=int),
+                             "n_analogs": pd.Series(dtype=int),
                              "analogs": pd.Series(dtype="string"),
                              "analog_level": pd.Series(dtype=float)})
     out = pd.concat(rows, ignore_index=True)
     out["sku"] = out["sku"].astype("string")
     out["analogs"] = out["analogs"].astype("string")
     return out
+
+
+def _curve_source(group: pd.DataFrame) -> str:
+    """Where a product's launch curve comes from, in words (:func:`shared_curves`)."""
+    analogs = ", ".join(sorted(str(group["analogs"].iloc[0]).split(", ")))
+    if not analogs or str(group["analogs"].iloc[0]) in ("", "<NA>"):
+        return "linear ramp"
+    named = f"analog{'s' if ',' in analogs else ''} {analogs}"
+    weight = float(group["weight"].iloc[0]) if "weight" in group.columns else 1.0
+    pooled = int(group["n_pooled"].iloc[0]) if "n_pooled" in group.columns else 0
+    if weight >= 1.0 or pooled == 0:
+        return named
+    if weight <= 0.0:  # the analogs do not shape the curve: one line for all such products
+        return f"mean of all {pooled} launches observed"
+    return f"{named} {weight:.0%}, all {pooled} launches observed {1 - weight:.0%}"
 
 
 def shared_curves(curves: pd.DataFrame, *, max_skus: int = 4) -> pd.DataFrame:
@@ -332,8 +435,10 @@ def shared_curves(curves: pd.DataFrame, *, max_skus: int = 4) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``curve`` (e.g. "PMP-0006, PMP-0012 (analog PMP-0014)", or "… (linear
-        ramp)" for the fallback), ``month_since_launch``, ``factor``,
+        ``curve`` (e.g. "PMP-0006, PMP-0012 (analog PMP-0014)"; "… (analogs
+        A, B 60%, all 15 launches observed 40%)" where :func:`launch_curves`
+        weighed them against all launches; "… (linear ramp)" for the
+        fallback), ``month_since_launch``, ``factor``,
         ``n_skus``; in the order of each curve's first product.
     """
     if curves.empty:
@@ -344,8 +449,7 @@ def shared_curves(curves: pd.DataFrame, *, max_skus: int = 4) -> pd.DataFrame:
     first: dict[tuple, pd.DataFrame] = {}
     ordered = curves.sort_values(["sku", "month_since_launch"])
     for sku, group in ordered.groupby("sku", sort=True):
-        analogs = ", ".join(sorted(str(group["analogs"].iloc[0]).split(", ")))
-        key = (analogs, tuple(np.round(group["factor"].to_numpy(dtype=float), 9)))
+        key = (_curve_source(group), tuple(np.round(group["factor"].to_numpy(dtype=float), 9)))
         shapes.setdefault(key, []).append(str(sku))
         first.setdefault(key, group)
     parts = []
@@ -353,9 +457,7 @@ def shared_curves(curves: pd.DataFrame, *, max_skus: int = 4) -> pd.DataFrame:
         named = ", ".join(skus[:max_skus])
         if len(skus) > max_skus:
             named += f" and {len(skus) - max_skus} more"
-        analogs = key[0]
-        source = (f"analog{'s' if ',' in analogs else ''} {analogs}" if analogs
-                  else "linear ramp")
+        source = key[0]
         group = first[key]
         parts.append(pd.DataFrame({"curve": f"{named} ({source})",
                                    "month_since_launch": group["month_since_launch"].to_numpy(),

@@ -95,16 +95,72 @@ def test_choose_analogs_rules(launch_case):
         lifecycle.choose_analogs(products, actuals, cycle=CYCLE, n_analogs=0)
 
 
+# The ramps (months 0-1) of the launch case's three launches: A1 .2 .6 and A2 .25 .5
+# (family F), G1 1 1 (family G). Pooled: (.2 + .25 + 1) / 3, (.6 + .5 + 1) / 3.
+POOLED = np.array([1.45 / 3, 2.1 / 3])
+# sigma2: F's two ramps around their mean (.225, .55): 2 x (.025² + .05²) over 2 degrees of
+# freedom; tau2: the family means' squared distance from the pooled mean, averaged over 2
+# families x 2 months, less sigma2 x mean(1/2, 1/1)
+SIGMA2 = 2 * (0.025**2 + 0.05**2) / 2
+TAU2 = (((0.225 - POOLED[0]) ** 2 + (0.55 - POOLED[1]) ** 2
+         + (1 - POOLED[0]) ** 2 + (1 - POOLED[1]) ** 2) / 4 - SIGMA2 * 0.75)
+W2 = 2 / (2 + SIGMA2 / TAU2)  # two analogs: 0.986
+
+
+def test_pooled_ramp_weighs_family_ramps_by_how_much_they_differ(launch_case):
+    products, actuals = launch_case
+    seen = lifecycle.observed_launches(products, actuals, cycle=CYCLE, **KW)
+    pooled, k = lifecycle.pooled_ramp(seen, 2)
+    assert pooled == pytest.approx(POOLED)
+    assert k == pytest.approx(SIGMA2 / TAU2)  # 0.0286: F and G differ far beyond the noise
+    # two families whose ramps differ no more than their noise: the pooled ramp alone
+    alike = pd.DataFrame({"family": ["F", "F", "G", "G"],
+                          "curve": [[0.2, 0.6], [0.4, 0.4], [0.4, 0.4], [0.2, 0.6]]})
+    assert lifecycle.pooled_ramp(alike, 2)[1] == np.inf
+    # one family, or no family with two launches: the spread cannot be told apart from noise
+    assert np.isnan(lifecycle.pooled_ramp(alike.assign(family="F"), 2)[1])
+    assert np.isnan(lifecycle.pooled_ramp(alike.iloc[[0, 2]], 2)[1])
+    assert lifecycle.pooled_ramp(alike.iloc[:0], 2) == (None, pytest.approx(np.nan, nan_ok=True))
+
+
+
+def test_where_families_ramp_alike_every_launch_gets_the_mean_ramp():
+    products = _products([
+        ("L1", "F", "active", "2024-03", None, 100.0, 60.0, None, None),
+        ("L2", "F", "active", "2024-03", None, 100.0, 60.0, None, None),
+        ("L3", "G", "active", "2024-03", None, 100.0, 60.0, None, None),
+        ("L4", "G", "active", "2024-03", None, 100.0, 60.0, None, None),
+        ("OLD", "F", "active", None, None, 100.0, 60.0, None, None),
+        ("N1", "F", "npi", "2025-02", None, 100.0, 60.0, None, 10.0),
+        ("N2", "G", "npi", "2025-02", None, 100.0, 60.0, None, 10.0),
+    ])
+    # ramps .2 .6 and .4 .4 in both families: the families differ by nothing but noise
+    actuals = _actuals({"L1": ("2024-03", [2, 6] + [10] * 8), "L2": ("2024-03", [4, 4] + [10] * 8),
+                        "L3": ("2024-03", [4, 4] + [10] * 8), "L4": ("2024-03", [2, 6] + [10] * 8),
+                        "OLD": ("2024-01", [9] * 12)})
+    chosen = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, **KW)
+    curves = lifecycle.launch_curves(chosen, products, actuals, cycle=CYCLE, **KW)
+    assert set(curves["weight"]) == {0.0}
+    assert curves.loc[curves["sku"] == "N1", "factor"].tolist() == pytest.approx(
+        [0.3, 0.5, 1.0, 1.0])
+    # the analogs no longer shape the curve: one line for both products
+    shared = lifecycle.shared_curves(curves)
+    assert shared["curve"].unique().tolist() == ["N1, N2 (mean of all 4 launches observed)"]
+
 def test_launch_forecast_from_averaged_analog_curves(launch_case):
     products, actuals = launch_case
     periods = month_range(M("2025-01"), 5)
     fc = lifecycle.launch_forecast(products, actuals, periods, cycle=CYCLE, n_analogs=2, **KW)
     new = fc[fc["sku"] == "NEW"].set_index("period")
-    # curve (.2+.25)/2 = .225, (.6+.5)/2 = .55, then 1 x launch_volume 100; launch 2025-02
-    assert new["qty_stat"].tolist() == pytest.approx([0.0, 22.5, 55.0, 100.0, 100.0])
+    # analogs' ramp (.2+.25)/2 = .225, (.6+.5)/2 = .55, weighed W2 against the pooled ramp,
+    # then 1 x launch_volume 100; launch 2025-02
+    ramp = W2 * np.array([0.225, 0.55]) + (1 - W2) * POOLED
+    assert new["qty_stat"].tolist() == pytest.approx([0.0, *(100 * ramp), 100.0, 100.0])
+    assert new["qty_stat"].iloc[1] == pytest.approx(22.86, abs=0.01)
     assert new["month_since_launch"].tolist() == [-1, 0, 1, 2, 3]
     assert set(new["model"]) == {"npi_analog"}
-    # NEW3: no launch_volume: scaled by its analog's ramped-up level (A1: 10)
+    # NEW3: no launch_volume: scaled by its analog's ramped-up level (A1: 10); the analog is
+    # the product master's, used as it is
     new3 = fc[fc["sku"] == "NEW3"]
     assert new3["qty_stat"].tolist() == pytest.approx([2.0, 6.0, 10.0, 10.0, 10.0])
     # analogs with history that already sold are not new products
@@ -130,10 +186,18 @@ def test_products_with_the_same_analogs_share_one_curve(launch_case):
     assert curves.loc[curves["sku"] == "NEW", "analogs"].iloc[0] == "A2, A1"
     shared = lifecycle.shared_curves(curves)
     lines = {name: group["factor"].tolist() for name, group in shared.groupby("curve", sort=False)}
-    # NEW and NEW2 both average A1 and A2: one line, (.2+.25)/2, (.6+.5)/2, then the plateau
-    assert lines["NEW, NEW2 (analogs A1, A2)"] == pytest.approx([0.225, 0.55, 1.0, 1.0])
-    assert lines["NEW3 (analog A1)"] == pytest.approx([0.2, 0.6, 1.0, 1.0])
-    assert lines["NEW4 (analogs A1, G1)"] == pytest.approx([0.6, 0.8, 1.0, 1.0])
+    # NEW and NEW2 both average A1 and A2, weighed against all three launches: one line
+    ramp = W2 * np.array([0.225, 0.55]) + (1 - W2) * POOLED
+    assert lines["NEW, NEW2 (analogs A1, A2 99%, all 3 launches observed 1%)"] == pytest.approx(
+        [*ramp, 1.0, 1.0])
+    assert lines["NEW3 (analog A1)"] == pytest.approx([0.2, 0.6, 1.0, 1.0])  # given: as it is
+    new = curves[curves["sku"] == "NEW"]
+    assert new["factor_analogs"].tolist() == pytest.approx([0.225, 0.55, 1.0, 1.0])
+    assert new["weight"].iloc[0] == pytest.approx(W2) and new["n_pooled"].iloc[0] == 3
+    # NEW4 (no launch in its family): G1 and A1 by price, (1+.2)/2, (1+.6)/2, weighed likewise
+    ramp4 = W2 * np.array([0.6, 0.8]) + (1 - W2) * POOLED
+    assert lines["NEW4 (analogs A1, G1 99%, all 3 launches observed 1%)"] == pytest.approx(
+        [*ramp4, 1.0, 1.0])
     assert len(lines) == 3 and set(shared["n_skus"]) == {1, 2}
     fallback = lifecycle.launch_curves(
         pd.DataFrame({"sku": ["N", "P"], "analog_sku": [None, None]}), products, actuals,
