@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import ParameterError
+from sopkit.errors import ParameterError, whole_number
 from sopkit.periods import add_months, cycle_month, fmt_month, months_between
 
 # The forecast value added staircase: each step adds one input stream.
@@ -239,8 +239,23 @@ def _scored(archive: pd.DataFrame, actuals: pd.DataFrame, lags: Sequence[int]) -
 
 
 def accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *, lags: Sequence[int] = (1, 3),
-             by: str | None = None, products: pd.DataFrame | None = None) -> pd.DataFrame:
+             by: str | None = None, products: pd.DataFrame | None = None,
+             months: int | None = None) -> pd.DataFrame:
     """WAPE and bias of the archived forecasts by lag (and optionally by family).
+
+    Parameters
+    ----------
+    archive, actuals : DataFrame
+        The forecast archive (:func:`read_archive`) and ``sku, period, qty``.
+    lags : sequence of int
+        Lags scored.
+    by : str, optional
+        A product column to break down by (``family``); needs ``products``.
+    months : int, optional
+        Only the forecasts *for* the last ``months`` months with actuals (a
+        rolling window, as a monthly scorecard reports: this month's value
+        is not averaged with every earlier cycle's). Default: every month
+        the archive and the actuals share.
 
     Returns
     -------
@@ -250,6 +265,9 @@ def accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *, lags: Sequence[int
         ``wape = Σ|f − a| / Σa`` and ``bias = Σ(f − a) / Σa`` (NaN when Σa = 0).
     """
     rows = _scored(archive, actuals, lags)
+    if months is not None and len(rows):
+        months = whole_number("accuracy: months", months, minimum=1)
+        rows = rows[rows["period"] > add_months(actuals["period"].max(), -months)]
     keys = [by] if by else []
     if by:
         if products is None:

@@ -44,6 +44,7 @@ KPI_FORMATS = {
 }
 
 ADHERENCE_MONTHS = 3
+ACCURACY_MONTHS = 3  # the scorecard's forecast accuracy: forecasts for the last 3 closed months
 """Closed months over which the scorecard measures schedule adherence, by default."""
 
 
@@ -171,6 +172,26 @@ def kpi_values(
     return values
 
 
+def scorecard_accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *,
+                       months: int | None = ACCURACY_MONTHS) -> pd.DataFrame:
+    """The forecast accuracy a monthly scorecard reports: the last ``months`` months only.
+
+    The demand review's accuracy table pools every archived cycle, which
+    suits forecast value added; a scorecard pooled that way becomes a running
+    average that hardly moves, so its trend would say little about this
+    month. This scores the archived forecasts (lags 1 and 3) *for* the last
+    ``months`` months with actuals (:func:`sopkit.archive.accuracy`).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`sopkit.archive.accuracy` (``lag, forecast, …, wape, bias``).
+    """
+    from sopkit import archive as archive_mod
+
+    return archive_mod.accuracy(archive, actuals, lags=(1, 3), months=months)
+
+
 REBUILT_KPIS = ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias",
                 "schedule_adherence")
 """Scorecard KPIs whose value at an earlier cycle the data still shows (:func:`rebuilt_kpis`)."""
@@ -178,7 +199,8 @@ REBUILT_KPIS = ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias",
 
 def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
                  production: pd.DataFrame | None = None,
-                 adherence_months: int = ADHERENCE_MONTHS) -> pd.DataFrame:
+                 adherence_months: int = ADHERENCE_MONTHS,
+                 accuracy_months: int | None = ACCURACY_MONTHS) -> pd.DataFrame:
     """The KPIs of :data:`REBUILT_KPIS` as they read at each earlier cycle, rebuilt from data.
 
     A workspace's KPI history starts with its first recorded cycle, so a
@@ -186,10 +208,10 @@ def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
     recomputed for earlier cycles from what the data holds: for every cycle
     month ``c`` before ``cycle`` that has an archived forecast (the demand
     review backfills six), the forecast accuracy at lags 1 and 3 and the bias
-    of the consensus archived before ``c``, scored on the actuals before
-    ``c`` (exactly what the demand review of cycle ``c`` would have
-    reported), and the schedule adherence of the ``adherence_months`` closed
-    months before ``c``. Fill rate, utilisation, stock and data quality
+    of the consensus archived before ``c`` for the ``accuracy_months`` months
+    before ``c`` (what the scorecard of cycle ``c`` would have reported), and
+    the schedule adherence of the ``adherence_months`` closed months before
+    ``c``. Fill rate, utilisation, stock and data quality
     depend on plans and master data as they stood then, which are not kept:
     they are not rebuilt.
 
@@ -205,6 +227,9 @@ def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
         The production table (schedule adherence).
     adherence_months : int
         As for :func:`kpi_values`.
+    accuracy_months : int or None
+        The rolling window of the forecast accuracy (:func:`scorecard_accuracy`);
+        None pools every archived month before ``c``.
 
     Returns
     -------
@@ -212,7 +237,6 @@ def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
         ``cycle`` (``YYYY-MM``), ``kpi``, ``value``; KPIs without data at a
         cycle are left out.
     """
-    from sopkit import archive as archive_mod
     from sopkit.periods import cycle_month
 
     now = cycle_month(cycle)
@@ -221,7 +245,7 @@ def rebuilt_kpis(archive: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
     for month in (m for m in months if m < now):
         past = archive[archive["snapshot"] < month]
         seen = actuals[pd.to_datetime(actuals["period"]) < month]
-        table = archive_mod.accuracy(past, seen, lags=(1, 3))
+        table = scorecard_accuracy(past, seen, months=accuracy_months)
         table = table[table["forecast"] == "consensus"].set_index("lag")
         label = fmt_month(month)
         for lag in (1, 3):
@@ -261,7 +285,8 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
               adherence_months: int = ADHERENCE_MONTHS,
               budget: pd.DataFrame | None = None,
               plan: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
-              resource_load: pd.DataFrame | None = None, n_named: int = 3) -> dict[str, str]:
+              resource_load: pd.DataFrame | None = None, n_named: int = 3,
+              accuracy_months: int | None = None) -> dict[str, str]:
     """What a KPI of :func:`kpi_values` does not show, in words (for ``kpi.scorecard(notes=)``).
 
     A pooled KPI can be green while one part of it is not: the notes name
@@ -280,6 +305,9 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         resources over their regular hours, which the pooled figure hides.
     n_named : int
         How many SKUs or resources a note names before "and N more".
+    accuracy_months : int, optional
+        The forecast accuracy's rolling window (:func:`scorecard_accuracy`):
+        its notes name the months the forecasts were for.
 
     Returns
     -------
@@ -292,6 +320,11 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         stock.
     """
     notes = _adherence_note(production, cycle, adherence_months)
+    if accuracy_months is not None and cycle is not None:
+        first, end = kpi.closed_months(pd.Timestamp(cycle), accuracy_months)
+        window = f"{fmt_month(first)} to {fmt_month(end)}" if first != end else fmt_month(end)
+        for name in ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias"):
+            notes[name] = f"the consensus's forecasts for {window}"
     if budget is None or budget.empty:
         notes["revenue_vs_budget"] = "no budget: budget.csv was not given"
     if resource_load is not None and len(resource_load):

@@ -176,6 +176,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "outlook_horizon": whole(1, "months"),
     "outlook_build_ahead_months": whole(0, "months"),
     "adherence_months": whole(1, "months"),
+    "accuracy_months": whole(1, "months"),
     "locked_months": whole(0, "months"),
     "slow_mover_months": whole(1, "months"),
     "service_level": number(above=0, below=1, what="a share"),

@@ -315,6 +315,21 @@ def test_rebuilt_kpis_read_as_each_earlier_cycle_saw_them():
         ("2026-09", "schedule_adherence"): 0.8,
         ("2026-10", "forecast_wape_lag1"): 7 / 33, ("2026-10", "forecast_bias"): -3 / 33,
         ("2026-10", "schedule_adherence"): 1.0})
+    # a one-month window: 2026-10 scores only the forecast for September, |20 − 25| / 25,
+    # not the running average of August and September (7 / 33)
+    rolling = executive.rebuilt_kpis(archive, actuals, cycle="2026-11", accuracy_months=1)
+    got = {(c, k): v for c, k, v in rolling.itertuples(index=False)}
+    assert got[("2026-10", "forecast_wape_lag1")] == pytest.approx(5 / 25)
+    assert got[("2026-10", "forecast_bias")] == pytest.approx(-5 / 25)
+    # the scorecard of 2026-11 itself, over the last two months: Sep and Oct,
+    # (|20 − 25| + |12 − 10|) / 35; the lag-3 forecast for Oct (30) too: |30 − 10| / 10
+    now = executive.scorecard_accuracy(archive[archive["snapshot"] < "2026-11-01"], actuals,
+                                       months=2)
+    now = now[now["forecast"] == "consensus"].set_index("lag")
+    assert now.loc[1, "wape"] == pytest.approx(7 / 35)
+    assert now.loc[3, "wape"] == pytest.approx(2.0)
+    assert executive.kpi_notes(production=None, cycle="2026-11", accuracy_months=2)[
+        "forecast_wape_lag1"] == "the consensus's forecasts for 2026-09 to 2026-10"
 
 
 def test_rebuilt_values_fill_gaps_and_never_replace_recorded_ones(tmp_path):
