@@ -835,8 +835,12 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
     group on the first KPI, etc. Two values are tied when they differ by no
     more than ``tolerance`` times the larger magnitude (default 0.5 %: a fill
     rate of 97.6 % ties with 98.0 %, not with 97.4 %). A missing value (a
-    failed scenario) ranks last. Scenarios tied on every KPI share a rank and
-    keep their input order.
+    failed scenario) ranks last. Among scenarios tied on every KPI, one that
+    another is at least as good as on every KPI and better on some (say, the
+    same fill rates and a margin lower by its option's cost, within the
+    tolerance) ranks behind it: a tie is for trade-offs too small to tell
+    apart, not for an option that only costs more. Scenarios still tied share
+    a rank and keep their input order.
 
     Parameters
     ----------
@@ -869,10 +873,36 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
             return bool(np.isnan(a) and np.isnan(b))
         return abs(a - b) <= tolerance * max(abs(a), abs(b))
 
+    def at_least_as_good(a: int, b: int) -> bool:
+        """Row ``a`` is no worse than row ``b`` on every KPI of the rubric (exact values)."""
+        for kpi, lower in criteria:
+            x, y = values[kpi][a], values[kpi][b]
+            if np.isnan(x) != np.isnan(y):
+                return bool(np.isnan(y))
+            if not np.isnan(x) and (x > y if lower else x < y):
+                return False
+        return True
+
+    def dominates(a: int, b: int) -> bool:
+        return at_least_as_good(a, b) and not at_least_as_good(b, a)
+
+    def layers(rows: list[int]) -> list[tuple[int, int | None]]:
+        """Rows tied on every KPI: the undominated first, then those they dominate."""
+        remaining, out = list(rows), []
+        while remaining:
+            front = [r for r in remaining if not any(dominates(o, r) for o in remaining)]
+            out += [(r, None if k or not out else DOMINATED) for k, r in enumerate(front)]
+            remaining = [r for r in remaining if r not in front]
+        return out
+
+    DOMINATED = len(criteria)  # the split of a dominated row: below every rubric level
+
     def order(rows: list[int], level: int) -> list[tuple[int, int | None]]:
         """Rows best first, each with the rubric level that split it from the row before."""
-        if level == len(criteria) or len(rows) <= 1:
+        if len(rows) <= 1:
             return [(r, None) for r in rows]
+        if level == len(criteria):
+            return layers(rows)
         kpi, lower = criteria[level]
         remaining, out = list(rows), []
         while remaining:
@@ -906,6 +936,14 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
         kpis = ", ".join(heading(k) for k, _ in criteria[:level])
         return f" (tied on {kpis} within {pct})"
 
+    def dominated_by(row: int, placed: list[int]) -> str:
+        """Why a row tied on every KPI ranks behind one placed before it that dominates it."""
+        better = next(o for o in reversed(placed) if dominates(o, row))  # of its own tie
+        level = next(k for k, (kpi, _) in enumerate(criteria)
+                     if values[kpi][better] != values[kpi][row])
+        return (f"behind '{names[better]}' on {compare(level, row, better)}: within {pct}, "
+                f"but no better on any rubric KPI")
+
     ranks, reasons = [], []
     for position, (row, level) in enumerate(ranked):
         failed = all(np.isnan(values[k][row]) for k, _ in criteria)
@@ -917,6 +955,9 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
             runner_up, split = ranked[1]
             if split is None:
                 reasons.append(f"tied with '{names[runner_up]}' on every rubric KPI")
+            elif split == DOMINATED:
+                reasons.append(f"best: '{names[runner_up]}' is within {pct} on every rubric KPI "
+                               f"but better on none")
             else:
                 reasons.append(f"best: ahead of '{names[runner_up]}' on "
                                f"{compare(split, row, runner_up)}{ties(split)}")
@@ -925,6 +966,9 @@ def _rank(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -> pd.Data
         if level is None:
             ranks.append(ranks[-1])
             reasons.append(f"tied with '{names[previous]}' on every rubric KPI")
+        elif level == DOMINATED and not failed:
+            ranks.append(position + 1)
+            reasons.append(dominated_by(row, [r for r, _ in ranked[:position]]))
         elif failed:
             ranks.append(position + 1)
             status = results["status"].iloc[row] if "status" in results.columns else ""

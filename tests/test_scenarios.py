@@ -419,6 +419,35 @@ def test_rank_takes_each_options_cost_off_its_margins():
 
 
 
+def test_an_option_that_only_costs_more_does_not_tie_with_the_plan():
+    results = pd.DataFrame({
+        "scenario": ["Baseline", "Second shift", "Re-plan", "Trade-off"],
+        "kind": ["response"] * 4,
+        # the second shift changes nothing but costs 2 (0.2 % of the margin: within the
+        # 0.5 % tolerance); re-plan is the baseline again; trade-off gains 2 of margin
+        # for 0.2 points of fill rate (both within the tolerance, and 998 vs 1,002 too)
+        "cost": [0.0, 2.0, 0.0, 0.0],
+        "gross_margin": [1000.0, 1000.0, 1000.0, 1002.0],
+        "fill_rate": [0.95, 0.95, 0.95, 0.948],
+    })
+    ranked = rank_scenarios(results, ["fill_rate", "gross_margin"])
+    by = ranked.set_index("scenario")
+    # Baseline, Re-plan and Trade-off: nobody is better on both, so they tie at rank 1
+    assert by.loc[["Baseline", "Re-plan", "Trade-off"], "rank"].tolist() == [1, 1, 1]
+    # the second shift is no better on any KPI and worse on margin (998 net): behind
+    assert ranked["scenario"].tolist()[-1] == "Second shift"
+    assert by.loc["Second shift", "rank"] == 4
+    # (named against the nearest of its tie that beats it: Re-plan, the Baseline again)
+    assert by.loc["Second shift", "reason"] == (
+        "behind 'Re-plan' on gross margin 998 vs 1,000: within 0.5%, but no better on any "
+        "rubric KPI (margins net of each option's cost)")
+    # two options only: the plan is best, and says why
+    pair = rank_scenarios(results.iloc[:2], ["fill_rate", "gross_margin"])
+    assert pair["scenario"].tolist() == ["Baseline", "Second shift"]
+    assert pair["reason"].iloc[0] == (
+        "best: 'Second shift' is within 0.5% on every rubric KPI but better on none "
+        "(margins net of each option's cost)")
+
 def test_against_baseline_nets_each_options_cost_in_rank_order():
     from sopkit.scenarios import against_baseline, rank_scenarios
 
