@@ -286,7 +286,8 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
               budget: pd.DataFrame | None = None,
               plan: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
               resource_load: pd.DataFrame | None = None, n_named: int = 3,
-              accuracy_months: int | None = None) -> dict[str, str]:
+              accuracy_months: int | None = None,
+              financials: pd.DataFrame | None = None) -> dict[str, str]:
     """What a KPI of :func:`kpi_values` does not show, in words (for ``kpi.scorecard(notes=)``).
 
     A pooled KPI can be green while one part of it is not: the notes name
@@ -308,6 +309,12 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
     accuracy_months : int, optional
         The forecast accuracy's rolling window (:func:`scorecard_accuracy`):
         its notes name the months the forecasts were for.
+    financials : DataFrame, optional
+        The priced plan (:func:`sopkit.finance.financials`): with ``budget``,
+        the revenue-vs-budget note splits the gap into what demand falls
+        short of the budget and what supply then fails to serve, and names
+        the families furthest below it; the fill rate's note gives it by
+        value and the family served worst.
 
     Returns
     -------
@@ -317,7 +324,8 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         measured), ``revenue_vs_budget`` without a budget, ``utilisation``
         when a resource is over its regular hours in some month,
         ``tier1_fill_rate`` when a tier-1 SKU is planned below its safety
-        stock.
+        stock, ``fill_rate`` (by value, and the family served worst) and the
+        split of ``revenue_vs_budget`` with ``financials``.
     """
     notes = _adherence_note(production, cycle, adherence_months)
     if accuracy_months is not None and cycle is not None:
@@ -335,7 +343,72 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         text = _buffer_note(plan, products, n_named)
         if text:
             notes["tier1_fill_rate"] = text
+    if financials is not None and len(financials):
+        text = _fill_note(financials)
+        if text:
+            notes["fill_rate"] = text
+        if budget is not None and len(budget):
+            text = _budget_note(financials, budget, n_named)
+            if text:
+                notes["revenue_vs_budget"] = text
     return notes
+
+
+def _fill_note(financials: pd.DataFrame) -> str:
+    """The fill rate by value, and the family served worst, beside the fill rate in units."""
+    need = {"family", "qty_demand", "qty_served", "revenue", "revenue_at_risk"}
+    if not need <= set(financials.columns):
+        return ""
+    demand_value = financials["revenue"] + financials["revenue_at_risk"]
+    if not demand_value.sum() > 0:
+        return ""
+    text = f"in units; by value {financials['revenue'].sum() / demand_value.sum():.1%}"
+    by = financials.assign(demand_value=demand_value).groupby("family").agg(
+        qty_demand=("qty_demand", "sum"), qty_served=("qty_served", "sum"),
+        revenue=("revenue", "sum"), demand_value=("demand_value", "sum"))
+    by = by[by["qty_demand"] > 0]
+    if len(by) > 1:
+        by["units"] = by["qty_served"] / by["qty_demand"]
+        worst = by.sort_values(["units", "demand_value"], ascending=[True, False]).iloc[0]
+        if worst["units"] < 1 - 1e-9:
+            value = (worst["revenue"] / worst["demand_value"] if worst["demand_value"] > 0
+                     else np.nan)
+            text += (f"; served worst: {worst.name} {worst['units']:.1%} "
+                     f"({value:.1%} by value)")
+    return text
+
+
+def _budget_note(financials: pd.DataFrame, budget: pd.DataFrame, n_named: int) -> str:
+    """The gap to the budget split into demand and supply, and the families furthest below it."""
+    need = {"family", "period", "revenue", "revenue_at_risk"}
+    if not need <= set(financials.columns) or not {"family", "period", "revenue"} <= set(
+            budget.columns):
+        return ""
+    months = set(pd.to_datetime(budget["period"]))
+    fin = financials[pd.to_datetime(financials["period"]).isin(months)]
+    if fin.empty:
+        return ""
+    covered = budget[pd.to_datetime(budget["period"]).isin(
+        set(pd.to_datetime(fin["period"])))]
+    by = fin.groupby("family").agg(revenue=("revenue", "sum"),
+                                   at_risk=("revenue_at_risk", "sum"))
+    by = by.join(covered.groupby("family")["revenue"].sum().rename("budget"), how="outer")
+    by = by.fillna(0.0)
+    by["demand"] = by["revenue"] + by["at_risk"]
+    by["demand_gap"] = by["demand"] - by["budget"]
+    total_budget, total_demand = by["budget"].sum(), by["demand"].sum()
+    if not total_budget > 0:
+        return ""
+    gap = total_demand - total_budget
+    text = (f"the demand plan is {abs(gap):,.0f} {'below' if gap < 0 else 'above'} the budget "
+            f"({gap / total_budget:+.1%}), and supply leaves {by['at_risk'].sum():,.0f} of the "
+            "demand unserved")
+    below = by[by["demand_gap"] < 0].sort_values("demand_gap")
+    if len(below):
+        named = [f"{family} {gap:+,.0f}" for family, gap in
+                 below["demand_gap"].head(n_named).items()]
+        text += f"; demand furthest below budget: {_more(named, len(below))}"
+    return text
 
 
 def _more(named: list[str], total: int, what: str = "") -> str:

@@ -275,6 +275,34 @@ def test_kpi_notes_name_what_a_pooled_kpi_hides():
         production=None, plan=plan.assign(inventory_end=60.0), products=products)
 
 
+def test_kpi_notes_split_the_budget_gap_and_give_the_fill_rate_by_value():
+    # two months; pumps: 10 units at 100 demanded, 8 served; seals: 990 units at 1, all
+    # served. Fill 998 / 1,000 in units; by value (800 + 990) / (1,000 + 990)
+    fin = pd.DataFrame({
+        "sku": ["P", "P", "S", "S"], "family": ["Pumps", "Pumps", "Seals", "Seals"],
+        "period": [M[0], M[1], M[0], M[1]],
+        "qty_demand": [5.0, 5.0, 495.0, 495.0], "qty_served": [4.0, 4.0, 495.0, 495.0],
+        "revenue": [400.0, 400.0, 495.0, 495.0], "revenue_at_risk": [100.0, 100.0, 0.0, 0.0]})
+    # budget 1,500 for pumps and 1,000 for seals over the two months, and a third month
+    # the plan does not cover (left out)
+    budget = pd.DataFrame({"family": ["Pumps", "Pumps", "Seals", "Seals", "Pumps"],
+                           "period": [M[0], M[1], M[0], M[1], M[2]],
+                           "revenue": [750.0, 750.0, 500.0, 500.0, 999.0]})
+    notes = executive.kpi_notes(production=None, financials=fin, budget=budget)
+    assert notes["fill_rate"] == ("in units; by value 89.9%; served worst: Pumps 80.0% "
+                                  "(80.0% by value)")
+    # demand 1,000 + 990 = 1,990 against 2,500: 510 below (−20.4 %); 200 unserved; pumps
+    # 1,000 − 1,500 = −500, seals 990 − 1,000 = −10
+    assert notes["revenue_vs_budget"] == (
+        "the demand plan is 510 below the budget (-20.4%), and supply leaves 200 of the "
+        "demand unserved; demand furthest below budget: Pumps -500, Seals -10")
+    assert executive.kpi_notes(production=None, financials=fin, budget=budget, n_named=1)[
+        "revenue_vs_budget"].endswith("Pumps -500 and 1 more")
+    # without a budget the note says so, as before
+    assert executive.kpi_notes(production=None, financials=fin)["revenue_vs_budget"] == (
+        "no budget: budget.csv was not given")
+
+
 # ------------------------------------------------------------ KPI history rebuilt from data
 
 
