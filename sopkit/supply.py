@@ -290,6 +290,70 @@ def _floats(values: pd.Series, fill: float = 0.0) -> np.ndarray:
 # --------------------------------------------------------------------------- checks
 
 
+def _cost_stand_ins(aligned: pd.DataFrame, master: pd.DataFrame
+                    ) -> tuple[np.ndarray, list[Problem]]:
+    """The unit costs the plan uses, with a stand-in where the master's is 0 or blank.
+
+    A unit cost of 0 is a placeholder (the product review flags it): with it,
+    making and holding the SKU would cost nothing, so the LP could build any
+    amount of stock at any time. The plan costs such a SKU at its price times
+    the median cost-to-price ratio of its family's SKUs that have both (of
+    all SKUs when its family has none), and says so. The financials keep the
+    master's cost: they report the data as it stands.
+
+    Parameters
+    ----------
+    aligned : DataFrame
+        The product master indexed by the planned SKUs (``price``,
+        ``unit_cost``, ``family`` optional).
+    master : DataFrame
+        The whole product master (its row numbers for the warning, and the
+        ratios).
+
+    Returns
+    -------
+    (ndarray, list of Problem)
+        Unit costs aligned on ``aligned``; one warning per SKU costed by a
+        stand-in.
+    """
+    cost = _floats(aligned["unit_cost"], fill=np.nan).copy()
+    price = _floats(aligned["price"], fill=np.nan)
+    missing = ~(cost > 0)
+    if not missing.any():
+        return np.nan_to_num(cost), []
+    every_price = pd.to_numeric(master["price"], errors="coerce")
+    every_cost = pd.to_numeric(master["unit_cost"], errors="coerce")
+    known = (every_price > 0) & (every_cost > 0)
+    ratio = (every_cost / every_price)[known]
+    family_of_master = (master["family"].astype("string") if "family" in master.columns
+                        else pd.Series(pd.NA, index=master.index, dtype="string"))
+    by_family = ratio.groupby(family_of_master[known]).median()
+    overall = float(ratio.median()) if len(ratio) else np.nan
+    families = (aligned["family"].astype("string") if "family" in aligned.columns
+                else pd.Series(pd.NA, index=aligned.index, dtype="string"))
+    rows = {str(sku): k + 2 for k, sku in enumerate(master["sku"].astype("string"))}
+    warnings = []
+    for k in np.flatnonzero(missing):
+        family = families.iloc[k]
+        share = by_family.get(family, np.nan) if pd.notna(family) else np.nan
+        where = f"the {family} family's" if pd.notna(share) else "all SKUs'"
+        share = share if pd.notna(share) else overall
+        sku = str(aligned.index[k])
+        if price[k] > 0 and pd.notna(share):
+            cost[k] = price[k] * share
+            how = (f"{where} median cost-to-price ratio {share:.2f} × its price "
+                   f"{price[k]:,.2f}")
+        else:
+            cost[k] = float(every_cost[every_cost > 0].median()) if (every_cost > 0).any() else 0.0
+            how = "the median unit cost of all SKUs"
+        warnings.append(Problem(
+            "products.csv", rows.get(sku), "unit_cost",
+            f"unit_cost of {sku} is 0 or blank: the plan costs and holds it at {cost[k]:,.2f} "
+            f"({how}), so its stock is not built up for free; the financials keep 0",
+            sku))
+    return np.nan_to_num(cost), warnings
+
+
 def _check_master_data(skus: pd.Index, demand_total: np.ndarray,
                        data: Dataset) -> tuple[list[Problem], list[Problem]]:
     """Every master-data problem, collected (none raised).
@@ -651,7 +715,8 @@ def plan_supply(
     products = data.products.assign(sku=data.products["sku"].astype("string"))
     products = products.drop_duplicates("sku").set_index("sku").reindex(skus)
     price = _floats(products["price"])
-    unit_cost = _floats(products["unit_cost"])
+    unit_cost, stand_ins = _cost_stand_ins(products, data.products)
+    warnings += stand_ins
     tier_raw = pd.to_numeric(products["priority_tier"], errors="coerce")
     tier = tier_raw.fillna(tier_raw.max() if tier_raw.notna().any() else 1).astype(int).to_numpy()
     shelf = _floats(_column(products, "shelf_life_months", np.nan), fill=np.nan)

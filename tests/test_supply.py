@@ -775,3 +775,31 @@ def test_planner_options_state_the_cycles_switches_once():
         "allow_outsourcing": True, "allow_temp_staff": True, "allow_backup_supply": True}
     with pytest.raises(ParameterError, match="allow_temp_staff must be true or false"):
         planner_options(service_level=0.9, holding_cost_rate=0.2, allow_temp_staff="no")
+
+
+def test_a_zero_unit_cost_is_costed_by_its_family_and_said():
+    # A costs half its price; Z's cost is a placeholder 0. Planned as if it cost
+    # 200 × 0.5 = 100, so making and holding it are not free: no stock built for nothing.
+    data = dataset([product("A"), product("Z", price=200.0, unit_cost=0.0),
+                    product("B", family="G", price=10.0, unit_cost=9.0)],
+                   [("R1", 1000.0, 0.0, 0.0)],
+                   [("A", "R1", 1.0), ("Z", "R1", 1.0), ("B", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"A": [10.0] * 4, "Z": [10.0] * 4, "B": [5.0] * 4}), data,
+                       cycle=CYCLE, horizon=4)
+    z = rows_of(plan, "Z")
+    assert z["qty_supply"].tolist() == pytest.approx([10.0] * 4)
+    assert z["inventory_end"].tolist() == pytest.approx([0.0] * 4)
+    said = [p for p in plan.problems if p.column == "unit_cost"]
+    assert len(said) == 1 and said[0].value == "Z" and said[0].row == 3
+    assert said[0].problem == (
+        "unit_cost of Z is 0 or blank: the plan costs and holds it at 100.00 (the F family's "
+        "median cost-to-price ratio 0.50 × its price 200.00), so its stock is not built up "
+        "for free; the financials keep 0")
+    # no SKU of its family has a cost: all SKUs' median ratio, (0.5 + 0.9) / 2
+    alone = dataset([product("A", family="H"), product("Z", price=200.0, unit_cost=0.0),
+                     product("B", family="G", price=10.0, unit_cost=9.0)],
+                    [("R1", 1000.0, 0.0, 0.0)],
+                    [("A", "R1", 1.0), ("Z", "R1", 1.0), ("B", "R1", 1.0)])
+    plan = plan_supply(demand_frame({"Z": [10.0] * 2}), alone, cycle=CYCLE, horizon=2)
+    said = [p for p in plan.problems if p.column == "unit_cost"]
+    assert "at 140.00 (all SKUs' median cost-to-price ratio 0.70" in said[0].problem
