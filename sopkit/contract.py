@@ -65,6 +65,7 @@ class Table:
 
 C = Column
 LIFECYCLE = ("active", "npi", "eol", "discontinued")
+STOCKING = ("mts", "mto")  # made to stock, made to order
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -112,6 +113,11 @@ TABLES: dict[str, Table] = {
                   "ramped up; the analogs' launch curve is scaled to it (blank: to the "
                   "analogs' own ramped-up demand).", "units/month", required=False,
                   nullable=True, min=0),
+                C("stocking", "str", "How it is stocked: mts (made to stock: the supply plan "
+                  "holds a safety stock against its forecast error) or mto (made or engineered "
+                  "to order: no safety stock; stock only where building ahead of a capacity "
+                  "limit costs less than a shortfall).", required=False, default="mts",
+                  choices=STOCKING),
             ),
             key=("sku",),
         ),

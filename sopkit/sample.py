@@ -1147,6 +1147,8 @@ class _Company:
             "outsource_co2e_kg_per_unit": np.nan_to_num(np.round(0.35 * self.outsource_cost, 2)),
             "analog_sku": [None if a is None else self.sku[a] for a in self.analog],
             "launch_volume": self.launch_volume,
+            # project systems are engineered to order: no stock is held against forecast error
+            "stocking": ["mto" if FAMILIES[f].code == "PRJ" else "mts" for f in self.family],
         }, "products")
 
         i_idx, t_idx = np.nonzero(self.alive)

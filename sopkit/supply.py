@@ -634,7 +634,9 @@ def plan_supply(
     demand_column : str
         Column of ``demand_plan`` with the demand to serve.
     safety_stock_column : str, optional
-        A quantile column; safety stock = ``max(0, quantile - demand)``.
+        A quantile column; safety stock = ``max(0, quantile - demand)``, 0
+        for a product made to order (``products.stocking`` = ``mto``) and
+        capped at the demand still to come for a phase-out.
     holding_cost_rate : float
         Yearly holding cost as a fraction of unit cost.
     tier_penalty : dict, optional
@@ -706,6 +708,10 @@ def plan_supply(
     if safety_stock_column and n:
         safety = np.minimum(safety, _demand_still_to_come(demand_plan, demand_column, skus,
                                                           start, n_months, data.products))
+        # made to order (products.stocking = mto): no stock held against forecast error
+        stocking = _column(data.products, "stocking", "mts").astype("string").fillna("mts")
+        to_order = set(data.products["sku"].astype("string")[stocking.str.lower() == "mto"])
+        safety[np.isin(np.asarray(skus, dtype=object), list(to_order))] = 0.0
 
     problems, warnings = _check_master_data(skus, qty_demand.sum(axis=1), data)
     if problems:

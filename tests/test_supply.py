@@ -45,7 +45,8 @@ def demand_frame(rows: dict[str, list[float]], q95: dict[str, list[float]] | Non
 def product(sku: str, **kw) -> dict:
     row = {"sku": sku, "family": "F", "lifecycle_status": "active", "price": 100.0,
            "unit_cost": 50.0, "priority_tier": 1, "shelf_life_months": None,
-           "outsource_cost": np.nan, "outsource_max": np.nan, "eol_period": None}
+           "outsource_cost": np.nan, "outsource_max": np.nan, "eol_period": None,
+           "stocking": "mts"}
     row.update(kw)
     return row
 
@@ -57,7 +58,7 @@ def dataset(products, resources, routings, components=(), bom=(), inventory=()) 
             out[col] = out[col].astype("string")
         return out
 
-    prods = frame(products, list(product("x")), ["sku", "family", "lifecycle_status"])
+    prods = frame(products, list(product("x")), ["sku", "family", "lifecycle_status", "stocking"])
     prods["priority_tier"] = prods["priority_tier"].astype("Int64")
     prods["shelf_life_months"] = prods["shelf_life_months"].astype("Int64")
     prods["eol_period"] = pd.to_datetime(prods["eol_period"])
@@ -803,3 +804,19 @@ def test_a_zero_unit_cost_is_costed_by_its_family_and_said():
     plan = plan_supply(demand_frame({"Z": [10.0] * 2}), alone, cycle=CYCLE, horizon=2)
     said = [p for p in plan.problems if p.column == "unit_cost"]
     assert "at 140.00 (all SKUs' median cost-to-price ratio 0.70" in said[0].problem
+
+
+def test_a_product_made_to_order_holds_no_safety_stock():
+    # the same demand and 95 % quantile for both; M is made to order
+    data = dataset([product("S"), product("M", stocking="mto")], [("R1", 1000.0, 0.0, 0.0)],
+                   [("S", "R1", 1.0), ("M", "R1", 1.0)])
+    demand = demand_frame({"S": [10.0] * 3, "M": [10.0] * 3},
+                          q95={"S": [16.0] * 3, "M": [16.0] * 3})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=3, safety_stock_column="qty_q95")
+    s, m = rows_of(plan, "S"), rows_of(plan, "M")
+    # S, made to stock, holds 16 − 10 = 6 at the end of each month
+    assert s["safety_stock"].tolist() == pytest.approx([6.0] * 3)
+    assert s["inventory_end"].tolist() == pytest.approx([6.0] * 3)
+    assert m["safety_stock"].tolist() == pytest.approx([0.0] * 3)
+    assert m["inventory_end"].tolist() == pytest.approx([0.0] * 3)
+    assert m["qty_served"].tolist() == pytest.approx([10.0] * 3)
