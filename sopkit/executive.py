@@ -553,18 +553,46 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
     return pd.concat(out, ignore_index=True)[OPTION_COLUMNS]
 
 
+STRUCTURAL_MONTHS = 3  # a component short in the supply plan's last months stays short after
+
+
+def structural_components(gaps: pd.DataFrame | None, components, *, cycle, supply_horizon: int,
+                          last_months: int = STRUCTURAL_MONTHS) -> set[str]:
+    """Components whose supply still binds in the last ``last_months`` of the supply plan.
+
+    A shortage that lasts to the plan's end goes on after it: a decision on
+    such a component pays off, or not, mostly beyond the supply plan's months
+    (:func:`outlook_decision_options` prices it over the outlook's).
+
+    Parameters
+    ----------
+    gaps : DataFrame or None
+        The supply plan's gaps (``period, binding``: codes, comma-separated).
+    components : iterable of str
+        The component codes (``components.component``), to tell them from resources.
+    """
+    if gaps is None or gaps.empty or "binding" not in gaps.columns:
+        return set()
+    first = add_months(pd.Timestamp(cycle), supply_horizon - last_months)
+    late = gaps[pd.to_datetime(gaps["period"]) >= first]
+    codes = {c.strip() for text in late["binding"].dropna().astype(str) for c in text.split(",")}
+    return codes & {str(c) for c in components}
+
+
 def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.DataFrame | None,
                              rubric, *, cycle, horizon: int, supply_horizon: int | None = None,
-                             compute=None, **plan_kwargs) -> pd.DataFrame:
-    """The prepared decisions that change capacity the outlook asks for, priced over it.
+                             compute=None, gaps: pd.DataFrame | None = None,
+                             **plan_kwargs) -> pd.DataFrame:
+    """The prepared decisions on capacity short beyond the supply plan, priced over the outlook.
 
     The reconciliation prices every option over the supply plan's months. A
     decision whose options change a resource that the rough-cut outlook
     (:func:`sopkit.roughcut.capacity_flags` by resource) says needs new capacity
-    (``decide_by`` set) pays off, or not, mostly after them. Its options and
-    the baseline are planned again over ``horizon`` months (the outlook's;
-    fewer if the demand plan stops sooner) and priced as in
-    :func:`decision_options`.
+    (``decide_by`` set), or a component still short at the end of the supply
+    plan (:func:`structural_components` of ``gaps``), pays off, or not,
+    mostly after those months. Its options and the baseline are planned again
+    over ``horizon`` months (the outlook's; fewer if the demand plan stops
+    sooner) and priced as in :func:`decision_options`.
 
     Parameters
     ----------
@@ -581,26 +609,37 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
     supply_horizon : int, optional
         The months the options were priced over already: when the demand plan
         reaches no further, there is nothing new to price.
+    gaps : DataFrame, optional
+        The supply plan's gaps: decisions on a component short in its last
+        months are priced too (needs ``supply_horizon``).
 
     Returns
     -------
     DataFrame
         :data:`OPTION_COLUMNS` plus ``months`` (the months priced); empty when
-        no decision changes a flagged resource, or the demand plan does not
-        reach beyond ``supply_horizon``.
+        no decision changes a flagged resource or a structurally short
+        component, or the demand plan does not reach beyond ``supply_horizon``.
     """
     from sopkit.roughcut import months_beyond
     from sopkit.scenarios import run_scenarios, validate_scenarios
 
     columns = [*OPTION_COLUMNS, "months"]
     empty = pd.DataFrame(columns=columns)
-    if flags is None or flags.empty or "decide_by" not in flags.columns:
+    flagged = (set(flags.loc[pd.to_datetime(flags["decide_by"]).notna(), "resource"].astype(str))
+               if flags is not None and len(flags) and "decide_by" in flags.columns else set())
+    short = (structural_components(gaps, data.components["component"].astype(str),
+                                   cycle=cycle, supply_horizon=supply_horizon)
+             if supply_horizon is not None and gaps is not None else set())
+    if not flagged and not short:
         return empty
-    flagged = set(flags.loc[pd.to_datetime(flags["decide_by"]).notna(), "resource"].astype(str))
     validated = validate_scenarios(specs)
+
+    def changes(spec, kind: str) -> set[str]:
+        return {c for change in spec["capacity"] for c in change.get(kind, [])}
+
     chosen = {spec["decision"] for spec in validated
               if spec["decision"] and spec["kind"] != "shock"
-              and flagged & {c for change in spec["capacity"] for c in change.get("resource", [])}}
+              and (flagged & changes(spec, "resource") or short & changes(spec, "component"))}
     if not chosen:
         return empty
     months = months_beyond(demand_plan, cycle=cycle, horizon=horizon,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
@@ -531,3 +533,16 @@ def test_outlook_prices_only_decisions_on_flagged_resources(monkeypatch):
     assert executive.outlook_decision_options(plan, None, specs, calm, ["gross_margin"],
                                               cycle="2026-11", horizon=24).empty
     assert len(calls) == 1
+    # a component still short in the supply plan's last three months (12 planned: from
+    # 2027-08) is short after them too: 'Board' is priced over the outlook; a shortage that
+    # ended in 2027-07 asks nothing
+    data = SimpleNamespace(components=pd.DataFrame({"component": ["R1", "C9"]}))
+    gaps = pd.DataFrame({"period": pd.to_datetime(["2027-07-01", "2027-09-01"]),
+                         "binding": ["C9", "R1, R2"]})
+    executive.outlook_decision_options(plan, data, specs, calm, ["gross_margin"],
+                                       cycle="2026-11", horizon=24, supply_horizon=12, gaps=gaps)
+    assert calls[-1] == (["Second source"], 18)
+    assert executive.structural_components(gaps, ["R1", "C9"], cycle="2026-11",
+                                           supply_horizon=12) == {"R1"}
+    assert executive.structural_components(gaps.iloc[:1], ["R1", "C9"], cycle="2026-11",
+                                           supply_horizon=12) == set()
