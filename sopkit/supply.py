@@ -239,8 +239,10 @@ class SupplyPlan:
     options : DataFrame
         The levers the plan pulls: ``option`` (``overtime``,
         ``temporary staff``, ``backup supplier``, ``outsourcing``,
-        ``build-ahead inventory``), ``resource_or_sku`` (the resource, the
-        component or the SKU the lever acts on), ``period, qty`` (hours or
+        ``build-ahead inventory``: month-end stock above the safety-stock
+        target, made in the plan, that later months of the plan sell),
+        ``resource_or_sku`` (the resource, the component or the SKU the lever
+        acts on), ``period, qty`` (hours or
         units) and ``cost`` (overtime or temporary-staff hours times their
         extra cost per hour; backup units times their extra cost; outsourcing
         premium over unit cost; holding cost of stock above the safety-stock
@@ -1058,7 +1060,7 @@ def plan_supply(
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
-                       hold, stock, safety, make)
+                       hold, stock, safety, make, qty_demand)
 
     return SupplyPlan(plan=plan, resource_load=resource_load, component_usage=component_usage,
                       gaps=gaps, options=options, status=STATUS.get(res.status, str(res.status)),
@@ -1071,7 +1073,7 @@ def plan_supply(
 
 def _options(skus, months, resources, components, ot_used, ot_cost, temp_used, temp_cost,
              backup_used, backup_cost, outsourced, out_cost, unit_cost, hold, stock, safety,
-             make) -> pd.DataFrame:
+             make, demand) -> pd.DataFrame:
     """The levers used: overtime and temporary-staff hours, backup-supplier components,
     outsourced units, stock built ahead of demand."""
     frames = []
@@ -1088,8 +1090,11 @@ def _options(skus, months, resources, components, ot_used, ot_cost, temp_used, t
         "option": "outsourcing", "resource_or_sku": skus.to_numpy()[i_idx],
         "period": months.to_numpy()[t_idx], "qty": outsourced[i_idx, t_idx],
         "cost": outsourced[i_idx, t_idx] * (np.nan_to_num(out_cost)[i_idx] - unit_cost[i_idx])}))
-    # stock above the target that was made in the plan, not carried from the opening stock
-    ahead = np.minimum(np.clip(stock - safety, 0.0, None), np.cumsum(make, axis=1))
+    # stock above the target that was made in the plan, not carried from the opening stock,
+    # and that later months of the plan sell (stock no later month needs is not built ahead)
+    later = np.cumsum(demand[:, ::-1], axis=1)[:, ::-1] - demand  # demand after month t
+    ahead = np.minimum(np.minimum(np.clip(stock - safety, 0.0, None), np.cumsum(make, axis=1)),
+                       later)
     i_idx, t_idx = np.nonzero(ahead > TOL)
     frames.append(pd.DataFrame({
         "option": "build-ahead inventory", "resource_or_sku": skus.to_numpy()[i_idx],
@@ -1306,9 +1311,11 @@ def options_summary(options: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``option, unit`` (``hours`` or ``units``), ``qty, cost, months, items``
-        (distinct months and resources/components/SKUs involved),
-        ``cost_per_unit``; sorted by cost, dearest first.
+        ``option, unit`` (``hours``, ``units``, or ``unit-months`` for
+        build-ahead stock: the units held above target summed over the month
+        ends they are held at), ``qty, cost, months, items`` (distinct months
+        and resources/components/SKUs involved), ``cost_per_unit`` (per hour,
+        unit or unit-month); sorted by cost, dearest first.
     """
     if options.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
@@ -1317,8 +1324,10 @@ def options_summary(options: pd.DataFrame) -> pd.DataFrame:
     out = options.groupby("option", as_index=False).agg(
         qty=("qty", "sum"), cost=("cost", "sum"), months=("period", "nunique"),
         items=("resource_or_sku", "nunique"))
+    # build-ahead stock is counted at every month's end it is held: unit-months
     out.insert(1, "unit", out["option"].map(
-        lambda o: "hours" if o in ("overtime", "temporary staff") else "units").astype("string"))
+        lambda o: "hours" if o in ("overtime", "temporary staff") else
+        "unit-months" if o == "build-ahead inventory" else "units").astype("string"))
     out["cost_per_unit"] = out["cost"] / out["qty"].where(out["qty"] > 0)
     return out.sort_values("cost", ascending=False, ignore_index=True)
 

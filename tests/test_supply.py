@@ -820,3 +820,24 @@ def test_a_product_made_to_order_holds_no_safety_stock():
     assert m["safety_stock"].tolist() == pytest.approx([0.0] * 3)
     assert m["inventory_end"].tolist() == pytest.approx([0.0] * 3)
     assert m["qty_served"].tolist() == pytest.approx([10.0] * 3)
+
+
+def test_stock_no_later_month_sells_is_not_counted_as_built_ahead():
+    # safety stock 20 in Jan and Feb (q95 30, demand 10), none in March, when demand
+    # stops: the 20 units made for the target stay, but they are not built ahead of any
+    # demand. In January, 60 h of capacity is idle: nothing is built ahead there either.
+    data = dataset([product("A")], [("R1", 100.0, 0.0, 0.0)], [("A", "R1", 1.0)])
+    demand = demand_frame({"A": [10.0, 10.0, 0.0]}, q95={"A": [30.0, 30.0, 0.0]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=3, safety_stock_column="qty_q95")
+    a = rows_of(plan, "A")
+    assert a["inventory_end"].tolist() == pytest.approx([20.0, 20.0, 20.0])
+    assert a["safety_stock"].tolist() == pytest.approx([20.0, 20.0, 0.0])
+    assert not (plan.options["option"] == "build-ahead inventory").any()
+    # a peak the capacity cannot make in its month is built ahead: 130 in Feb, 100 h a month
+    peak = plan_supply(demand_frame({"A": [50.0, 130.0]}), data, cycle=CYCLE, horizon=2)
+    ahead = peak.options[peak.options["option"] == "build-ahead inventory"]
+    assert ahead["qty"].tolist() == pytest.approx([30.0])
+    summary = options_summary(peak.options)
+    assert summary["unit"].tolist() == ["unit-months"]
+    # 30 units for one month at 50 × 0.24 / 12 = 1 a unit-month
+    assert summary["cost_per_unit"].tolist() == pytest.approx([1.0])
