@@ -384,8 +384,13 @@ def rationalisation(
     stock: pd.DataFrame | None = None,
     horizon: int = 18,
     price_band: float = 0.1,
+    pipeline: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """SKUs to consider for rationalisation, each with the reasons.
+
+    A candidate sales are still quoting says so in ``open_deals`` (from the
+    latest pipeline snapshot): its history says little, but someone expects
+    to sell it; ask before deciding.
 
     Only products still sold as usual are examined (not ``npi``, ``eol`` or
     ``discontinued``: those are already being launched or phased out).
@@ -413,13 +418,19 @@ def rationalisation(
         First month planned.
     stock : DataFrame, optional
         :func:`slow_movers` output.
+    pipeline : DataFrame, optional
+        The pipeline (``snapshot, deal_id, sku, period, qty, probability``,
+        optional ``outcome``): the open lines of its latest snapshot before
+        ``cycle``.
 
     Returns
     -------
     DataFrame
         One row per candidate, most reasons first then smallest revenue:
         ``sku, family, abc, abc_margin, xyz, revenue_12m, margin_12m,
-        inventory_value, n_reasons, reasons`` (sentences joined by ``"; "``).
+        inventory_value, n_reasons, reasons`` (sentences joined by ``"; "``)
+        and, with ``pipeline``, ``open_deals`` (e.g. "2 open deals, 8 units
+        in 2027-02, stated 50-75 %"; blank when none).
     """
     start = _month(cycle, "cycle")
     if horizon < 1 or price_band < 0:
@@ -476,7 +487,8 @@ def rationalisation(
                          f"(value {row['value_at_risk']:,.0f})")
 
     columns = ["sku", "family", "abc", "abc_margin", "xyz", "revenue_12m", "margin_12m",
-               "inventory_value", "n_reasons", "reasons"]
+               "inventory_value", "n_reasons", "reasons",
+               *(["open_deals"] if pipeline is not None else [])]
     if not reasons:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
             {"revenue_12m": float, "margin_12m": float, "inventory_value": float,
@@ -488,5 +500,31 @@ def rationalisation(
     out["n_reasons"] = [len(reasons[s]) for s in skus]
     out["reasons"] = pd.array(["; ".join(reasons[s]) for s in skus], dtype="string")
     out["sku"] = out["sku"].astype("string")
+    if pipeline is not None:
+        quoted = _open_deals(pipeline, start)
+        out["open_deals"] = pd.array([quoted.get(s, "") for s in out["sku"]], dtype="string")
     return out[columns].sort_values(["n_reasons", "revenue_12m", "sku"],
                                     ascending=[False, True, True], ignore_index=True)
+
+
+def _open_deals(pipeline: pd.DataFrame, start: pd.Timestamp) -> dict[str, str]:
+    """Per SKU, the open lines of the latest pipeline snapshot before ``start``, in words."""
+    if pipeline is None or pipeline.empty:
+        return {}
+    snapshot = pd.to_datetime(pipeline["snapshot"])
+    before = pipeline[snapshot < start]
+    if before.empty:
+        return {}
+    latest = before[pd.to_datetime(before["snapshot"]) == pd.to_datetime(before["snapshot"]).max()]
+    if "outcome" in latest.columns:
+        latest = latest[latest["outcome"].isna()]
+    out = {}
+    for sku, part in latest.groupby(latest["sku"].astype(str)):
+        n = part["deal_id"].nunique()
+        months = sorted(pd.to_datetime(part["period"]).dt.strftime("%Y-%m").unique())
+        when = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+        low, high = part["probability"].min(), part["probability"].max()
+        stated = f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}"
+        out[sku] = (f"{n} open deal{'s' if n > 1 else ''}, {part['qty'].sum():,.0f} units in "
+                    f"{when}, stated {stated}")
+    return out

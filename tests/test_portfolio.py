@@ -213,3 +213,20 @@ def test_rationalisation_reasons():
         rationalisation(classes, products, cycle="2027-01", price_band=-1)
     clean = rationalisation(classes[classes["sku"] == "BIG"], products, cycle="2027-01")
     assert clean.empty and "reasons" in clean.columns
+    # sales still quote R1 (two lines open in the latest snapshot before the cycle) and R2
+    # (a line won: closed, not open); the older snapshot and the one after the cycle
+    # do not count
+    pipeline = pd.DataFrame({
+        "snapshot": pd.to_datetime(["2026-11-01", "2026-12-01", "2026-12-01", "2026-12-01",
+                                    "2027-01-01"]),
+        "deal_id": ["D0", "D1", "D2", "D3", "D4"], "sku": ["R5", "R1", "R1", "R2", "R6"],
+        "period": pd.to_datetime(["2027-01-01", "2027-02-01", "2027-04-01", "2027-02-01",
+                                  "2027-03-01"]),
+        "qty": [9.0, 4.0, 4.0, 3.0, 5.0], "probability": [0.9, 0.5, 0.75, 0.9, 0.9],
+        "outcome": [None, None, None, "won", None]})
+    quoted = rationalisation(classes, products, cycle="2027-01", stock=stock,
+                             pipeline=pipeline).set_index("sku")["open_deals"]
+    assert quoted["R1"] == "2 open deals, 8 units in 2027-02 to 2027-04, stated 50%-75%"
+    assert (quoted.drop("R1") == "").all()
+    assert "open_deals" in rationalisation(classes[classes["sku"] == "BIG"], products,
+                                           cycle="2027-01", pipeline=pipeline).columns
