@@ -1531,6 +1531,56 @@ def expiry_risk(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("written_off_value", ascending=False, ignore_index=True)
 
 
+def end_of_life_stock(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Phase-outs' stock the plan cannot sell: what is left after their last month of sales.
+
+    Parameters
+    ----------
+    plan : DataFrame
+        :attr:`SupplyPlan.plan`.
+    products : DataFrame
+        ``sku, family, unit_cost, eol_period``.
+
+    Returns
+    -------
+    DataFrame
+        One row per product with an ``eol_period`` and stock left at the end
+        of that month (or, if it lies before the plan, at the plan's start):
+        ``sku, family, eol_period, inventory_start`` (stock at the cycle
+        start), ``qty_demand_to_eol`` (the plan's demand up to its end of
+        life), ``qty_made`` (made in the plan up to then), ``qty_left`` and
+        ``value_left`` (at unit cost: to sell off or write off), dearest
+        first.
+    """
+    columns = ["sku", "family", "eol_period", "inventory_start", "qty_demand_to_eol",
+               "qty_made", "qty_left", "value_left"]
+    if "eol_period" not in products.columns or plan.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    master = products.assign(sku=products["sku"].astype("string")).drop_duplicates("sku")
+    master = master[master["eol_period"].notna()].set_index("sku")
+    frame = plan[plan["sku"].astype("string").isin(master.index)].copy()
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    frame["period"] = pd.to_datetime(frame["period"])
+    rows = []
+    for sku, part in frame.sort_values("period").groupby("sku"):
+        eol = pd.Timestamp(master.loc[sku, "eol_period"])
+        upto = part[part["period"] <= eol]
+        left = (float(upto["inventory_end"].iloc[-1]) if len(upto)
+                else float(part["inventory_start"].iloc[0]))
+        if left <= 0.5 or eol >= part["period"].max():
+            continue  # sold out, or its end of life lies beyond the plan
+        rows.append({"sku": sku, "family": master.loc[sku, "family"],
+                     "eol_period": eol,
+                     "inventory_start": float(part["inventory_start"].iloc[0]),
+                     "qty_demand_to_eol": float(upto["qty_demand"].sum()),
+                     "qty_made": float(upto["qty_supply"].sum()), "qty_left": left,
+                     "value_left": left * float(np.nan_to_num(
+                         pd.to_numeric(master.loc[sku, "unit_cost"], errors="coerce")))})
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values("value_left", ascending=False, ignore_index=True)
+
+
 # --------------------------------------------------------------------------- synthetic data
 
 

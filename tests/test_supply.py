@@ -841,3 +841,27 @@ def test_stock_no_later_month_sells_is_not_counted_as_built_ahead():
     assert summary["unit"].tolist() == ["unit-months"]
     # 30 units for one month at 50 × 0.24 / 12 = 1 a unit-month
     assert summary["cost_per_unit"].tolist() == pytest.approx([1.0])
+
+
+def test_a_phase_outs_stock_left_after_its_end_of_life_is_listed():
+    from sopkit.supply import end_of_life_stock
+
+    # P's last month is February: 30 on hand, demand 10 + 5, nothing made: 15 left;
+    # Q (end of life before the plan) holds 4; R sells out; S's end of life lies beyond
+    plan = pd.DataFrame({
+        "sku": ["P"] * 3 + ["Q"] * 3 + ["R"] * 3 + ["S"] * 3,
+        "period": months(3) * 4,
+        "inventory_start": [30.0, 20.0, 15.0, 4.0, 4.0, 4.0, 5.0, 0.0, 0.0, 9.0, 9.0, 9.0],
+        "qty_demand": [10.0, 5.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        "qty_supply": [0.0] * 12,
+        "inventory_end": [20.0, 15.0, 15.0, 4.0, 4.0, 4.0, 0.0, 0.0, 0.0, 9.0, 9.0, 9.0]})
+    master = pd.DataFrame({"sku": ["P", "Q", "R", "S"], "family": ["F"] * 4,
+                           "unit_cost": [2.0, 10.0, 1.0, 1.0],
+                           "eol_period": pd.to_datetime(["2026-02-01", "2025-06-01",
+                                                         "2026-01-01", "2026-06-01"])})
+    out = end_of_life_stock(plan, master)
+    assert out["sku"].tolist() == ["Q", "P"]  # dearest first: 40 before 30
+    p = out.set_index("sku").loc["P"]
+    assert (p["qty_demand_to_eol"], p["qty_made"], p["qty_left"], p["value_left"]) == (
+        15.0, 0.0, 15.0, 30.0)
+    assert out.set_index("sku").loc["Q", "qty_left"] == 4.0
