@@ -1531,6 +1531,68 @@ def expiry_risk(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("written_off_value", ascending=False, ignore_index=True)
 
 
+def adherence_risk(resource_load: pd.DataFrame, adherence: pd.DataFrame, *,
+                   months: int = 3) -> pd.DataFrame:
+    """Resources the plan loads beyond what they have shown they deliver.
+
+    The plan counts a resource's hours at face value. Schedule adherence
+    (:func:`sopkit.kpi.schedule_adherence` by resource) says what share of
+    its schedule it really made lately. Where the plan's first ``months``
+    months need more hours than that share of everything the resource could
+    give (regular, overtime and temporary staff at their limits), the plan
+    asks more than the plant has shown it can do. Adherence is measured in
+    units, so a shortfall of material shows as one of hours too: read the
+    list as a question for operations, not as a capacity figure.
+
+    Parameters
+    ----------
+    resource_load : DataFrame
+        :attr:`SupplyPlan.resource_load`.
+    adherence : DataFrame
+        ``resource, schedule_adherence``.
+    months : int
+        Months of the plan looked at (the near term the plant must deliver).
+
+    Returns
+    -------
+    DataFrame
+        ``resource, schedule_adherence, hours_required`` (over the months),
+        ``hours_available`` (regular + overtime + temporary-staff limits),
+        ``hours_demonstrated`` (available × adherence), ``months_above``
+        (months needing more than their demonstrated hours), ``peak_share``
+        (the highest month's hours required / available) and ``first_above``;
+        only resources with a month above, most hours short first.
+    """
+    columns = ["resource", "schedule_adherence", "hours_required", "hours_available",
+               "hours_demonstrated", "months_above", "peak_share", "first_above"]
+    if resource_load.empty or adherence is None or adherence.empty:
+        return pd.DataFrame(columns=columns)
+    load = resource_load.copy()
+    load["period"] = pd.to_datetime(load["period"])
+    first = sorted(load["period"].unique())[:months]
+    load = load[load["period"].isin(first)]
+    rate = adherence.set_index(adherence["resource"].astype(str))["schedule_adherence"]
+    load = load[load["resource"].astype(str).isin(rate.index)].copy()
+    if load.empty:
+        return pd.DataFrame(columns=columns)
+    load["available"] = sum(_floats(_column(load, c, 0.0)) for c in
+                            ("capacity_hours", "overtime_max_hours", "temp_max_hours"))
+    load["rate"] = load["resource"].astype(str).map(rate).astype(float)
+    load["demonstrated"] = load["available"] * load["rate"]
+    load["above"] = load["hours_required"] > load["demonstrated"] + 1e-6
+    load["share"] = load["hours_required"] / load["available"].where(load["available"] > 0)
+    load["above_at"] = load["period"].where(load["above"])
+    out = load.groupby("resource", as_index=False).agg(
+        schedule_adherence=("rate", "first"), hours_required=("hours_required", "sum"),
+        hours_available=("available", "sum"), hours_demonstrated=("demonstrated", "sum"),
+        months_above=("above", "sum"), peak_share=("share", "max"),
+        first_above=("above_at", "min"))
+    out = out[out["months_above"] > 0]
+    out = out.assign(_short=out["hours_required"] - out["hours_demonstrated"])
+    return out.sort_values(["_short", "resource"], ascending=[False, True],
+                           ignore_index=True)[columns]
+
+
 def end_of_life_stock(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Phase-outs' stock the plan cannot sell: what is left after their last month of sales.
 

@@ -865,3 +865,26 @@ def test_a_phase_outs_stock_left_after_its_end_of_life_is_listed():
     assert (p["qty_demand_to_eol"], p["qty_made"], p["qty_left"], p["value_left"]) == (
         15.0, 0.0, 15.0, 30.0)
     assert out.set_index("sku").loc["Q", "qty_left"] == 4.0
+
+
+def test_resources_planned_beyond_what_they_delivered_lately():
+    from sopkit.supply import adherence_risk
+
+    # R1 can give 100 + 20 + 0 = 120 h a month; it made 80 % of its schedule lately, so
+    # it has shown 96 h. The plan needs 100 h in Jan and Feb (above), 90 in March, and
+    # 200 in April (outside the three months looked at). R2 made 100 %.
+    load = pd.DataFrame({
+        "resource": ["R1"] * 4 + ["R2"] * 4, "period": months(4) * 2,
+        "hours_required": [100.0, 100.0, 90.0, 200.0, 50.0, 50.0, 50.0, 50.0],
+        "capacity_hours": [100.0] * 4 + [50.0] * 4,
+        "overtime_max_hours": [20.0] * 4 + [0.0] * 4,
+        "temp_max_hours": [0.0] * 8})
+    adherence = pd.DataFrame({"resource": ["R1", "R2"], "schedule_adherence": [0.8, 1.0]})
+    out = adherence_risk(load, adherence, months=3)
+    assert out["resource"].tolist() == ["R1"]
+    r1 = out.iloc[0]
+    assert (r1["hours_required"], r1["hours_available"]) == (290.0, 360.0)
+    assert r1["hours_demonstrated"] == pytest.approx(288.0)
+    assert r1["months_above"] == 2 and r1["first_above"] == months(1)[0]
+    assert r1["peak_share"] == pytest.approx(100 / 120)
+    assert adherence_risk(load, adherence.assign(schedule_adherence=1.0)).empty
