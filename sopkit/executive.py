@@ -862,19 +862,36 @@ def top_risks(
 ) -> pd.DataFrame:
     """The largest risks: revenue at risk by SKU and stock written off as expired.
 
+    A product being launched (``lifecycle_status`` ``npi``) that the plan
+    cannot serve is a risk to the launch itself, whatever its value: it is
+    listed as a ``launch shortfall`` with the share of its launch demand
+    short, and always shown, beyond the ``n`` largest if need be.
+
     Returns
     -------
     DataFrame
-        ``risk, sku, family, value, detail`` sorted by value, at most ``n`` rows.
+        ``risk, sku, family, value, detail`` sorted by value: the ``n``
+        largest, and every launch shortfall.
     """
     from sopkit.supply import gaps_by_sku
 
     names = products.set_index("sku")["family"]
+    status = (products.set_index("sku")["lifecycle_status"].astype("string").str.lower()
+              if "lifecycle_status" in products.columns else pd.Series(dtype="string"))
+    launches = set(status[status == "npi"].index.astype(str))
+    demand = plan.groupby("sku")["qty_demand"].sum() if "qty_demand" in plan.columns else None
     rows = []
     # the value sums every month of a SKU's gap, and so do the words (gaps_by_sku)
     for gap in gaps_by_sku(gaps).itertuples():
-        rows.append({"risk": "shortfall", "sku": gap.sku, "family": names.get(gap.sku, ""),
-                     "value": float(gap.revenue_at_risk), "detail": str(gap.explanation)})
+        launch = str(gap.sku) in launches
+        detail = str(gap.explanation)
+        if launch and demand is not None and demand.get(gap.sku, 0) > 0:
+            short = float(gaps.loc[gaps["sku"] == gap.sku, "qty_short"].sum())
+            detail = (f"launch: {short:,.0f} of its {demand[gap.sku]:,.0f} units of demand "
+                      f"short ({short / demand[gap.sku]:.0%}). {detail}")
+        rows.append({"risk": "launch shortfall" if launch else "shortfall", "sku": gap.sku,
+                     "family": names.get(gap.sku, ""), "value": float(gap.revenue_at_risk),
+                     "detail": detail})
     if "qty_written_off" in plan.columns:
         cost = products.set_index("sku")["unit_cost"]
         waste = plan[plan["qty_written_off"] > 0].groupby("sku")["qty_written_off"].sum()
@@ -883,8 +900,9 @@ def top_risks(
                          "value": float(qty * cost.get(sku, 0.0)),
                          "detail": f"{qty:,.0f} units expire unsold over the horizon"})
     frame = pd.DataFrame(rows, columns=["risk", "sku", "family", "value", "detail"])
-    return frame.sort_values("value", ascending=False, kind="stable").head(n).reset_index(
-        drop=True)
+    frame = frame.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+    keep = (frame.index < n) | (frame["risk"] == "launch shortfall")
+    return frame[keep].reset_index(drop=True)
 
 
 def locked_horizon(plan: pd.DataFrame, products: pd.DataFrame, *, cycle, months: int = 3

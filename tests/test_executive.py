@@ -128,6 +128,19 @@ def test_top_risks_orders_shortfalls_and_write_offs_by_value():
     assert risks["detail"].tolist() == [
         "25 units expire unsold over the horizon",
         f"3 units short in 2 months ({M[0]:%Y-%m} to {M[1]:%Y-%m}); the first: x"]
+    # a launch short, however small, is shown and named for what it is: N is short 4 of the
+    # 16 units of its launch demand; with n=1 only the largest risk and the launch remain
+    products = pd.concat([products.assign(lifecycle_status="active"), pd.DataFrame({
+        "sku": ["N"], "family": ["F"], "unit_cost": [1.0], "lifecycle_status": ["npi"]})])
+    gaps = pd.concat([gaps, pd.DataFrame({"sku": ["N"], "period": M[1:2], "qty_short": [4.0],
+                                          "revenue_at_risk": [8.0], "explanation": ["z"]})])
+    plan = pd.concat([plan.assign(qty_demand=10.0), pd.DataFrame({
+        "sku": ["N", "N"], "period": M[:2], "qty_written_off": [0.0, 0.0],
+        "qty_demand": [6.0, 10.0]})])
+    risks = executive.top_risks(gaps, plan, products, n=1)
+    assert risks[["risk", "sku", "value"]].values.tolist() == [
+        ["expiry write-off", "B", 100.0], ["launch shortfall", "N", 8.0]]
+    assert risks["detail"].iloc[1] == "launch: 4 of its 16 units of demand short (25%). z"
 
 
 def test_locked_horizon_sums_families_over_the_first_months():
