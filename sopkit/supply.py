@@ -1056,7 +1056,8 @@ def plan_supply(
         shelf=shelf, routed=routed, resources=resources, res_full=res_full, ot_limit=ot_grid,
         temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
         route_res=route_res, components=components, comp_full=comp_full,
-        backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock)
+        backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
+        route_hours=route_hours, bom_qty=bom_qty)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1140,13 +1141,17 @@ def _listing(names: list[str], limit: int = 3) -> str:
 def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
-                  bom_comp, comp_stock) -> pd.DataFrame:
+                  bom_comp, comp_stock, route_hours=None, bom_qty=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
     end of the month (``comp_stock``): the plan keeps it for later months, where it
     serves demand it ranks higher. The sentence says so, or the reader would look for
-    the shortage in the wrong month."""
+    the shortage in the wrong month.
+
+    Within a tier every unit short weighs the same, so a bottleneck goes first to the
+    items of the tier that need least of it per unit (``route_hours``, ``bom_qty``): the
+    sentence names them too, as it names the higher tiers served first."""
     i_idx, t_idx = np.nonzero(short > TOL)
     res_start = _run_start(res_full)
     no_capacity = capacity + ot_limit + temp_limit <= TOL
@@ -1157,17 +1162,36 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     users_res = pd.Series(route_sku).groupby(route_res).agg(list).to_dict()
     users_comp = pd.Series(bom_sku).groupby(bom_comp).agg(list).to_dict()
     sku_names = skus.to_numpy()
+    use_res = ({} if route_hours is None else
+               {(int(i), int(r)): float(h) for i, r, h in zip(route_sku, route_res, route_hours,
+                                                              strict=True)})
+    use_comp = ({} if bom_qty is None else
+                {(int(i), int(c)): float(q) for i, c, q in zip(bom_sku, bom_comp, bom_qty,
+                                                               strict=True)})
 
-    def priority_note(users: list[int], i: int, t: int, later: bool = False) -> list[int]:
+    def priority_note(users: list[int], i: int, t: int, later: bool = False
+                      ) -> list[int]:
         """Users of a resource or component ranked above SKU i that are made in month t
         (``later``: in month t or after, for a component kept in stock)."""
         users = np.asarray(users, dtype=int)
         made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
         return users[(tier[users] < tier[i]) & made].tolist()
 
+    def leaner_note(users: list[int], use: dict, code: int, i: int, t: int,
+                    later: bool = False) -> list[int]:
+        """Users of the same tier as SKU i, made in month t (or after), that need less of
+        the resource or component ``code`` per unit."""
+        mine = use.get((int(i), int(code)))
+        if mine is None:
+            return []
+        users = np.asarray(users, dtype=int)
+        made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
+        return [int(u) for u in users[(tier[users] == tier[i]) & made]
+                if u != i and use.get((int(u), int(code)), mine) < mine - 1e-12]
+
     binding_col, text_col = [], []
     for i, t in zip(i_idx, t_idx, strict=True):
-        parts, names, favoured = [], [], set()
+        parts, names, favoured, leaner = [], [], set(), set()
         if not routed[i]:
             parts.append(f"{sku_names[i]} has no routing, so it cannot be made in-house "
                          "(add its routing to routings.csv)")
@@ -1194,6 +1218,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                              f"{months[t].strftime('%b %Y')}")
                 parts.append(text)
             favoured.update((u, name) for u in priority_note(users_res.get(r, []), i, t))
+            leaner.update((u, name) for u in leaner_note(users_res.get(r, []), use_res, r, i, t))
         for c in comp_of.get(i, []):
             if not comp_full[c, t]:
                 continue
@@ -1211,6 +1236,8 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
             parts.append(text)
             favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t,
                                                              later=comp_stock[c, t] > 0.5))
+            leaner.update((u, name) for u in leaner_note(users_comp.get(c, []), use_comp, c, i,
+                                                         t, later=comp_stock[c, t] > 0.5))
         if out_upper[i] > 0 and outsourced[i, t] >= out_upper[i] - TOL:
             parts.append(f"outsourcing is at its limit of {out_upper[i]:,.0f} units")
         if parts and routed[i] and not np.isnan(shelf[i]) and shelf[i] < t + 1:
@@ -1223,6 +1250,12 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                      else f"higher-priority (tier {levels[0]}–{levels[-1]})")
             parts.append(f"capacity on {_listing(on)} was given to {tiers} items "
                          f"({_listing(who)})")
+        if leaner:
+            on = sorted({name for _, name in leaner})
+            who = sorted({sku_names[u] for u, _ in leaner})
+            parts.append(f"within tier {int(tier[i])}, {_listing(on)} went to items that need "
+                         f"less of it per unit ({_listing(who)}): the plan serves as many "
+                         "units of a tier as it can")
         if not parts:
             parts.append("none of its resources or components is fully used and it cannot "
                          "be outsourced further; the plan chose not to serve it (check its "

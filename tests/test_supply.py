@@ -507,9 +507,12 @@ def test_backup_supplier_too_small_leaves_a_gap_that_says_so():
     assert (served["A"], served["B"]) == pytest.approx((60, 35))
     gap = plan.gaps.iloc[0]
     assert (gap["sku"], gap["binding"], gap["qty_short"]) == ("B", "C1", pytest.approx(5))
+    # and says why A came first: within the tier, units count, and A needs one C1, B two
     assert gap["explanation"] == (
         "Short 5 units in 2026-01: supplier capacity of component C1 is used up (Jan 2026), "
-        "even with 10 units from the backup supplier in Jan 2026.")
+        "even with 10 units from the backup supplier in Jan 2026; within tier 1, C1 went to "
+        "items that need less of it per unit (A): the plan serves as many units of a tier as "
+        "it can.")
 
 
 def test_backup_supplier_bridges_an_outage_of_the_main_supplier():
