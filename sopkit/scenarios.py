@@ -763,6 +763,35 @@ def rank_scenarios(results: pd.DataFrame, rubric, *, tolerance: float = 0.005) -
     return out
 
 
+def side_by_side(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranked scenarios for people: each option's cost stated as what it is, and its
+    contribution after that cost (the figure the rubric weighs) beside the one before.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        :func:`rank_scenarios` output.
+
+    Returns
+    -------
+    DataFrame
+        ``ranked`` without ``description, status, reason``; ``cost`` renamed
+        ``cost_total`` (one-off plus ``cost_per_month`` × the months planned)
+        and ``contribution_after_cost`` (``contribution − cost_total``) right
+        after ``contribution``.
+    """
+    out = ranked.drop(columns=[c for c in ("description", "status", "reason")
+                               if c in ranked.columns])
+    if "cost" not in out.columns:
+        return out
+    cost = pd.to_numeric(out["cost"], errors="coerce").fillna(0.0)
+    out = out.rename(columns={"cost": "cost_total"})
+    if "contribution" in out.columns:
+        at = out.columns.get_loc("contribution") + 1
+        out.insert(at, "contribution_after_cost", out["contribution"].astype(float) - cost)
+    return out
+
+
 def against_baseline(ranked: pd.DataFrame, kpi: str = "gross_margin") -> pd.DataFrame:
     """Each scenario's ``kpi`` against the Baseline's, net of the option's cost, in rank order.
 

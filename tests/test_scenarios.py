@@ -463,6 +463,15 @@ def test_against_baseline_nets_each_options_cost_in_rank_order():
     assert table["scenario"].tolist() == ["Cheap option", "Baseline", "Dear option",
                                           "Slump (shock)"]
     assert table["delta_gross_margin"].tolist() == [50.0, 0.0, -100.0, -300.0]
+    from sopkit.scenarios import side_by_side
+
+    table = side_by_side(rank_scenarios(results, ["gross_margin"])).set_index("scenario")
+    assert "cost" not in table.columns and "reason" not in table.columns
+    # Cheap option: contribution 850 before its cost of 50, 800 after; shown side by side
+    assert table.loc["Cheap option", ["contribution", "cost_total",
+                                      "contribution_after_cost"]].tolist() == [850.0, 50.0, 800.0]
+    assert list(table.columns).index("contribution_after_cost") == \
+        list(table.columns).index("contribution") + 1
     by_contribution = against_baseline(results, "contribution").set_index("scenario")
     assert by_contribution.loc["Cheap option", "delta_contribution"] == 0.0  # 850 − 50 − 800
     assert by_contribution.loc["Dear option", "contribution_net"] == 700.0
