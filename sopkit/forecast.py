@@ -1347,7 +1347,9 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
         ``sku, model`` of products forecast from a launch curve
         (:func:`sopkit.lifecycle.launch_forecast`): those without a row in
         ``selection`` (no history to classify) make a last row,
-        :data:`LAUNCH_CLASS`, so that the table counts every product planned.
+        :data:`LAUNCH_CLASS`, so that the table counts every product planned;
+        a launch in progress (``launched``) stays in its class with the
+        launch model the plan uses for it.
 
     Returns
     -------
@@ -1355,6 +1357,14 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
         ``demand_class, n_skus, models`` (e.g. ``"sba 12, tsb 5, ma6 2"``),
         ``median_wape`` (NaN where no SKU of the class was backtested).
     """
+    if launches is not None and len(launches) and "launched" in launches.columns:
+        # launches in progress keep their class; the plan forecasts them from their curve
+        ramping = launches[launches["launched"].astype(bool)].drop_duplicates("sku")
+        ramping = ramping.set_index(ramping["sku"].astype(str))["model"]
+        on_curve = selection["sku"].astype(str).isin(ramping.index)
+        if on_curve.any():
+            selection = selection.assign(model=selection["model"].where(
+                ~on_curve, selection["sku"].astype(str).map(ramping)))
     if launches is not None and len(launches):
         new = launches.drop_duplicates("sku")
         new = new[~new["sku"].astype(str).isin(set(selection["sku"].astype(str)))]

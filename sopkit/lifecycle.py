@@ -82,6 +82,8 @@ PHASE_OUT_MONTHS = 3  # months before end of life over which demand fades
 RUN_RATE_MONTHS = 6  # months of history that give an EOL product's demand rate
 MAX_ANALOG_CV = 0.5  # plateau variability above which a product is not chosen as an analog
 MIN_SELLING_SHARE = 0.8  # months with demand needed to read a first sale as a launch
+LAUNCH_PRIOR_MONTHS = 1.0  # weight of the expected volume against a launch's first sales
+LAUNCH_MONTHS_UNSTATED = 2  # months a launch without launch_volume sells before its curve is used
 
 RULES = ("given", "family and price", "price", "linear ramp")
 
@@ -184,7 +186,9 @@ def choose_analogs(
     """The analogs of every product still to launch (see the module docstring for the rule).
 
     A product is still to launch when it has a ``launch_period`` and no
-    demand before the cycle.
+    demand before the cycle; a launch in progress (launched fewer than
+    ``curve_months − plateau_months`` months before the cycle: still on its
+    ramp) gets analogs too.
 
     Returns
     -------
@@ -200,7 +204,7 @@ def choose_analogs(
         raise ParameterError(f"n_analogs must be at least 1, got {n_analogs}")
     columns = ["sku", "family", "launch_period", "analog_sku", "analog_family", "analog_launch",
                "price_ratio", "rule", "note"]
-    new = _new_products(products, actuals, cycle)
+    new = _new_products(products, actuals, cycle, ramp_months=curve_months - plateau_months)
     candidates = observed_launches(products, actuals, cycle=cycle, curve_months=curve_months,
                                    plateau_months=plateau_months)
     by_sku = candidates.set_index("sku") if len(candidates) else candidates
@@ -251,7 +255,10 @@ def choose_analogs(
 
 
 def _new_products(products: pd.DataFrame, actuals: pd.DataFrame,
-                  cycle: pd.Timestamp) -> pd.DataFrame:
+                  cycle: pd.Timestamp, ramp_months: int = 0) -> pd.DataFrame:
+    """Products still to launch (a ``launch_period``, no demand before the cycle) and,
+    with ``ramp_months``, those launched fewer than ``ramp_months`` months before it:
+    launches in progress, still on their ramp."""
     if products.empty or "launch_period" not in products.columns:
         return products.iloc[:0].assign(launch_period=pd.Series(dtype="datetime64[ns]"))
     history = _history(actuals, cycle) if actuals is not None and len(actuals) else None
@@ -259,7 +266,10 @@ def _new_products(products: pd.DataFrame, actuals: pd.DataFrame,
     new = products[products["launch_period"].notna()].copy()
     new["sku"] = new["sku"].astype("string")
     status = _optional(new, "lifecycle_status", "npi").astype("string").str.lower()
-    keep = ~new["sku"].isin(sold) & (status != "discontinued").fillna(True)
+    launch = pd.to_datetime(new["launch_period"])
+    ramping = (launch < cycle) & (launch >= add_months(cycle, -ramp_months)) if ramp_months \
+        else pd.Series(False, index=new.index)
+    keep = (~new["sku"].isin(sold) | ramping) & (status != "discontinued").fillna(True)
     return new[keep].sort_values(
         "sku", ignore_index=True)
 
@@ -491,22 +501,39 @@ def launch_forecast(
         before launch; ``volume × factor`` after), ``volume`` (``launch_volume``
         or, when blank, the analogs' ramped-up level), ``month_since_launch``
         (negative before launch), ``model`` (``"npi_analog"`` or, on the
-        fallback, ``"npi_ramp"``). Products with neither a ``launch_volume``
-        nor an analog are left out (nothing to scale by).
+        fallback, ``"npi_ramp"``), ``launched`` (True for a launch in
+        progress). Products with neither a ``launch_volume`` nor an analog
+        are left out (nothing to scale by).
+
+    A launch in progress has sold for a month or more: its ``volume`` is the
+    expected volume updated by what it sold, ``(w V0 + Σ actual) / (w + Σ
+    factor)`` over its months since launch, with ``w`` =
+    :data:`LAUNCH_PRIOR_MONTHS` ramped-up months of weight on ``V0``, the
+    ``launch_volume`` (without one, ``w`` = 0: another product's level says
+    nothing of this one's size, and the curve waits for
+    :data:`LAUNCH_MONTHS_UNSTATED` months of sales). Its first months say how
+    big it is; the curve says how far it still has to ramp. (A statistical
+    forecast of one or two ramp months would stay at their level.)
     """
     cycle = cycle_month(cycle)
     periods = pd.DatetimeIndex(pd.to_datetime(pd.Series(periods)).dt.to_period("M")
                                .dt.to_timestamp())
-    columns = ["sku", "period", "qty_stat", "volume", "month_since_launch", "model"]
+    columns = ["sku", "period", "qty_stat", "volume", "month_since_launch", "model", "launched"]
     analogs = choose_analogs(products, actuals, cycle=cycle, n_analogs=n_analogs,
                              curve_months=curve_months, plateau_months=plateau_months)
+    sold = _history(actuals, cycle) if actuals is not None and len(actuals) else None
+    sold = ({} if sold is None else
+            {sku: dict(zip(part["month"], part["qty"], strict=True))
+             for sku, part in sold.groupby("sku")})
+    now = int(_month_no([cycle])[0])
     curves = launch_curves(analogs, products, actuals, cycle=cycle, curve_months=curve_months,
                            plateau_months=plateau_months)
     if curves.empty or len(periods) == 0:
         return pd.DataFrame({"sku": pd.Series(dtype="string"),
                              "period": pd.Series(dtype="datetime64[ns]"),
                              **{c: pd.Series(dtype=float) for c in columns[2:5]},
-                             "model": pd.Series(dtype="string")})
+                             "model": pd.Series(dtype="string"),
+                             "launched": pd.Series(dtype=bool)})
     master = products.assign(sku=products["sku"].astype("string")).set_index("sku")
     volume_given = _optional(master, "launch_volume").astype(float)
     month = _month_no(periods)
@@ -515,15 +542,27 @@ def launch_forecast(
         volume = volume_given.get(sku, np.nan)
         if pd.isna(volume):
             volume = curve["analog_level"].iloc[0]
+        factor = curve["factor"].to_numpy()
+        launched_at = int(_month_no([master.loc[sku, "launch_period"]])[0])
+        gone = min(max(now - launched_at, 0), len(factor))  # months sold since launch
+        if gone:
+            seen = sum(sold.get(sku, {}).get(launched_at + k, 0.0) for k in range(gone))
+            weight = float(factor[:gone].sum())
+            given = volume_given.get(sku, np.nan)  # an analog's level says nothing of its size
+            if pd.isna(given) and gone < LAUNCH_MONTHS_UNSTATED:
+                continue  # one month alone, scaled up by its small factor, is too noisy
+            prior = 0.0 if pd.isna(given) else LAUNCH_PRIOR_MONTHS
+            if prior + weight > 0:
+                volume = (prior * (0.0 if pd.isna(given) else given) + seen) / (prior + weight)
         if pd.isna(volume):
             continue
-        since = month - int(_month_no([master.loc[sku, "launch_period"]])[0])
-        factor = curve["factor"].to_numpy()
+        since = month - launched_at
         value = np.where(since < 0, 0.0, factor[np.clip(since, 0, len(factor) - 1)])
         parts.append(pd.DataFrame({
             "sku": sku, "period": periods, "qty_stat": float(volume) * value,
             "volume": float(volume), "month_since_launch": since,
-            "model": "npi_analog" if curve["n_analogs"].iloc[0] > 0 else "npi_ramp"}))
+            "model": "npi_analog" if curve["n_analogs"].iloc[0] > 0 else "npi_ramp",
+            "launched": bool(gone)}))
     if not parts:
         return launch_forecast(products.iloc[:0], actuals, periods, cycle=cycle)
     out = pd.concat(parts, ignore_index=True)

@@ -1330,7 +1330,8 @@ class LumpyDemandModel:
             Promotions with ``sku, start_period, end_period, lift``.
         products : DataFrame, optional
             Life cycle: a launch forecast from like-item analogs for new
-            products without history, the statistics faded over the months
+            products without history and for launches still on their ramp
+            (scaled by what they sold so far), the statistics faded over the months
             before ``eol_period`` and nothing after it or for discontinued
             products (:mod:`sopkit.lifecycle`).
 
@@ -1367,7 +1368,9 @@ class LumpyDemandModel:
         periods = pd.DatetimeIndex(np.sort(base["period"].unique()))
         if products is not None and not products.empty:
             ramp = launch_forecast(products, self._history, periods, cycle=self.cycle_)
-            ramp = ramp.loc[~ramp["sku"].isin(self._skus_with_demand),
+            # a product still to launch, or a launch in progress (still on its ramp: a
+            # statistical forecast of its first months would stay at their level)
+            ramp = ramp.loc[~ramp["sku"].isin(self._skus_with_demand) | ramp["launched"],
                             ["sku", "period", "qty_stat", "model"]]
             if not ramp.empty:
                 factors = stats.gamma.ppf(levels, a=1 / NPI_CV**2, scale=NPI_CV**2)

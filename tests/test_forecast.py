@@ -377,6 +377,10 @@ def test_model_summary_counts_and_names_models():
         "models": "npi_analog 1, npi_ramp 1"}
     assert pd.isna(last["median_wape"])
     assert model_summary(selection, launches=launches)["n_skus"].sum() == 6
+    # a launch in progress (d, sold for a month) keeps its class, with the model the plan uses
+    ramping = launches.assign(launched=[False, False, False, True])
+    smooth = model_summary(selection, launches=ramping).set_index("demand_class")
+    assert smooth.loc["smooth", "models"] == "npi_analog 1"
 
 
 # --------------------------------------------------------------------------- pooled selection

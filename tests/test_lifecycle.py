@@ -372,3 +372,42 @@ def test_sporadic_first_orders_and_erratic_analogs_are_not_launch_curves():
     assert chosen.loc["NEW2", "analog_sku"] == "NOISY" and chosen.loc["NEW2", "rule"] == "given"
     relaxed = lifecycle.choose_analogs(products, actuals, cycle=CYCLE, max_cv=1.0, **KW)
     assert relaxed.set_index("sku").loc["NEW", "analog_sku"] == "NOISY"
+
+
+def test_a_launch_in_progress_follows_its_curve_scaled_by_what_it_sold(launch_case):
+    from sopkit.lumpy import LumpyDemandModel
+
+    products, actuals = launch_case
+    # RAMP launched in December (the month before the cycle) and sold 30; its planner
+    # expected 100 a month. BARE launched then too, without a launch volume.
+    products = pd.concat([products, _products([
+        ("RAMP", "F", "npi", "2024-12", None, 110.0, 60.0, None, 100.0),
+        ("BARE", "F", "npi", "2024-12", None, 110.0, 60.0, None, None)])], ignore_index=True)
+    actuals = pd.concat([actuals, _actuals({"RAMP": ("2024-12", [30]),
+                                            "BARE": ("2024-12", [30])})], ignore_index=True)
+    periods = month_range(M("2025-01"), 3)
+    fc = lifecycle.launch_forecast(products, actuals, periods, cycle=CYCLE, n_analogs=2, **KW)
+    ramp = fc[fc["sku"] == "RAMP"]
+    # its curve: the analogs' ramp weighed against all launches (as NEW's); the volume the
+    # planner's 100 (weight 1 month) updated by 30 sold in a month worth factor[0]
+    factor = W2 * np.array([0.225, 0.55]) + (1 - W2) * POOLED
+    volume = (100 + 30) / (1 + factor[0])
+    assert ramp["volume"].iloc[0] == pytest.approx(volume)  # 105.8
+    assert ramp["qty_stat"].tolist() == pytest.approx([volume * factor[1], volume, volume])
+    assert ramp["launched"].all() and ramp["month_since_launch"].tolist() == [1, 2, 3]
+    # one month sold and no launch volume: too little to scale a curve by; statistics stay
+    assert "BARE" not in set(fc["sku"])
+    # the demand plan takes the curve over the statistics' flat 30
+    forecast = pd.DataFrame({
+        "sku": pd.array(["RAMP"] * 3, dtype="string"), "period": periods,
+        "qty_forecast": [30.0] * 3, "qty_q10": [10.0] * 3, "qty_q90": [50.0] * 3,
+        "model": "history_mean", "demand_class": "new"})
+    model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE, products=products)
+    plan = model.predict(forecast, products=products)
+    mine = plan[plan["sku"] == "RAMP"]
+    expected = lifecycle.launch_forecast(products, actuals, periods, cycle=CYCLE)  # 12-month
+    expected = expected[expected["sku"] == "RAMP"]["qty_stat"].tolist()           # curves
+    assert mine["qty_consensus"].tolist() == pytest.approx(expected)
+    assert mine["qty_consensus"].iloc[1] > 30.0  # not the statistics' flat 30
+    # (no launch in this short history covers 12 months: the linear ramp)
+    assert set(mine["model"]) == {"npi_ramp"}
