@@ -293,6 +293,40 @@ def accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *, lags: Sequence[int
     return frame.drop(columns=["abs_error", "error"])
 
 
+def accuracy_by_month(archive: pd.DataFrame, actuals: pd.DataFrame, *, lag: int = 1
+                      ) -> pd.DataFrame:
+    """WAPE and bias of the archived forecasts at one lag, month by month.
+
+    A table pooled over every archived cycle (:func:`accuracy`) hides how
+    accuracy moves: this gives each month the forecasts were *for* its own
+    figures, as a monthly scorecard reads them.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (the month forecast), ``qty_actual``, then ``wape`` and
+        ``bias`` of the statistical forecast and of the consensus
+        (``wape_statistical, bias_statistical, wape_consensus,
+        bias_consensus``), oldest month first.
+    """
+    rows = _scored(archive, actuals, (lag,))
+    columns = ["period", "qty_actual", "wape_statistical", "bias_statistical", "wape_consensus",
+               "bias_consensus"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = rows.groupby("period", as_index=False).agg(qty_actual=("qty", "sum"))
+    for name in ("statistical", "consensus"):
+        column = MEASURES[name]
+        part = rows.assign(abs_error=(rows[column] - rows["qty"]).abs(),
+                           error=rows[column] - rows["qty"]).groupby("period").agg(
+            abs_error=("abs_error", "sum"), error=("error", "sum"))
+        total = out.set_index("period")["qty_actual"]
+        total = total.where(total > 0)
+        out[f"wape_{name}"] = (part["abs_error"] / total).to_numpy()
+        out[f"bias_{name}"] = (part["error"] / total).to_numpy()
+    return out[columns].sort_values("period", ignore_index=True)
+
+
 def fva(accuracy_table: pd.DataFrame, *, lag: int = 1) -> pd.DataFrame:
     """The forecast value added staircase at one lag.
 

@@ -68,6 +68,16 @@ def test_accuracy_and_fva_by_hand(tmp_path):
     assert staircase["fva"].iloc[4] == pytest.approx(4 / 30)
     # only earlier cycles
     assert archive.read_archive(tmp_path, before=M[3])["snapshot"].unique().tolist() == [M[2]]
+    # month by month at lag 1: March (stat 12, consensus 10 against 10), April (18, 20
+    # against 20)
+    monthly = archive.accuracy_by_month(stored, hist, lag=1)
+    assert monthly["period"].tolist() == [M[2], M[3]]
+    assert monthly["wape_statistical"].tolist() == pytest.approx([0.2, 0.1])
+    assert monthly["bias_statistical"].tolist() == pytest.approx([0.2, -0.1])
+    assert monthly["wape_consensus"].tolist() == pytest.approx([0.0, 0.0])
+    # the last two months with actuals, April and May (May has no lag-1 forecast): April alone
+    april = archive.accuracy(stored, hist, lags=(1,), months=2)
+    assert april.set_index("forecast").loc["statistical", "wape"] == pytest.approx(2 / 20)
 
 
 def test_rerun_replaces_only_its_own_cycle(tmp_path):
