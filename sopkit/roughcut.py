@@ -314,11 +314,22 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
             late = int(months_between(decide_by, start))
             status = ("overdue" if late > 0 else "decide now" if late == 0
                       else f"decide by {fmt_month(decide_by)}")
-            text = (f"{key}: from {fmt_month(first_over)} load exceeds regular, overtime and "
-                    f"temporary-staff capacity even with {build_ahead_months} month(s) of "
-                    f"building ahead ({int(short_of.sum())} month(s) of {len(group)}; "
-                    f"{peak_text}, {max(short, 0):,.0f} h short). New capacity takes "
-                    f"{lead_time} month(s): ")
+            if pd.notna(first_peak) and first_peak < first_over:
+                # the load is over capacity earlier than the shortage the outlook dates:
+                # building ahead covers those months until the spare hours run out
+                text = (f"{key}: load exceeds regular, overtime and temporary-staff capacity "
+                        f"in {int(peak_over.sum())} month(s) from {fmt_month(first_peak)} "
+                        f"({peak_text}, {max(short, 0):,.0f} h short); building up to "
+                        f"{build_ahead_months} month(s) ahead covers that until "
+                        f"{fmt_month(first_over)}, from when it is short in "
+                        f"{int(short_of.sum())} month(s) of {len(group)}. New capacity takes "
+                        f"{lead_time} month(s): ")
+            else:
+                text = (f"{key}: from {fmt_month(first_over)} load exceeds regular, overtime "
+                        f"and temporary-staff capacity even with {build_ahead_months} month(s) "
+                        f"of building ahead ({int(short_of.sum())} month(s) of {len(group)}; "
+                        f"{peak_text}, {max(short, 0):,.0f} h short). New capacity takes "
+                        f"{lead_time} month(s): ")
             text += (f"the decision was due in {fmt_month(decide_by)}, {late} month(s) ago"
                      if late > 0 else "decide in this cycle" if late == 0
                      else f"decide by {fmt_month(decide_by)}")

@@ -82,10 +82,12 @@ def test_load_capacity_and_first_overload_by_hand():
     assert asm["status"] == "decide by 2026-03"
     assert asm["hours_short_at_peak"] == pytest.approx(25)
     assert asm["peak_utilisation"] == pytest.approx(195 / 170)
+    # over capacity from May (4 months), short even building ahead from June: both said
     assert asm["explanation"] == (
-        "ASM: from 2026-06 load exceeds regular, overtime and temporary-staff capacity even "
-        "with 2 month(s) of building ahead (3 month(s) of 8; peak 115 % in 2026-06, 25 h "
-        "short). New capacity takes 3 month(s): decide by 2026-03.")
+        "ASM: load exceeds regular, overtime and temporary-staff capacity in 4 month(s) from "
+        "2026-05 (peak 115 % in 2026-06, 25 h short); building up to 2 month(s) ahead covers "
+        "that until 2026-06, from when it is short in 3 month(s) of 8. New capacity takes 3 "
+        "month(s): decide by 2026-03.")
     r3 = flags.loc["R3"]
     assert r3["status"] == "peaks only" and pd.isna(r3["decide_by"])
     assert r3["first_peak_overload"] == pd.Timestamp("2026-03-01")
@@ -251,7 +253,10 @@ def test_capacity_brief_takes_the_most_urgent_resource():
     assert brief["resource_family"].tolist() == ["ASM", "R3"]
     asm = brief.iloc[0]
     assert asm["status"] == "decide now" and asm["decide_by"] == pd.Timestamp("2026-01-01")
-    assert asm["explanation"].startswith("ASM: from 2026-05 load exceeds")
+    assert asm["explanation"].startswith(
+        "ASM: load exceeds regular, overtime and temporary-staff capacity in 3 month(s) from "
+        "2026-03")
+    assert "covers that until 2026-05, from when it is short" in asm["explanation"]
     assert ("more urgent than the pooled hours: R2: from 2026-03 load exceeds"
             in asm["explanation"])
     assert "R1:" not in asm["explanation"]  # enough capacity: not more urgent
