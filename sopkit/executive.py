@@ -323,6 +323,8 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         no production planned in the months measured; else the months
         measured), ``revenue_vs_budget`` without a budget, ``utilisation``
         when a resource is over its regular hours in some month,
+        ``inventory_turns`` when stock runs more than 5 % below its
+        safety-stock target in some month,
         ``tier1_fill_rate`` when a tier-1 SKU is planned below its safety
         stock, ``fill_rate`` (by value, and the family served worst) and the
         split of ``revenue_vs_budget`` with ``financials``.
@@ -343,6 +345,9 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         text = _buffer_note(plan, products, n_named)
         if text:
             notes["tier1_fill_rate"] = text
+        text = _stock_note(plan, products)
+        if text:
+            notes["inventory_turns"] = text
     if financials is not None and len(financials):
         text = _fill_note(financials)
         if text:
@@ -352,6 +357,22 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
             if text:
                 notes["revenue_vs_budget"] = text
     return notes
+
+
+def _stock_note(plan: pd.DataFrame, products: pd.DataFrame, *, slack: float = 0.05) -> str:
+    """Turns are high partly because stock runs below its safety-stock target: say so."""
+    from sopkit.supply import inventory_projection
+
+    if not {"inventory_end", "safety_stock", "qty_written_off"} <= set(plan.columns) \
+            or "unit_cost" not in products.columns:
+        return ""
+    projection = inventory_projection(plan, products).sort_values("period")
+    worst = projection.loc[projection["below_target_value"].idxmax()]
+    if not worst["below_target_value"] > slack * max(worst["safety_stock_value"], 1e-9):
+        return ""
+    return (f"stock is {worst['below_target_value']:,.0f} below its safety-stock target in "
+            f"{fmt_month(worst['period'])} ({int(worst['skus_below_target'])} SKUs): the "
+            "turns are high partly because stock runs short")
 
 
 def _fill_note(financials: pd.DataFrame) -> str:

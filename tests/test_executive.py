@@ -288,6 +288,17 @@ def test_kpi_notes_name_what_a_pooled_kpi_hides():
     assert executive.scorecard_table(card)["note"].iloc[0].startswith("1 of 2 tier-1 SKUs")
     assert "tier1_fill_rate" not in executive.kpi_notes(
         production=None, plan=plan.assign(inventory_end=60.0), products=products)
+    # stock below target, valued at unit cost 2: most in January, A 50 + C 50 = 100 units
+    # missing (B holds its 50), 200 of a target of 300
+    valued = executive.kpi_notes(production=None, plan=plan.assign(qty_written_off=0.0),
+                                 products=products.assign(unit_cost=2.0))
+    assert valued["inventory_turns"] == (
+        "stock is 200 below its safety-stock target in 2027-01 (2 SKUs): the turns are high "
+        "partly because stock runs short")
+    # within 5 % of the target: nothing to say
+    assert "inventory_turns" not in executive.kpi_notes(
+        production=None, plan=plan.assign(qty_written_off=0.0, inventory_end=49.0),
+        products=products.assign(unit_cost=2.0))
 
 
 def test_kpi_notes_split_the_budget_gap_and_give_the_fill_rate_by_value():
