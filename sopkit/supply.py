@@ -1445,11 +1445,15 @@ def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
         overtime = float(in_window["overtime_hours"].sum())
         temps = float(in_window["temp_hours"].sum()) if "temp_hours" in in_window else 0.0
         built = short = 0.0
+        built_by: list[str] = []
         for sku in drivers:
             short += float(by_sku.loc[(sku, row.period), "qty_short"])
             if t > 0:
                 before = by_sku.loc[(sku, months[t - 1])]
-                built += max(float(before["inventory_end"] - before["safety_stock"]), 0.0)
+                ahead = max(float(before["inventory_end"] - before["safety_stock"]), 0.0)
+                built += ahead
+                if ahead > 0.5:
+                    built_by.append(f"{ahead:,.0f} of {sku}")
         utilisation = row.hours / row.capacity_hours if row.capacity_hours > 0 else np.nan
         rise = "; ".join(f"{sku} (+{r:,.0f} h)" for sku, r in zip(mine["sku"], mine["rise"],
                                                                    strict=True))
@@ -1467,7 +1471,8 @@ def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
         if temps > 1e-6:
             levers.append(f"{temps:,.0f} h of temporary staff ({span})")
         if built > 1e-6:
-            levers.append(f"{built:,.0f} units of {_listing(drivers)} built ahead")
+            levers.append(f"{built:,.0f} units built ahead ({_listing(built_by)})" if built_by
+                          else f"{built:,.0f} units built ahead")
         if levers:
             text += ". The plan covers it with " + " and ".join(levers)
         elif short <= 1e-6:

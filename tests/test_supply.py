@@ -721,7 +721,7 @@ def test_capacity_pressure_names_the_promotion_and_the_plan_answer():
     assert row["explanation"] == (
         "R1 in Mar 2026: demand needs 130 h, 130 % of its 100 h regular capacity. Above its "
         "usual month mainly because of A (+27 h); promotion P1 on A (+80 %, Mar 2026). The "
-        "plan covers it with 10 h overtime (Jan–Mar 2026) and 20 units of A built ahead; "
+        "plan covers it with 10 h overtime (Jan–Mar 2026) and 20 units built ahead (20 of A); "
         "nothing of it is short.")
     calm = plan_supply(demand_frame({"A": [50, 50, 50], "B": [40, 40, 40]}), data,
                        cycle=CYCLE, horizon=3)
