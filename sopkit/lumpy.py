@@ -1000,7 +1000,13 @@ def adjustment_outcomes(adjust: pd.DataFrame, demand: _Demand,
 
 
 def adjustment_bias(outcomes: pd.DataFrame, *, prior_strength: float) -> pd.DataFrame:
-    """Fraction of past adjustments that came true, per owner and direction.
+    """How much of past adjustments came true, per owner and direction.
+
+    β is the share of an adjustment's size that the actuals bore out, on
+    average, larger adjustments weighing more (a least-squares slope of the
+    realised change on the adjusted one, through the origin): 1 when
+    adjustments came true in full, 0 when they added nothing (or made it
+    worse). It is not the share of adjustments that were right.
 
     ``β = clip(Σ δ·(actual − stat) / Σ δ², 0, 1)`` per owner and direction,
     shrunk towards the direction's β over all owners with weight ``n / (n +
