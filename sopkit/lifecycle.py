@@ -38,7 +38,9 @@ families' ramps differ beyond one launch's noise (:func:`pooled_ramp`); an
 analog named in the product master is used as it is. The new product's forecast in month ``k``
 after its launch is ``launch_volume × factor_k`` (``launch_volume`` is the
 expected monthly demand once ramped up); without a ``launch_volume`` the
-analogs' mean ramped-up level is used.
+analogs' mean ramped-up level is used. A launch in progress (launched fewer
+than ``curve_months − plateau_months`` months before the cycle) stays on its
+curve, its volume updated by what it has sold (:func:`launch_forecast`).
 
 Ends of life
 ------------
