@@ -25,8 +25,9 @@ cost in currency, >= 0, default 0: qualifying a second source, hiring and
 training a shift; taken off its margins when options are compared),
 ``cost_per_month`` (what the option costs every month it runs, >= 0, default
 0: a shift premium, a second source's price premium; :func:`run_scenarios`
-adds it for every month planned to ``cost``, so an option priced over the
-24-month outlook pays it 24 times) — and any of:
+adds it to ``cost`` for every month planned in which the option runs
+(:func:`months_running`: all of them unless its changes have ``from``/``to``),
+so an option priced over the 24-month outlook pays it up to 24 times) — and any of:
 
 ``demand``: list of changes, each ``scope`` — ``all``, ``family`` (with
     ``family``: a name or a list), ``sku`` (with ``sku``: a code or a list) or
@@ -168,6 +169,26 @@ def _resolve_month(value, cycle: pd.Timestamp) -> pd.Timestamp:
         sign = 1 if relative.group(1) == "+" else -1
         return add_months(cycle, sign * int(relative.group(2)))
     return parse_month(value)
+
+
+def months_running(spec: dict, *, cycle, months: int) -> int:
+    """The months of a plan of ``months`` from ``cycle`` in which a validated scenario runs.
+
+    An option runs where any of its changes (``demand``, ``capacity``,
+    ``costs``) applies: a change without ``from``/``to`` applies every month,
+    so does an option that only sets ``supply`` flags. A second source that
+    delivers from the fifth month (``from: "+4"``) runs 8 months of 12, and
+    its ``cost_per_month`` is paid 8 times, not 12.
+    """
+    start = cycle_month(cycle)
+    window = pd.Series(pd.date_range(start, periods=int(months), freq="MS"))
+    changes = [c for key in ("demand", "capacity", "costs") for c in spec.get(key) or []]
+    if not changes:
+        return int(months)
+    running = pd.Series(False, index=window.index)
+    for change in changes:
+        running |= _months_mask(window, change, start)
+    return int(running.sum())
 
 
 def _validate_one(spec, position: int) -> dict:
@@ -459,7 +480,10 @@ def _apply_capacity(data: Dataset, changes: list[dict], cycle: pd.Timestamp,
                     frame[column] = values.where(~mask, values * change["factor"])
             continue
         first = _resolve_month(change["from"], cycle) if change["from"] is not None else cycle
-        last = _resolve_month(change["to"], cycle) if change["to"] is not None else last_period
+        # open-ended: to the plan's last month (when the check runs before any plan exists,
+        # or the change starts after it, its first month alone)
+        last = (_resolve_month(change["to"], cycle) if change["to"] is not None
+                else max(last_period, first))
         if last < first:
             check.fail(f"capacity[{i}].to", f"ends before it starts ({first:%Y-%m} > "
                                             f"{last:%Y-%m})")
@@ -647,7 +671,8 @@ def run_scenarios(
         The baseline (scenario ``"Baseline"``) first, then the scenarios in
         the order given: ``scenario, description, status``, ``decision``,
         ``cost`` (the one-off cost plus ``cost_per_month`` × the months
-        planned, ``horizon`` or the planner's default 12), ``cost_per_month``,
+        planned in which the option runs, :func:`months_running`; ``horizon``
+        or the planner's default 12 months planned), ``cost_per_month``,
         ``capacity_codes`` and the KPIs of :func:`scenario_kpis`. A scenario
         the planner finds infeasible keeps its row, with status ``infeasible:
         …`` and NaN KPIs.
@@ -683,6 +708,7 @@ def run_scenarios(
     from sopkit.compute import run_tasks
 
     months = int(plan_kwargs.get("horizon", 12))
+    start = cycle_month(cycle)
     tasks = [(BASELINE, "the plan as it stands", "response", demand_plan, data,
               dict(plan_kwargs), {"decision": None, "cost": 0.0, "cost_per_month": 0.0,
                                   "capacity_codes": ""})]
@@ -692,7 +718,8 @@ def run_scenarios(
         tasks.append((spec["name"], spec["description"], spec["kind"], scenario.demand_plan,
                       scenario.data, scenario.planner_kwargs(**plan_kwargs),
                       {"decision": spec["decision"],
-                       "cost": spec["cost"] + spec["cost_per_month"] * months,
+                       "cost": spec["cost"] + spec["cost_per_month"]
+                       * months_running(spec, cycle=start, months=months),
                        "cost_per_month": spec["cost_per_month"],
                        "capacity_codes": ";".join(codes)}))
     rows = run_tasks(run, tasks, compute=compute)

@@ -316,6 +316,38 @@ def test_run_scenarios_carries_decision_cost_and_capacity_codes(demand_plan, dat
     assert r.loc["Added shift", "cost_per_month"] == 0.0
 
 
+def test_a_monthly_cost_is_paid_for_the_months_an_option_runs():
+    from sopkit.scenarios import months_running, validate_scenarios
+
+    late, window, flags = validate_scenarios([
+        {"name": "Late source", "cost_per_month": 250,
+         "capacity": [{"component": "CTRL", "factor": 1.3, "from": "+4"}]},
+        {"name": "Two windows", "demand": [{"scope": "all", "factor": 0.9, "from": "+1",
+                                            "to": "+2"}],
+         "capacity": [{"resource": "R1", "factor": 1.2, "from": "+2", "to": "+5"}]},
+        {"name": "Flags only", "supply": {"allow_overtime": False}}])
+    # from the fifth month of twelve: 8 months; over the 24-month outlook: 20
+    assert months_running(late, cycle="2026-11", months=12) == 8
+    assert months_running(late, cycle="2026-11", months=24) == 20
+    # months 2-3 and 3-6 overlap: months 2 to 6, 5 of them
+    assert months_running(window, cycle="2026-11", months=12) == 5
+    assert months_running(flags, cycle="2026-11", months=12) == 12
+
+
+def test_an_open_ended_change_from_a_later_month_passes_the_check_before_planning(data):
+    from sopkit.scenarios import apply_scenario
+
+    # the parameters are checked against the data before any demand plan exists: a change
+    # "from +4" with no end must not read as ending at the cycle
+    spec = {"name": "Late source", "capacity": [{"component": "CTRL", "factor": 1.3,
+                                                  "from": "+4"}]}
+    empty = pd.DataFrame({"sku": pd.Series(dtype="string"),
+                          "period": pd.Series(dtype="datetime64[ns]")})
+    inputs = apply_scenario(empty, data, spec, cycle=CYCLE)
+    assert inputs.component_capacity["period"].tolist() == [pd.Timestamp(CYCLE)
+                                                           + pd.DateOffset(months=4)]
+
+
 def test_month_limited_capacity_needs_a_planner_that_takes_it(demand_plan, data):
     def old_planner(demand_plan, data, *, cycle, horizon=12):  # no capacity overrides
         raise AssertionError("must not be called")
