@@ -413,6 +413,60 @@ def _no_lead_time(data: Dataset, cycle) -> list[dict]:
     ]
 
 
+COMPONENT_USE_MONTHS = 12  # months of history whose component use is set against capacity
+COMPONENT_USE_SLACK = 0.1  # use above capacity by more than this share is reported
+
+
+@check("component_use_above_capacity", "A component whose use in the recent history (demand "
+       "times the bill of materials) exceeds what its suppliers can deliver: the capacity in "
+       "components.csv may be out of date, and the supply plan holds to it.")
+def _component_use_above_capacity(data: Dataset, cycle) -> list[dict]:
+    components, bom, actuals = data.components, data.bom, data.actuals
+    if components.empty or bom.empty or actuals.empty:
+        return []
+    end = (pd.Timestamp(cycle) if cycle is not None
+           else pd.to_datetime(actuals["period"]).max() + pd.DateOffset(months=1))
+    start = end - pd.DateOffset(months=COMPONENT_USE_MONTHS)
+    recent = actuals[(pd.to_datetime(actuals["period"]) >= start)
+                     & (pd.to_datetime(actuals["period"]) < end)]
+    if recent.empty:
+        return []
+    demand = recent.groupby(["sku", "period"], as_index=False)["qty"].sum()
+    demand["sku"] = demand["sku"].astype("string")
+    links = bom.assign(sku=bom["sku"].astype("string"),
+                       component=bom["component"].astype("string"))
+    use = demand.merge(links[["sku", "component", "qty_per"]], on="sku")
+    if use.empty:
+        return []
+    use["used"] = use["qty"].astype(float) * use["qty_per"].astype(float)
+    monthly = use.groupby(["component", "period"])["used"].sum().reset_index()
+    n_months = max(int(months_between(start, end)), 1)
+    found = []
+    for pos, row in enumerate(components.itertuples(index=False)):
+        code = str(row.component)
+        mine = monthly[monthly["component"] == code]
+        if mine.empty:
+            continue
+        capacity = float(row.supplier_capacity) + float(
+            np.nan_to_num(getattr(row, "backup_capacity", 0.0)))
+        mean = float(mine["used"].sum()) / n_months
+        if not mean > capacity * (1 + COMPONENT_USE_SLACK):
+            continue
+        top = mine.loc[mine["used"].idxmax()]
+
+        def amount(x: float) -> str:  # whole units, a decimal for small non-whole amounts
+            return f"{x:,.0f}" if x >= 100 or abs(x - round(x)) < 0.05 else f"{x:,.1f}"
+
+        found.append(_finding(
+            "warning", "components", None,
+            f"component {code}: the last {n_months} months' demand used {amount(mean)} a "
+            f"month on average (most {amount(float(top['used']))} in "
+            f"{fmt_month(top['period'])}) against a supplier capacity of {amount(capacity)} a "
+            "month (backup included): is components.csv current? The supply plan holds to it",
+            "procurement", row=pos + 2, column="supplier_capacity"))
+    return found
+
+
 @check("launch_data", "A new product without a launch month, or with an analog SKU that is "
        "not in the product master.")
 def _launch_data(data: Dataset, cycle) -> list[dict]:

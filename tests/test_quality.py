@@ -203,7 +203,8 @@ def test_every_check_registered_and_errors_first():
                            "discontinued_with_stock", "unit_mismatch", "unknown_sku",
                            "missing_price_cost", "unread_file", "unknown_column",
                            "no_lead_time", "launch_data", "snapshot_after_cycle",
-                           "stale_export", "stale_deal", "reopened_deal", "after_end_of_life"}
+                           "stale_export", "stale_deal", "reopened_deal", "after_end_of_life",
+                           "component_use_above_capacity"}
     routings = clean_frames()["routings"].iloc[:2]
     products = clean_frames()["products"]
     products.loc[products["sku"] == "B-2", "price"] = 1.0
@@ -506,3 +507,27 @@ def test_an_old_pipeline_export_is_named():
         "new snapshot")
     # two months old is a normal lag (the export of the month before the cycle, and one)
     assert quality_findings(data, cycle="2024-05", checks=["stale_export"]).empty
+
+
+def test_a_component_used_beyond_its_suppliers_capacity_is_questioned():
+    # demand Oct-Dec 2026 (cycle 2027-01, 12 months back from it): A-1 22 units, B-2 9; A-1
+    # takes 2 of C1 a unit, B-2 one: 44 + 9 = 53 over 12 months, 4.4 a month against a
+    # capacity of 3 (+ backup 1): more than 10 % above. C2 (only B-2, 9 over 12 months =
+    # 0.75 a month) against 1: fine.
+    components = strings(pd.DataFrame({"component": ["C1", "C2"], "supplier_capacity": [3.0, 1.0],
+                                       "backup_capacity": [1.0, 0.0]}))
+    bom = strings(pd.DataFrame({"sku": ["A-1", "B-2", "B-2"], "component": ["C1", "C1", "C2"],
+                                "qty_per": [2.0, 1.0, 1.0]}))
+    found = quality_findings(dataset(components=components, bom=bom), cycle="2027-01",
+                             checks=["component_use_above_capacity"])
+    assert len(found) == 1
+    row = found.iloc[0]
+    assert (row["table"], row["row"], row["column"], row["owner"]) == (
+        "components", 2, "supplier_capacity", "procurement")
+    assert row["detail"] == (
+        "component C1: the last 12 months' demand used 4.4 a month on average (most 29 in "
+        "2026-12) against a supplier capacity of 4 a month (backup included): is "
+        "components.csv current? The supply plan holds to it")
+    roomy = components.assign(supplier_capacity=[4.0, 1.0])
+    assert quality_findings(dataset(components=roomy, bom=bom), cycle="2027-01",
+                            checks=["component_use_above_capacity"]).empty
