@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sopkit import kpi
+from sopkit.labels import listing
 from sopkit.periods import add_months, fmt_month
 
 KPI_LABELS = {
@@ -366,7 +367,7 @@ def _stock_note(plan: pd.DataFrame, products: pd.DataFrame, *, slack: float = 0.
     if not {"inventory_end", "safety_stock", "qty_written_off"} <= set(plan.columns) \
             or "unit_cost" not in products.columns:
         return ""
-    projection = inventory_projection(plan, products).sort_values("period")
+    projection = inventory_projection(plan, products)
     worst = projection.loc[projection["below_target_value"].idxmax()]
     if not worst["below_target_value"] > slack * max(worst["safety_stock_value"], 1e-9):
         return ""
@@ -426,15 +427,9 @@ def _budget_note(financials: pd.DataFrame, budget: pd.DataFrame, n_named: int) -
             "demand unserved")
     below = by[by["demand_gap"] < 0].sort_values("demand_gap")
     if len(below):
-        named = [f"{family} {gap:+,.0f}" for family, gap in
-                 below["demand_gap"].head(n_named).items()]
-        text += f"; demand furthest below budget: {_more(named, len(below))}"
+        named = [f"{family} {gap:+,.0f}" for family, gap in below["demand_gap"].items()]
+        text += f"; demand furthest below budget: {listing(named, n_named)}"
     return text
-
-
-def _more(named: list[str], total: int, what: str = "") -> str:
-    text = ", ".join(named)
-    return text if total <= len(named) else f"{text} and {total - len(named)} more{what}"
 
 
 def _months(n) -> str:
@@ -453,11 +448,11 @@ def _utilisation_note(resource_load: pd.DataFrame, n_named: int) -> str:
         return ""
     months = resource_load["period"].nunique()
     named = [f"{r.resource} in {int(r.months_over_capacity)} of {_months(months)} "
-             f"(peak {r.peak_utilisation:.0%})" for r in over.head(n_named).itertuples()]
+             f"(peak {r.peak_utilisation:.0%})" for r in over.itertuples()]
     busiest = by.sort_values(["utilisation", "resource"], ascending=[False, True]).iloc[0]
     return (f"all {len(by)} resources pooled; busiest {busiest['resource']} at "
             f"{busiest['utilisation']:.0%} on average; over regular hours: "
-            f"{_more(named, len(over))}")
+            f"{listing(named, n_named)}")
 
 
 def _buffer_note(plan: pd.DataFrame, products: pd.DataFrame, n_named: int) -> str:
@@ -474,9 +469,9 @@ def _buffer_note(plan: pd.DataFrame, products: pd.DataFrame, n_named: int) -> st
     empty = cover[cover["months_empty"] > 0]
     if len(empty):
         named = [f"{r.sku} ({_months(r.months_empty)} from {fmt_month(r.first_empty)})"
-                 for r in empty.head(n_named).itertuples()]
+                 for r in empty.itertuples()]
         text += (f"; {len(empty)} {'ends' if len(empty) == 1 else 'end'} a month with no "
-                 f"stock: {_more(named, len(empty))}")
+                 f"stock: {listing(named, n_named)}")
     return text
 
 

@@ -79,6 +79,13 @@ def heading(name: str) -> str:
     return " ".join(WORDS.get(word, word) for word in name.split("_") if word)
 
 
+def listing(names, limit: int = 3) -> str:
+    """The first ``limit`` names, then how many more: ``"A, B, C and 4 more"``."""
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def signed_percent(value: float) -> str:
     """A signed share as a percentage, one decimal: ``+5.2%``, ``-0.4%``;
     ``+0.0%`` for anything that rounds to zero (not ``-0.0%``)."""

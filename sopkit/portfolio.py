@@ -420,8 +420,8 @@ def rationalisation(
         :func:`slow_movers` output.
     pipeline : DataFrame, optional
         The pipeline (``snapshot, deal_id, sku, period, qty, probability``,
-        optional ``outcome``): the open lines of its latest snapshot before
-        ``cycle``.
+        optional ``outcome``): the open lines of its latest snapshot on or
+        before ``cycle``, the one the plan uses.
 
     Returns
     -------
@@ -508,16 +508,13 @@ def rationalisation(
 
 
 def _open_deals(pipeline: pd.DataFrame, start: pd.Timestamp) -> dict[str, str]:
-    """Per SKU, the open lines of the latest pipeline snapshot before ``start``, in words."""
+    """Per SKU, the open lines of the snapshot the plan uses (the latest on or before
+    ``start``, :func:`sopkit.quality.latest_snapshot`), in words."""
+    from sopkit.quality import latest_snapshot
+
     if pipeline is None or pipeline.empty:
         return {}
-    snapshot = pd.to_datetime(pipeline["snapshot"])
-    before = pipeline[snapshot < start]
-    if before.empty:
-        return {}
-    latest = before[pd.to_datetime(before["snapshot"]) == pd.to_datetime(before["snapshot"]).max()]
-    if "outcome" in latest.columns:
-        latest = latest[latest["outcome"].isna()]
+    latest = latest_snapshot(pipeline, start, open_only=True)
     out = {}
     for sku, part in latest.groupby(latest["sku"].astype(str)):
         n = part["deal_id"].nunique()

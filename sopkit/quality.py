@@ -505,7 +505,7 @@ def _source_rows(data: Dataset, table: str, frame: pd.DataFrame) -> tuple[str, l
             [None if pd.isna(r) else int(r) for r in rows])
 
 
-def _latest_rows(frame: pd.DataFrame, cycle, *, open_only: bool = False) -> pd.DataFrame:
+def latest_snapshot(frame: pd.DataFrame, cycle, *, open_only: bool = False) -> pd.DataFrame:
     """The rows of the latest snapshot on or before the cycle (the one the plan uses);
     with ``open_only``, without the rows that record a deal's outcome."""
     if cycle is not None:
@@ -559,7 +559,7 @@ def _snapshot_after_cycle(data: Dataset, cycle) -> list[dict]:
 def _stale_deal(data: Dataset, cycle) -> list[dict]:
     from sopkit.lumpy import SLIP_WINDOW
 
-    latest = _latest_rows(data.pipeline, cycle, open_only=True)
+    latest = latest_snapshot(data.pipeline, cycle, open_only=True)
     if latest.empty:
         return []
     late = np.asarray(months_between(latest["period"], latest["snapshot"]))
@@ -621,7 +621,7 @@ def _reopened_deal(data: Dataset, cycle) -> list[dict]:
     if closed.empty:
         return []
     first_close = closed.groupby(key, observed=True)[["snapshot", "outcome"]].first()
-    open_now = _latest_rows(pipeline, None, open_only=True).merge(
+    open_now = latest_snapshot(pipeline, None, open_only=True).merge(
         first_close.rename(columns={"snapshot": "closed_in", "outcome": "recorded"})
         .reset_index(), on=key)
     reopened = open_now[open_now["snapshot"] > open_now["closed_in"]]
@@ -647,7 +647,7 @@ def _after_end_of_life(data: Dataset, cycle) -> list[dict]:
     discontinued = set(data.products.loc[_status(data.products) == "discontinued", "sku"])
     found = []
     for table, owner in SNAPSHOT_OWNERS.items():
-        current = _latest_rows(getattr(data, table), cycle, open_only=True)
+        current = latest_snapshot(getattr(data, table), cycle, open_only=True)
         if current.empty:
             continue
         if cycle is not None:

@@ -189,6 +189,7 @@ from scipy.optimize import linprog
 
 from sopkit.dataset import Dataset
 from sopkit.errors import DataError, InfeasiblePlanError, ParameterError, Problem, problems_frame
+from sopkit.labels import listing
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
 
 __all__ = ["SupplyPlan", "capacity_pressure", "expiry_risk", "inventory_projection",
@@ -431,7 +432,7 @@ def _capacity_problems(res_frame: pd.DataFrame, resources: pd.Index, limit: np.n
             "resources.csv", int(row) + 2 if isinstance(row, (int, np.integer)) else None,
             "capacity_hours", f"resource {resources[r]} has no capacity (regular, overtime or "
             f"temporary staff) in any month of the plan, but {len(names)} SKU(s) with demand "
-            f"are routed through it ({_listing(names)}): they go short unless outsourced",
+            f"are routed through it ({listing(names)}): they go short unless outsourced",
             str(resources[r])))
     return problems
 
@@ -1133,11 +1134,6 @@ def _run_start(full: np.ndarray) -> np.ndarray:
     return start
 
 
-def _listing(names: list[str], limit: int = 3) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
 def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
@@ -1248,13 +1244,13 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
             who = sorted({sku_names[u] for u, _ in favoured})
             tiers = (f"tier-{levels[0]}" if len(levels) == 1
                      else f"higher-priority (tier {levels[0]}–{levels[-1]})")
-            parts.append(f"capacity on {_listing(on)} was given to {tiers} items "
-                         f"({_listing(who)})")
+            parts.append(f"capacity on {listing(on)} was given to {tiers} items "
+                         f"({listing(who)})")
         if leaner:
             on = sorted({name for _, name in leaner})
             who = sorted({sku_names[u] for u, _ in leaner})
-            parts.append(f"within tier {int(tier[i])}, {_listing(on)} went to items that need "
-                         f"less of it per unit ({_listing(who)}): the plan serves as many "
+            parts.append(f"within tier {int(tier[i])}, {listing(on)} went to items that need "
+                         f"less of it per unit ({listing(who)}): the plan serves as many "
                          "units of a tier as it can")
         if not parts:
             parts.append("none of its resources or components is fully used and it cannot "
@@ -1471,7 +1467,7 @@ def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
         if temps > 1e-6:
             levers.append(f"{temps:,.0f} h of temporary staff ({span})")
         if built > 1e-6:
-            levers.append(f"{built:,.0f} units built ahead ({_listing(built_by)})" if built_by
+            levers.append(f"{built:,.0f} units built ahead ({listing(built_by)})" if built_by
                           else f"{built:,.0f} units built ahead")
         if levers:
             text += ". The plan covers it with " + " and ".join(levers)
@@ -1479,7 +1475,7 @@ def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
             text += ". The plan serves it from stock on hand or built earlier"
         else:
             text += ". The plan has no lever left for it"
-        text += (f"; {short:,.0f} units of {_listing(drivers)} are still short."
+        text += (f"; {short:,.0f} units of {listing(drivers)} are still short."
                  if short > 1e-6 else "; nothing of it is short." if drivers else ".")
         rows.append({"resource": row.resource, "period": row.period, "demand_hours": row.hours,
                      "capacity_hours": row.capacity_hours, "demand_utilisation": utilisation,
@@ -1668,7 +1664,7 @@ def end_of_life_stock(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFram
         upto = part[part["period"] <= eol]
         left = (float(upto["inventory_end"].iloc[-1]) if len(upto)
                 else float(part["inventory_start"].iloc[0]))
-        if left <= 0.5 or eol >= part["period"].max():
+        if left <= 0.5 or eol > part["period"].max():
             continue  # sold out, or its end of life lies beyond the plan
         rows.append({"sku": sku, "family": master.loc[sku, "family"],
                      "eol_period": eol,

@@ -213,12 +213,12 @@ def test_rationalisation_reasons():
         rationalisation(classes, products, cycle="2027-01", price_band=-1)
     clean = rationalisation(classes[classes["sku"] == "BIG"], products, cycle="2027-01")
     assert clean.empty and "reasons" in clean.columns
-    # sales still quote R1 (two lines open in the latest snapshot before the cycle) and R2
-    # (a line won: closed, not open); the older snapshot and the one after the cycle
-    # do not count
+    # sales still quote R1 (two lines open in the latest snapshot on or before the cycle),
+    # not R2 (a line won: closed, not open); the older snapshot and the one after the
+    # cycle do not count
     pipeline = pd.DataFrame({
-        "snapshot": pd.to_datetime(["2026-11-01", "2026-12-01", "2026-12-01", "2026-12-01",
-                                    "2027-01-01"]),
+        "snapshot": pd.to_datetime(["2026-11-01", "2027-01-01", "2027-01-01", "2027-01-01",
+                                    "2027-02-01"]),
         "deal_id": ["D0", "D1", "D2", "D3", "D4"], "sku": ["R5", "R1", "R1", "R2", "R6"],
         "period": pd.to_datetime(["2027-01-01", "2027-02-01", "2027-04-01", "2027-02-01",
                                   "2027-03-01"]),

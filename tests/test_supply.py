@@ -868,6 +868,10 @@ def test_a_phase_outs_stock_left_after_its_end_of_life_is_listed():
     assert (p["qty_demand_to_eol"], p["qty_made"], p["qty_left"], p["value_left"]) == (
         15.0, 0.0, 15.0, 30.0)
     assert out.set_index("sku").loc["Q", "qty_left"] == 4.0
+    # an end of life in the plan's last month still leaves S's 9 units after it
+    last = end_of_life_stock(plan, master.assign(eol_period=master["eol_period"].where(
+        master["sku"] != "S", pd.Timestamp("2026-03-01"))))
+    assert last.set_index("sku").loc["S", "qty_left"] == 9.0
 
 
 def test_resources_planned_beyond_what_they_delivered_lately():
