@@ -247,12 +247,15 @@ def _open_plan_store(args):
 
 
 def cmd_approve(args) -> int:
-    from sopkit.store import approval_message
+    from sopkit.store import approval_message, recommendation_note
 
     with _open_plan_store(args) as store:
         approved = store.approve(args.cycle, by=args.by, note=args.note, version=args.version)
         versions = store.versions(approved.cycle)
         print(approval_message(approved, versions))
+        note = recommendation_note(store.plan(approved.cycle, approved.version).decisions)
+        if note:
+            print(note)
         print(f"  store: {store.display_url}")
     _refresh_index(Path(args.reports) / approved.cycle, versions, approved.cycle)
     return 0

@@ -598,7 +598,7 @@ def structural_components(gaps: pd.DataFrame | None, components, *, cycle, suppl
 def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.DataFrame | None,
                              rubric, *, cycle, horizon: int, supply_horizon: int | None = None,
                              compute=None, gaps: pd.DataFrame | None = None,
-                             **plan_kwargs) -> pd.DataFrame:
+                             adopted=None, **plan_kwargs) -> pd.DataFrame:
     """The prepared decisions on capacity short beyond the supply plan, priced over the outlook.
 
     The reconciliation prices every option over the supply plan's months. A
@@ -628,6 +628,10 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
     gaps : DataFrame, optional
         The supply plan's gaps: decisions on a component short in its last
         months are priced too (needs ``supply_horizon``).
+    adopted : list of dict, optional
+        The options adopted into the plan
+        (:func:`sopkit.scenarios.validate_adopted`): planned in every plan,
+        their decisions not priced again.
 
     Returns
     -------
@@ -649,12 +653,13 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
     if not flagged and not short:
         return empty
     validated = validate_scenarios(specs)
+    taken = {spec["decision"] for spec in adopted or [] if spec["decision"]}
 
     def changes(spec, kind: str) -> set[str]:
         return {c for change in spec["capacity"] for c in change.get(kind, [])}
 
     chosen = {spec["decision"] for spec in validated
-              if spec["decision"] and spec["kind"] != "shock"
+              if spec["decision"] and spec["kind"] != "shock" and spec["decision"] not in taken
               and (flagged & changes(spec, "resource") or short & changes(spec, "component"))}
     if not chosen:
         return empty
@@ -665,7 +670,8 @@ def outlook_decision_options(demand_plan: pd.DataFrame, data, specs, flags: pd.D
     results = run_scenarios(demand_plan, data,
                             [spec for spec in validated if spec["decision"] in chosen
                              and spec["kind"] != "shock"],
-                            cycle=cycle, horizon=months, compute=compute, **plan_kwargs)
+                            cycle=cycle, horizon=months, compute=compute, adopted=adopted,
+                            **plan_kwargs)
     return decision_options(results, rubric).assign(months=months)[columns]
 
 
@@ -749,6 +755,9 @@ def decisions(
     max_gap_decisions: int = 3,
     capacity_flags: pd.DataFrame | None = None,
     outlook_options: pd.DataFrame | None = None,
+    adopted: list[dict] | None = None,
+    cycle=None,
+    supply_horizon: int = 12,
 ) -> pd.DataFrame:
     """The decisions the executive meeting is asked to take.
 
@@ -782,22 +791,58 @@ def decisions(
         outlook's months. Their reason then gives those figures too, and when
         another option comes first over the longer horizon it is the one
         recommended (the capacity is for the months after the supply plan).
+    adopted : list of dict, optional
+        The options already adopted into the plan
+        (:func:`sopkit.scenarios.validate_adopted`): one row each, its
+        decision taken, with its cost over ``supply_horizon`` months from
+        ``cycle``.
 
     Returns
     -------
     DataFrame
         ``decision, context, options, recommendation, reason``.
+
+    Notes
+    -----
+    The run records the Baseline — the plan as it stands, with the adopted
+    options — as its draft version in the plan store. An option recommended
+    here becomes part of the plan of record once the cycle is run again with
+    it adopted; the plan-of-record row says so, so that approving the draft
+    is not mistaken for approving the recommendation.
     """
+    from sopkit.scenarios import BASELINE, adopted_cost
+    from sopkit.store import PLAN_OF_RECORD_DECISION
+
     rows = []
+    adopted = list(adopted or [])
     ranked = ranked_scenarios.dropna(subset=["rank"]).sort_values("rank", kind="stable")
     if len(ranked):
         best = ranked.iloc[0]
+        reason = str(best.get("reason", ""))
+        if str(best["scenario"]) != BASELINE:
+            reason += (". This run's draft version holds the Baseline (the plan as it stands"
+                       + (", with the adopted options" if adopted else "") + f"), not "
+                       f"'{best['scenario']}': to approve a plan with it, add '{best['scenario']}' "
+                       "to 'adopted' in the cycle parameters and run the cycle again, then "
+                       "approve the version that run records")
         rows.append({
-            "decision": "Which plan becomes the plan of record",
+            "decision": PLAN_OF_RECORD_DECISION,
             "context": f"{len(ranked)} options priced in the reconciliation",
             "options": "; ".join(ranked["scenario"].astype(str)),
             "recommendation": str(best["scenario"]),
-            "reason": str(best.get("reason", "")),
+            "reason": reason,
+        })
+    for spec in adopted:
+        cost = (adopted_cost([spec], cycle=cycle, months=supply_horizon) if cycle is not None
+                else spec["cost"])
+        rows.append({
+            "decision": str(spec["decision"] or spec["name"]),
+            "context": "adopted (cycle parameter 'adopted'): planned in this run's supply plan",
+            "options": str(spec["name"]),
+            "recommendation": f"adopted: {spec['name']}",
+            "reason": (f"taken: its changes are in the demand and supply plans this run records "
+                       f"(cost {cost:,.0f} over the {supply_horizon} months planned); to undo it, "
+                       "remove it from 'adopted' and run the cycle again"),
         })
     addressed: set[str] = set()
     if options is not None and len(options):

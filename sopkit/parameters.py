@@ -11,8 +11,9 @@ file, the line and the key.
 The rules: :data:`RULES` for the parameters whose range matters; any other
 parameter must have the type of its default in the notebook's ``parameters``
 cell (a whole number, a number, true/false, a text, a list or a mapping).
-``scenarios``, ``decision_rubric`` and ``kpi_targets`` are checked by the
+``scenarios``, ``adopted``, ``decision_rubric`` and ``kpi_targets`` are checked by the
 functions the steps use on them (:func:`sopkit.scenarios.validate_scenarios`,
+:func:`sopkit.scenarios.validate_adopted`,
 :func:`sopkit.scenarios.validate_rubric`, :func:`sopkit.kpi.validate_targets`),
 and the scenarios' families, SKUs, resources and components against the data
 (:func:`check_against_data`, with ``focus_sku``); ``compute`` by
@@ -147,6 +148,11 @@ def _scenarios(value: Any) -> str:
     return _listing(value) or _raised(validate_scenarios, value)
 
 
+def _names(value: Any) -> str:
+    ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    return "" if ok else f"expected a list of scenario names, got {_shown(value)}"
+
+
 def _rubric(value: Any) -> str:
     from sopkit.scenarios import validate_rubric
 
@@ -194,6 +200,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "decision_rubric": _rubric,
     "kpi_targets": _kpi_targets,
     "scenarios": _scenarios,
+    "adopted": _names,
     "compute": _text_or_mapping,
 }
 
@@ -323,6 +330,17 @@ def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
             where = (_where(source, lines, key) if index is None
                      else _scenario_where(source, lines, index, problem))
             problems.append(f"{where}: {problem}")
+    if "adopted" in params and not any(f"'{key}'" in problem for problem in problems
+                                       for key in ("adopted", "scenarios")):
+        from sopkit.scenarios import validate_adopted
+
+        # the adopted options are names of the file's scenarios (each step that plans them
+        # reads both from the same file)
+        specs = params.get("scenarios") or []
+        problem = _raised(lambda value: validate_adopted(specs, value), params["adopted"])
+        if problem:
+            problems.append(f"{_where(source, lines, 'adopted')}: "
+                            f"{problem.removeprefix('adopted: ')}")
     return problems
 
 

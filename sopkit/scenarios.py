@@ -338,6 +338,184 @@ def validate_scenarios(specs) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------ adopted options
+
+
+def validate_adopted(specs, adopted) -> list[dict]:
+    """The options the executive review adopted into the plan of record, validated.
+
+    The reconciliation prices options; the executive meeting decides. An
+    option it takes is listed by name under ``adopted`` in the cycle
+    parameters, and the next run of the cycle plans it: the demand review
+    applies its demand changes to the consensus demand plan, the supply
+    review plans with its capacity, cost and planner changes, and the
+    reconciliation prices the remaining options against that plan. The
+    version that run records in the plan store is then the plan with the
+    decision in it, so approving it approves the decision too.
+
+    Parameters
+    ----------
+    specs : list of dict
+        The cycle's scenarios (validated here).
+    adopted : list of str or None
+        Names of ``scenarios`` (response options; ``None`` or ``[]``: none).
+
+    Returns
+    -------
+    list of dict
+        The adopted scenarios, normalised, in the order named.
+
+    Raises
+    ------
+    ParameterError
+        For a name no scenario has (naming the closest), a shock, a name
+        given twice, or two options of the same decision (a decision takes
+        one of its options).
+    """
+    if adopted is None:
+        return []
+    if isinstance(adopted, str):
+        adopted = [adopted]
+    if not isinstance(adopted, (list, tuple)) or not all(isinstance(a, str) for a in adopted):
+        raise ParameterError(f"adopted: expected a list of scenario names, got {adopted!r}")
+    validated = validate_scenarios(specs)
+    by_name = {spec["name"].casefold(): spec for spec in validated}
+    out, decisions = [], {}
+    for name in adopted:
+        spec = by_name.get(name.strip().casefold())
+        if spec is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, [s["name"] for s in validated], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParameterError(f"adopted: {name!r} is not the name of a scenario{hint}")
+        if spec["kind"] == "shock":
+            raise ParameterError(f"adopted: {spec['name']!r} is a shock, something that may "
+                                 "happen to the business, not an option it can take")
+        if any(s is spec for s in out):
+            raise ParameterError(f"adopted: {spec['name']!r} is named twice")
+        if spec["decision"] and spec["decision"] in decisions:
+            raise ParameterError(
+                f"adopted: {decisions[spec['decision']]!r} and {spec['name']!r} are two "
+                f"options of the same decision ({spec['decision']}); adopt one of them")
+        if spec["decision"]:
+            decisions[spec["decision"]] = spec["name"]
+        out.append(spec)
+    return out
+
+
+def combine(specs: Sequence[dict], *, name: str | None = None, demand: bool = True,
+            strict: bool = True) -> dict | None:
+    """One scenario that makes the changes of all ``specs`` (validated), or ``None``.
+
+    Demand, capacity and cost changes are kept in order (two capacity changes
+    on the same month multiply, as within one scenario); ``supply`` settings
+    are merged: two options setting one differently are refused (with
+    ``strict=False`` the later one wins: a scenario planned on top of the
+    adopted options). The
+    one-off costs add up; ``cost_per_month`` is not combined (each option
+    runs its own months: :func:`adopted_cost`). With ``demand=False`` the
+    demand changes are left out: the demand review has applied them to the
+    demand plan already.
+    """
+    if not specs:
+        return None
+    supply: dict = {}
+    for spec in specs:
+        for key, value in spec["supply"].items():
+            if strict and key in supply and supply[key] != value:
+                raise ParameterError(f"adopted: the options set supply.{key} differently "
+                                     f"({supply[key]!r} and {value!r})")
+            supply[key] = value
+    combined = {
+        "name": name or " + ".join(spec["name"] for spec in specs),
+        "kind": "response",
+        "demand": [c for spec in specs for c in spec["demand"]] if demand else [],
+        "capacity": [c for spec in specs for c in spec["capacity"]],
+        "costs": [c for spec in specs for c in spec["costs"]],
+        "supply": supply,
+    }
+    return combined
+
+
+def adopted_cost(adopted: Sequence[dict], *, cycle, months: int) -> float:
+    """What the adopted options cost over ``months`` planned from ``cycle``: each one's
+    one-off ``cost`` plus ``cost_per_month`` for the months it runs
+    (:func:`months_running`)."""
+    start = cycle_month(cycle)
+    return float(sum(spec["cost"] + spec["cost_per_month"]
+                     * months_running(spec, cycle=start, months=months) for spec in adopted))
+
+
+def adopted_text(adopted: Sequence[dict], *, cycle, months: int) -> str:
+    """``'A' and 'B' (cost 48,000 over the 12 months planned)`` — for the reports."""
+    if not adopted:
+        return ""
+    names = " and ".join(repr(spec["name"]) for spec in adopted)
+    cost = adopted_cost(adopted, cycle=cycle, months=months)
+    return f"{names} (cost {cost:,.0f} over the {months} months planned)"
+
+
+def adopt_demand(demand_plan: pd.DataFrame, data: Dataset, specs, adopted, *,
+                 cycle) -> pd.DataFrame:
+    """The consensus demand plan with the demand changes of the adopted options.
+
+    The demand review's last step: an option the executive review adopted
+    that changes demand (calling off a campaign, say) changes the demand plan
+    of record. Returns ``demand_plan`` itself when nothing adopted changes
+    demand.
+    """
+    chosen = validate_adopted(specs, adopted)
+    combined = combine(chosen)
+    if combined is None or not combined["demand"]:
+        return demand_plan
+    demand_only = {**combined, "capacity": [], "costs": [], "supply": {}}
+    return apply_scenario(demand_plan, data, demand_only, cycle=cycle).demand_plan
+
+
+def adopted_note(adopted: Sequence[dict], before: pd.DataFrame | None = None,
+                 after: pd.DataFrame | None = None) -> str:
+    """What the adopted options are and, given the demand plan ``before`` and ``after``
+    :func:`adopt_demand`, how much demand they changed; ``""`` without adopted options."""
+    if not adopted:
+        return ""
+    names = " and ".join(repr(spec["name"]) for spec in adopted)
+    text = (f"Adopted by the executive review (cycle parameter 'adopted'): {names}. "
+            f"This run plans {'it' if len(adopted) == 1 else 'them'} as part of the plan")
+    its = "its" if len(adopted) == 1 else "their"
+    if before is not None and after is not None and "qty_consensus" in before.columns:
+        delta = (after["qty_consensus"].astype(float).to_numpy()
+                 - before["qty_consensus"].astype(float).to_numpy())
+        changed = after.loc[np.abs(delta) > 1e-9, "period"]
+        if len(changed):
+            months = pd.to_datetime(changed)
+            span = (f"{months.min():%Y-%m}" if months.min() == months.max()
+                    else f"{months.min():%Y-%m} to {months.max():%Y-%m}")
+            text += (f"; {its} demand changes move the consensus by {delta.sum():+,.0f} units "
+                     f"({span})")
+        else:
+            text += "; no demand change"
+    return text + "."
+
+
+def adopt_supply(demand_plan: pd.DataFrame, data: Dataset, specs, adopted, *,
+                 cycle) -> ScenarioInputs:
+    """What the supply plan needs to plan the adopted options.
+
+    Their capacity, cost and planner changes (:func:`apply_scenario`); their
+    demand changes are in ``demand_plan`` already (:func:`adopt_demand`, in
+    the demand review). Without adopted options: the inputs unchanged.
+    Plan with ``inputs.data`` and ``inputs.planner_kwargs(**options)``.
+    """
+    chosen = validate_adopted(specs, adopted)
+    combined = combine(chosen, demand=False)
+    if combined is None:
+        return ScenarioInputs(demand_plan, data)
+    if not (combined["capacity"] or combined["costs"] or combined["supply"]):
+        return ScenarioInputs(demand_plan, data)
+    return apply_scenario(demand_plan, data, combined, cycle=cycle)
+
+
 # ------------------------------------------------------------------ applying
 
 
@@ -640,6 +818,7 @@ def run_scenarios(
     cycle,
     planner: Callable | None = None,
     compute=None,
+    adopted: Sequence[dict] | None = None,
     **plan_kwargs,
 ) -> pd.DataFrame:
     """Plan the baseline and every scenario; one row of KPIs each.
@@ -664,6 +843,12 @@ def run_scenarios(
     **plan_kwargs
         Passed to every planner call (e.g. ``horizon``, ``allow_overtime``);
         a scenario's ``supply`` keys override them.
+    adopted : list of dict, optional
+        The options the executive review adopted (:func:`validate_adopted`):
+        the baseline and every scenario are planned with their capacity,
+        cost and planner changes (their demand changes are in
+        ``demand_plan`` already: :func:`adopt_demand`). The other options of
+        an adopted option's decision are not planned: that decision is taken.
 
     Returns
     -------
@@ -682,6 +867,14 @@ def run_scenarios(
         if spec["name"].casefold() == BASELINE.casefold():
             raise ParameterError(f"scenario {spec['name']!r}: name: reserved for the plan "
                                  "without changes")
+    adopted = list(adopted or [])
+    taken = {spec["decision"] for spec in adopted if spec["decision"]}
+    names = {spec["name"] for spec in adopted}
+    validated = [spec for spec in validated
+                 if spec["name"] not in names and spec["decision"] not in taken]
+    # the adopted options' capacity, cost and planner changes go into every plan
+    base = [{**spec, "demand": []} for spec in adopted
+            if spec["capacity"] or spec["costs"] or spec["supply"]]
     if planner is None:
         from sopkit.supply import plan_supply as planner
     rate = plan_kwargs.get("holding_cost_rate", 0.24)
@@ -697,8 +890,13 @@ def run_scenarios(
                                 holding_cost_rate=kwargs.get("holding_cost_rate", rate))
         return {"scenario": name, "kind": kind, "description": description, **extra, **row}
 
-    inputs = [apply_scenario(demand_plan, data, spec, cycle=cycle) for spec in validated]
-    for spec, scenario in zip(validated, inputs, strict=True):
+    inputs = [apply_scenario(demand_plan, data,
+                             combine([*base, spec], name=spec["name"], strict=False),
+                             cycle=cycle) for spec in validated]
+    baseline = (apply_scenario(demand_plan, data, combine(base), cycle=cycle) if base
+                else ScenarioInputs(demand_plan, data))
+    for spec, scenario in zip([{"name": BASELINE}, *validated], [baseline, *inputs],
+                              strict=True):
         for keyword in ("resource_capacity", "component_capacity"):
             if getattr(scenario, keyword) is not None and not _accepts(planner, keyword):
                 raise ParameterError(
@@ -709,9 +907,12 @@ def run_scenarios(
 
     months = int(plan_kwargs.get("horizon", 12))
     start = cycle_month(cycle)
-    tasks = [(BASELINE, "the plan as it stands", "response", demand_plan, data,
-              dict(plan_kwargs), {"decision": None, "cost": 0.0, "cost_per_month": 0.0,
-                                  "capacity_codes": ""})]
+    described = ("the plan as it stands" + (
+        f", with the adopted {adopted_text(adopted, cycle=start, months=months)}"
+        if adopted else ""))
+    tasks = [(BASELINE, described, "response", baseline.demand_plan, baseline.data,
+              baseline.planner_kwargs(**plan_kwargs),
+              {"decision": None, "cost": 0.0, "cost_per_month": 0.0, "capacity_codes": ""})]
     for spec, scenario in zip(validated, inputs, strict=True):
         codes = sorted({c for change in spec["capacity"]
                         for c in change.get("resource", []) + change.get("component", [])})

@@ -1168,6 +1168,32 @@ def approval_message(approved: PlanVersion, versions: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+PLAN_OF_RECORD_DECISION = "Which plan becomes the plan of record"  # sopkit.executive.decisions
+
+
+def recommendation_note(decisions: pd.DataFrame) -> str:
+    """A line for ``sop approve`` when the version's own decisions recommended another plan.
+
+    A run records the Baseline (the plan as it stands, with any adopted
+    options); the executive review may recommend an option priced against it.
+    Approving the draft does not adopt that option: the line says so, and how
+    to record a plan with it. ``""`` when the Baseline was recommended, or the
+    version has no such decision.
+    """
+    if decisions is None or decisions.empty or "decision" not in decisions.columns:
+        return ""
+    row = decisions[decisions["decision"].astype(str) == PLAN_OF_RECORD_DECISION]
+    if row.empty:
+        return ""
+    recommended = str(row["recommendation"].iloc[0])
+    if recommended in ("", "Baseline", "nan", "None"):
+        return ""
+    return (f"  note: this version holds the plan as it stands (the Baseline); its executive "
+            f"review recommended '{recommended}', which it does not contain. To approve a "
+            f"plan with it, add it to 'adopted' in the cycle parameters, run the cycle again "
+            "and approve the version that run records")
+
+
 def plan_text(plan: Plan, table: str | None = None) -> str:
     """``sop plans show``: the version and its approval, then a table or a summary of each."""
     version = plan.version
@@ -1209,6 +1235,7 @@ def plan_text(plan: Plan, table: str | None = None) -> str:
 __all__ = [
     "APPROVED", "DRAFT", "ENV_VAR", "KINDS", "Plan", "PlanStore", "PlanVersion",
     "StoreLocation", "SUPERSEDED", "TABLES", "VERSION_COLUMNS", "approval_message",
+    "recommendation_note",
     "approval_status", "plan_text",
     "content_fingerprint", "cycle_history", "display_url", "history_table", "open_store",
     "recorded_message", "resolve_store", "versions_text",

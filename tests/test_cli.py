@@ -248,3 +248,29 @@ def test_cycle_must_follow_the_actuals(tmp_path, tiny_dir, capsys):
     err = capsys.readouterr().err
     assert "actuals in" in err and "run to 2024-02, past the cycle's first month" in err
     assert not (tmp_path / "reports").exists()
+
+
+def test_adopted_options_are_checked_against_the_files_scenarios(tmp_path, tiny_dir, capsys):
+    from sopkit.parameters import check_parameters
+
+    scenarios = [{"name": "Shift", "decision": "Line 2", "capacity": [{"resource": "R1",
+                                                                       "factor": 1.5}]},
+                 {"name": "Outage", "kind": "shock", "demand": [{"scope": "all", "factor": 0.5}]}]
+    assert check_parameters({"scenarios": scenarios, "adopted": ["Shift"]}, {}) == []
+    assert check_parameters({"scenarios": scenarios, "adopted": []}, {}) == []
+    assert check_parameters({"scenarios": scenarios, "adopted": ["Outage"]}, {}) == [
+        "'adopted': 'Outage' is a shock, something that may happen to the business, not an "
+        "option it can take"]
+    assert check_parameters({"adopted": "Shift"}, {}) == [
+        "'adopted': expected a list of scenario names, got 'Shift'"]
+    # named in the file, by line, before any step runs
+    params = tmp_path / "p.yaml"
+    params.write_text("scenarios:\n"
+                      "  - {name: Shift, capacity: [{resource: R1, factor: 1.5}]}\n"
+                      "adopted: [Shfit]\n")
+    args = ["cycle", "--data", str(tiny_dir), "--params", str(params), "--reports",
+            str(tmp_path / "reports"), "--workspace", str(tmp_path / "ws")]
+    assert main(args) == 2
+    assert (f"{params}, line 3, 'adopted': 'Shfit' is not the name of a scenario (did you mean "
+            "'Shift'?)") in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()

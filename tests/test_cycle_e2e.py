@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from browser_check import check_reports_in_browser, require_chromium
 
 from sopkit import __version__
@@ -64,6 +65,50 @@ def test_the_demand_plan_is_handed_on_in_thousandths_of_a_unit(cycle_run):
     np.testing.assert_allclose(quantities * 1000, np.round(quantities * 1000), atol=1e-6)
     parts = plan[["qty_stat_unannounced", "qty_pipeline", "qty_adjustment", "qty_promo"]]
     np.testing.assert_allclose(plan["qty_consensus"], parts.sum(axis=1).clip(lower=0), atol=1e-9)
+
+
+def test_an_adopted_option_is_in_the_plan_the_run_records(cycle_run, sample_dir, tmp_path):
+    """The executive review adopts an option; the next run plans it and records that plan."""
+    from sopkit.store import open_store
+    from sopkit.workspace import project_root
+
+    root, first = cycle_run
+    assert first.returncode == 0, first.stderr
+    resource = str(pd.read_csv(sample_dir / "resources.csv")["resource"].iloc[0])
+    # the run above used the project's parameters: the same, with one option adopted
+    settings = yaml.safe_load((project_root() / "params" / "cycle.yaml").read_text("utf-8"))
+    settings["scenarios"] = [
+        {"name": "Halve and double", "decision": "Test decision", "cost": 1000,
+         "demand": [{"scope": "all", "factor": 0.5}],
+         "capacity": [{"resource": resource, "factor": 2.0}]},
+        {"name": "Keep the line", "decision": "Test decision",
+         "capacity": [{"resource": resource, "factor": 1.0}]}]
+    settings["adopted"] = ["Halve and double"]
+    params = tmp_path / "cycle.yaml"
+    params.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    proc = sop("cycle", "--data", sample_dir, "--workspace", tmp_path / "runs", "--reports",
+               tmp_path / "reports", "--params", params, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    before = pd.read_csv(root / "runs" / "2026-11" / "demand_plan.csv")
+    after = pd.read_csv(tmp_path / "runs" / "2026-11" / "demand_plan.csv")
+    # the demand review halved the consensus (to the thousandth it is handed on in)
+    np.testing.assert_allclose(after["qty_consensus"], before["qty_consensus"] * 0.5, atol=1e-3)
+    # the supply review planned the doubled line
+    load = pd.read_csv(tmp_path / "runs" / "2026-11" / "resource_load.csv")
+    rated = float(pd.read_csv(sample_dir / "resources.csv").set_index("resource")
+                  .loc[resource, "capacity_hours"])
+    assert load.loc[load["resource"] == resource, "capacity_hours"].eq(2 * rated).all()
+    # the decision is taken: listed as adopted, its other option not priced
+    decisions = pd.read_csv(tmp_path / "runs" / "2026-11" / "decisions.csv")
+    taken = decisions[decisions["decision"] == "Test decision"]
+    assert taken["recommendation"].tolist() == ["adopted: Halve and double"]
+    scenarios = pd.read_csv(tmp_path / "runs" / "2026-11" / "scenarios.csv")
+    assert "Keep the line" not in scenarios["scenario"].tolist()
+    # and the draft the run recorded is that plan
+    with open_store(workspace=tmp_path / "runs") as store:
+        recorded = store.plan("2026-11")
+    np.testing.assert_allclose(recorded.demand["qty_consensus"].astype(float),
+                               after["qty_consensus"], atol=1e-9)
 
 
 def test_index_links_five_readable_step_reports(cycle_run):

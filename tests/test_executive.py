@@ -570,3 +570,33 @@ def test_outlook_prices_only_decisions_on_flagged_resources(monkeypatch):
                                            supply_horizon=12) == {"R1"}
     assert executive.structural_components(gaps.iloc[:1], ["R1", "C9"], cycle="2026-11",
                                            supply_horizon=12) == set()
+
+
+def test_the_plan_of_record_row_says_the_draft_holds_the_baseline_and_adopted_rows_are_taken():
+    from sopkit.scenarios import validate_adopted
+
+    ranked = pd.DataFrame({
+        "scenario": ["Second source", "Baseline"], "kind": ["response", "response"],
+        "rank": pd.array([1, 2], dtype="Int64"),
+        "reason": ["best: ahead of 'Baseline' on contribution 500 vs 300", "behind"],
+    })
+    no_gaps = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    first = executive.decisions(no_gaps, ranked).iloc[0]
+    # approving this run's draft does not approve the recommended option: the row says how to
+    assert first["recommendation"] == "Second source"
+    assert first["reason"].endswith(
+        ". This run's draft version holds the Baseline (the plan as it stands), not 'Second "
+        "source': to approve a plan with it, add 'Second source' to 'adopted' in the cycle "
+        "parameters and run the cycle again, then approve the version that run records")
+    # once adopted, the decision is listed as taken, with its cost over the months planned
+    specs = [{"name": "Added shift", "decision": "Line R1", "cost": 600, "cost_per_month": 50,
+              "capacity": [{"resource": "R1", "factor": 1.5, "from": "+2"}]}]
+    table = executive.decisions(no_gaps, ranked.iloc[[1]].assign(rank=1),
+                                adopted=validate_adopted(specs, ["Added shift"]),
+                                cycle="2026-11", supply_horizon=12)
+    assert table["decision"].tolist() == ["Which plan becomes the plan of record", "Line R1"]
+    assert table.iloc[0]["reason"] == "behind"  # the Baseline is recommended: nothing to add
+    taken = table.iloc[1]
+    assert taken["recommendation"] == "adopted: Added shift"
+    # 600 + 50 × 10 months (from the third of 12)
+    assert "(cost 1,100 over the 12 months planned)" in taken["reason"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -525,3 +526,129 @@ def test_co2e_counts_hours_and_outsourced_units(demand_plan, data):
     # 90 h on R1 × 2 kg + 3 months × 2 outsourced units of A × 5 kg (B: none)
     assert kpis["co2e_kg"] == pytest.approx(180.0 + 30.0)
     assert kpis["outsourced_units"] == pytest.approx(6.0)
+
+
+# ------------------------------------------------------------------ adopted options
+
+OPTIONS = [
+    {"name": "Second source", "decision": "Board shortage", "cost": 1000, "cost_per_month": 100,
+     "capacity": [{"component": "CTRL", "factor": 1.5, "from": "+1"}]},
+    {"name": "Air freight", "decision": "Board shortage", "cost": 400,
+     "capacity": [{"component": "CTRL", "factor": 1.2}]},
+    {"name": "Call off campaign", "decision": "Campaign", "demand": [{"scope": "promotions",
+                                                                      "factor": 0.0}]},
+    {"name": "Added shift", "decision": "Line R1", "cost": 300,
+     "capacity": [{"resource": "R1", "factor": 2.0}]},
+    {"name": "Outage", "kind": "shock", "capacity": [{"component": "CTRL", "factor": 0.0,
+                                                      "from": "+1", "to": "+2"}]},
+]
+
+
+@pytest.mark.parametrize("adopted, message", [
+    (["Second sorce"], "'Second sorce' is not the name of a scenario (did you mean "
+                       "'Second source'?)"),
+    (["Outage"], "'Outage' is a shock"),
+    (["Second source", "second source"], "'Second source' is named twice"),
+    (["Second source", "Air freight"], "'Second source' and 'Air freight' are two options of "
+                                       "the same decision (Board shortage)"),
+    ("Second source; Air freight", "not the name of a scenario"),
+    ([1], "expected a list of scenario names"),
+])
+def test_adopted_names_are_checked(adopted, message):
+    from sopkit.scenarios import validate_adopted
+
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        validate_adopted(OPTIONS, adopted)
+
+
+def test_adopted_in_the_order_named_and_none_is_empty():
+    from sopkit.scenarios import validate_adopted
+
+    assert [s["name"] for s in validate_adopted(OPTIONS, ["added shift", "Second source"])] == \
+        ["Added shift", "Second source"]
+    assert validate_adopted(OPTIONS, None) == [] and validate_adopted(OPTIONS, []) == []
+
+
+def test_adopted_demand_changes_enter_the_demand_plan_once(demand_plan, data):
+    from sopkit.scenarios import adopt_demand, adopt_supply, adopted_note, validate_adopted
+
+    adopted = ["Call off campaign", "Added shift"]
+    after = adopt_demand(demand_plan, data, OPTIONS, adopted, cycle=CYCLE)
+    # the 4 promoted units of A in January go; nothing else moves
+    assert after["qty_consensus"].tolist() == [6.0, 10.0, 10.0, 20.0, 20.0, 20.0]
+    assert after["qty_q90"].tolist()[0] == 11.0 and after["qty_promo"].sum() == 0.0
+    assert demand_plan["qty_consensus"].iloc[0] == 10.0  # the input is not changed
+    note = adopted_note(validate_adopted(OPTIONS, adopted), demand_plan, after)
+    assert note == ("Adopted by the executive review (cycle parameter 'adopted'): 'Call off "
+                    "campaign' and 'Added shift'. This run plans them as part of the plan; their "
+                    "demand changes move the consensus by -4 units (2027-01).")
+    # the supply side leaves demand alone (the demand review applied it) and doubles R1
+    inputs = adopt_supply(after, data, OPTIONS, adopted, cycle=CYCLE)
+    assert inputs.demand_plan["qty_consensus"].tolist() == after["qty_consensus"].tolist()
+    assert inputs.data.resources.set_index("resource").loc["R1", "capacity_hours"] == 50.0
+    # an option without demand changes leaves the demand plan as it is
+    assert adopt_demand(demand_plan, data, OPTIONS, ["Added shift"], cycle=CYCLE) is demand_plan
+
+
+def test_adopted_month_limited_capacity_reaches_the_planner(demand_plan, data):
+    from sopkit.scenarios import adopt_supply
+
+    inputs = adopt_supply(demand_plan, data, OPTIONS, ["Second source"], cycle=CYCLE)
+    kwargs = inputs.planner_kwargs(horizon=3)
+    # 200 boards a month × 1.5 from February on; January keeps the data's 200
+    assert kwargs["horizon"] == 3
+    assert kwargs["component_capacity"]["period"].tolist() == [FEB, MAR]
+    assert kwargs["component_capacity"]["supplier_capacity"].tolist() == [300.0, 300.0]
+    assert inputs.data.components["supplier_capacity"].tolist() == [200.0]
+
+
+def test_adopted_cost_counts_each_options_months():
+    from sopkit.scenarios import adopted_cost, adopted_text, validate_adopted
+
+    chosen = validate_adopted(OPTIONS, ["Second source", "Added shift"])
+    # 1000 + 100 × 11 months (from the second of 12) + 300
+    assert adopted_cost(chosen, cycle=CYCLE, months=12) == 2400.0
+    assert adopted_text(chosen, cycle=CYCLE, months=12) == (
+        "'Second source' and 'Added shift' (cost 2,400 over the 12 months planned)")
+
+
+def test_run_scenarios_plans_every_scenario_on_top_of_the_adopted_options(demand_plan, data):
+    from sopkit.scenarios import validate_adopted
+
+    planner = FakePlanner()
+    adopted = validate_adopted(OPTIONS, ["Added shift"])
+    results = run_scenarios(demand_plan, data, OPTIONS, cycle=CYCLE, planner=planner,
+                            horizon=3, adopted=adopted)
+    # the adopted option and the other options of its decision are not priced again
+    assert results["scenario"].tolist() == ["Baseline", "Second source", "Air freight",
+                                            "Call off campaign", "Outage"]
+    r = results.set_index("scenario")
+    assert r.loc["Baseline", "description"] == (
+        "the plan as it stands, with the adopted 'Added shift' (cost 300 over the 3 months "
+        "planned)")
+    # R1 doubled to 50 h in every plan: the baseline's 30 h a month need no overtime,
+    # and the outage shock keeps the doubled line too
+    assert r.loc["Baseline", "overtime_hours"] == 0.0
+    assert r.loc["Outage", "overtime_hours"] == 0.0
+    # the outage's month-limited change still reaches the planner, on top of the shift
+    outage = planner.calls[results["scenario"].tolist().index("Outage")]
+    assert outage["component_capacity"]["supplier_capacity"].tolist() == [0.0, 0.0]
+    assert r.loc["Baseline", "cost"] == 0.0 and r.loc["Second source", "cost"] == 1000 + 100 * 2
+    # without the adoption, the baseline works 5 h overtime a month
+    plain = run_scenarios(demand_plan, data, OPTIONS, cycle=CYCLE, planner=FakePlanner(),
+                          horizon=3).set_index("scenario")
+    assert plain.loc["Baseline", "overtime_hours"] == pytest.approx(15.0)
+
+
+def test_a_scenario_may_set_a_supply_flag_the_adopted_options_set_otherwise(demand_plan, data):
+    from sopkit.scenarios import combine, validate_adopted, validate_scenarios
+
+    flags = validate_scenarios([{"name": "Overtime on", "supply": {"allow_overtime": True}},
+                                {"name": "Overtime off", "supply": {"allow_overtime": False}}])
+    with pytest.raises(ParameterError, match="set supply.allow_overtime differently"):
+        combine(flags)
+    assert combine(flags, strict=False)["supply"] == {"allow_overtime": False}
+    planner = FakePlanner()
+    run_scenarios(demand_plan, data, flags[1:], cycle=CYCLE, planner=planner, horizon=3,
+                  adopted=validate_adopted(flags, ["Overtime on"]))
+    assert [call["allow_overtime"] for call in planner.calls] == [True, False]

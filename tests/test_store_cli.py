@@ -323,3 +323,28 @@ def test_cycle_with_an_unreachable_store_stops_before_running(tmp_path, sample_d
                                   f"(from {ENV_VAR}): ")
     assert "[1/5]" not in proc.stdout and not (tmp_path / "reports").exists()
     assert not (tmp_path / "runs").exists()
+
+
+def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs"
+    recommended = tables()
+    recommended["decisions"] = pd.DataFrame({
+        "decision": ["Which plan becomes the plan of record", "Close the gap behind R1"],
+        "recommendation": ["Second source", "add a shift"]})
+    kept = tables()
+    kept["decisions"] = recommended["decisions"].assign(recommendation=["Baseline", "x"])
+    with open_store(workspace=folder) as store:
+        store.record(CYCLE, recommended, run_stamp="20261120-090000", now=T0)
+        store.record(CYCLE, kept, run_stamp="20261121-090000", now=T0)
+    code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "1",
+                       "--workspace", folder)
+    assert code == 0
+    assert ("note: this version holds the plan as it stands (the Baseline); its executive "
+            "review recommended 'Second source', which it does not contain. To approve a plan "
+            "with it, add it to 'adopted' in the cycle parameters") in out
+    code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "2",
+                       "--workspace", folder)
+    assert code == 0 and "recommended" not in out
