@@ -462,22 +462,33 @@ def _missing_price_cost(data: Dataset, cycle) -> list[dict]:
     return found
 
 
-@check("no_lead_time", "A live SKU without a production lead time.")
+LEAD_TIME_UNUSED = ("No plan reads it: the supply plan does not model production or purchase "
+                    "lead times (it assumes what is made or bought in a month is available "
+                    "that month, for every SKU), so the plan is the same with or without it")
+
+
+@check("no_lead_time", "A live SKU without a production lead time (lead_time_months in "
+       "products.csv). Information only: no plan reads the column (the supply plan assumes "
+       "what is made or bought in a month is available that month, whatever the lead time), "
+       "but a planner releasing the plan needs it to see which of its first months' "
+       "production must already be under way.")
 def _no_lead_time(data: Dataset, cycle) -> list[dict]:
     products = data.products
+    todo = ("Fill it in to keep the product master complete: whoever releases the plan needs "
+            "it to see which production of its first months must already be under way")
     if "lead_time_months" not in products.columns or products["lead_time_months"].isna().all():
         live = products[_live(products)]
         if live.empty:
             return []
-        return [_finding("warning", "products", None,
-                         f"no SKU has a lead_time_months ({len(live)} live SKUs): supply "
-                         "plans every SKU as made in the month it is needed",
+        return [_finding("info", "products", None,
+                         f"products.csv: no SKU has a lead_time_months ({len(live)} live "
+                         f"SKUs). {LEAD_TIME_UNUSED}. {todo}",
                          "supply planning", column="lead_time_months")]
     missing = products[_live(products) & products["lead_time_months"].isna()]
     return [
-        _finding("warning", "products", sku,
-                 "no lead_time_months: supply plans it as made in the month it is needed",
-                 "supply planning", column="lead_time_months")
+        _finding("info", "products", sku,
+                 f"products.csv: lead_time_months of {sku} is blank. {LEAD_TIME_UNUSED}. "
+                 f"{todo}", "supply planning", column="lead_time_months")
         for sku in missing["sku"]
     ]
 

@@ -436,9 +436,19 @@ def test_no_lead_time():
     products.loc[products["sku"] == "B-2", "lead_time_months"] = pd.NA
     hit = findings_of("no_lead_time", dataset(products=products))
     assert hit["sku"].tolist() == ["B-2"] and hit["owner"].iloc[0] == "supply planning"
+    # no plan reads the column: information, which says so, and weighs nothing in the score
+    assert hit["severity"].tolist() == ["info"]
+    detail = hit["detail"].iloc[0]
+    assert detail.startswith("products.csv: lead_time_months of B-2 is blank. No plan reads it: "
+                             "the supply plan does not model production or purchase lead "
+                             "times")
+    assert "as made in the month it is needed" not in detail and "Fill it in" in detail
+    found = quality_findings(dataset(products=products), cycle=CYCLE)
+    assert quality_score(found, n_skus=3) == 100.0
     # no lead time anywhere: one finding for the file, not one per SKU
     hit = findings_of("no_lead_time", dataset(products=products.drop(columns="lead_time_months")))
     assert len(hit) == 1 and hit["sku"].isna().all() and "3 live SKUs" in hit["detail"].iloc[0]
+    assert hit["severity"].tolist() == ["info"]
     assert findings_of("no_lead_time", dataset()).empty
 
 
@@ -489,7 +499,7 @@ def test_score_trend_and_summary():
     products.loc[products["sku"] == "N-3", "lead_time_months"] = pd.NA
     table = summary(quality_findings(dataset(products=products), cycle=CYCLE))
     assert table[["check", "owner", "findings", "skus"]].values.tolist() == [
-        ["no_lead_time", "supply planning", 2, 2], ["price_below_cost", "finance", 1, 1]]
+        ["price_below_cost", "finance", 1, 1], ["no_lead_time", "supply planning", 2, 2]]
     assert summary(quality_findings(dataset(), cycle=CYCLE)).empty
 
 
