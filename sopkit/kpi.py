@@ -386,7 +386,9 @@ def utilisation(resource_load: pd.DataFrame, *, by: str | Sequence[str] | None =
 
 ADHERENCE_COLUMNS = ["n_rows", "planned_qty", "actual_qty", "qty_on_plan", "qty_under",
                      "qty_over", "qty_unplanned", "schedule_adherence"]
-NO_RESOURCE = "(no routing)"  # resource of a row whose SKU has neither a resource nor a routing
+NO_RESOURCE = "(no routing: {sku})"
+"""Resource of a row whose SKU has neither a resource nor a routing (one row per such SKU,
+``NO_RESOURCE.format(sku=...)``): it names the SKU whose routing is missing."""
 
 
 def closed_months(as_of, months: int | None) -> tuple[pd.Timestamp | None, pd.Timestamp]:
@@ -429,7 +431,8 @@ def _production_rows(production: pd.DataFrame, keys: list[str], *, months: int |
             routed = routings[["sku", "resource"]].drop_duplicates().astype(
                 {"sku": "string", "resource": "string"})
             spread = frame[blank].drop(columns="resource").merge(routed, on="sku", how="left")
-            spread["resource"] = spread["resource"].fillna(NO_RESOURCE)
+            label = spread["sku"].map(lambda sku: NO_RESOURCE.format(sku=sku))
+            spread["resource"] = spread["resource"].fillna(label.astype("string"))
             frame = pd.concat([frame[~blank], spread], ignore_index=True)
     needed = [k for k in keys if k not in frame.columns]
     if needed:
@@ -473,7 +476,8 @@ def schedule_adherence(
         Keys to break down by: ``"period"``, ``"sku"``, ``"resource"``,
         ``"family"`` (from ``products``) or any column of ``production``.
         By ``resource``, a row without a resource counts on every resource of
-        its SKU's routing (``routings``), or on ``(no routing)``.
+        its SKU's routing (``routings``); a SKU without a routing gets a row of
+        its own, ``(no routing: <sku>)`` (:data:`NO_RESOURCE`).
     months : int, optional
         Only the last ``months`` closed months: those before ``as_of``.
         ``None``: every month before ``as_of``.

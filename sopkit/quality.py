@@ -101,21 +101,90 @@ def normalise_code(text) -> str:
 # ------------------------------------------------------------------ the checks
 
 
-@check("no_routing", "An SKU still sold has no routing, so it cannot be planned on any resource.")
+MADE_MONTHS = 12
+"""Closed months before the cycle in which ``production.csv`` showing a SKU without a
+routing made makes the ``no_routing`` finding an error (:func:`made_in_house`)."""
+
+
+def made_in_house(production: pd.DataFrame, cycle, *, months: int = MADE_MONTHS,
+                  ) -> pd.DataFrame:
+    """What ``production.csv`` records as made per SKU in the last ``months`` closed months.
+
+    Parameters
+    ----------
+    production : DataFrame
+        The ``production`` table (``period, sku, actual_qty``, optionally ``resource``).
+    cycle : Timestamp or None
+        The first month not closed; ``None``: the month after the latest one recorded.
+    months : int
+        Closed months looked at.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``sku``, only SKUs made in the window: ``qty_made`` (Σ
+        ``actual_qty``), ``months_made`` (months with ``actual_qty > 0``),
+        ``first_month, last_month`` (of the window), ``resources`` (the
+        resources recorded, ``", "``-joined; blank when none).
+    """
+    from sopkit.kpi import closed_months
+
+    columns = ["qty_made", "months_made", "first_month", "last_month", "resources"]
+    empty = pd.DataFrame(columns=columns, index=pd.Index([], dtype="string", name="sku"))
+    if production is None or production.empty:
+        return empty
+    period = pd.to_datetime(production["period"])
+    as_of = cycle if cycle is not None else period.max() + pd.DateOffset(months=1)
+    first, last = closed_months(as_of, months)
+    made = production[(period >= first) & (period <= last)
+                      & (pd.to_numeric(production["actual_qty"], errors="coerce") > 0)]
+    if made.empty:
+        return empty
+    made = made.assign(sku=made["sku"].astype("string"), period=pd.to_datetime(made["period"]),
+                       resource=_column(made, "resource").astype("string"))
+    out = made.groupby("sku").agg(
+        qty_made=("actual_qty", "sum"), months_made=("period", "nunique"),
+        resources=("resource", lambda r: ", ".join(sorted(set(r.dropna())))))
+    out["first_month"], out["last_month"] = first, last
+    return out[columns]
+
+
+@check("no_routing", "An SKU still sold has no routing, so it cannot be planned on any "
+       "resource: its demand shows as a supply gap (or is bought from the contract "
+       f"manufacturer). An error when production.csv shows it made in the last {MADE_MONTHS} "
+       "closed months: "
+       "the plant makes it, only its routing is missing, and the plan's gaps, revenue at "
+       "risk and resource loads are wrong.")
 def _no_routing(data: Dataset, cycle) -> list[dict]:
     products = data.products
     routed = set(data.routings["sku"].dropna())
     live = _status(products).fillna("active") != "discontinued"
     missing = products[live & ~products["sku"].isin(routed)]
     outsource = _column(missing, "outsource_cost").notna()
-    return [
-        _finding("warning", "routings", sku,
-                 f"{status} SKU has no routing: it cannot be made in-house, so its demand "
-                 + ("can only be bought from the contract manufacturer" if can_buy else
-                    "shows as a supply gap"), "master data", column="sku")
-        for sku, status, can_buy in zip(missing["sku"], _status(missing).fillna("active"),
-                                        outsource, strict=True)
-    ]
+    made = made_in_house(data.production, cycle)
+    found = []
+    for sku, status, can_buy in zip(missing["sku"], _status(missing).fillna("active"),
+                                    outsource, strict=True):
+        fate = ("can only be bought from the contract manufacturer" if can_buy
+                else "shows as a supply gap")
+        if sku in made.index:
+            record = made.loc[sku]
+            where = f" on {record['resources']}" if record["resources"] else ""
+            found.append(_finding(
+                "error", "routings", sku,
+                f"{status} SKU {sku}: made {record['qty_made']:,.0f} units{where} in "
+                f"{int(record['months_made'])} of the last {MADE_MONTHS} months "
+                f"({fmt_month(record['first_month'])} to {fmt_month(record['last_month'])}) "
+                "per production.csv: its routing is missing from routings.csv, so the plan "
+                f"cannot make it and its demand {fate}. Add its resources and hours_per_unit "
+                "to routings.csv", "master data", column="sku"))
+        else:
+            found.append(_finding(
+                "warning", "routings", sku,
+                f"{status} SKU {sku} has no routing in routings.csv: it cannot be made "
+                f"in-house, so its demand {fate}. If the plant makes it, add its resources "
+                "and hours_per_unit to routings.csv", "master data", column="sku"))
+    return found
 
 
 @check("price_below_cost", "The net price is below the standard unit cost.")
@@ -393,22 +462,33 @@ def _missing_price_cost(data: Dataset, cycle) -> list[dict]:
     return found
 
 
-@check("no_lead_time", "A live SKU without a production lead time.")
+LEAD_TIME_UNUSED = ("No plan reads it: the supply plan does not model production or purchase "
+                    "lead times (it assumes what is made or bought in a month is available "
+                    "that month, for every SKU), so the plan is the same with or without it")
+
+
+@check("no_lead_time", "A live SKU without a production lead time (lead_time_months in "
+       "products.csv). Information only: no plan reads the column (the supply plan assumes "
+       "what is made or bought in a month is available that month, whatever the lead time), "
+       "but a planner releasing the plan needs it to see which of its first months' "
+       "production must already be under way.")
 def _no_lead_time(data: Dataset, cycle) -> list[dict]:
     products = data.products
+    todo = ("Fill it in to keep the product master complete: whoever releases the plan needs "
+            "it to see which production of its first months must already be under way")
     if "lead_time_months" not in products.columns or products["lead_time_months"].isna().all():
         live = products[_live(products)]
         if live.empty:
             return []
-        return [_finding("warning", "products", None,
-                         f"no SKU has a lead_time_months ({len(live)} live SKUs): supply "
-                         "plans every SKU as made in the month it is needed",
+        return [_finding("info", "products", None,
+                         f"products.csv: no SKU has a lead_time_months ({len(live)} live "
+                         f"SKUs). {LEAD_TIME_UNUSED}. {todo}",
                          "supply planning", column="lead_time_months")]
     missing = products[_live(products) & products["lead_time_months"].isna()]
     return [
-        _finding("warning", "products", sku,
-                 "no lead_time_months: supply plans it as made in the month it is needed",
-                 "supply planning", column="lead_time_months")
+        _finding("info", "products", sku,
+                 f"products.csv: lead_time_months of {sku} is blank. {LEAD_TIME_UNUSED}. "
+                 f"{todo}", "supply planning", column="lead_time_months")
         for sku in missing["sku"]
     ]
 

@@ -23,7 +23,10 @@ month minus the family's ``capacity_lead_time_months`` (the longest of its
 resources: the slowest way to add capacity sets the deadline; contract
 default 6 months). A decision month before the cycle is *overdue*. A peak that
 building ahead for a few months can cover (``build_ahead_months``) is
-reported, but calls for no new capacity.
+reported, but calls for no new capacity. The hours a flag calls short
+(``hours_short_at_peak``) are those building ahead leaves uncovered, in the
+month it leaves most: a month whose load above capacity the months before
+can build ahead is not short, however high its peak.
 
 Demand beyond the demand plan
 -----------------------------
@@ -268,7 +271,11 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
         ``first_peak_overload`` are the first months whose own load exceeds
         regular capacity and all capacity; ``first_overload`` is the first
         month short of capacity even with building ahead (NaT if never) and
-        ``months_overloaded`` counts those months; ``decide_by =
+        ``months_overloaded`` counts those months; ``hours_short_at_peak`` is
+        the most hours one of those months is short once the months before
+        have built ahead what they can (the peak of the shortage, not the
+        load above capacity in ``peak_period``, which building ahead may cover;
+        0 when building ahead covers every month); ``decide_by =
         first_overload - lead_time_months``. ``status`` is ``"overdue"``,
         ``"decide now"`` (due this cycle), ``"decide by YYYY-MM"`` (a
         structural shortage; ``decide_by`` is NaT otherwise), ``"short in
@@ -290,25 +297,32 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
         util = group["utilisation"].fillna(np.inf).where(group["load_hours"] > TOL, 0.0)
         peak = int(np.argmax(util.to_numpy()))
         peak_over = group["overloaded"].to_numpy()
-        short_of = _short_even_building_ahead(group["load_hours"].to_numpy(dtype=float),
-                                              group["capacity_hours"].to_numpy(dtype=float),
-                                              build_ahead_months)
+        hours_short = _hours_short_building_ahead(group["load_hours"].to_numpy(dtype=float),
+                                                  group["capacity_hours"].to_numpy(dtype=float),
+                                                  build_ahead_months)
+        short_of = hours_short > TOL
         above = (group["load_hours"] > group["regular_hours"] + TOL).to_numpy()
         first_over, first_peak, first_above = (_first(periods, mask)
                                                for mask in (short_of, peak_over, above))
         lead_time = int(lead.get(key, DEFAULT_LEAD_TIME))
-        short = float((group["load_hours"] - group["capacity_hours"]).iloc[peak])
+        # the shortfall the flag is about: what building ahead leaves uncovered, in the
+        # month it leaves most (not the peak month's load above capacity, which building
+        # ahead may cover in full)
+        worst = int(np.argmax(hours_short))
+        short = float(hours_short[worst]) if short_of.any() else 0.0
         peak_text = f"peak {_pct(util.iloc[peak])} in {fmt_month(periods.iloc[peak])}"
         n_short = int(short_of.sum())
+        short_text = (f"{_hours(short)} short after building ahead" if n_short == 1 else
+                      f"up to {_hours(short)} short a month after building ahead, most in "
+                      f"{fmt_month(periods.iloc[worst])}")
         to_end = len(group) - int(np.argmax(short_of)) if n_short else 0
         if n_short and n_short < min(min_short_months, to_end):
             decide_by, status = pd.NaT, "short in peaks"
             when = ", ".join(fmt_month(m) for m in periods[short_of])
             text = (f"{key}: even with {build_ahead_months} month(s) of building ahead, load "
                     f"exceeds regular, overtime and temporary-staff capacity in {n_short} "
-                    f"month(s) only ({when}; {peak_text}, {max(short, 0):,.0f} h short): build "
-                    "ahead earlier, outsource or move the demand; new capacity only if it "
-                    "recurs")
+                    f"month(s) only ({when}; {short_text}; {peak_text}): build ahead earlier, "
+                    "outsource or move the demand; new capacity only if it recurs")
         elif n_short:
             decide_by = add_months(first_over, -lead_time)
             late = int(months_between(decide_by, start))
@@ -319,17 +333,15 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
                 # building ahead covers those months until the spare hours run out
                 text = (f"{key}: load exceeds regular, overtime and temporary-staff capacity "
                         f"in {int(peak_over.sum())} month(s) from {fmt_month(first_peak)} "
-                        f"({peak_text}, {max(short, 0):,.0f} h short); building up to "
-                        f"{build_ahead_months} month(s) ahead covers that until "
-                        f"{fmt_month(first_over)}, from when it is short in "
-                        f"{int(short_of.sum())} month(s) of {len(group)}. New capacity takes "
-                        f"{lead_time} month(s): ")
+                        f"({peak_text}); building up to {build_ahead_months} month(s) ahead "
+                        f"covers that until {fmt_month(first_over)}, from when it is short in "
+                        f"{n_short} month(s) of {len(group)} ({short_text}). New capacity "
+                        f"takes {lead_time} month(s): ")
             else:
                 text = (f"{key}: from {fmt_month(first_over)} load exceeds regular, overtime "
                         f"and temporary-staff capacity even with {build_ahead_months} month(s) "
-                        f"of building ahead ({int(short_of.sum())} month(s) of {len(group)}; "
-                        f"{peak_text}, {max(short, 0):,.0f} h short). New capacity takes "
-                        f"{lead_time} month(s): ")
+                        f"of building ahead ({n_short} month(s) of {len(group)}; {short_text}; "
+                        f"{peak_text}). New capacity takes {lead_time} month(s): ")
             text += (f"the decision was due in {fmt_month(decide_by)}, {late} month(s) ago"
                      if late > 0 else "decide in this cycle" if late == 0
                      else f"decide by {fmt_month(decide_by)}")
@@ -350,7 +362,7 @@ def capacity_flags(outlook: pd.DataFrame, data: Dataset, *, cycle: pd.Timestamp 
             "peak_period": periods.iloc[peak], "first_above_regular": first_above,
             "first_peak_overload": first_peak, "first_overload": first_over,
             "months_overloaded": int(short_of.sum()),
-            "hours_short_at_peak": max(short, 0.0), "lead_time_months": lead_time,
+            "hours_short_at_peak": short, "lead_time_months": lead_time,
             "decide_by": decide_by, "status": status, "explanation": text + ".",
             "build_ahead_months": int(build_ahead_months),
         })
@@ -464,15 +476,16 @@ def supply_plan_check(flags: pd.DataFrame, demand_plan: pd.DataFrame, data: Data
     return out
 
 
-def _short_even_building_ahead(load: np.ndarray, capacity: np.ndarray,
-                               build_ahead_months: int) -> np.ndarray:
-    """Months whose load exceeds capacity even with spare hours of the months before.
+def _hours_short_building_ahead(load: np.ndarray, capacity: np.ndarray,
+                                build_ahead_months: int) -> np.ndarray:
+    """Per month, the hours of load above capacity that the months before cannot cover.
 
     A month's excess is covered by the spare hours of the ``build_ahead_months``
-    months before it, oldest first (they expire first), each spare hour once.
+    months before it, oldest first (they expire first), each spare hour once;
+    what is left is short (0 where the month is covered).
     """
     spare = np.clip(capacity - load, 0.0, None)
-    short = np.zeros(load.size, dtype=bool)
+    short = np.zeros(load.size, dtype=float)
     for t in range(load.size):
         need = load[t] - capacity[t]
         for s in range(max(t - build_ahead_months, 0), t):
@@ -481,13 +494,18 @@ def _short_even_building_ahead(load: np.ndarray, capacity: np.ndarray,
             used = min(spare[s], need)
             spare[s] -= used
             need -= used
-        short[t] = need > TOL
+        short[t] = max(need, 0.0)
     return short
 
 
 def _first(periods: pd.Series, mask: np.ndarray) -> pd.Timestamp:
     """The first period where ``mask`` holds, NaT if none."""
     return periods.iloc[int(np.argmax(mask))] if mask.any() else pd.NaT
+
+
+def _hours(value: float) -> str:
+    """Hours as a flag's text shows them: ``"149 h"``, ``"less than 1 h"``."""
+    return f"{value:,.0f} h" if value >= 0.5 else "less than 1 h"
 
 
 def _pct(value: float) -> str:

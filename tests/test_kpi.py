@@ -290,7 +290,8 @@ def test_schedule_adherence_by_resource_and_family(production):
     assert table.loc["R1", "schedule_adherence"] == pytest.approx(190 / 200)
     assert table.loc["R2", "schedule_adherence"] == pytest.approx(260 / 290)
     assert table.loc["R3", "schedule_adherence"] == pytest.approx(0.5)
-    assert table.loc[NO_RESOURCE, "schedule_adherence"] == 1.0
+    assert table.loc["(no routing: D)", "schedule_adherence"] == 1.0
+    assert NO_RESOURCE.format(sku="D") == "(no routing: D)"
     assert table.loc["R2", "qty_unplanned"] == 30.0
     products = pd.DataFrame({"sku": ["A", "B", "C", "D"],
                              "family": ["Pumps", "Pumps", "Valves", "Valves"]})
@@ -306,6 +307,26 @@ def test_schedule_adherence_by_resource_and_family(production):
         schedule_adherence(production, months=0, as_of="2027-04")
     with pytest.raises(ParameterError, match="actual_qty"):
         schedule_adherence(production.drop(columns="actual_qty"))
+
+
+def test_schedule_adherence_names_each_sku_without_a_routing():
+    from sopkit.kpi import schedule_adherence
+
+    # D and E have neither a resource nor a routing: a row each, named, not one pooled row.
+    # D: 4 of 4 made; E: planned 10 + 10, made 6 + 12 (on plan 6 + 10 = 16 of 20); A on R1.
+    m = pd.Timestamp
+    production = pd.DataFrame({
+        "period": [m("2027-01-01"), m("2027-01-01"), m("2027-01-01"), m("2027-02-01")],
+        "sku": ["A", "D", "E", "E"], "planned_qty": [10.0, 4.0, 10.0, 10.0],
+        "actual_qty": [9.0, 4.0, 6.0, 12.0], "resource": [None, None, None, None]})
+    routings = pd.DataFrame({"sku": ["A"], "resource": ["R1"], "hours_per_unit": [1.0]})
+    table = schedule_adherence(production, by="resource", routings=routings).set_index(
+        "resource")
+    assert table.index.tolist() == ["(no routing: D)", "(no routing: E)", "R1"]
+    assert table.loc["(no routing: E)", "schedule_adherence"] == pytest.approx(16 / 20)
+    assert table.loc["(no routing: E)", ["n_rows", "qty_over"]].tolist() == [2, 2.0]
+    assert table.loc["(no routing: D)", "schedule_adherence"] == 1.0
+    assert table.loc["R1", "schedule_adherence"] == pytest.approx(0.9)
 
 
 def test_scorecard_notes_say_why_a_value_is_missing():

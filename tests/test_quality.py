@@ -103,12 +103,54 @@ def test_no_routing():
     assert hit["severity"].iloc[0] == "warning"
     assert hit["owner"].iloc[0] == "master data"
     assert "supply gap" in hit["detail"].iloc[0]
+    assert "add its resources and hours_per_unit to routings.csv" in hit["detail"].iloc[0]
     products = clean_frames()["products"].assign(outsource_cost=[None, None, 50.0])
     hit = findings_of("no_routing", dataset(routings=routings, products=products))
     assert "contract manufacturer" in hit["detail"].iloc[0]
     # a discontinued SKU needs no routing
     products = discontinue("N-3")
     assert findings_of("no_routing", dataset(routings=routings, products=products)).empty
+
+
+def production(rows) -> pd.DataFrame:
+    """The production table from ``(month, sku, planned_qty, actual_qty, resource)`` rows."""
+    frame = pd.DataFrame(rows, columns=["period", "sku", "planned_qty", "actual_qty",
+                                        "resource"])
+    frame["period"] = pd.to_datetime(frame["period"] + "-01")
+    return strings(frame.astype({"planned_qty": float, "actual_qty": float}))
+
+
+def test_no_routing_of_a_sku_the_plant_makes_is_an_error():
+    # B-2 loses its routing, but production.csv shows it made. The cycle is 2027-01, so the
+    # last 12 closed months are 2026-01 to 2026-12: 2025-12's 50 units are older; July was
+    # scheduled but nothing made; November's two rows (7 on R1, 3 without a resource) are
+    # one month. Made: 10 + 7 + 3 = 20 units in 2 of the 12 months, on R1.
+    routings = clean_frames()["routings"]
+    routings = routings[routings["sku"] != "B-2"]
+    made = production([("2025-12", "B-2", 50, 50, None), ("2026-03", "B-2", 12, 10, None),
+                       ("2026-07", "B-2", 5, 0, None), ("2026-11", "B-2", 7, 7, "R1"),
+                       ("2026-11", "B-2", 3, 3, None), ("2026-11", "A-1", 9, 9, None)])
+    hit = findings_of("no_routing", dataset(routings=routings, production=made))
+    assert hit["sku"].tolist() == ["B-2"] and hit["severity"].tolist() == ["error"]
+    assert hit["detail"].iloc[0] == (
+        "active SKU B-2: made 20 units on R1 in 2 of the last 12 months (2026-01 to 2026-12) "
+        "per production.csv: its routing is missing from routings.csv, so the plan cannot "
+        "make it and its demand shows as a supply gap. Add its resources and hours_per_unit "
+        "to routings.csv")
+    assert (hit["table"].iloc[0], hit["column"].iloc[0]) == ("routings", "sku")
+    # an error weighs 1 in the score: 100 × (1 − 1 / 3)
+    found = quality_findings(dataset(routings=routings, production=made), cycle=CYCLE)
+    assert quality_score(found, n_skus=3) == pytest.approx(100 * 2 / 3)
+    # made only before the window: the plant may have stopped making it, a warning
+    older = made[made["period"] < pd.Timestamp("2026-01-01")]
+    hit = findings_of("no_routing", dataset(routings=routings, production=older))
+    assert hit["severity"].tolist() == ["warning"]
+    assert "production.csv" not in hit["detail"].iloc[0]
+    # without a cycle the window is the 12 months up to the latest month recorded
+    # (2025-12 to 2026-11): 50 + 10 + 7 + 3 = 70 units in 3 months
+    found = quality_findings(dataset(routings=routings, production=made))
+    detail = found.loc[found["check"] == "no_routing", "detail"].iloc[0]
+    assert "made 70 units on R1 in 3 of the last 12 months (2025-12 to 2026-11)" in detail
 
 
 def test_price_below_cost():
@@ -394,9 +436,19 @@ def test_no_lead_time():
     products.loc[products["sku"] == "B-2", "lead_time_months"] = pd.NA
     hit = findings_of("no_lead_time", dataset(products=products))
     assert hit["sku"].tolist() == ["B-2"] and hit["owner"].iloc[0] == "supply planning"
+    # no plan reads the column: information, which says so, and weighs nothing in the score
+    assert hit["severity"].tolist() == ["info"]
+    detail = hit["detail"].iloc[0]
+    assert detail.startswith("products.csv: lead_time_months of B-2 is blank. No plan reads it: "
+                             "the supply plan does not model production or purchase lead "
+                             "times")
+    assert "as made in the month it is needed" not in detail and "Fill it in" in detail
+    found = quality_findings(dataset(products=products), cycle=CYCLE)
+    assert quality_score(found, n_skus=3) == 100.0
     # no lead time anywhere: one finding for the file, not one per SKU
     hit = findings_of("no_lead_time", dataset(products=products.drop(columns="lead_time_months")))
     assert len(hit) == 1 and hit["sku"].isna().all() and "3 live SKUs" in hit["detail"].iloc[0]
+    assert hit["severity"].tolist() == ["info"]
     assert findings_of("no_lead_time", dataset()).empty
 
 
@@ -447,7 +499,7 @@ def test_score_trend_and_summary():
     products.loc[products["sku"] == "N-3", "lead_time_months"] = pd.NA
     table = summary(quality_findings(dataset(products=products), cycle=CYCLE))
     assert table[["check", "owner", "findings", "skus"]].values.tolist() == [
-        ["no_lead_time", "supply planning", 2, 2], ["price_below_cost", "finance", 1, 1]]
+        ["price_below_cost", "finance", 1, 1], ["no_lead_time", "supply planning", 2, 2]]
     assert summary(quality_findings(dataset(), cycle=CYCLE)).empty
 
 

@@ -80,19 +80,21 @@ def test_load_capacity_and_first_overload_by_hand():
     assert asm["lead_time_months"] == 3
     assert asm["decide_by"] == pd.Timestamp("2026-03-01")
     assert asm["status"] == "decide by 2026-03"
+    # after building ahead June is 5 h short, July and August 25 h each (nothing spare)
     assert asm["hours_short_at_peak"] == pytest.approx(25)
     assert asm["peak_utilisation"] == pytest.approx(195 / 170)
     # over capacity from May (4 months), short even building ahead from June: both said
     assert asm["explanation"] == (
         "ASM: load exceeds regular, overtime and temporary-staff capacity in 4 month(s) from "
-        "2026-05 (peak 115 % in 2026-06, 25 h short); building up to 2 month(s) ahead covers "
-        "that until 2026-06, from when it is short in 3 month(s) of 8. New capacity takes 3 "
-        "month(s): decide by 2026-03.")
+        "2026-05 (peak 115 % in 2026-06); building up to 2 month(s) ahead covers that until "
+        "2026-06, from when it is short in 3 month(s) of 8 (up to 25 h short a month after "
+        "building ahead, most in 2026-07). New capacity takes 3 month(s): decide by 2026-03.")
     r3 = flags.loc["R3"]
     assert r3["status"] == "peaks only" and pd.isna(r3["decide_by"])
     assert r3["first_peak_overload"] == pd.Timestamp("2026-03-01")
     assert pd.isna(r3["first_overload"]) and r3["months_overloaded"] == 0
     assert r3["lead_time_months"] == 6  # contract default
+    assert r3["hours_short_at_peak"] == 0.0  # March's 10 h above capacity are built ahead
     assert r3["peak_utilisation"] == pytest.approx(1.25)
     assert r3["explanation"] == (
         "R3: load exceeds capacity only in peaks (1 month(s) from 2026-03; peak 125 % in "
@@ -111,9 +113,10 @@ def test_load_capacity_and_first_overload_by_hand():
     assert alone.loc["R3", "status"] == "short in peaks" and pd.isna(alone.loc["R3", "decide_by"])
     assert alone.loc["R3", "explanation"] == (
         "R3: even with 0 month(s) of building ahead, load exceeds regular, overtime and "
-        "temporary-staff capacity in 1 month(s) only (2026-03; peak 125 % in 2026-03, 10 h "
-        "short): build ahead earlier, outsource or move the demand; new capacity only if it "
-        "recurs.")
+        "temporary-staff capacity in 1 month(s) only (2026-03; 10 h short after building "
+        "ahead; peak 125 % in 2026-03): build ahead earlier, outsource or move the demand; new "
+        "capacity only if it recurs.")
+    assert alone.loc["R3", "hours_short_at_peak"] == pytest.approx(10)
     # ... unless one month is enough to call it structural
     strict = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0,
                             min_short_months=1).set_index("resource_family")
@@ -223,6 +226,37 @@ def test_spare_hours_are_used_once_and_only_before_the_peak():
         "resource_family").loc["R3"]
     assert flag["first_overload"] == pd.Timestamp("2026-03-01")
     assert flag["months_overloaded"] == 1
+
+
+def test_hours_short_are_those_building_ahead_leaves_uncovered():
+    # R3 (40 h, 2 h a unit of Y): loads 30, 30, 56, 54, 30, 30 h. March, the peak (140 %),
+    # is 16 h over: January's 10 spare hours and 6 of February's build it ahead. April is
+    # 14 h over and finds February's last 4 (March has none): 10 h short. The flag is about
+    # April's 10 h, not March's 16 (which building ahead covers).
+    outlook = capacity_outlook(demand({"Y": [15, 15, 28, 27, 15, 15]}), plant())
+    flag = capacity_flags(outlook, plant(), cycle=CYCLE).set_index("resource_family").loc["R3"]
+    assert flag["status"] == "short in peaks"
+    assert flag["peak_period"] == pd.Timestamp("2026-03-01")
+    assert flag["first_overload"] == pd.Timestamp("2026-04-01")
+    assert flag["hours_short_at_peak"] == pytest.approx(10)
+    assert flag["explanation"] == (
+        "R3: even with 2 month(s) of building ahead, load exceeds regular, overtime and "
+        "temporary-staff capacity in 1 month(s) only (2026-04; 10 h short after building "
+        "ahead; peak 140 % in 2026-03): build ahead earlier, outsource or move the demand; new "
+        "capacity only if it recurs.")
+    # one month of building ahead: March takes February's 10 spare hours and is 6 h short;
+    # April finds none: 14 h short, the most
+    one = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=1).set_index(
+        "resource_family").loc["R3"]
+    assert one["months_overloaded"] == 2
+    assert one["hours_short_at_peak"] == pytest.approx(14)
+    assert "(2026-03, 2026-04; up to 14 h short a month after building ahead, most in 2026-04;" \
+        in one["explanation"]
+    # none: every month on its own, March the most short (16 h)
+    alone = capacity_flags(outlook, plant(), cycle=CYCLE, build_ahead_months=0).set_index(
+        "resource_family").loc["R3"]
+    assert alone["hours_short_at_peak"] == pytest.approx(16)
+    assert "most in 2026-03" in alone["explanation"]
 
 
 def test_a_late_trend_is_structural_even_in_few_months():
