@@ -112,7 +112,7 @@ def cmd_validate(args) -> int:
     if findings is not None and len(findings):
         errors = findings[findings["severity"] == "error"]
         print(f"\ndata-quality findings: {len(findings)} "
-              f"({len(errors)} stop planning)")
+              f"({len(errors)} error(s): the plan cannot be trusted where they apply)")
         print(findings.to_string(index=False, max_colwidth=80))
         if len(errors):
             return 3

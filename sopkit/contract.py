@@ -94,7 +94,8 @@ TABLES: dict[str, Table] = {
                   "short.", min=1, max=9),
                 C("shelf_life_months", "int", "Months a unit can be sold after it is made; blank "
                   "for non-perishable items.", "months", required=False, nullable=True, min=1),
-                C("lead_time_months", "int", "Production lead time.", "months", required=False,
+                C("lead_time_months", "int", "Production lead time (for the record: the supply "
+                  "plan does not model lead times).", "months", required=False,
                   nullable=True, min=0),
                 C("outsource_cost", "float", "Unit cost when bought from a contract manufacturer; "
                   "blank if it cannot be outsourced.", "currency/unit", required=False,
@@ -254,7 +255,8 @@ TABLES: dict[str, Table] = {
                   "units/month", min=0),
                 C("unit_cost", "float", "Purchase price (already in the SKUs' unit cost).",
                   "currency/unit", min=0, required=False, default=0.0),
-                C("lead_time_months", "int", "Purchase lead time.", "months", min=0,
+                C("lead_time_months", "int", "Purchase lead time (shown with last-time buys; the "
+                  "supply plan does not model lead times).", "months", min=0,
                   required=False, nullable=True),
                 C("on_hand", "float", "Stock on hand at the start of the cycle.", "units", min=0,
                   required=False, default=0.0),

@@ -207,14 +207,14 @@ def test_validate_lists_quality_findings_and_fails_on_errors(tmp_path, capsys):
     assert main(["validate", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "the 5 tables given follow the data contract" in out
-    assert "no_routing" in out and "(0 stop planning)" in out
+    assert "no_routing" in out and "(0 error(s): the plan cannot be trusted" in out
     # a quarter of the demand on a SKU missing from the product master: that stops planning
     files["actuals.csv"] = TINY["actuals.csv"] + "Z,2024-02,9\n"
     folder = write_folder(tmp_path / "stale", files)
     assert main(["validate", str(folder)]) == 3
     out = capsys.readouterr().out
     assert "1 row(s) with a SKU not in the product master" in out
-    assert "unknown_sku" in out and "(1 stop planning)" in out
+    assert "unknown_sku" in out and "(1 error(s): the plan cannot be trusted" in out
 
 
 def test_sample_never_overwrites_data_files(tmp_path, capsys):
