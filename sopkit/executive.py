@@ -193,6 +193,48 @@ def scorecard_accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *,
     return archive_mod.accuracy(archive, actuals, lags=(1, 3), months=months)
 
 
+def accuracy_by_value(archive: pd.DataFrame, actuals: pd.DataFrame, products: pd.DataFrame, *,
+                      months: int | None = ACCURACY_MONTHS, lags=(1, 3)) -> pd.DataFrame:
+    """The consensus's WAPE and bias weighted by value (price × units), per lag.
+
+    The scorecard's accuracy counts units (:func:`scorecard_accuracy`), so a
+    family sold by the thousand weighs more than one sold by the set: its
+    bias can say the plan is a fifth too high while the revenue it plans is
+    not. Weighted by each SKU's ``price``, the same forecasts give the error
+    and bias of the revenue forecast: ``Σ price·|f − a| / Σ price·a`` and
+    ``Σ price·(f − a) / Σ price·a``.
+
+    Returns
+    -------
+    DataFrame
+        ``lag, wape, bias`` (empty without prices or scored forecasts).
+    """
+    from sopkit import archive as archive_mod
+
+    columns = ["lag", "wape", "bias"]
+    if archive is None or archive.empty or "price" not in products.columns:
+        return pd.DataFrame(columns=columns)
+    keyed = products[["sku", "price"]].assign(_sku=products["sku"])
+    per_sku = archive_mod.accuracy(archive, actuals, lags=lags, months=months, by="_sku",
+                                   products=keyed)
+    per_sku = per_sku[per_sku["forecast"] == "consensus"].merge(
+        keyed[["_sku", "price"]], on="_sku", how="left")
+    per_sku["price"] = pd.to_numeric(per_sku["price"], errors="coerce").fillna(0.0)
+    value = per_sku["price"] * per_sku["qty_actual"]
+    out = per_sku.assign(
+        value=value, abs_value=per_sku["wape"].fillna(0.0) * value,
+        err_value=per_sku["price"] * (per_sku["qty_forecast"] - per_sku["qty_actual"]),
+        # a SKU with no actual demand: its whole forecast is error
+        zero_value=np.where(per_sku["qty_actual"] > 0, 0.0,
+                            per_sku["price"] * per_sku["qty_forecast"].abs()))
+    out = out.groupby("lag", as_index=False)[["value", "abs_value", "err_value",
+                                              "zero_value"]].sum()
+    total = out["value"].where(out["value"] > 0)
+    out["wape"] = (out["abs_value"] + out["zero_value"]) / total
+    out["bias"] = out["err_value"] / total
+    return out[columns]
+
+
 REBUILT_KPIS = ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias",
                 "schedule_adherence")
 """Scorecard KPIs whose value at an earlier cycle the data still shows (:func:`rebuilt_kpis`)."""
@@ -288,7 +330,10 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
               plan: pd.DataFrame | None = None, products: pd.DataFrame | None = None,
               resource_load: pd.DataFrame | None = None, n_named: int = 3,
               accuracy_months: int | None = None,
-              financials: pd.DataFrame | None = None) -> dict[str, str]:
+              financials: pd.DataFrame | None = None,
+              value_accuracy: pd.DataFrame | None = None,
+              routings: pd.DataFrame | None = None,
+              actuals: pd.DataFrame | None = None) -> dict[str, str]:
     """What a KPI of :func:`kpi_values` does not show, in words (for ``kpi.scorecard(notes=)``).
 
     A pooled KPI can be green while one part of it is not: the notes name
@@ -316,6 +361,17 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         short of the budget and what supply then fails to serve, and names
         the families furthest below it; the fill rate's note gives it by
         value and the family served worst.
+    value_accuracy : DataFrame, optional
+        :func:`accuracy_by_value`: the accuracy notes give the error and bias
+        of the revenue forecast beside the units'.
+    routings : DataFrame, optional
+        With ``production`` and ``resource_load``: the utilisation note names
+        the resources the plan's first months load beyond what they have
+        delivered lately (:func:`sopkit.supply.adherence_risk`).
+    actuals : DataFrame, optional
+        With ``financials``, ``budget`` and ``products``: the budget note
+        sets the plan beside the revenue of the same number of months just
+        closed, at today's prices (is the budget or the forecast out of line?).
 
     Returns
     -------
@@ -336,10 +392,23 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
         window = f"{fmt_month(first)} to {fmt_month(end)}" if first != end else fmt_month(end)
         for name in ("forecast_wape_lag1", "forecast_wape_lag3", "forecast_bias"):
             notes[name] = f"the consensus's forecasts for {window}"
+    if value_accuracy is not None and len(value_accuracy):
+        by_lag = value_accuracy.set_index("lag")
+        for name, lag, column in (("forecast_wape_lag1", 1, "wape"),
+                                  ("forecast_wape_lag3", 3, "wape"),
+                                  ("forecast_bias", 1, "bias")):
+            if lag in by_lag.index and pd.notna(by_lag.loc[lag, column]):
+                figure = by_lag.loc[lag, column]
+                shown = f"{figure:.1%}" if column == "wape" else f"{figure:+.1%}"
+                notes[name] = (notes.get(name, "") + (", " if name in notes else "")
+                               + f"in units; by value (price × units) {shown}")
     if budget is None or budget.empty:
         notes["revenue_vs_budget"] = "no budget: budget.csv was not given"
     if resource_load is not None and len(resource_load):
         text = _utilisation_note(resource_load, n_named)
+        risk = _adherence_risk_note(resource_load, production, routings, cycle,
+                                    adherence_months, n_named)
+        text = "; ".join(t for t in (text, risk) if t)
         if text:
             notes["utilisation"] = text
     if plan is not None and len(plan) and products is not None:
@@ -355,9 +424,62 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
             notes["fill_rate"] = text
         if budget is not None and len(budget):
             text = _budget_note(financials, budget, n_named)
+            history = (_history_note(financials, budget, actuals, products)
+                       if actuals is not None and products is not None else "")
+            text = "; ".join(t for t in (text, history) if t)
             if text:
                 notes["revenue_vs_budget"] = text
     return notes
+
+
+def _history_note(financials: pd.DataFrame, budget: pd.DataFrame, actuals: pd.DataFrame,
+                  products: pd.DataFrame) -> str:
+    """The plan and the budget beside the revenue of as many months just closed."""
+    if actuals.empty or "price" not in products.columns:
+        return ""
+    months = set(pd.to_datetime(budget["period"])) & set(pd.to_datetime(financials["period"]))
+    if not months:
+        return ""
+    fin = financials[pd.to_datetime(financials["period"]).isin(months)]
+    planned = float(fin["revenue"].sum() + fin["revenue_at_risk"].sum())
+    budgeted = float(budget.loc[pd.to_datetime(budget["period"]).isin(months), "revenue"].sum())
+    periods = pd.to_datetime(actuals["period"])
+    last = periods.max()
+    window = periods > add_months(last, -len(months))
+    price = products.set_index("sku")["price"].astype(float)
+    past = float((actuals.loc[window, "qty"].astype(float)
+                  * actuals.loc[window, "sku"].map(price).fillna(0.0)).sum())
+    if not past > 0:
+        return ""
+    first = add_months(last, -len(months) + 1)
+    return (f"the last {len(months)} closed months ({fmt_month(first)} to {fmt_month(last)}) "
+            f"sold {past:,.0f} at today's prices: the demand plan is {planned / past - 1:+.1%} "
+            f"on them, the budget {budgeted / past - 1:+.1%}")
+
+
+def _adherence_risk_note(resource_load: pd.DataFrame, production: pd.DataFrame | None,
+                         routings: pd.DataFrame | None, cycle, adherence_months: int,
+                         n_named: int, months: int = 3) -> str:
+    """Resources the first months load beyond what they have delivered lately."""
+    from sopkit.supply import adherence_risk
+
+    if production is None or production.empty or routings is None:
+        return ""
+    adherence = kpi.schedule_adherence(production, by="resource", months=adherence_months,
+                                       as_of=cycle, routings=routings)
+    if adherence.empty:
+        return ""
+    risk = adherence_risk(resource_load, adherence, months=months)
+    if risk.empty:
+        return ""
+    named = [f"{r.resource} ({r.hours_required:,.0f} h needed, {r.hours_demonstrated:,.0f} h "
+             f"at its {r.schedule_adherence:.0%} adherence)"
+             if r.hours_required > r.hours_demonstrated else
+             f"{r.resource} (in {int(r.months_above)} of the {months} months: its peak month "
+             f"needs {r.peak_share:.0%} of its hours, it delivered {r.schedule_adherence:.0%})"
+             for r in risk.itertuples()]
+    return (f"the first {months} months ask more than these resources have delivered lately: "
+            f"{listing(named, n_named)}")
 
 
 def _stock_note(plan: pd.DataFrame, products: pd.DataFrame, *, slack: float = 0.05) -> str:
@@ -860,6 +982,14 @@ def decisions(
             gain = ("" if best["option"] == KEEP_PLAN else
                     f"{best['delta_contribution']:+,.0f} contribution after its cost of "
                     f"{best['cost']:,.0f}, against keeping the plan")
+            if len(group) > 1:
+                runner = group.iloc[1]
+                lead = float(best["contribution_after_cost"] - runner["contribution_after_cost"])
+                if lead > 0:
+                    gain = "; ".join(t for t in (gain, (
+                        f"its lead over '{runner['option']}' is {lead:,.0f} contribution: costs "
+                        "not priced here (a campaign's discounts, a supplier's terms) would "
+                        "have to exceed that to change the money side of the choice")) if t)
             recommended, long_text = _long_note(str(name), str(best["option"]), outlook_options)
             rows.append({
                 "decision": str(name),
@@ -912,6 +1042,48 @@ def decisions(
             })
     return pd.DataFrame(rows, columns=["decision", "context", "options", "recommendation",
                                        "reason"])
+
+
+SHOCK_COLUMNS = ["shock", "description", "revenue", "delta_contribution", "fill_rate",
+                 "revenue_at_risk", "delta_revenue_at_risk", "overtime_hours"]
+
+
+def shocks(ranked_scenarios: pd.DataFrame) -> pd.DataFrame:
+    """What could happen to the plan: the reconciliation's shocks against the Baseline.
+
+    The shocks (``kind == "shock"``: a downturn, a supplier outage) are never
+    recommended, so the decisions do not carry them; an executive review
+    needs them all the same, to see what the plan of record is exposed to.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SHOCK_COLUMNS`, the costliest shock (lowest contribution against
+        the Baseline) first; ``delta_*`` are the shock's figure less the
+        Baseline's. Empty without shocks or without a Baseline row.
+    """
+    from sopkit.scenarios import BASELINE
+
+    if ranked_scenarios is None or ranked_scenarios.empty or "kind" not in ranked_scenarios:
+        return pd.DataFrame(columns=SHOCK_COLUMNS)
+    base = ranked_scenarios[ranked_scenarios["scenario"].astype(str) == BASELINE]
+    rows = ranked_scenarios[ranked_scenarios["kind"].astype(str) == "shock"]
+    if base.empty or rows.empty:
+        return pd.DataFrame(columns=SHOCK_COLUMNS)
+    base = base.iloc[0]
+    out = pd.DataFrame({
+        "shock": rows["scenario"].astype(str),
+        "description": rows["description"].fillna("").astype(str)
+        if "description" in rows.columns else "",
+        "revenue": rows["revenue"].astype(float),
+        "delta_contribution": rows["contribution"].astype(float) - float(base["contribution"]),
+        "fill_rate": rows["fill_rate"].astype(float),
+        "revenue_at_risk": rows["revenue_at_risk"].astype(float),
+        "delta_revenue_at_risk": (rows["revenue_at_risk"].astype(float)
+                                  - float(base["revenue_at_risk"])),
+        "overtime_hours": rows["overtime_hours"].astype(float),
+    })
+    return out.sort_values("delta_contribution", kind="stable", ignore_index=True)
 
 
 def top_risks(
@@ -999,14 +1171,16 @@ def locked_brief(locked: pd.DataFrame) -> pd.DataFrame:
 
 def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame, *,
                  risks: pd.DataFrame | None = None, locked: pd.DataFrame | None = None,
-                 outlook: pd.DataFrame | None = None, n_risks: int = 5) -> str:
+                 outlook: pd.DataFrame | None = None, n_risks: int = 5,
+                 shock_table: pd.DataFrame | None = None) -> str:
     """An escaped HTML fragment for the cycle index: the executive review on one page.
 
     Status tiles of the scorecard, the decisions requested with their
     recommendation, and when given: the ``n_risks`` largest risks
     (:func:`top_risks`), the locked horizon in brief (:func:`locked_brief` of
     :func:`locked_horizon`) and the 24-month capacity outlook
-    (``capacity_flags``: ``resource_family, status, decide_by, explanation``).
+    (``capacity_flags``: ``resource_family, status, decide_by, explanation``),
+    and what the shocks would do to the plan (:func:`shocks`).
     """
     from sopkit.display import kpi_tiles, show_table
 
@@ -1024,6 +1198,10 @@ def summary_html(card: pd.DataFrame, decision_table: pd.DataFrame, *,
                                 caption="Decisions requested").html)
     if risks is not None and len(risks):
         parts.append(show_table(risks.head(n_risks), caption="Top risks").html)
+    if shock_table is not None and len(shock_table):
+        parts.append(show_table(shock_table.drop(columns=["description"], errors="ignore"),
+                                caption="What could happen: the shocks priced against the "
+                                "plan").html)
     if locked is not None and len(locked):
         parts.append(show_table(locked_brief(locked), caption="Locked horizon: each month's "
                                 "total and the families left short (units)").html)

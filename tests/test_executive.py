@@ -600,3 +600,112 @@ def test_the_plan_of_record_row_says_the_draft_holds_the_baseline_and_adopted_ro
     assert taken["recommendation"] == "adopted: Added shift"
     # 600 + 50 × 10 months (from the third of 12)
     assert "(cost 1,100 over the 12 months planned)" in taken["reason"]
+
+
+def test_accuracy_by_value_weighs_each_sku_by_its_price():
+    """A: 1,000 units at 1, over-forecast by 20 %; P: 2 sets at 10,000, under by one set.
+
+    C: 5 units forecast at 100, none sold. In units the bias is (200 − 1 + 5) / 1,002 =
+    +20.4 %; by value A's error is 200 × 1 = 200, P's −1 × 10,000 and C's 5 × 100 = 500:
+    bias (200 − 10,000 + 500) / (1,000 + 20,000) = −44.3 %, WAPE 10,700 / 21,000 = 51.0 %.
+    """
+    archive = _archive([("2026-10-01", "A", "2026-10-01", 1, 1200.0),
+                        ("2026-10-01", "P", "2026-10-01", 1, 1.0),
+                        ("2026-10-01", "C", "2026-10-01", 1, 5.0)])
+    actuals = pd.DataFrame({"sku": ["A", "P"], "period": pd.to_datetime(["2026-10-01"] * 2),
+                            "qty": [1000.0, 2.0]})
+    products = pd.DataFrame({"sku": ["A", "P", "C"], "price": [1.0, 10_000.0, 100.0]})
+    units = executive.scorecard_accuracy(archive, actuals, months=1)
+    units = units[units["forecast"] == "consensus"].set_index("lag")
+    assert units.loc[1, "bias"] == pytest.approx((200 + 5 - 1) / 1002)
+    value = executive.accuracy_by_value(archive, actuals, products, months=1).set_index("lag")
+    assert value.loc[1, "bias"] == pytest.approx((200 - 10_000 + 500) / 21_000)
+    assert value.loc[1, "wape"] == pytest.approx((200 + 10_000 + 500) / 21_000)
+    notes = executive.kpi_notes(production=None, cycle="2026-11", accuracy_months=1,
+                                value_accuracy=value.reset_index())
+    assert notes["forecast_bias"] == ("the consensus's forecasts for 2026-10, in units; by "
+                                      "value (price × units) -44.3%")
+    assert notes["forecast_wape_lag1"].endswith("by value (price × units) 51.0%")
+
+
+def test_the_budget_note_sets_plan_and_budget_beside_the_months_just_closed():
+    # two months planned at 1,100 + 100 at risk, budget 1,500; the two closed months sold
+    # 10 + 10 units at today's price 50 = 1,000: the plan is +20 % on them, the budget +50 %
+    fin = pd.DataFrame({"family": ["F", "F"], "period": M[:2], "revenue": [500.0, 600.0],
+                        "revenue_at_risk": [100.0, 0.0], "qty_demand": [12.0, 12.0],
+                        "qty_served": [10.0, 12.0]})
+    budget = pd.DataFrame({"family": ["F", "F"], "period": M[:2], "revenue": [750.0, 750.0]})
+    actuals = pd.DataFrame({"sku": ["A", "A", "A"], "qty": [99.0, 10.0, 10.0],
+                            "period": pd.to_datetime(["2026-08-01", "2026-09-01",
+                                                      "2026-10-01"])})
+    products = pd.DataFrame({"sku": ["A"], "family": ["F"], "price": [50.0]})
+    note = executive.kpi_notes(production=None, budget=budget, financials=fin,
+                               actuals=actuals, products=products)["revenue_vs_budget"]
+    assert note.endswith("; the last 2 closed months (2026-09 to 2026-10) sold 1,000 at "
+                         "today's prices: the demand plan is +20.0% on them, the budget +50.0%")
+
+
+def test_the_utilisation_note_names_a_resource_planned_beyond_what_it_delivered():
+    # R1 made 8 of 10 planned lately (80 %); the plan needs 90 h of its 100 available a
+    # month: 90 > 80 demonstrated in each of the first 3 months
+    load = pd.DataFrame({"resource": ["R1"] * 3, "period": M[:3], "hours_required": 90.0,
+                         "capacity_hours": 100.0, "overtime_hours": 0.0,
+                         "overtime_max_hours": 0.0, "temp_max_hours": 0.0})
+    production = pd.DataFrame({"period": pd.to_datetime(["2026-10-01"]), "sku": ["A"],
+                               "resource": ["R1"], "planned_qty": [10.0], "actual_qty": [8.0]})
+    routings = pd.DataFrame({"sku": ["A"], "resource": ["R1"], "hours_per_unit": [1.0]})
+    note = executive.kpi_notes(production=production, cycle="2026-11", adherence_months=1,
+                               resource_load=load, routings=routings)["utilisation"]
+    assert note.endswith("the first 3 months ask more than these resources have delivered "
+                         "lately: R1 (270 h needed, 240 h at its 80% adherence)")
+
+
+def test_shocks_are_set_against_the_baseline_costliest_first():
+    ranked = pd.DataFrame({
+        "scenario": ["Baseline", "Option", "Downturn", "Outage"],
+        "kind": ["response", "response", "shock", "shock"],
+        "description": ["", "", "all demand × 0.9", "no boards for 2 months"],
+        "revenue": [1000.0, 1100.0, 900.0, 950.0],
+        "contribution": [400.0, 450.0, 340.0, 300.0],
+        "fill_rate": [0.99, 1.0, 0.99, 0.90],
+        "revenue_at_risk": [10.0, 0.0, 9.0, 110.0],
+        "overtime_hours": [5.0, 0.0, 0.0, 8.0],
+    })
+    table = executive.shocks(ranked)
+    assert table["shock"].tolist() == ["Outage", "Downturn"]
+    assert table["delta_contribution"].tolist() == [-100.0, -60.0]
+    assert table["delta_revenue_at_risk"].tolist() == [100.0, -1.0]
+    assert executive.shocks(ranked[ranked["kind"] == "response"]).empty
+
+
+def test_a_decision_says_how_much_unpriced_cost_would_change_its_money_side():
+    ranked = pd.DataFrame({"scenario": ["Baseline"], "kind": ["response"],
+                           "rank": pd.array([1], dtype="Int64"), "reason": ["only"]})
+    options = pd.DataFrame({
+        "decision": ["Campaign", "Campaign"], "option": [executive.KEEP_PLAN, "Call it off"],
+        "rank": pd.array([1, 2], dtype="Int64"), "cost": [0.0, 0.0],
+        "revenue": [1000.0, 800.0], "contribution_after_cost": [500.0, 380.0],
+        "delta_contribution": [0.0, -120.0], "tier1_fill_rate": [1.0, 1.0],
+        "fill_rate": [1.0, 1.0], "revenue_at_risk": [0.0, 0.0], "co2e_kg": [0.0, 0.0],
+        "reason": ["best", "behind"]})
+    no_gaps = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    row = executive.decisions(no_gaps, ranked, options=options).iloc[1]
+    assert row["reason"] == ("best; its lead over 'Call it off' is 120 contribution: costs not "
+                             "priced here (a campaign's discounts, a supplier's terms) would "
+                             "have to exceed that to change the money side of the choice")
+
+
+def test_a_resource_above_its_delivered_hours_in_one_month_only_is_named_by_that_month():
+    # 3 months need 70, 95, 70 h of 100; adherence 90 %: only the second month is above,
+    # the total (235 h) is below the 270 h demonstrated
+    load = pd.DataFrame({"resource": ["R1"] * 3, "period": M[:3],
+                         "hours_required": [70.0, 95.0, 70.0], "capacity_hours": 100.0,
+                         "overtime_hours": 0.0, "overtime_max_hours": 0.0,
+                         "temp_max_hours": 0.0})
+    production = pd.DataFrame({"period": pd.to_datetime(["2026-10-01"]), "sku": ["A"],
+                               "resource": ["R1"], "planned_qty": [10.0], "actual_qty": [9.0]})
+    routings = pd.DataFrame({"sku": ["A"], "resource": ["R1"], "hours_per_unit": [1.0]})
+    note = executive.kpi_notes(production=production, cycle="2026-11", adherence_months=1,
+                               resource_load=load, routings=routings)["utilisation"]
+    assert note.endswith("R1 (in 1 of the 3 months: its peak month needs 95% of its hours, "
+                         "it delivered 90%)")
