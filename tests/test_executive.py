@@ -645,19 +645,25 @@ def test_the_budget_note_sets_plan_and_budget_beside_the_months_just_closed():
                          "today's prices: the demand plan is +20.0% on them, the budget +50.0%")
 
 
-def test_the_utilisation_note_names_a_resource_planned_beyond_what_it_delivered():
-    # R1 made 8 of 10 planned lately (80 %); the plan needs 90 h of its 100 available a
-    # month: 90 > 80 demonstrated in each of the first 3 months
-    load = pd.DataFrame({"resource": ["R1"] * 3, "period": M[:3], "hours_required": 90.0,
+def _utilisation_note(hours: list[float], made: float) -> str:
+    """The utilisation note for R1 needing ``hours`` of its 100 h in the first 3 months, when
+    it made ``made`` of the 10 units planned last month (its adherence)."""
+    load = pd.DataFrame({"resource": ["R1"] * 3, "period": M[:3], "hours_required": hours,
                          "capacity_hours": 100.0, "overtime_hours": 0.0,
                          "overtime_max_hours": 0.0, "temp_max_hours": 0.0})
     production = pd.DataFrame({"period": pd.to_datetime(["2026-10-01"]), "sku": ["A"],
-                               "resource": ["R1"], "planned_qty": [10.0], "actual_qty": [8.0]})
+                               "resource": ["R1"], "planned_qty": [10.0], "actual_qty": [made]})
     routings = pd.DataFrame({"sku": ["A"], "resource": ["R1"], "hours_per_unit": [1.0]})
-    note = executive.kpi_notes(production=production, cycle="2026-11", adherence_months=1,
+    return executive.kpi_notes(production=production, cycle="2026-11", adherence_months=1,
                                resource_load=load, routings=routings)["utilisation"]
-    assert note.endswith("the first 3 months ask more than these resources have delivered "
-                         "lately: R1 (270 h needed, 240 h at its 80% adherence)")
+
+
+def test_the_utilisation_note_names_a_resource_planned_beyond_what_it_delivered():
+    # R1 made 8 of 10 planned lately (80 %); the plan needs 90 h of its 100 available a
+    # month: 90 > 80 demonstrated in each of the first 3 months
+    assert _utilisation_note([90.0] * 3, 8.0).endswith(
+        "the first 3 months ask more than these resources have delivered lately: R1 (270 h "
+        "needed, 240 h at its 80% adherence)")
 
 
 def test_shocks_are_set_against_the_baseline_costliest_first():
@@ -698,14 +704,5 @@ def test_a_decision_says_how_much_unpriced_cost_would_change_its_money_side():
 def test_a_resource_above_its_delivered_hours_in_one_month_only_is_named_by_that_month():
     # 3 months need 70, 95, 70 h of 100; adherence 90 %: only the second month is above,
     # the total (235 h) is below the 270 h demonstrated
-    load = pd.DataFrame({"resource": ["R1"] * 3, "period": M[:3],
-                         "hours_required": [70.0, 95.0, 70.0], "capacity_hours": 100.0,
-                         "overtime_hours": 0.0, "overtime_max_hours": 0.0,
-                         "temp_max_hours": 0.0})
-    production = pd.DataFrame({"period": pd.to_datetime(["2026-10-01"]), "sku": ["A"],
-                               "resource": ["R1"], "planned_qty": [10.0], "actual_qty": [9.0]})
-    routings = pd.DataFrame({"sku": ["A"], "resource": ["R1"], "hours_per_unit": [1.0]})
-    note = executive.kpi_notes(production=production, cycle="2026-11", adherence_months=1,
-                               resource_load=load, routings=routings)["utilisation"]
-    assert note.endswith("R1 (in 1 of the 3 months: its peak month needs 95% of its hours, "
-                         "it delivered 90%)")
+    assert _utilisation_note([70.0, 95.0, 70.0], 9.0).endswith(
+        "R1 (in 1 of the 3 months: its peak month needs 95% of its hours, it delivered 90%)")
