@@ -11,10 +11,17 @@ Lags: a snapshot of cycle ``C`` (the first month planned) forecasts month
 ``C`` at lag 1, ``C + 1`` at lag 2, and so on.
 
 Files: ``<workspace>/archive/forecasts_<cycle>.csv`` with columns
-``snapshot, sku, period, lag`` and one per step of :data:`MEASURES`
+``snapshot, sku, period, lag``, one per step of :data:`MEASURES`
 (``qty_naive, qty_stat, qty_with_pipeline, qty_with_adjustments,
-qty_consensus``). Snapshots written before the middle steps existed read
-back with those steps equal to the statistical forecast. Beside each,
+qty_consensus``) and ``rebuilt``: False when the cycle's own run archived the
+forecasts it planned with, True when :func:`backfill` rebuilt them later from
+data (nobody planned with those). Snapshots written before the middle steps
+existed read back with those steps equal to the statistical forecast; those
+written before ``rebuilt`` existed read back with it missing (``<NA>``,
+origin unknown: a cycle's run or a backfill may have written them, and
+nothing in the file tells which, so neither value is assumed). :func:`cycle_sources` and
+:func:`describe_sources` say which of the scored cycles were rebuilt, for a
+report's caption. Beside each,
 ``deals_<cycle>.csv`` (:func:`deal_snapshot`) keeps the open deals the plan
 counted, per deal line, owner and month, so the pipeline's value can be
 judged per deal owner (:func:`pipeline_fva`), as the adjustments' is per
@@ -25,9 +32,10 @@ by the plan store, not here); snapshots of other cycles are never touched.
 A new installation has no archive. :func:`backfill` rebuilds snapshots for past
 cycles from what was known then — history before that cycle, pipeline
 snapshots and adjustments entered before it — so that accuracy can be shown
-from the first cycle on. Promotions carry no entry date and are used as they
-stand (documented leak: a promotion planned later than the backfilled cycle
-would have been unknown then).
+from the first cycle on; they are marked ``rebuilt``: today's sopkit on
+yesterday's data, not the forecasts the planners saw. Promotions carry no
+entry date and are used as they stand (documented leak: a promotion planned
+later than the backfilled cycle would have been unknown then).
 """
 
 from __future__ import annotations
@@ -50,7 +58,9 @@ MEASURES = {
     "+ adjustments": "qty_with_adjustments",  # ... plus the (debiased) manual adjustments
     "consensus": "qty_consensus",  # ... plus promotions, lifecycle: the plan
 }
-COLUMNS = ["snapshot", "sku", "period", "lag", *MEASURES.values()]
+COLUMNS = ["snapshot", "sku", "period", "lag", *MEASURES.values(), "rebuilt"]
+# What a cycle_sources row calls a snapshot by its rebuilt flag (missing: unknown).
+SOURCES = {False: "recorded", True: "rebuilt"}
 FILE_RE = re.compile(r"^forecasts_(\d{4}-\d{2})\.csv$")
 # The open deals each cycle's plan counted, per deal line and month, as the model weighed them.
 DEAL_COLUMNS = ["snapshot", "deal_id", "sku", "owner", "period", "qty_expected"]
@@ -77,7 +87,8 @@ def naive_forecast(actuals: pd.DataFrame, periods: pd.DatetimeIndex, *,
     })
 
 
-def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.DataFrame:
+def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle,
+             rebuilt: bool = False) -> pd.DataFrame:
     """This cycle's forecasts as an archive snapshot.
 
     Parameters
@@ -86,11 +97,15 @@ def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.D
         The demand step's plan: ``sku, period, qty_stat, qty_consensus``.
     actuals : DataFrame
         History up to the month before ``cycle`` (for the naive forecast).
+    rebuilt : bool
+        True when the plan is rebuilt after the fact (:func:`backfill`),
+        False (default) when it is the plan the cycle's run made.
 
     Returns
     -------
     DataFrame
-        ``snapshot, sku, period, lag`` and the :data:`MEASURES` columns.
+        ``snapshot, sku, period, lag``, the :data:`MEASURES` columns and
+        ``rebuilt`` (nullable boolean).
     """
     start = cycle_month(cycle)
     plan = demand_plan[demand_plan["period"] >= start].copy()
@@ -110,6 +125,7 @@ def snapshot(demand_plan: pd.DataFrame, actuals: pd.DataFrame, *, cycle) -> pd.D
     frame[list(MEASURES.values())] = frame[list(MEASURES.values())].fillna(0.0)
     frame["snapshot"] = start
     frame["lag"] = months_between(pd.Series(start, index=frame.index), frame["period"]) + 1
+    frame["rebuilt"] = pd.array([bool(rebuilt)] * len(frame), dtype="boolean")
     return frame[COLUMNS].sort_values(["sku", "period"], ignore_index=True)
 
 
@@ -208,21 +224,110 @@ def read_deal_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
 
 
 def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
-    """Every archived snapshot (optionally only cycles before ``before``)."""
+    """Every archived snapshot (optionally only cycles before ``before``).
+
+    ``rebuilt`` is a nullable boolean: ``<NA>`` for snapshots archived before
+    sopkit wrote it (origin unknown, see the module docstring).
+    """
     frames = []
     for path in _archived_files(workspace, FILE_RE, before):
         frame = pd.read_csv(path, dtype={"sku": "string"})
         for column in ("qty_with_pipeline", "qty_with_adjustments"):
             if column not in frame.columns:
                 frame[column] = frame["qty_stat"]
+        frame["rebuilt"] = (frame["rebuilt"] if "rebuilt" in frame.columns
+                            else pd.Series(pd.NA, index=frame.index)).astype("boolean")
         frame["snapshot"] = pd.to_datetime(frame["snapshot"], format="%Y-%m")
         frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m")
         frames.append(frame)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             COLUMNS, ["datetime64[ns]", "string", "datetime64[ns]", "int64",
-                      *["float64"] * len(MEASURES)], strict=True)})
+                      *["float64"] * len(MEASURES), "boolean"], strict=True)})
     return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def cycle_sources(archive: pd.DataFrame, actuals: pd.DataFrame | None = None, *,
+                  lags: Sequence[int] = (1, 3), months: int | None = None) -> pd.DataFrame:
+    """Which archived cycles were recorded by their own run and which were rebuilt.
+
+    Parameters
+    ----------
+    archive : DataFrame
+        The forecast archive (:func:`read_archive`).
+    actuals : DataFrame, optional
+        ``sku, period, qty``: keep only the cycles :func:`accuracy` scores
+        with the same ``lags`` and ``months`` (at least one forecast for a
+        month with actuals). Default: every archived cycle.
+    lags : sequence of int
+    months : int, optional
+        As in :func:`accuracy`.
+
+    Returns
+    -------
+    DataFrame
+        One row per cycle, oldest first: ``snapshot``, ``source``
+        (``recorded``, ``rebuilt``, or ``unknown`` for snapshots archived
+        before the ``rebuilt`` flag existed) and ``n_points`` (forecasts
+        scored, or archived without ``actuals``).
+    """
+    columns = ["snapshot", "source", "n_points"]
+    rows = archive if actuals is None else _scored_window(archive, actuals, lags, months)
+    if rows.empty:
+        return pd.DataFrame({"snapshot": pd.Series(dtype="datetime64[ns]"),
+                             "source": pd.Series(dtype="string"),
+                             "n_points": pd.Series(dtype="int64")})
+    flag = (rows["rebuilt"] if "rebuilt" in rows.columns
+            else pd.Series(pd.NA, index=rows.index)).astype("boolean")
+    grouped = pd.DataFrame({"snapshot": rows["snapshot"],
+                            "is_rebuilt": flag.fillna(False).astype(bool),
+                            "is_unknown": flag.isna()}).groupby(
+        "snapshot", as_index=False).agg(n_points=("is_rebuilt", "size"),
+                                        any_rebuilt=("is_rebuilt", "any"),
+                                        any_unknown=("is_unknown", "any"))
+    # a snapshot is one file with one flag; were one ever mixed, rebuilt rows taint it
+    grouped["source"] = np.where(grouped["any_rebuilt"], SOURCES[True],
+                                 np.where(grouped["any_unknown"], "unknown", SOURCES[False]))
+    grouped["source"] = grouped["source"].astype("string")
+    grouped["n_points"] = grouped["n_points"].astype("int64")
+    return grouped[columns].sort_values("snapshot", ignore_index=True)
+
+
+def describe_sources(sources: pd.DataFrame) -> str:
+    """:func:`cycle_sources` in words, for a caption.
+
+    Examples: ``"6 archived cycles, all rebuilt from data (not the forecasts
+    planners saw)"``; ``"4 archived cycles: 1 recorded by its cycle's run, 3
+    rebuilt from data (not the forecasts planners saw)"``; snapshots without
+    the flag add ``"… of unknown origin (archived before rebuilt cycles were
+    marked)"``.
+    """
+    n = len(sources)
+    if n == 0:
+        return "no archived cycle"
+    counts = sources["source"].astype(str).value_counts()
+    words = {"recorded": "recorded by {their} cycle's run",
+             "rebuilt": "rebuilt from data (not the forecasts planners saw)",
+             "unknown": "of unknown origin (archived before rebuilt cycles were marked)"}
+    noun = f"{n} archived cycle{'s' if n > 1 else ''}"
+    present = [key for key in words if counts.get(key, 0)]
+    if len(present) == 1:
+        key = present[0]
+        text = words[key].format(their="their" if n > 1 else "its")
+        return f"{noun}, {'all ' if n > 1 else ''}{text}"
+    parts = [f"{counts[key]} " + words[key].format(their="their" if counts[key] > 1 else "its")
+             for key in present]
+    return f"{noun}: " + ", ".join(parts)
+
+
+def _scored_window(archive: pd.DataFrame, actuals: pd.DataFrame, lags: Sequence[int],
+                   months: int | None) -> pd.DataFrame:
+    """:func:`_scored` rows, only those for the last ``months`` months with actuals."""
+    rows = _scored(archive, actuals, lags)
+    if months is not None and len(rows):
+        months = whole_number("accuracy: months", months, minimum=1)
+        rows = rows[rows["period"] > add_months(actuals["period"].max(), -months)]
+    return rows
 
 
 def _scored(archive: pd.DataFrame, actuals: pd.DataFrame, lags: Sequence[int]) -> pd.DataFrame:
@@ -264,10 +369,7 @@ def accuracy(archive: pd.DataFrame, actuals: pd.DataFrame, *, lags: Sequence[int
         ``n_snapshots, n_points, qty_actual, qty_forecast, wape, bias`` where
         ``wape = Σ|f − a| / Σa`` and ``bias = Σ(f − a) / Σa`` (NaN when Σa = 0).
     """
-    rows = _scored(archive, actuals, lags)
-    if months is not None and len(rows):
-        months = whole_number("accuracy: months", months, minimum=1)
-        rows = rows[rows["period"] > add_months(actuals["period"].max(), -months)]
+    rows = _scored_window(archive, actuals, lags, months)
     keys = [by] if by else []
     if by:
         if products is None:
@@ -362,7 +464,9 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
     before it. Pass the live cycle's ``forecaster_params`` (horizon, season
     length, backtest windows): the backtest window follows the horizon, so
     other settings would choose other models than the live cycle did.
-    Existing snapshots are left alone.
+    Existing snapshots are left alone; those written are marked
+    ``rebuilt`` (True), so reports can tell them from forecasts a cycle's run
+    recorded (:func:`cycle_sources`).
 
     Returns
     -------
@@ -391,7 +495,8 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
             stat_history=read_archive(workspace, before=past), products=data.products)
         plan = model.predict(forecaster.predict(), promotions=data.promotions,
                              products=data.products)
-        written.append(write_snapshot(snapshot(plan, history, cycle=past), workspace))
+        written.append(write_snapshot(snapshot(plan, history, cycle=past, rebuilt=True),
+                                      workspace))
         write_deal_snapshot(deal_snapshot(model.open_deals_, model.open_deal_months_,
                                           cycle=past), workspace, cycle=past)
     return written

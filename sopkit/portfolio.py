@@ -397,15 +397,23 @@ def rationalisation(
 
     Reasons
         * revenue and margin class C and XYZ class Z: little revenue and
-          margin, hard to plan;
+          margin, hard to plan (said as "no demand in the window" for a SKU
+          that had none);
         * a negative margin over the window (price below cost);
-        * cannibalised by a launch: a product launching between the cycle
-          and the horizon's end names it as ``analog_sku`` (it is expected to
-          sell like it, so it takes its customers), or it is a class-C SKU of
-          the launch's family whose price is within ``price_band`` of the new
-          product's;
+        * may lose sales to a launch: a class-C SKU of the family of a product
+          launching between the cycle and the horizon's end, priced within
+          ``price_band`` of it. A question for the product manager, not a
+          finding: the product master states no successor, and ``analog_sku``
+          is not one (it names the product whose launch curve a new product
+          is expected to follow, :mod:`sopkit.contract`): being a launch's
+          analog is no reason here;
         * from ``stock`` (:func:`slow_movers`): dead stock, a slow mover of
           class C, stock expiring unsold.
+
+    The rows are ordered by ``value_at_stake``, largest first: the margin of
+    the window (what dropping the SKU gives up or, below cost, saves) in
+    absolute value plus the stock at cost (what is written off or sold off),
+    so the decisions that move the most money come first.
 
     Parameters
     ----------
@@ -413,7 +421,7 @@ def rationalisation(
         :func:`abc_xyz` output.
     products : DataFrame
         ``sku, family, lifecycle_status, price`` and, for launches,
-        ``launch_period, analog_sku``.
+        ``launch_period``.
     cycle : str or Timestamp
         First month planned.
     stock : DataFrame, optional
@@ -426,11 +434,12 @@ def rationalisation(
     Returns
     -------
     DataFrame
-        One row per candidate, most reasons first then smallest revenue:
-        ``sku, family, abc, abc_margin, xyz, revenue_12m, margin_12m,
-        inventory_value, n_reasons, reasons`` (sentences joined by ``"; "``)
-        and, with ``pipeline``, ``open_deals`` (e.g. "2 open deals, 8 units
-        in 2027-02, stated 50-75 %"; blank when none).
+        One row per candidate, largest ``value_at_stake`` first (then most
+        reasons): ``sku, family, abc, abc_margin, xyz, revenue_12m,
+        margin_12m, inventory_value, value_at_stake, n_reasons, reasons``
+        (sentences joined by ``"; "``) and, with ``pipeline``, ``open_deals``
+        (e.g. "2 open deals, 8 units in 2027-02, stated 50-75 %"; blank when
+        none).
     """
     start = _month(cycle, "cycle")
     if horizon < 1 or price_band < 0:
@@ -450,8 +459,7 @@ def rationalisation(
         if row["abc"] == "C" and row["abc_margin"] == "C" and row["xyz"] == "Z":
             add(sku, f"low margin and high variability (revenue and margin class C, cv "
                      f"{row['cv']:.2f})" if pd.notna(row["cv"]) else
-                "low margin and high variability (revenue and margin class C, no recent "
-                "demand)")
+                "no demand in the window (revenue and margin class C)")
         if row["margin_12m"] < 0:
             add(sku, f"sold below cost: margin {row['margin_12m']:,.0f} over the window")
 
@@ -460,16 +468,13 @@ def rationalisation(
     price = products.set_index("sku")["price"].astype(float)
     for _, new in launching.iterrows():
         when = pd.Timestamp(new["launch_period"]).strftime("%Y-%m")
-        analog = new.get("analog_sku")
-        if analog is not None and pd.notna(analog):
-            add(analog, f"cannibalised by launch of {new['sku']} in {when} (modelled on it)")
         near = info[(info["family"] == new["family"]) & (info["abc"] == "C")].index
         for sku in near:
-            if sku == new["sku"] or sku == analog or sku not in price.index:
+            if sku == new["sku"] or sku not in price.index:
                 continue
             if abs(price[sku] / float(new["price"]) - 1) <= price_band:
-                add(sku, f"cannibalised by launch of {new['sku']} in {when} (class C, same "
-                         "family, similar price)")
+                add(sku, f"may lose sales to {new['sku']}, launching in {when} (class C, same "
+                         f"family, price within {price_band:.0%})")
 
     value = pd.Series(0.0, index=info.index)
     if stock is not None and len(stock):
@@ -487,24 +492,25 @@ def rationalisation(
                          f"(value {row['value_at_risk']:,.0f})")
 
     columns = ["sku", "family", "abc", "abc_margin", "xyz", "revenue_12m", "margin_12m",
-               "inventory_value", "n_reasons", "reasons",
+               "inventory_value", "value_at_stake", "n_reasons", "reasons",
                *(["open_deals"] if pipeline is not None else [])]
     if not reasons:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
             {"revenue_12m": float, "margin_12m": float, "inventory_value": float,
-             "n_reasons": "int64"})
+             "value_at_stake": float, "n_reasons": "int64"})
     skus = list(reasons)
     out = info.loc[skus, ["family", "abc", "abc_margin", "xyz", "revenue_12m",
                           "margin_12m"]].reset_index()
     out["inventory_value"] = value.reindex(skus).fillna(0.0).to_numpy(dtype=float)
+    out["value_at_stake"] = out["margin_12m"].astype(float).abs() + out["inventory_value"]
     out["n_reasons"] = [len(reasons[s]) for s in skus]
     out["reasons"] = pd.array(["; ".join(reasons[s]) for s in skus], dtype="string")
     out["sku"] = out["sku"].astype("string")
     if pipeline is not None:
         quoted = _open_deals(pipeline, start)
         out["open_deals"] = pd.array([quoted.get(s, "") for s in out["sku"]], dtype="string")
-    return out[columns].sort_values(["n_reasons", "revenue_12m", "sku"],
-                                    ascending=[False, True, True], ignore_index=True)
+    return out[columns].sort_values(["value_at_stake", "n_reasons", "sku"],
+                                    ascending=[False, False, True], ignore_index=True)
 
 
 def _open_deals(pipeline: pd.DataFrame, start: pd.Timestamp) -> dict[str, str]:

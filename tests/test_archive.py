@@ -101,8 +101,61 @@ def test_backfill_uses_only_what_was_known(tmp_path):
     # April's cycle knew Jan-Mar (5, 5, 5) only: naive 5, and a flat statistic of 5
     assert april["qty_naive"].tolist() == [5.0, 5.0, 5.0]
     assert april["qty_stat"].round(6).tolist() == [5.0, 5.0, 5.0]
+    # rebuilt from data, and says so
+    assert stored["rebuilt"].tolist() == [True] * 6
+    assert archive.describe_sources(archive.cycle_sources(stored)) == (
+        "2 archived cycles, all rebuilt from data (not the forecasts planners saw)")
     # a second call writes nothing: the snapshots exist
     assert archive.backfill(data, cycle=M[5], months=2, workspace=tmp_path) == []
+
+
+def test_rebuilt_flag_written_kept_and_counted(tmp_path):
+    plan = pd.DataFrame({"sku": ["A"], "period": [M[2]], "qty_stat": [5.0],
+                         "qty_consensus": [5.0]})
+    hist = actuals([("A", M[1], 4.0)])
+    assert archive.snapshot(plan, hist, cycle=M[2])["rebuilt"].tolist() == [False]
+    assert archive.snapshot(plan, hist, cycle=M[2], rebuilt=True)["rebuilt"].tolist() == [True]
+    # March: an archive written before the flag existed (no column); April rebuilt by a
+    # backfill; May recorded by its cycle's run
+    old = pd.DataFrame({"snapshot": [M[2], M[2]], "sku": ["A", "A"], "period": [M[2], M[3]],
+                        "lag": [1, 2], "qty_naive": [1.0, 1.0], "qty_stat": [4.0, 4.0],
+                        "qty_consensus": [4.0, 4.0]})
+    archive.write_snapshot(old, tmp_path)
+    for cycle, rebuilt in ((M[3], True), (M[4], False)):
+        plan = pd.DataFrame({"sku": ["A"], "period": [cycle], "qty_stat": [6.0],
+                             "qty_consensus": [6.0]})
+        archive.write_snapshot(archive.snapshot(plan, hist, cycle=cycle, rebuilt=rebuilt),
+                               tmp_path)
+    stored = archive.read_archive(tmp_path)
+    assert str(stored["rebuilt"].dtype) == "boolean"
+    flags = stored.groupby("snapshot")["rebuilt"].first()
+    assert pd.isna(flags[M[2]]) and flags[M[3]] and not flags[M[4]]
+    every = archive.cycle_sources(stored)
+    assert every["source"].tolist() == ["unknown", "rebuilt", "recorded"]
+    assert every["n_points"].tolist() == [2, 1, 1]
+    assert archive.describe_sources(every) == (
+        "3 archived cycles: 1 recorded by its cycle's run, 1 rebuilt from data (not the "
+        "forecasts planners saw), 1 of unknown origin (archived before rebuilt cycles were "
+        "marked)")
+    # actuals through April: March's lag-1 row (March) and April's (April) are scored; March's
+    # lag-2 row is not a scored lag, May has no actuals yet
+    seen = actuals([("A", M[2], 3.0), ("A", M[3], 6.0)])
+    scored = archive.cycle_sources(stored, seen)
+    assert scored["snapshot"].tolist() == [M[2], M[3]]
+    assert scored["n_points"].tolist() == [1, 1]
+    assert archive.describe_sources(scored) == (
+        "2 archived cycles: 1 rebuilt from data (not the forecasts planners saw), 1 of unknown "
+        "origin (archived before rebuilt cycles were marked)")
+    # the scorecard's window, the last month with actuals (April): April's rebuilt cycle only
+    assert archive.describe_sources(archive.cycle_sources(stored, seen, months=1)) == (
+        "1 archived cycle, rebuilt from data (not the forecasts planners saw)")
+    # the old snapshot is scored as before: March stat 4 against 3, April 6 against 6
+    lag1 = archive.accuracy(stored, seen, lags=(1,)).set_index("forecast")
+    assert lag1.loc["statistical", "wape"] == pytest.approx(1 / 9)
+    assert archive.describe_sources(archive.cycle_sources(stored.iloc[0:0])) == (
+        "no archived cycle")
+    recorded = archive.cycle_sources(stored[stored["snapshot"] == M[4]])
+    assert archive.describe_sources(recorded) == "1 archived cycle, recorded by its cycle's run"
 
 
 def test_snapshot_streams_add_one_input_each():

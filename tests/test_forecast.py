@@ -503,3 +503,46 @@ def test_selected_backtest_includes_combinations_as_their_members_mean():
     got = selected[selected["sku"] == sku].set_index(["origin", "step"])["qty_forecast"]
     np.testing.assert_allclose(got.sort_index().to_numpy(), expected.to_numpy())
     assert selected.loc[selected["sku"] == sku, "model"].unique().tolist() == [label]
+
+
+# --------------------------------------------------------------------------- when zero may win
+
+# 9 units every third month, then 3 and two silent months: intermittent (ADI 3, sizes 9, 9,
+# 9, 3: CV² 0.12). One backtest window of 3 months from origin 9: ma3 forecasts
+# (9 + 0 + 0) / 3 = 3 against 3, 0, 0 -> MAE 2, mean error +2, score 4; zero: MAE 1, mean
+# error -1, score 2. Zero wins the backtest although the SKU sold two months ago.
+DIP = [9.0, 0.0, 0.0, 9.0, 0.0, 0.0, 9.0, 0.0, 0.0, 3.0, 0.0, 0.0]
+
+
+def _dip_fit(**params):
+    return StatisticalForecaster(horizon=3, n_windows=1, window_size=3, **params).fit(
+        long_frame({"dip": DIP}))
+
+
+def test_zero_is_not_chosen_for_a_sku_that_sells():
+    model = _dip_fit()
+    chosen = model.selection_.set_index("sku").loc["dip"]
+    assert chosen["demand_class"] == "intermittent"
+    assert chosen["model"] != "zero"
+    assert "zero" not in set(model.backtest_["model"].astype(str))
+    forecast = model.predict()
+    assert (forecast["qty_forecast"] > 0).all()
+    assert (forecast[quantile_column(0.95)] > 0).all()
+
+
+def test_zero_after_states_the_silence_zero_needs():
+    # models naming zero, without zero_after: zero stays a candidate and wins (score 2 < 4)
+    assert _dip_fit(models=("zero", "ma3")).selection_["model"].tolist() == ["zero"]
+    # silent for its last 2 months: zero_after=2 lets zero compete, and it wins
+    assert _dip_fit(models=("zero", "ma3"), zero_after=2).selection_["model"].tolist() == ["zero"]
+    # its last 3 months hold the 3 units: zero is out, ma3 forecasts (3 + 0 + 0) / 3 = 1
+    model = _dip_fit(models=("zero", "ma3"), zero_after=3)
+    assert model.selection_["model"].tolist() == ["ma3"]
+    assert model.predict()["qty_forecast"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert model.selection_["score"].tolist() == pytest.approx([4.0])
+
+
+@pytest.mark.parametrize("bad", [0, 2.5, True, "6"])
+def test_zero_after_must_be_a_whole_number(bad):
+    with pytest.raises(ParameterError, match="zero_after"):
+        _dip_fit(zero_after=bad)

@@ -190,25 +190,29 @@ def test_rationalisation_reasons():
                   qty_at_risk=[0.0, 3.0, 0.0])
     out = rationalisation(classes, products, cycle="2027-01", stock=stock, horizon=18)
     table = out.set_index("sku")
-    # BIG: nothing wrong; OLD (eol), NEW and LATER (npi) are not regular products
-    assert sorted(table.index) == ["R1", "R2", "R3", "R4", "R5", "R6"]
-    assert "low margin and high variability" in table.loc["R1", "reasons"]
+    # BIG: nothing wrong; OLD (eol), NEW and LATER (npi) are not regular products; R3 (class
+    # A) is only the analog NEW's launch curve follows: no reason
+    assert sorted(table.index) == ["R1", "R2", "R4", "R5", "R6"]
+    assert table.loc["R1", "reasons"] == ("low margin and high variability (revenue and "
+                                          "margin class C, cv 1.50)")
     assert "sold below cost" in table.loc["R2", "reasons"]
-    # R3 is the analog NEW is modelled on; R4: class C, same family, price 100 vs 110 (9 %)
-    assert "cannibalised by launch of NEW in 2027-03 (modelled on it)" in table.loc["R3",
-                                                                                 "reasons"]
-    assert "cannibalised by launch of NEW" in table.loc["R4", "reasons"]
-    # LATER launches after the horizon (2027-01 + 17 months = 2028-06): it cannibalises nothing
-    assert "LATER" not in table.loc["R4", "reasons"]
+    # R4: class C, same family as NEW, price 100 vs 110 (9 %): a question, not a finding;
+    # that LATER names it as analog adds nothing (LATER launches after the horizon anyway,
+    # 2027-01 + 17 months = 2028-06)
+    assert table.loc["R4", "reasons"] == ("may lose sales to NEW, launching in 2027-03 "
+                                          "(class C, same family, price within 10%)")
+    assert "cannibalised" not in " ".join(out["reasons"])
     # R5: margin C and Z without demand, and dead stock; price 200 is not near 110
-    assert table.loc["R5", "n_reasons"] == 2 and "dead stock" in table.loc["R5", "reasons"]
-    assert "cannibalised" not in table.loc["R5", "reasons"]
+    assert table.loc["R5", "reasons"] == ("no demand in the window (revenue and margin class "
+                                          "C); dead stock: no demand in the window, 700 of "
+                                          "stock")
     # R6: slow mover of class C and 3 units expiring unsold
     assert table.loc["R6", "n_reasons"] == 2
     assert "slow mover of class C: 20 months" in table.loc["R6", "reasons"]
     assert table.loc["R5", "inventory_value"] == 700.0
-    assert out["sku"].iloc[0] in {"R5", "R6"}  # most reasons first
-    assert out["n_reasons"].is_monotonic_decreasing
+    # money at stake = |margin| + stock: R5 0 + 700, R6 90 + 50, R4 100, R2 |-80|, R1 50
+    assert out["sku"].tolist() == ["R5", "R6", "R4", "R2", "R1"]
+    assert out["value_at_stake"].tolist() == [700.0, 140.0, 100.0, 80.0, 50.0]
     with pytest.raises(ParameterError):
         rationalisation(classes, products, cycle="2027-01", price_band=-1)
     clean = rationalisation(classes[classes["sku"] == "BIG"], products, cycle="2027-01")
@@ -230,3 +234,25 @@ def test_rationalisation_reasons():
     assert (quoted.drop("R1") == "").all()
     assert "open_deals" in rationalisation(classes[classes["sku"] == "BIG"], products,
                                            cycle="2027-01", pipeline=pipeline).columns
+
+
+def test_a_launch_analog_is_not_a_rationalisation_reason():
+    # the sample's case: a class-A pump named as analog of a launch in another range
+    # (different price) is not "cannibalised"; a class-C analog in the launch's family at a
+    # similar price gets the same question as any SKU there, once
+    products = frame(
+        sku=["PUMP", "SMALL", "NEW1", "NEW2"], family=["P", "P", "P", "P"],
+        lifecycle_status=["active", "active", "npi", "npi"],
+        price=[3000.0, 105.0, 100.0, 2000.0],
+        launch_period=[pd.NaT, pd.NaT, *months("2027-02", "2027-03")],
+        analog_sku=[None, None, "SMALL", "PUMP"])
+    classes = frame(
+        sku=["PUMP", "SMALL", "NEW1", "NEW2"], family=["P"] * 4, abc=["A", "C", "C", "C"],
+        abc_margin=["A", "C", "C", "C"], xyz=["X", "X", "Z", "Z"], cv=[0.2, 0.4, np.nan, np.nan],
+        revenue_12m=[3.2e6, 2100.0, 0.0, 0.0], margin_12m=[7.4e5, 300.0, 0.0, 0.0])
+    out = rationalisation(classes, products, cycle="2027-01", horizon=12)
+    # SMALL: 105 / 100 - 1 = 5 % <= 10 %; PUMP: no reason at all
+    assert out["sku"].tolist() == ["SMALL"]
+    assert out["reasons"].tolist() == ["may lose sales to NEW1, launching in 2027-02 (class C, "
+                                       "same family, price within 10%)"]
+    assert out["value_at_stake"].tolist() == [300.0]
