@@ -64,6 +64,7 @@ STEP_TITLES = {
 
 OUTPUTS = {
     "portfolio": "portfolio.csv",
+    "rationalisation": "rationalisation.csv",
     "dq_findings": "dq_findings.csv",
     "demand_plan": "demand_plan.csv",
     "forecast_models": "forecast_models.csv",
