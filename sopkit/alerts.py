@@ -65,42 +65,188 @@ def history_outliers(actuals: pd.DataFrame, *, end, months: int = 24, threshold:
     return flagged[columns].sort_values("score", ascending=False, ignore_index=True)
 
 
+LAYERS = {"statistics": ("qty_stat", None), "pipeline": ("qty_with_pipeline", "qty_stat"),
+          "adjustments": ("qty_with_adjustments", "qty_with_pipeline"),
+          "promotions and life cycle": ("qty_consensus", "qty_with_adjustments")}
+"""The consensus's layers as the archive keeps them (cumulative columns, :mod:`sopkit.archive`):
+each layer is its column less the one before."""
+
+
+def _layers(plan: pd.DataFrame) -> pd.DataFrame:
+    """The archive's cumulative columns of a demand plan (as :func:`sopkit.archive.snapshot`)."""
+    out = plan.copy()
+    if "qty_with_pipeline" not in out.columns:
+        out["qty_with_pipeline"] = (out["qty_stat_unannounced"] + out["qty_pipeline"]
+                                    if {"qty_stat_unannounced", "qty_pipeline"} <= set(out)
+                                    else out.get("qty_stat", 0.0))
+    if "qty_with_adjustments" not in out.columns:
+        out["qty_with_adjustments"] = out["qty_with_pipeline"] + out.get("qty_adjustment", 0.0)
+    return out
+
+
 def changes_vs_last_cycle(demand_plan: pd.DataFrame, previous: pd.DataFrame, *,
                           measure: str = "qty_consensus", n: int = 10,
-                          products: pd.DataFrame | None = None) -> pd.DataFrame:
-    """SKUs whose plan moved most against the previous cycle's archived forecast.
+                          products: pd.DataFrame | None = None,
+                          pipeline_changes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """SKUs whose plan moved most against the previous cycle's archived forecast, and why.
 
-    Compares the months both forecasts cover.
+    Compares the months both forecasts cover. With the consensus's layers in
+    both (the archive keeps them), the change is split by layer:
+    the statistics, the pipeline (net of the announced share it replaces),
+    the adjustments, promotions and life cycle (:data:`LAYERS`); ``cause``
+    names the layers that moved it, largest first.
 
     Parameters
     ----------
     demand_plan : DataFrame
-        This cycle's plan (``sku, period`` and ``measure``).
+        This cycle's plan (``sku, period`` and ``measure``; its layers
+        ``qty_stat, qty_stat_unannounced, qty_pipeline, qty_adjustment``).
     previous : DataFrame
         The previous cycle's archive snapshot (:mod:`sopkit.archive`).
+    pipeline_changes : DataFrame, optional
+        :func:`pipeline_changes`: the cause of a pipeline move names the
+        SKU's largest deal change (a deal dropped, slipped, won...).
 
     Returns
     -------
     DataFrame
         ``sku, [family], qty_previous, qty_now, change, change_pct`` over the
-        common months, the ``n`` largest absolute changes.
+        common months, the ``n`` largest absolute changes; with the layers,
+        also ``from_statistics, from_pipeline, from_adjustments,
+        from_promotions_life_cycle`` (they add up to ``change``) and ``cause``.
     """
     columns = ["sku", "qty_previous", "qty_now", "change", "change_pct"]
     if previous.empty or demand_plan.empty:
         return pd.DataFrame(columns=columns)
     common = set(previous["period"]) & set(demand_plan["period"])
-    now = demand_plan[demand_plan["period"].isin(common)].groupby("sku")[measure].sum()
-    before = previous[previous["period"].isin(common)].groupby("sku")[measure].sum()
+    now_rows = demand_plan[demand_plan["period"].isin(common)]
+    before_rows = previous[previous["period"].isin(common)]
+    now = now_rows.groupby("sku")[measure].sum()
+    before = before_rows.groupby("sku")[measure].sum()
     frame = pd.DataFrame({"qty_previous": before, "qty_now": now}).fillna(0.0)
     frame["change"] = frame["qty_now"] - frame["qty_previous"]
     frame["change_pct"] = frame["change"] / frame["qty_previous"].where(frame["qty_previous"] > 0)
+    layered = (measure == "qty_consensus" and "qty_stat" in demand_plan.columns
+               and {c for c, _ in LAYERS.values()} <= set(previous.columns))
+    if layered:
+        mine, theirs = _layers(now_rows), _layers(before_rows)
+        for name, (column, below) in LAYERS.items():
+            key = f"from_{name.replace(' and ', '_').replace(' ', '_')}"
+
+            def part(rows, column=column, below=below):
+                value = rows[column] - (rows[below] if below else 0.0)
+                return value.groupby(rows["sku"]).sum()
+
+            frame[key] = (part(mine).reindex(frame.index).fillna(0.0) - part(theirs).reindex(
+                frame.index).fillna(0.0)).round(3)
     frame = frame.reindex(frame["change"].abs().sort_values(ascending=False, kind="stable")
                           .index[:n])
     frame = frame[frame["change"] != 0].rename_axis("sku").reset_index()
+    extra = []
+    if layered:
+        extra = [c for c in frame.columns if c.startswith("from_")]
+        frame["cause"] = [_cause(row, extra, pipeline_changes) for row in frame.itertuples()]
+        extra.append("cause")
     if products is not None:
         frame = frame.merge(products[["sku", "family"]], on="sku", how="left")
-        return frame[["sku", "family", *columns[1:]]]
-    return frame[columns]
+        return frame[["sku", "family", *columns[1:], *extra]]
+    return frame[[*columns, *extra]]
+
+
+def _cause(row, parts: list[str], deals: pd.DataFrame | None) -> str:
+    """The layers that moved a SKU's plan, largest first, with its biggest deal change."""
+    moves = sorted(((getattr(row, p), p.removeprefix("from_").replace("_", " "))
+                    for p in parts), key=lambda m: -abs(m[0]))
+    total = abs(row.change) or 1.0
+    named = []
+    for value, name in moves:
+        if abs(value) < 0.1 * total and named:
+            break
+        text = f"{name.replace('promotions life cycle', 'promotions and life cycle')} {value:+,.0f}"
+        if name == "pipeline" and deals is not None and len(deals):
+            own = deals[deals["sku"].astype(str) == str(row.sku)]
+            if len(own):
+                top = own.iloc[own["expected_change"].abs().to_numpy().argmax()]
+                text += f" ({top['deal_id']} {top['change']})"
+        named.append(text)
+    return "; ".join(named)
+
+
+def pipeline_changes(pipeline: pd.DataFrame, *, cycle, n: int | None = None) -> pd.DataFrame:
+    """What changed in the pipeline since the snapshot before: deals won, lost, dropped,
+    slipped, pulled in, re-rated or resized, and new ones.
+
+    The latest snapshot on or before ``cycle`` (the one the plan uses) against
+    the one before it, deal by deal (``deal_id, sku``). A deal of the earlier
+    snapshot missing from the latest without a recorded ``outcome`` is
+    *dropped*: the model infers an outcome for it, and the sales owner should
+    say which.
+
+    Returns
+    -------
+    DataFrame
+        ``deal_id, sku, owner, change`` (in words), ``period_before,
+        period_now, qty_before, qty_now, probability_before, probability_now,
+        expected_before, expected_now`` (qty × probability; 0 once closed or
+        dropped) and ``expected_change``, the largest ``|expected_change|``
+        first (all, or the first ``n``). Empty with fewer than two snapshots.
+    """
+    columns = ["deal_id", "sku", "owner", "change", "period_before", "period_now", "qty_before",
+               "qty_now", "probability_before", "probability_now", "expected_before",
+               "expected_now", "expected_change"]
+    if pipeline is None or pipeline.empty:
+        return pd.DataFrame(columns=columns)
+    frame = pipeline[pipeline["snapshot"] <= pd.Timestamp(cycle)] if cycle is not None \
+        else pipeline
+    snapshots = sorted(frame["snapshot"].dropna().unique())
+    if len(snapshots) < 2:
+        return pd.DataFrame(columns=columns)
+    keys = ["deal_id", "sku"]
+
+    def one(snapshot) -> pd.DataFrame:
+        rows = frame[frame["snapshot"] == snapshot].copy()
+        rows["outcome"] = (rows["outcome"].astype("string").str.strip().str.lower()
+                           if "outcome" in rows.columns else pd.NA)
+        rows["owner"] = rows["owner"] if "owner" in rows.columns else pd.NA
+        return rows.groupby(keys, as_index=False, observed=True).agg(
+            period=("period", "min"), qty=("qty", "sum"), probability=("probability", "max"),
+            owner=("owner", "first"), outcome=("outcome", "first"))
+
+    before, now = one(snapshots[-2]), one(snapshots[-1])
+    before = before[before["outcome"].isna()]  # deals open then
+    both = before.merge(now, on=keys, how="outer", suffixes=("_before", "_now"),
+                        indicator="side")
+    both["owner"] = both["owner_now"].fillna(both["owner_before"])
+    open_now = both["outcome_now"].isna() & both["side"].ne("left_only")
+    both["expected_before"] = (both["qty_before"] * both["probability_before"]).fillna(0.0)
+    both["expected_now"] = (both["qty_now"] * both["probability_now"]).where(open_now, 0.0)
+    both["expected_now"] = both["expected_now"].fillna(0.0)
+    both["expected_change"] = both["expected_now"] - both["expected_before"]
+    both["change"] = [_deal_change(row) for row in both.itertuples()]
+    both = both[both["change"] != ""]
+    order = both["expected_change"].abs().sort_values(ascending=False, kind="stable").index
+    out = both.loc[order, columns].reset_index(drop=True)
+    return out if n is None else out.head(n)
+
+
+def _deal_change(row) -> str:
+    if row.side == "left_only":
+        return "dropped, no outcome recorded"
+    if row.side == "right_only":
+        return "" if pd.notna(row.outcome_now) else "new"
+    if pd.notna(row.outcome_now):
+        return str(row.outcome_now)
+    parts = []
+    moved = (row.period_now.year - row.period_before.year) * 12 + (
+        row.period_now.month - row.period_before.month)
+    if moved:
+        parts.append(f"slipped {moved} month(s)" if moved > 0 else
+                     f"pulled in {-moved} month(s)")
+    if abs(row.probability_now - row.probability_before) > 1e-9:
+        parts.append(f"probability {row.probability_before:.0%} → {row.probability_now:.0%}")
+    if abs(row.qty_now - row.qty_before) > 1e-9:
+        parts.append(f"qty {row.qty_before:,.0f} → {row.qty_now:,.0f}")
+    return ", ".join(parts)
 
 
 def worse_than_naive(archive: pd.DataFrame, actuals: pd.DataFrame, *, lag: int = 1,

@@ -125,3 +125,56 @@ def test_planned_at_zero_lists_skus_that_sold_lately():
     assert priced["revenue_last_12m"].tolist() == [2000.0, 1200.0]
     with pytest.raises(ParameterError):
         alerts.planned_at_zero(plan, actuals, end="2026-10-01", months=0)
+
+
+def _pipeline(rows):
+    out = pd.DataFrame(rows, columns=["snapshot", "deal_id", "sku", "period", "qty",
+                                      "probability", "owner", "outcome"])
+    out["snapshot"] = pd.to_datetime(out["snapshot"])
+    out["period"] = pd.to_datetime(out["period"])
+    return out
+
+
+def test_pipeline_changes_deal_by_deal():
+    pipeline = _pipeline([
+        # September: four open deals, one already closed (not open then: not compared)
+        ("2025-09", "D1", "A", "2025-10", 100.0, 0.8, "Ann", None),
+        ("2025-09", "D2", "A", "2025-11", 50.0, 0.5, "Bo", None),
+        ("2025-09", "D3", "B", "2025-10", 20.0, 0.9, "Bo", None),
+        ("2025-09", "D4", "B", "2025-12", 10.0, 0.5, "Ann", None),
+        ("2025-09", "D0", "B", "2025-09", 5.0, 1.0, "Ann", "won"),
+        # October: D1 gone without an outcome, D2 slipped two months and re-rated, D3 won,
+        # D4 as it was, D5 new; a snapshot after the cycle is not read
+        ("2025-10", "D2", "A", "2026-01", 50.0, 0.3, "Bo", None),
+        ("2025-10", "D3", "B", "2025-10", 20.0, 0.9, "Bo", "won"),
+        ("2025-10", "D4", "B", "2025-12", 10.0, 0.5, "Ann", None),
+        ("2025-10", "D5", "A", "2026-02", 40.0, 0.25, "Cy", None),
+        ("2025-12", "D9", "A", "2026-02", 999.0, 1.0, "Cy", None),
+    ])
+    changes = alerts.pipeline_changes(pipeline, cycle="2025-11")
+    # expected units: D1 80 -> 0, D3 18 -> 0 (closed), D2 25 -> 15, D5 0 -> 10; D4 unchanged
+    assert changes[["deal_id", "change", "expected_change"]].values.tolist() == [
+        ["D1", "dropped, no outcome recorded", -80.0],
+        ["D3", "won", -18.0],
+        ["D2", "slipped 2 month(s), probability 50% → 30%", -10.0],
+        ["D5", "new", 10.0]]
+    assert changes.loc[0, "owner"] == "Ann"
+    assert alerts.pipeline_changes(pipeline[pipeline["snapshot"] < "2025-10-01"],
+                                   cycle="2025-11").empty
+
+
+def test_changes_vs_last_cycle_say_which_layer_moved_the_plan():
+    # A: statistics 10 -> 8 a month, a deal worth 6 a month dropped: 16 -> 8 over the month
+    plan = pd.DataFrame({"sku": ["A"], "period": [M[1]], "qty_stat": [8.0],
+                         "qty_stat_unannounced": [8.0], "qty_pipeline": [0.0],
+                         "qty_adjustment": [0.0], "qty_consensus": [8.0]})
+    previous = pd.DataFrame({"sku": ["A"], "period": [M[1]], "qty_stat": [10.0],
+                             "qty_with_pipeline": [16.0], "qty_with_adjustments": [16.0],
+                             "qty_consensus": [16.0]})
+    deals = pd.DataFrame({"deal_id": ["D1"], "sku": ["A"], "change": ["dropped, no outcome "
+                                                                      "recorded"],
+                          "expected_change": [-6.0]})
+    row = alerts.changes_vs_last_cycle(plan, previous, pipeline_changes=deals).iloc[0]
+    assert row[["change", "from_statistics", "from_pipeline", "from_adjustments",
+                "from_promotions_life_cycle"]].tolist() == [-8.0, -2.0, -6.0, 0.0, 0.0]
+    assert row["cause"] == ("pipeline -6 (D1 dropped, no outcome recorded); statistics -2")
