@@ -193,7 +193,7 @@ from sopkit.labels import listing
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
 
 __all__ = ["SupplyPlan", "capacity_pressure", "expiry_risk", "inventory_projection",
-           "options_summary", "plan_supply"]
+           "options_summary", "plan_supply", "stock_run_down"]
 
 RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
 EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
@@ -1625,6 +1625,103 @@ def adherence_risk(resource_load: pd.DataFrame, adherence: pd.DataFrame, *,
     out = out.assign(_short=out["hours_required"] - out["hours_demonstrated"])
     return out.sort_values(["_short", "resource"], ascending=[False, True],
                            ignore_index=True)[columns]
+
+
+def stock_run_down(plan: pd.DataFrame, component_usage: pd.DataFrame, bom: pd.DataFrame,
+                   components: pd.DataFrame, *, last_months: int = 3) -> pd.DataFrame:
+    """Components short to the plan's end: how much of the horizon's service is stock it uses up.
+
+    When a component is short in every month to the plan's end, the plan
+    sells what stock it has (its items' finished stock, the component's own)
+    and does not rebuild it: lost sales are lost whichever month they fall
+    in, and the months after the horizon are not in the model. The
+    horizon's shortfall is then smaller than the shortfall per month that
+    follows it, once that stock is gone. This says by how much, in the
+    component's units.
+
+    Parameters
+    ----------
+    plan, component_usage : DataFrame
+        :attr:`SupplyPlan.plan` and :attr:`SupplyPlan.component_usage`.
+    bom, components : DataFrame
+        ``sku, component, qty_per`` and ``component`` (``on_hand``).
+    last_months : int
+        The plan's last months: a component bought at its supplier's capacity
+        in each of them, with items short in each, is listed.
+
+    Returns
+    -------
+    DataFrame
+        One row per such component: ``component, items`` (SKUs using it),
+        ``stock_start, stock_end`` (the items' finished stock at the plan's
+        start and end), ``safety_stock_end`` (their target in the last
+        month), ``component_start, component_end`` (its own stock),
+        ``drawn_per_month`` (stock used up and not rebuilt, in component
+        units per month of the plan: Σ (stock_start − stock_end) ×
+        ``qty_per`` + component_start − component_end, over the months),
+        ``short_per_month`` (component units short a month in the last
+        months) and ``explanation``; largest drawn first.
+    """
+    columns = ["component", "items", "stock_start", "stock_end", "safety_stock_end",
+               "component_start", "component_end", "drawn_per_month", "short_per_month",
+               "explanation"]
+    if plan.empty or bom.empty or component_usage.empty:
+        return pd.DataFrame(columns=columns)
+    frame = plan.assign(period=pd.to_datetime(plan["period"]), sku=plan["sku"].astype(str))
+    months = sorted(frame["period"].unique())
+    late = frame[frame["period"].isin(months[-last_months:])]
+    first, last = frame[frame["period"] == months[0]], frame[frame["period"] == months[-1]]
+    uses = bom.assign(sku=bom["sku"].astype(str), component=bom["component"].astype(str))
+    usage = component_usage.assign(period=pd.to_datetime(component_usage["period"]),
+                                   component=component_usage["component"].astype(str))
+    on_hand = components.set_index(components["component"].astype(str))["on_hand"] \
+        if "on_hand" in components.columns else pd.Series(dtype=float)
+    rows = []
+    late_usage = usage[usage["period"].isin(months[-last_months:])]
+    for component, part in uses.groupby("component"):
+        mine = late_usage[late_usage["component"] == component]
+        # the component itself binds: bought at its supplier's capacity in each last month
+        bound = (mine["supplier_capacity"] > TOL) & (
+            mine["qty_purchased"] >= mine["supplier_capacity"] - 1e-6 * mine["supplier_capacity"])
+        if len(mine) < min(last_months, len(months)) or not bound.all():
+            continue
+        per = part.groupby("sku")["qty_per"].sum()
+        short = late[late["sku"].isin(per.index)]
+        by_month = (short["qty_short"] * short["sku"].map(per)).groupby(short["period"]).sum()
+        if len(by_month) < min(last_months, len(months)) or not (by_month > TOL).all():
+            continue
+        start = first[first["sku"].isin(per.index)]
+        end = last[last["sku"].isin(per.index)]
+        own = usage[usage["component"] == component].sort_values("period")
+        c_start = float(pd.to_numeric(on_hand.get(component, 0.0), errors="coerce") or 0.0)
+        c_end = float(own["stock_end"].iloc[-1]) if len(own) else c_start
+        drawn = (float(((start.set_index("sku")["inventory_start"]
+                         - end.set_index("sku")["inventory_end"]) * per).sum())
+                 + c_start - c_end) / len(months)
+        if drawn <= TOL:
+            continue
+        shortfall = float(by_month.mean())
+        row = {"component": component, "items": listing(sorted(per.index), 3),
+               "stock_start": float(start["inventory_start"].sum()),
+               "stock_end": float(end["inventory_end"].sum()),
+               "safety_stock_end": float(end["safety_stock"].sum())
+               if "safety_stock" in end.columns else np.nan,
+               "component_start": c_start, "component_end": c_end,
+               "drawn_per_month": drawn, "short_per_month": shortfall}
+        row["explanation"] = (
+            f"{component} is short to the plan's end. Its {len(per)} items start with "
+            f"{row['stock_start']:,.0f} units in stock and end with {row['stock_end']:,.0f}"
+            + (f" (safety stock {row['safety_stock_end']:,.0f})"
+               if np.isfinite(row["safety_stock_end"]) else "")
+            + f"; its own stock goes from {c_start:,.0f} to {c_end:,.0f}. The plan serves "
+            f"{drawn:,.0f} of its units a month from stock it does not rebuild: after the "
+            f"horizon, at this demand and without added supply, the shortage grows from "
+            f"{shortfall:,.0f} to about {shortfall + drawn:,.0f} of its units a month")
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        "drawn_per_month", ascending=False, ignore_index=True)
 
 
 def end_of_life_stock(plan: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:

@@ -895,3 +895,38 @@ def test_resources_planned_beyond_what_they_delivered_lately():
     assert r1["months_above"] == 2 and r1["first_above"] == months(1)[0]
     assert r1["peak_share"] == pytest.approx(100 / 120)
     assert adherence_risk(load, adherence.assign(schedule_adherence=1.0)).empty
+
+
+def test_stock_run_down_says_how_much_service_comes_from_stock_not_rebuilt():
+    from sopkit.supply import stock_run_down
+
+    # Board B (capacity 10 a month, bought in full every month) goes into X (1 per unit) and
+    # Y (2 per unit). X starts with 12 in stock and ends with 0, Y with 3 and ends with 1;
+    # B's own 6 on hand are used up. Over 3 months: (12 − 0) × 1 + (3 − 1) × 2 + 6 − 0 = 22
+    # boards of stock, 22 / 3 a month. X is short 2, 1, 3 and Y 0, 1, 0: in boards 2, 3, 3.
+    months = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
+    plan = pd.DataFrame({
+        "sku": ["X"] * 3 + ["Y"] * 3, "period": list(months) * 2,
+        "inventory_start": [12.0, 8.0, 4.0, 3.0, 2.0, 2.0],
+        "inventory_end": [8.0, 4.0, 0.0, 2.0, 2.0, 1.0],
+        "safety_stock": [5.0, 5.0, 5.0, 2.0, 2.0, 2.0],
+        "qty_short": [2.0, 1.0, 3.0, 0.0, 1.0, 0.0]})
+    usage = pd.DataFrame({"component": ["B"] * 3 + ["FREE"] * 3, "period": list(months) * 2,
+                          "qty_purchased": [10.0] * 3 + [1.0] * 3,
+                          "supplier_capacity": [10.0] * 3 + [50.0] * 3,
+                          "stock_end": [3.0, 1.0, 0.0, 0.0, 0.0, 0.0]})
+    bom = pd.DataFrame({"sku": ["X", "Y", "X"], "component": ["B", "B", "FREE"],
+                        "qty_per": [1.0, 2.0, 1.0]})
+    components = pd.DataFrame({"component": ["B", "FREE"], "on_hand": [6.0, 0.0]})
+    out = stock_run_down(plan, usage, bom, components)
+    assert out["component"].tolist() == ["B"]  # FREE is short of nothing itself
+    row = out.iloc[0]
+    assert row[["stock_start", "stock_end", "safety_stock_end", "component_start",
+                "component_end"]].tolist() == [15.0, 1.0, 7.0, 6.0, 0.0]
+    assert row["drawn_per_month"] == pytest.approx(22 / 3)
+    assert row["short_per_month"] == pytest.approx(8 / 3)
+    assert row["explanation"].endswith("the shortage grows from 3 to about 10 of its units a "
+                                       "month")
+    # not short in the last month: nothing to say
+    assert stock_run_down(plan.assign(qty_short=[2.0, 1.0, 0.0, 0.0, 1.0, 0.0]), usage, bom,
+                          components).empty
