@@ -330,3 +330,53 @@ def summarise(
     if keys:
         out = out.sort_values(keys, ignore_index=True)
     return out.reset_index(drop=True)
+
+
+BRIDGE = (("revenue", "revenue", 1), ("cost of goods at standard cost", "cogs", -1),
+          ("gross margin", "gross_margin", 0), ("outsourcing premium", "outsourcing_premium", -1),
+          ("overtime and temporary staff", "overtime_cost", -1),
+          ("holding cost", "holding_cost", -1), ("write-offs", "write_off_cost", -1),
+          ("contribution", "contribution", 0))
+"""The lines of :func:`bridge`: (label, measure, sign; 0 for a subtotal)."""
+
+
+def bridge(fin: pd.DataFrame, *, component_usage: pd.DataFrame | None = None,
+           components: pd.DataFrame | None = None) -> pd.DataFrame:
+    """From revenue to contribution, line by line, over the whole plan.
+
+    Gross margin and contribution are both reported; what lies between them
+    (the costs the plan adds on top of standard cost) is otherwise read off
+    several tables. The lines add up: revenue − cost of goods = gross
+    margin; gross margin − outsourcing premium − overtime and temporary staff
+    − holding − write-offs = contribution.
+
+    With ``component_usage`` and ``components`` (``backup_extra_cost``), one
+    more line gives what the backup suppliers cost above the regular price,
+    which the plan paid but the per-SKU figures do not carry (memo: not
+    deducted above).
+
+    Returns
+    -------
+    DataFrame
+        ``line, amount, share_of_revenue``; costs are negative.
+    """
+    rows = []
+    revenue = float(fin["revenue"].sum()) if "revenue" in fin.columns else 0.0
+    for label, measure, sign in BRIDGE:
+        if measure not in fin.columns:
+            continue
+        value = float(fin[measure].sum())
+        rows.append({"line": label, "amount": value if sign >= 0 else -value})
+    if component_usage is not None and components is not None and \
+            {"component", "qty_backup"} <= set(component_usage.columns) and \
+            "backup_extra_cost" in components.columns:
+        extra = components.set_index(components["component"].astype(str))["backup_extra_cost"]
+        cost = (component_usage["qty_backup"].astype(float)
+                * component_usage["component"].astype(str).map(extra).astype(float).fillna(0.0))
+        if cost.sum() > 0:
+            rows.append({"line": "memo: backup-supplier premium (not deducted above)",
+                         "amount": -float(cost.sum())})
+    out = pd.DataFrame(rows, columns=["line", "amount"])
+    out["share_of_revenue"] = out["amount"] / revenue if revenue else np.nan
+    return out
+

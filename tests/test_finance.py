@@ -180,3 +180,21 @@ def test_errors(plan, products, fin):
         summarise(fin, by=("sku",), budget=budget)
     with pytest.raises(ParameterError, match="not a column"):
         summarise(fin, by=("region",))
+
+
+def test_bridge_from_revenue_to_contribution_adds_up():
+    from sopkit.finance import bridge
+
+    fin = pd.DataFrame({"revenue": [600.0, 400.0], "cogs": [300.0, 250.0],
+                        "gross_margin": [300.0, 150.0], "outsourcing_premium": [10.0, 0.0],
+                        "overtime_cost": [5.0, 15.0], "holding_cost": [2.0, 3.0],
+                        "write_off_cost": [0.0, 5.0], "contribution": [283.0, 127.0]})
+    usage = pd.DataFrame({"component": ["B", "C"], "qty_backup": [4.0, 0.0]})
+    components = pd.DataFrame({"component": ["B", "C"], "backup_extra_cost": [2.5, 9.0]})
+    out = bridge(fin, component_usage=usage, components=components).set_index("line")
+    assert out["amount"].tolist() == [1000.0, -550.0, 450.0, -10.0, -20.0, -5.0, -5.0, 410.0,
+                                      -10.0]
+    # the lines add up to the subtotals
+    assert 1000.0 - 550.0 == out.loc["gross margin", "amount"]
+    assert 450.0 - 10.0 - 20.0 - 5.0 - 5.0 == out.loc["contribution", "amount"]
+    assert out.loc["contribution", "share_of_revenue"] == pytest.approx(0.41)
