@@ -869,6 +869,51 @@ def _outlook_note(codes: list[str], flags: pd.DataFrame | None, *, priced: bool 
             "24-month capacity outlook has " + " and ".join(notes))
 
 
+def _plan_of_record_row(ranked: pd.DataFrame, chosen: list[str], *, decided: bool,
+                        adopted: bool) -> dict:
+    """The first decision: which plan becomes the plan of record.
+
+    With prepared decisions, the recommendation is each one's recommended
+    option, together (options of different decisions are not alternatives to
+    one another), plus a response without a decision that the ranking puts
+    first; without them, the top-ranked scenario. The draft a run records is
+    the Baseline, so the reason says how to record a plan with the
+    recommendation (the ``adopted`` parameter).
+    """
+    from sopkit.scenarios import BASELINE
+    from sopkit.store import PLAN_OF_RECORD_DECISION
+
+    best = ranked.iloc[0]
+    top = str(best["scenario"])
+    undecided = ("decision" not in ranked.columns or pd.isna(best.get("decision"))
+                 or str(best.get("decision")) == "")
+    picks = list(chosen) if decided else []
+    if top != BASELINE and (not decided or undecided) and top not in picks:
+        picks.insert(0, top)
+    if not picks:
+        recommendation, reason = BASELINE, str(best.get("reason", ""))
+        if top != BASELINE:
+            reason = "every prepared decision recommends keeping the plan as it stands"
+    else:
+        recommendation = " + ".join(picks)
+        reason = (str(best.get("reason", "")) if picks == [top] else
+                  "each decision's recommended option, below; they were priced one at a time "
+                  "against the plan as it stands, not together")
+        several = len(picks) > 1
+        reason += (". This run's draft version holds the Baseline (the plan as it stands"
+                   + (", with the adopted options" if adopted else "") + "), not "
+                   + " or ".join(f"'{p}'" for p in picks) + ": to approve a plan with "
+                   + ("them" if several else "it") + ", add "
+                   + " and ".join(f"'{p}'" for p in picks) + " to 'adopted' in the cycle "
+                   "parameters and run the cycle again"
+                   + (" (which plans them together)" if several else "")
+                   + ", then approve the version that run records")
+    return {"decision": PLAN_OF_RECORD_DECISION,
+            "context": f"{len(ranked)} options priced in the reconciliation",
+            "options": "; ".join(ranked["scenario"].astype(str)),
+            "recommendation": recommendation, "reason": reason}
+
+
 def decisions(
     gaps: pd.DataFrame,
     ranked_scenarios: pd.DataFrame,
@@ -932,28 +977,13 @@ def decisions(
     it adopted; the plan-of-record row says so, so that approving the draft
     is not mistaken for approving the recommendation.
     """
-    from sopkit.scenarios import BASELINE, adopted_cost
-    from sopkit.store import PLAN_OF_RECORD_DECISION
+    from sopkit.scenarios import adopted_cost
 
     rows = []
     adopted = list(adopted or [])
     ranked = ranked_scenarios.dropna(subset=["rank"]).sort_values("rank", kind="stable")
     if len(ranked):
-        best = ranked.iloc[0]
-        reason = str(best.get("reason", ""))
-        if str(best["scenario"]) != BASELINE:
-            reason += (". This run's draft version holds the Baseline (the plan as it stands"
-                       + (", with the adopted options" if adopted else "") + f"), not "
-                       f"'{best['scenario']}': to approve a plan with it, add '{best['scenario']}' "
-                       "to 'adopted' in the cycle parameters and run the cycle again, then "
-                       "approve the version that run records")
-        rows.append({
-            "decision": PLAN_OF_RECORD_DECISION,
-            "context": f"{len(ranked)} options priced in the reconciliation",
-            "options": "; ".join(ranked["scenario"].astype(str)),
-            "recommendation": str(best["scenario"]),
-            "reason": reason,
-        })
+        rows.append({})  # the plan of record: filled in once each decision is recommended
     for spec in adopted:
         cost = (adopted_cost([spec], cycle=cycle, months=supply_horizon) if cycle is not None
                 else spec["cost"])
@@ -967,6 +997,7 @@ def decisions(
                        "remove it from 'adopted' and run the cycle again"),
         })
     addressed: set[str] = set()
+    chosen: list[str] = []  # each prepared decision's recommended option, keeping the plan aside
     if options is not None and len(options):
         codes = {}
         if "capacity_codes" in ranked_scenarios.columns:
@@ -991,6 +1022,8 @@ def decisions(
                         "not priced here (a campaign's discounts, a supplier's terms) would "
                         "have to exceed that to change the money side of the choice")) if t)
             recommended, long_text = _long_note(str(name), str(best["option"]), outlook_options)
+            if recommended != KEEP_PLAN:
+                chosen.append(recommended)
             rows.append({
                 "decision": str(name),
                 "context": f"{len(group)} options priced against the plan as it stands",
@@ -1000,6 +1033,10 @@ def decisions(
                     str(best["reason"]), gain, long_text,
                     _outlook_note(touched, capacity_flags, priced=bool(long_text))) if t),
             })
+    if len(ranked):
+        rows[0] = _plan_of_record_row(ranked, chosen,
+                                      decided=options is not None and len(options) > 0,
+                                      adopted=bool(adopted))
     if len(gaps):
         gaps = gaps[~gaps["binding"].fillna("").astype(str).isin(addressed)]
     if len(gaps):

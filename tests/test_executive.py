@@ -706,3 +706,40 @@ def test_a_resource_above_its_delivered_hours_in_one_month_only_is_named_by_that
     # the total (235 h) is below the 270 h demonstrated
     assert _utilisation_note([70.0, 95.0, 70.0], 9.0).endswith(
         "R1 (in 1 of the 3 months: its peak month needs 95% of its hours, it delivered 90%)")
+
+
+def test_the_plan_of_record_takes_each_decisions_recommended_option_together():
+    # two decisions, each with an option better than keeping the plan: options of different
+    # decisions are not alternatives, so the plan of record recommends both
+    ranked = pd.DataFrame({"scenario": ["Source", "Shift", "Baseline"],
+                           "kind": ["response"] * 3, "decision": ["Board", "Line", None],
+                           "rank": pd.array([1, 2, 3], dtype="Int64"),
+                           "reason": ["best", "behind", "behind"]})
+
+    def option_rows(name, option, gain):
+        return pd.DataFrame({
+            "decision": [name, name], "option": [option, executive.KEEP_PLAN],
+            "rank": pd.array([1, 2], dtype="Int64"), "cost": [10.0, 0.0],
+            "revenue": [1000.0, 900.0], "contribution_after_cost": [400.0 + gain, 400.0],
+            "delta_contribution": [gain, 0.0], "tier1_fill_rate": [1.0, 1.0],
+            "fill_rate": [1.0, 0.9], "revenue_at_risk": [0.0, 100.0], "co2e_kg": [0.0, 0.0],
+            "reason": ["best", "behind"]})
+
+    options = pd.concat([option_rows("Board", "Source", 50.0), option_rows("Line", "Shift", 20.0)],
+                        ignore_index=True)
+    no_gaps = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    first = executive.decisions(no_gaps, ranked, options=options).iloc[0]
+    assert first["recommendation"] == "Source + Shift"
+    assert first["reason"].startswith("each decision's recommended option, below; they were "
+                                      "priced one at a time against the plan as it stands, not "
+                                      "together. This run's draft version holds the Baseline")
+    assert "add 'Source' and 'Shift' to 'adopted'" in first["reason"]
+    assert "(which plans them together)" in first["reason"]
+    # every decision keeping the plan: the Baseline is the plan of record
+    keep = options.assign(option=options["option"].where(
+        options["option"] == executive.KEEP_PLAN, "Other"), rank=pd.array([2, 1] * 2,
+                                                                           dtype="Int64"))
+    keep = keep.sort_values(["decision", "rank"], ignore_index=True)
+    first = executive.decisions(no_gaps, ranked, options=keep).iloc[0]
+    assert first["recommendation"] == "Baseline"
+    assert first["reason"] == "every prepared decision recommends keeping the plan as it stands"
