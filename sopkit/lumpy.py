@@ -136,7 +136,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from sopkit.errors import DataError, ParameterError, Problem, whole_number
-from sopkit.lifecycle import launch_forecast, phase_out_multiplier
+from sopkit.lifecycle import launch_forecast, phase_out_multiplier, run_rate_cap
 from sopkit.periods import cycle_month, fmt_month
 
 BASELINE_RADIUS = 6  # months either side used for a deal's baseline demand
@@ -1337,8 +1337,9 @@ class LumpyDemandModel:
         products : DataFrame, optional
             Life cycle: a launch forecast from like-item analogs for new
             products without history and for launches still on their ramp
-            (scaled by what they sold so far), the statistics faded over the months
-            before ``eol_period`` and nothing after it or for discontinued
+            (scaled by what they sold so far), the statistics of a product being
+            phased out capped at its recent run rate and faded over the months
+            before ``eol_period``, and nothing after it or for discontinued
             products (:mod:`sopkit.lifecycle`).
 
         Returns
@@ -1417,8 +1418,10 @@ class LumpyDemandModel:
         base["lift"] = (lift.set_index(["sku", "period"])["lift"].reindex(cell).fillna(0.0)
                         .to_numpy(float) if lift is not None else 0.0)
         base["qty_promo"] = base["qty_stat"] * base["lift"]
-        # Life cycle: the statistics fade before end of life (sopkit.lifecycle), nothing after.
-        fade = phase_out_multiplier(base, products)
+        # Life cycle: a phase-out's statistics at most its recent run rate, faded before end
+        # of life (sopkit.lifecycle), nothing after.
+        fade = phase_out_multiplier(base, products) * run_rate_cap(
+            base, products, self._history, cycle=self.cycle_)
         if (fade < 1).any():
             for column in ["qty_stat", "qty_stat_unannounced", "qty_promo", *q_columns]:
                 base[column] = base[column] * fade
