@@ -61,14 +61,15 @@ planned 1,924 a month). The statistical level of a product with an
 (:func:`recent_run_rate`: the mean of its last ``RECENT_MONTHS`` months when
 each had demand, else of its last ``RUN_RATE_MONTHS``), before the fade
 (:func:`run_rate_cap`); the product review's run-out uses the same rate.
-Measured on series that stop selling, the last month sold taken as the known
-end of life and forecast 1 to 6 months before it (3 months ahead, faded as
-above): on the 16 such series of the prescriptions data (``pbs``, 240 points)
-the WAPE falls from 343 % to 117 % (bias +274 % → +42 %); the 6-month mean
-alone as the rate gives 547 %, as a cap 294 %; on the 3 of the refinery spare
-parts (45 points), intermittent and under-forecast already, it rises from
-95.7 % to 98.0 % (bias −78 % → −82 %). On 8 redrawn sample companies (432
-phase-out SKU × origins) 85.4 % → 69.5 % (bias +84 % → +66 %).
+Measured (``benchmarks/phase_out.py``) on series that stop selling, the last
+month sold taken as the known end of life and forecast 1 to 6 months before
+it (3 months ahead, faded as above): on the 16 such series of the
+prescriptions data (``pbs``, 240 points) the WAPE falls from 343 % to 117 %
+(bias +274 % → +42 %; the 6-month mean as the cap: 297 %; the run rate
+itself: 157 %); on the 3 of the refinery spare parts (45 points),
+intermittent and under-forecast already, it rises from 95.7 % to 98.0 %
+(bias −78 % → −82 %). On 8 sample companies (1,296 points) 85.4 % → 69.6 %
+(bias +84 % → +66 %).
 
 The demand plan (:meth:`sopkit.lumpy.LumpyDemandModel.predict`) uses both: the launch forecast
 as the statistical part of a product without history (``model =
