@@ -1014,7 +1014,12 @@ def adjustment_bias(outcomes: pd.DataFrame, *, prior_strength: float) -> pd.Data
     ``(Σ δ²)² / Σ δ⁴`` (equal to their count when all δ are equal): the
     estimate is weighted by δ², so a few large adjustments on a best-seller
     are worth less than their count. A direction without history has β = 1
-    (face value).
+    (face value), and the direction's β over all owners is itself shrunk
+    towards 1 with the same weight: on the sample company one adjustment
+    carried 66 % of the ups' δ² (``n`` 2.2 of 147 adjustments) and, judged
+    against a stand-in inflated by two spikes, set every owner's prior for
+    upward adjustments to 0, cutting the one owner whose adjustments had
+    helped to 0.27.
 
     Returns
     -------
@@ -1029,11 +1034,14 @@ def adjustment_bias(outcomes: pd.DataFrame, *, prior_strength: float) -> pd.Data
     for direction in ("up", "down"):
         part = frame[frame["direction"] == direction]
         n = len(part)
-        overall = float(np.clip(part["num"].sum() / part["den"].sum(), 0, 1)) if n else 1.0
+        raw_all = float(np.clip(part["num"].sum() / part["den"].sum(), 0, 1)) if n else 1.0
         n_eff = part["den"].sum() ** 2 / (part["den"] ** 2).sum() if n else 0.0
+        weight_all = (n_eff / (n_eff + prior_strength) if prior_strength > 0 else 1.0) if n \
+            else 0.0
+        overall = weight_all * raw_all + (1 - weight_all) * 1.0  # towards face value
         rows.append({"owner": ALL, "direction": direction, "n_adjustments": n,
-                     "n_effective": n_eff, "beta_raw": overall if n else np.nan,
-                     "weight": 1.0, "beta": overall})
+                     "n_effective": n_eff, "beta_raw": raw_all if n else np.nan,
+                     "weight": weight_all, "beta": overall})
         for owner, own in part.groupby("owner", observed=True, sort=True):
             k = len(own)
             raw = float(np.clip(own["num"].sum() / own["den"].sum(), 0, 1))

@@ -525,9 +525,12 @@ def test_adjustment_shrinkage_and_fallback_without_archive():
                                                    adjustments=adjustments,
                                                    stat_history=history)
     beta = model.adjustment_bias_.set_index(["owner", "direction"])["beta"]
-    # two equal adjustments each: n = 2, weight 2 / (2 + 2) = 0.5, towards the pooled 0.25
-    assert beta.loc[("Up", "up")] == pytest.approx(0.5 * 0.0 + 0.5 * 0.25)
-    assert beta.loc[("Half", "up")] == pytest.approx(0.5 * 0.5 + 0.5 * 0.25)
+    # the ups pooled: raw 0.25 on 4 equal adjustments, weight 4 / (4 + 2), the rest face
+    # value 1: 2/3 · 0.25 + 1/3 = 0.5
+    assert beta.loc[("*", "up")] == pytest.approx(0.5)
+    # two equal adjustments each: n = 2, weight 2 / (2 + 2) = 0.5, towards the pooled 0.5
+    assert beta.loc[("Up", "up")] == pytest.approx(0.5 * 0.0 + 0.5 * 0.5)
+    assert beta.loc[("Half", "up")] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
     assert beta.loc[("Down", "down")] == pytest.approx(1.0)  # its own pooled β is 1
     # without the archive, the stand-in (trailing mean of the flat 100s) gives the same
     fallback = LumpyDemandModel(prior_strength=2).fit(actuals, None, cycle="2024-07",
