@@ -136,7 +136,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from sopkit.errors import DataError, ParameterError, Problem, whole_number
-from sopkit.lifecycle import launch_forecast, phase_out_multiplier
+from sopkit.lifecycle import launch_forecast, phase_out_multiplier, run_rate_cap
 from sopkit.periods import cycle_month, fmt_month
 
 BASELINE_RADIUS = 6  # months either side used for a deal's baseline demand
@@ -1014,7 +1014,12 @@ def adjustment_bias(outcomes: pd.DataFrame, *, prior_strength: float) -> pd.Data
     ``(Σ δ²)² / Σ δ⁴`` (equal to their count when all δ are equal): the
     estimate is weighted by δ², so a few large adjustments on a best-seller
     are worth less than their count. A direction without history has β = 1
-    (face value).
+    (face value), and the direction's β over all owners is itself shrunk
+    towards 1 with the same weight: on the sample company one adjustment
+    carried 66 % of the ups' δ² (``n`` 2.2 of 147 adjustments) and, judged
+    against a stand-in inflated by two spikes, set every owner's prior for
+    upward adjustments to 0, cutting the one owner whose adjustments had
+    helped to 0.27.
 
     Returns
     -------
@@ -1029,11 +1034,14 @@ def adjustment_bias(outcomes: pd.DataFrame, *, prior_strength: float) -> pd.Data
     for direction in ("up", "down"):
         part = frame[frame["direction"] == direction]
         n = len(part)
-        overall = float(np.clip(part["num"].sum() / part["den"].sum(), 0, 1)) if n else 1.0
+        raw_all = float(np.clip(part["num"].sum() / part["den"].sum(), 0, 1)) if n else 1.0
         n_eff = part["den"].sum() ** 2 / (part["den"] ** 2).sum() if n else 0.0
+        weight_all = (n_eff / (n_eff + prior_strength) if prior_strength > 0 else 1.0) if n \
+            else 0.0
+        overall = weight_all * raw_all + (1 - weight_all) * 1.0  # towards face value
         rows.append({"owner": ALL, "direction": direction, "n_adjustments": n,
-                     "n_effective": n_eff, "beta_raw": overall if n else np.nan,
-                     "weight": 1.0, "beta": overall})
+                     "n_effective": n_eff, "beta_raw": raw_all if n else np.nan,
+                     "weight": weight_all, "beta": overall})
         for owner, own in part.groupby("owner", observed=True, sort=True):
             k = len(own)
             raw = float(np.clip(own["num"].sum() / own["den"].sum(), 0, 1))
@@ -1337,8 +1345,9 @@ class LumpyDemandModel:
         products : DataFrame, optional
             Life cycle: a launch forecast from like-item analogs for new
             products without history and for launches still on their ramp
-            (scaled by what they sold so far), the statistics faded over the months
-            before ``eol_period`` and nothing after it or for discontinued
+            (scaled by what they sold so far), the statistics of a product being
+            phased out capped at its recent run rate and faded over the months
+            before ``eol_period``, and nothing after it or for discontinued
             products (:mod:`sopkit.lifecycle`).
 
         Returns
@@ -1417,8 +1426,10 @@ class LumpyDemandModel:
         base["lift"] = (lift.set_index(["sku", "period"])["lift"].reindex(cell).fillna(0.0)
                         .to_numpy(float) if lift is not None else 0.0)
         base["qty_promo"] = base["qty_stat"] * base["lift"]
-        # Life cycle: the statistics fade before end of life (sopkit.lifecycle), nothing after.
-        fade = phase_out_multiplier(base, products)
+        # Life cycle: a phase-out's statistics at most its recent run rate, faded before end
+        # of life (sopkit.lifecycle), nothing after.
+        fade = phase_out_multiplier(base, products) * run_rate_cap(
+            base, products, self._history, cycle=self.cycle_)
         if (fade < 1).any():
             for column in ["qty_stat", "qty_stat_unannounced", "qty_promo", *q_columns]:
                 base[column] = base[column] * fade

@@ -411,3 +411,54 @@ def test_a_launch_in_progress_follows_its_curve_scaled_by_what_it_sold(launch_ca
     assert mine["qty_consensus"].iloc[1] > 30.0  # not the statistics' flat 30
     # (no launch in this short history covers 12 months: the linear ramp)
     assert set(mine["model"]) == {"npi_ramp"}
+
+
+def test_recent_run_rate_three_months_when_each_sold_else_six():
+    actuals = _actuals({
+        "DOWN": ("2024-07", [100, 90, 80, 60, 40, 20]),  # Oct-Dec all sold: (60+40+20)/3
+        "LUMPY": ("2024-07", [0, 30, 0, 0, 30, 0]),  # December had none: 60 / 6
+        "LATE": ("2024-11", [50, 50]),  # October has no row: it counts as 0, so 100 / 6
+    })
+    rate = lifecycle.recent_run_rate(actuals, CYCLE)
+    assert rate.to_dict() == pytest.approx({"DOWN": 40.0, "LUMPY": 10.0, "LATE": 100 / 6})
+    with pytest.raises(ParameterError, match="recent_months must be between 1 and"):
+        lifecycle.recent_run_rate(actuals, CYCLE, recent_months=7)
+
+
+def test_a_phase_out_is_planned_at_most_at_its_recent_run_rate():
+    from sopkit.lumpy import LumpyDemandModel
+
+    # E and LIVE sold the same run-down; the model levels it at 80 a month. E ends in
+    # 2025-06: its statistics are capped at its run rate 40 (factor 0.5), then faded
+    # (eol June: Jan-Mar 1, April .75); LIVE keeps its forecast.
+    products = _products([
+        ("E", "F", "eol", None, "2025-06", 10.0, 5.0, None, None),
+        ("LIVE", "F", "active", None, None, 10.0, 5.0, None, None),
+        ("UP", "F", "eol", None, "2025-06", 10.0, 5.0, None, None),
+    ])
+    down = [100, 90, 80, 60, 40, 20]
+    actuals = _actuals({"E": ("2024-07", down), "LIVE": ("2024-07", down),
+                        "UP": ("2024-07", [10] * 6)})
+    periods = month_range(M("2025-01"), 4)
+    forecast = pd.DataFrame({
+        "sku": pd.array(["E"] * 4 + ["LIVE"] * 4 + ["UP"] * 4, dtype="string"),
+        "period": list(periods) * 3, "qty_forecast": [80.0] * 8 + [8.0] * 4,
+        "qty_q90": [120.0] * 8 + [12.0] * 4, "model": "sba", "demand_class": "smooth"})
+    model = LumpyDemandModel().fit(actuals, None, cycle=CYCLE, products=products)
+    plan = model.predict(forecast, products=products).set_index(["sku", "period"])
+    assert plan.loc["E", "qty_consensus"].tolist() == pytest.approx([40.0, 40.0, 40.0, 30.0])
+    assert plan.loc["E", "qty_q90"].tolist() == pytest.approx([60.0, 60.0, 60.0, 45.0])
+    assert plan.loc["LIVE", "qty_consensus"].tolist() == pytest.approx([80.0] * 4)
+    # a phase-out forecast below its run rate (10) is not raised
+    assert plan.loc["UP", "qty_consensus"].tolist() == pytest.approx([8.0, 8.0, 8.0, 6.0])
+
+
+def test_run_out_against_plan_shows_the_run_rate_and_last_month(eol_case):
+    products, actuals, inventory, _, _ = eol_case
+    plan = pd.DataFrame({"sku": ["E"], "period": [M("2025-01-01")], "qty_consensus": [20.0]})
+    both = lifecycle.run_out_against_plan(products, inventory, actuals, plan,
+                                          cycle=CYCLE).set_index("sku")
+    # E: Oct-Dec 30 each; E2: Oct-Dec 12 each
+    assert both[["run_rate", "qty_last_month"]].to_dict("index") == {
+        "E": {"run_rate": 30.0, "qty_last_month": 30.0},
+        "E2": {"run_rate": 12.0, "qty_last_month": 12.0}}
