@@ -83,7 +83,7 @@ $(PEERS)/.installed-stamp:
 
 peers: $(PEERS)/.installed-stamp
 
-# The figures of docs/benchmarks.md, measured side by side (lumpy_blend: 135 s here); the Dask
+# The figures of docs/benchmarks.md, measured side by side (lumpy_blend: about 4.5 min here); the Dask
 # scaling section is its own long run: .venv/bin/python benchmarks/scale.py
 benchmark: setup peers
 	$(BIN)/python benchmarks/cycle_time.py

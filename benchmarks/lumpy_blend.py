@@ -85,6 +85,7 @@ Data:
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import time
@@ -106,7 +107,6 @@ from sopkit.sample import SERVICE_OWNERS, make_sample  # noqa: E402
 
 HORIZON = 3
 N_ORIGINS = 9
-DATE = "2026-12-05"
 METHODS = ("statistical", "sales as-is", "50/50 blend", "global calibration", "lumpy model")
 CRM = "lumpy model, CRM outcomes"  # the model told each closed deal's outcome
 UNSPREAD = "lumpy model, no slip spread"  # diagnostic: deals in their expected month
@@ -1070,7 +1070,8 @@ def main() -> int:
                         for k, v in notes.items())
     body = "\n".join([
         SECTION, "",
-        f"Measured {DATE} ({wall:.0f} s wall) with", "", "```", command, "```", "",
+        f"Measured {datetime.date.today():%Y-%m-%d} ({wall:.0f} s wall) with", "", "```",
+        command, "```", "",
         "Rolling origins (the last 9 cycles of each data set), horizon 3, lags 1–3 scored; "
         "each SKU × origin is one series for RMSSE/MASE (means), WAPE and bias pooled. "
         "Methods and protocol: the docstring of `benchmarks/lumpy_blend.py`. Semi-synthetic "
