@@ -1016,11 +1016,15 @@ def decisions(
             if len(group) > 1:
                 runner = group.iloc[1]
                 lead = float(best["contribution_after_cost"] - runner["contribution_after_cost"])
-                if lead > 0:
+                unpriced = ("costs not priced here (a campaign's discounts, a supplier's "
+                            "terms) would have to exceed that to change the money side of the "
+                            "choice")
+                if lead > 0 and gain and runner["option"] == KEEP_PLAN:
+                    gain += f": {unpriced}"  # the lead is the gain just stated
+                elif lead > 0:
                     gain = "; ".join(t for t in (gain, (
-                        f"its lead over '{runner['option']}' is {lead:,.0f} contribution: costs "
-                        "not priced here (a campaign's discounts, a supplier's terms) would "
-                        "have to exceed that to change the money side of the choice")) if t)
+                        f"its lead over '{runner['option']}' is {lead:,.0f} contribution: "
+                        f"{unpriced}")) if t)
             recommended, long_text = _long_note(str(name), str(best["option"]), outlook_options)
             if recommended != KEEP_PLAN:
                 chosen.append(recommended)

@@ -735,6 +735,12 @@ def test_the_plan_of_record_takes_each_decisions_recommended_option_together():
                                       "together. This run's draft version holds the Baseline")
     assert "add 'Source' and 'Shift' to 'adopted'" in first["reason"]
     assert "(which plans them together)" in first["reason"]
+    # ahead of keeping the plan: the gain is the lead, said once
+    board = executive.decisions(no_gaps, ranked, options=options).iloc[1]
+    assert board["reason"] == ("best; +50 contribution after its cost of 10, against keeping "
+                               "the plan: costs not priced here (a campaign's discounts, a "
+                               "supplier's terms) would have to exceed that to change the money "
+                               "side of the choice")
     # every decision keeping the plan: the Baseline is the plan of record
     keep = options.assign(option=options["option"].where(
         options["option"] == executive.KEEP_PLAN, "Other"), rank=pd.array([2, 1] * 2,
