@@ -222,8 +222,10 @@ def test_out_never_overwrites_an_input(tmp_path, capsys):
 
 def test_adjustments_debiased_and_promotions_added(tmp_path, capsys):
     # A sells 10 a month, 15 in 2025-06: Ann's +10 for that month (entered 2025-05) came
-    # true by half: β = 10 × (15 − 10) / 10² = 0.5 (her own β shrunk towards the overall
-    # one, which is the same single adjustment). Her +20 for 2026-02 then counts +10.
+    # true by half: β = 10 × (15 − 10) / 10² = 0.5 on one adjustment (n 1). The overall β,
+    # the same single adjustment, is shrunk towards face value with weight 1 / (1 + 10):
+    # 0.5 / 11 + 10 / 11 = 10.5 / 11; hers towards that: 0.5 / 11 + 10 / 11 × 10.5 / 11.
+    # Her +20 for 2026-02 then counts 20 × that = 18.26.
     # B sells 5 a month; a +40 % promotion in 2026-03 adds 5 × 0.4 = 2.
     rows = "".join(f"A,2025-{m:02d},{15 if m == 6 else 10}\nB,2025-{m:02d},5\n"
                    for m in range(1, 13))
@@ -238,14 +240,15 @@ def test_adjustments_debiased_and_promotions_added(tmp_path, capsys):
                  "--adjustments", str(adjust), "--promotions", str(promos)]) == 0
     frame = pd.read_csv(out).set_index(["sku", "period"])
     feb = frame.loc[("A", "2026-02")]
-    assert (feb["qty_adjustment_raw"], feb["qty_adjustment"]) == (20.0, pytest.approx(10.0))
-    assert feb["qty_forecast"] == pytest.approx(feb["qty_stat"] + 10.0)
+    beta = 0.5 / 11 + 10 / 11 * (10.5 / 11)
+    assert (feb["qty_adjustment_raw"], feb["qty_adjustment"]) == (20.0, pytest.approx(20 * beta))
+    assert feb["qty_forecast"] == pytest.approx(feb["qty_stat"] + 20 * beta)
     assert frame.loc[("A", "2026-01"), "qty_adjustment"] == 0
     assert frame.loc[("B", "2026-03"), "qty_promo"] == pytest.approx(2.0)
     assert frame.loc[("B", "2026-03"), "qty_forecast"] == pytest.approx(7.0)
     assert frame.loc[("B", "2026-02"), "qty_forecast"] == pytest.approx(5.0)
     printed = capsys.readouterr().out
-    assert "adjustments: +20 units as entered, +10 after debiasing" in printed
+    assert "adjustments: +20 units as entered, +18 after debiasing" in printed
     assert "promotions: +2 units at their stated lift" in printed
 
 
