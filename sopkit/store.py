@@ -279,7 +279,9 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 def _utc_text(value: datetime | None) -> str:
-    return "" if value is None else _as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    # pd.NaT is a datetime too: a draft's approved_at once another version is approved
+    return "" if value is None or pd.isna(value) else _as_utc(value).strftime(
+        "%Y-%m-%d %H:%M UTC")
 
 
 def _check_kind(kind: str) -> None:

@@ -348,3 +348,20 @@ def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
     code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "2",
                        "--workspace", folder)
     assert code == 0 and "recommended" not in out
+
+
+def test_plans_list_after_approving_a_later_version_while_an_earlier_is_a_draft(
+        workspace, capsys):
+    # version 2 approved, version 1 still a draft: the draft's approval time is pandas' NaT,
+    # which once crashed the listing (and every later cycle's executive review)
+    code, _, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "2",
+                     "--workspace", workspace)
+    assert code == 0
+    code, out, err = sop(capsys, "plans", "list", "--workspace", workspace)
+    assert code == 0, err
+    assert re.search(r"2026-11\s+1\s+draft", out) and re.search(r"2026-11\s+2\s+approved", out)
+    from sopkit.store import history_table
+
+    with open_store(workspace=workspace) as store:
+        table = history_table(store.versions(CYCLE)).set_index("version")
+    assert table.loc[1, "approved at"] == "" and table.loc[2, "approved at"].endswith(" UTC")
