@@ -67,9 +67,10 @@ def history_outliers(actuals: pd.DataFrame, *, end, months: int = 24, threshold:
 
 LAYERS = {"statistics": ("qty_stat", None), "pipeline": ("qty_with_pipeline", "qty_stat"),
           "adjustments": ("qty_with_adjustments", "qty_with_pipeline"),
-          "promotions and life cycle": ("qty_consensus", "qty_with_adjustments")}
+          "promotions": ("qty_consensus", "qty_with_adjustments")}
 """The consensus's layers as the archive keeps them (cumulative columns, :mod:`sopkit.archive`):
-each layer is its column less the one before."""
+each layer is its column less the one before. The statistics include the life cycle (launch
+curves, phase-out fades and caps) and the announced share the pipeline replaces."""
 
 
 def _layers(plan: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +93,8 @@ def changes_vs_last_cycle(demand_plan: pd.DataFrame, previous: pd.DataFrame, *,
 
     Compares the months both forecasts cover. With the consensus's layers in
     both (the archive keeps them), the change is split by layer:
-    the statistics, the pipeline (net of the announced share it replaces),
-    the adjustments, promotions and life cycle (:data:`LAYERS`); ``cause``
+    the statistics (life cycle included), the pipeline (net of the announced
+    share it replaces), the adjustments, the promotions (:data:`LAYERS`); ``cause``
     names the layers that moved it, largest first.
 
     Parameters
@@ -113,7 +114,7 @@ def changes_vs_last_cycle(demand_plan: pd.DataFrame, previous: pd.DataFrame, *,
         ``sku, [family], qty_previous, qty_now, change, change_pct`` over the
         common months, the ``n`` largest absolute changes; with the layers,
         also ``from_statistics, from_pipeline, from_adjustments,
-        from_promotions_life_cycle`` (they add up to ``change``) and ``cause``.
+        from_promotions`` (they add up to ``change``) and ``cause``.
     """
     columns = ["sku", "qty_previous", "qty_now", "change", "change_pct"]
     if previous.empty or demand_plan.empty:
@@ -131,7 +132,7 @@ def changes_vs_last_cycle(demand_plan: pd.DataFrame, previous: pd.DataFrame, *,
     if layered:
         mine, theirs = _layers(now_rows), _layers(before_rows)
         for name, (column, below) in LAYERS.items():
-            key = f"from_{name.replace(' and ', '_').replace(' ', '_')}"
+            key = f"from_{name}"
 
             def part(rows, column=column, below=below):
                 value = rows[column] - (rows[below] if below else 0.0)
@@ -162,7 +163,7 @@ def _cause(row, parts: list[str], deals: pd.DataFrame | None) -> str:
     for value, name in moves:
         if abs(value) < 0.1 * total and named:
             break
-        text = f"{name.replace('promotions life cycle', 'promotions and life cycle')} {value:+,.0f}"
+        text = f"{name} {value:+,.0f}"
         if name == "pipeline" and deals is not None and len(deals):
             own = deals[deals["sku"].astype(str) == str(row.sku)]
             if len(own):
@@ -172,15 +173,18 @@ def _cause(row, parts: list[str], deals: pd.DataFrame | None) -> str:
     return "; ".join(named)
 
 
-def pipeline_changes(pipeline: pd.DataFrame, *, cycle, n: int | None = None) -> pd.DataFrame:
+def pipeline_changes(pipeline: pd.DataFrame, *, cycle, n: int | None = None,
+                     actuals: pd.DataFrame | None = None) -> pd.DataFrame:
     """What changed in the pipeline since the snapshot before: deals won, lost, dropped,
     slipped, pulled in, re-rated or resized, and new ones.
 
     The latest snapshot on or before ``cycle`` (the one the plan uses) against
-    the one before it, deal by deal (``deal_id, sku``). A deal of the earlier
-    snapshot missing from the latest without a recorded ``outcome`` is
-    *dropped*: the model infers an outcome for it, and the sales owner should
-    say which.
+    the one before it, deal by deal (``deal_id, sku``), at the probabilities
+    as stated (the plan calibrates them). A deal of the earlier snapshot
+    missing from the latest without a recorded ``outcome`` is *dropped*: the
+    model infers an outcome for it, and the sales owner should say which;
+    one whose month is the latest snapshot's or earlier has simply *come due*
+    (with ``actuals``, the change says what its SKU sold that month).
 
     Returns
     -------
@@ -222,15 +226,23 @@ def pipeline_changes(pipeline: pd.DataFrame, *, cycle, n: int | None = None) -> 
     both["expected_now"] = (both["qty_now"] * both["probability_now"]).where(open_now, 0.0)
     both["expected_now"] = both["expected_now"].fillna(0.0)
     both["expected_change"] = both["expected_now"] - both["expected_before"]
-    both["change"] = [_deal_change(row) for row in both.itertuples()]
+    latest = pd.Timestamp(snapshots[-1])
+    sold = (actuals.groupby(["sku", "period"])["qty"].sum() if actuals is not None
+            and len(actuals) else pd.Series(dtype=float))
+    both["change"] = [_deal_change(row, latest, sold) for row in both.itertuples()]
     both = both[both["change"] != ""]
     order = both["expected_change"].abs().sort_values(ascending=False, kind="stable").index
     out = both.loc[order, columns].reset_index(drop=True)
     return out if n is None else out.head(n)
 
 
-def _deal_change(row) -> str:
+def _deal_change(row, latest: pd.Timestamp, sold: pd.Series) -> str:
     if row.side == "left_only":
+        if pd.notna(row.period_before) and row.period_before <= latest:
+            key = (str(row.sku), row.period_before)
+            done = (f"; {row.sku} sold {sold[key]:,.0f} in {row.period_before:%Y-%m}"
+                    if key in sold.index else "")
+            return f"came due (its month closed), no outcome recorded{done}"
         return "dropped, no outcome recorded"
     if row.side == "right_only":
         return "" if pd.notna(row.outcome_now) else "new"

@@ -975,9 +975,8 @@ def lifecycle_impact(
     up = launch.groupby("period")[["qty_stat", "revenue"]].sum()
     eol = pd.to_datetime(_optional(products, "eol_period", pd.NaT))
     ending = products[eol.notna() & (eol >= cycle)]
-    history = _history(actuals, cycle)
-    first = _month_no([add_months(cycle, -run_rate_months)])[0]
-    rate = history[history["month"] >= first].groupby("sku")["qty"].sum() / run_rate_months
+    rate = recent_run_rate(actuals, cycle, recent_months=min(RECENT_MONTHS, run_rate_months),
+                           run_rate_months=run_rate_months)  # as the run-out and the plan
     factors = phase_out_factors(ending, periods, phase_out_months=phase_out_months)
     factors = factors.assign(run_rate=factors["sku"].map(rate).astype(float).fillna(0.0))
     factors["qty"] = factors["run_rate"] * (1 - factors["factor"])

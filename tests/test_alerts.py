@@ -154,11 +154,21 @@ def test_pipeline_changes_deal_by_deal():
     changes = alerts.pipeline_changes(pipeline, cycle="2025-11")
     # expected units: D1 80 -> 0, D3 18 -> 0 (closed), D2 25 -> 15, D5 0 -> 10; D4 unchanged
     assert changes[["deal_id", "change", "expected_change"]].values.tolist() == [
-        ["D1", "dropped, no outcome recorded", -80.0],
+        ["D1", "came due (its month closed), no outcome recorded", -80.0],
         ["D3", "won", -18.0],
         ["D2", "slipped 2 month(s), probability 50% → 30%", -10.0],
         ["D5", "new", 10.0]]
     assert changes.loc[0, "owner"] == "Ann"
+    # D1 was for October, closed by the October snapshot; with the actuals, what A sold then
+    sold = alerts.pipeline_changes(pipeline, cycle="2025-11", actuals=pd.DataFrame(
+        {"sku": ["A"], "period": pd.to_datetime(["2025-10-01"]), "qty": [95.0]}))
+    assert sold.loc[0, "change"] == ("came due (its month closed), no outcome recorded; A sold "
+                                     "95 in 2025-10")
+    # moved to November, D1 would have left the pipeline before its month: dropped
+    later = pipeline.assign(period=pipeline["period"].where(pipeline["deal_id"] != "D1",
+                                                            pd.Timestamp("2025-11-01")))
+    assert alerts.pipeline_changes(later, cycle="2025-11").loc[0, "change"] == \
+        "dropped, no outcome recorded"
     assert alerts.pipeline_changes(pipeline[pipeline["snapshot"] < "2025-10-01"],
                                    cycle="2025-11").empty
 
@@ -176,5 +186,5 @@ def test_changes_vs_last_cycle_say_which_layer_moved_the_plan():
                           "expected_change": [-6.0]})
     row = alerts.changes_vs_last_cycle(plan, previous, pipeline_changes=deals).iloc[0]
     assert row[["change", "from_statistics", "from_pipeline", "from_adjustments",
-                "from_promotions_life_cycle"]].tolist() == [-8.0, -2.0, -6.0, 0.0, 0.0]
+                "from_promotions"]].tolist() == [-8.0, -2.0, -6.0, 0.0, 0.0]
     assert row["cause"] == ("pipeline -6 (D1 dropped, no outcome recorded); statistics -2")
