@@ -1016,9 +1016,8 @@ def decisions(
             if len(group) > 1:
                 runner = group.iloc[1]
                 lead = float(best["contribution_after_cost"] - runner["contribution_after_cost"])
-                unpriced = ("costs not priced here (a campaign's discounts, a supplier's "
-                            "terms) would have to exceed that to change the money side of the "
-                            "choice")
+                unpriced = ("costs this pricing leaves out would have to exceed that to "
+                            "change the money side of the choice")
                 if lead > 0 and gain and runner["option"] == KEEP_PLAN:
                     gain += f": {unpriced}"  # the lead is the gain just stated
                 elif lead > 0:
@@ -1085,8 +1084,8 @@ def decisions(
                                        "reason"])
 
 
-SHOCK_COLUMNS = ["shock", "description", "revenue", "delta_contribution", "fill_rate",
-                 "revenue_at_risk", "delta_revenue_at_risk", "overtime_hours"]
+SHOCK_COLUMNS = ["shock", "description", "revenue", "delta_revenue", "delta_contribution",
+                 "fill_rate", "revenue_at_risk", "delta_revenue_at_risk", "overtime_hours"]
 
 
 def shocks(ranked_scenarios: pd.DataFrame) -> pd.DataFrame:
@@ -1099,9 +1098,10 @@ def shocks(ranked_scenarios: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        :data:`SHOCK_COLUMNS`, the costliest shock (lowest contribution against
-        the Baseline) first; ``delta_*`` are the shock's figure less the
-        Baseline's. Empty without shocks or without a Baseline row.
+        :data:`SHOCK_COLUMNS` (``description`` only when a shock has one), the
+        costliest shock (lowest contribution against the Baseline) first;
+        ``delta_*`` are the shock's figure less the Baseline's. Empty without
+        shocks or without a Baseline row.
     """
     from sopkit.scenarios import BASELINE
 
@@ -1117,6 +1117,7 @@ def shocks(ranked_scenarios: pd.DataFrame) -> pd.DataFrame:
         "description": rows["description"].fillna("").astype(str)
         if "description" in rows.columns else "",
         "revenue": rows["revenue"].astype(float),
+        "delta_revenue": rows["revenue"].astype(float) - float(base["revenue"]),
         "delta_contribution": rows["contribution"].astype(float) - float(base["contribution"]),
         "fill_rate": rows["fill_rate"].astype(float),
         "revenue_at_risk": rows["revenue_at_risk"].astype(float),
@@ -1124,6 +1125,8 @@ def shocks(ranked_scenarios: pd.DataFrame) -> pd.DataFrame:
                                   - float(base["revenue_at_risk"])),
         "overtime_hours": rows["overtime_hours"].astype(float),
     })
+    if not out["description"].str.strip().astype(bool).any():
+        out = out.drop(columns=["description"])  # none of the shocks is described
     return out.sort_values("delta_contribution", kind="stable", ignore_index=True)
 
 

@@ -1628,7 +1628,8 @@ def adherence_risk(resource_load: pd.DataFrame, adherence: pd.DataFrame, *,
 
 
 def stock_run_down(plan: pd.DataFrame, component_usage: pd.DataFrame, bom: pd.DataFrame,
-                   components: pd.DataFrame, *, last_months: int = 3) -> pd.DataFrame:
+                   components: pd.DataFrame, *, last_months: int = 3,
+                   products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Components short to the plan's end: how much of the horizon's service is stock it uses up.
 
     When a component is short in every month to the plan's end, the plan
@@ -1648,6 +1649,9 @@ def stock_run_down(plan: pd.DataFrame, component_usage: pd.DataFrame, bom: pd.Da
     last_months : int
         The plan's last months: a component bought at its supplier's capacity
         in each of them, with items short in each, is listed.
+    products : DataFrame, optional
+        ``sku, price``: the shortage after the horizon is valued at what its
+        items' short units were worth per component unit in the last months.
 
     Returns
     -------
@@ -1660,10 +1664,17 @@ def stock_run_down(plan: pd.DataFrame, component_usage: pd.DataFrame, bom: pd.Da
         units per month of the plan: Σ (stock_start − stock_end) ×
         ``qty_per`` + component_start − component_end, over the months),
         ``short_per_month`` (component units short a month in the last
-        months) and ``explanation``; largest drawn first.
+        months), ``need_per_month`` and ``supply_per_month`` (its items'
+        demand in component units, and its suppliers' capacity, a month in the
+        last months), ``short_after`` (their difference: short a month once
+        the stock is gone, at that demand), ``revenue_at_risk_a_year``
+        (``short_after`` × 12 at the revenue its items' short units carried per
+        component unit; with ``products``) and ``explanation``; largest drawn
+        first.
     """
     columns = ["component", "items", "stock_start", "stock_end", "safety_stock_end",
                "component_start", "component_end", "drawn_per_month", "short_per_month",
+               "need_per_month", "supply_per_month", "short_after", "revenue_at_risk_a_year",
                "explanation"]
     if plan.empty or bom.empty or component_usage.empty:
         return pd.DataFrame(columns=columns)
@@ -1701,22 +1712,38 @@ def stock_run_down(plan: pd.DataFrame, component_usage: pd.DataFrame, bom: pd.Da
         if drawn <= TOL:
             continue
         shortfall = float(by_month.mean())
+        need = float((short["qty_demand"] * short["sku"].map(per)).sum()) / len(by_month) \
+            if "qty_demand" in short.columns else np.nan
+        delivered = float((mine["supplier_capacity"] + (mine["backup_capacity"] if
+                                                        "backup_capacity" in mine.columns
+                                                        else 0.0)).mean())
+        after = max(need - delivered, 0.0) if np.isfinite(need) else np.nan
+        value = np.nan
+        if products is not None and "price" in products.columns and by_month.sum() > 0:
+            price = products.set_index(products["sku"].astype(str))["price"].astype(float)
+            at_risk = float((short["qty_short"] * short["sku"].map(price).fillna(0.0)).sum())
+            value = after * 12 * at_risk / float(by_month.sum())
         row = {"component": component, "items": listing(sorted(per.index), 3),
                "stock_start": float(start["inventory_start"].sum()),
                "stock_end": float(end["inventory_end"].sum()),
                "safety_stock_end": float(end["safety_stock"].sum())
                if "safety_stock" in end.columns else np.nan,
                "component_start": c_start, "component_end": c_end,
-               "drawn_per_month": drawn, "short_per_month": shortfall}
+               "drawn_per_month": drawn, "short_per_month": shortfall,
+               "need_per_month": need, "supply_per_month": delivered, "short_after": after,
+               "revenue_at_risk_a_year": value}
         row["explanation"] = (
             f"{component} is short to the plan's end. Its {len(per)} items start with "
             f"{row['stock_start']:,.0f} units in stock and end with {row['stock_end']:,.0f}"
             + (f" (safety stock {row['safety_stock_end']:,.0f})"
                if np.isfinite(row["safety_stock_end"]) else "")
-            + f"; its own stock goes from {c_start:,.0f} to {c_end:,.0f}. The plan serves "
-            f"{drawn:,.0f} of its units a month from stock it does not rebuild: after the "
-            f"horizon, at this demand and without added supply, the shortage grows from "
-            f"{shortfall:,.0f} to about {shortfall + drawn:,.0f} of its units a month")
+            + f"; its own stock goes from {c_start:,.0f} to {c_end:,.0f}. Counted in "
+            f"{component}, the plan serves {drawn:,.0f} a month from stock it does not "
+            f"rebuild and is short {shortfall:,.0f} a month in its last {len(by_month)} months"
+            + (f"; its items then need {need:,.0f} a month against {delivered:,.0f} delivered, "
+               f"so once the stock is gone about {after:,.0f} a month go short at that demand "
+               "without added supply" if np.isfinite(after) else "")
+            + (f", about {value:,.0f} of revenue a year" if np.isfinite(value) else ""))
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=columns)

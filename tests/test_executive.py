@@ -680,8 +680,10 @@ def test_shocks_are_set_against_the_baseline_costliest_first():
     table = executive.shocks(ranked)
     assert table["shock"].tolist() == ["Outage", "Downturn"]
     assert table["delta_contribution"].tolist() == [-100.0, -60.0]
+    assert table["delta_revenue"].tolist() == [-50.0, -100.0]
     assert table["delta_revenue_at_risk"].tolist() == [100.0, -1.0]
     assert executive.shocks(ranked[ranked["kind"] == "response"]).empty
+    assert "description" not in executive.shocks(ranked.assign(description="")).columns
 
 
 def test_a_decision_says_how_much_unpriced_cost_would_change_its_money_side():
@@ -696,9 +698,9 @@ def test_a_decision_says_how_much_unpriced_cost_would_change_its_money_side():
         "reason": ["best", "behind"]})
     no_gaps = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
     row = executive.decisions(no_gaps, ranked, options=options).iloc[1]
-    assert row["reason"] == ("best; its lead over 'Call it off' is 120 contribution: costs not "
-                             "priced here (a campaign's discounts, a supplier's terms) would "
-                             "have to exceed that to change the money side of the choice")
+    assert row["reason"] == ("best; its lead over 'Call it off' is 120 contribution: costs this "
+                             "pricing leaves out would have to exceed that to change the money "
+                             "side of the choice")
 
 
 def test_a_resource_above_its_delivered_hours_in_one_month_only_is_named_by_that_month():
@@ -738,9 +740,8 @@ def test_the_plan_of_record_takes_each_decisions_recommended_option_together():
     # ahead of keeping the plan: the gain is the lead, said once
     board = executive.decisions(no_gaps, ranked, options=options).iloc[1]
     assert board["reason"] == ("best; +50 contribution after its cost of 10, against keeping "
-                               "the plan: costs not priced here (a campaign's discounts, a "
-                               "supplier's terms) would have to exceed that to change the money "
-                               "side of the choice")
+                               "the plan: costs this pricing leaves out would have to exceed "
+                               "that to change the money side of the choice")
     # every decision keeping the plan: the Baseline is the plan of record
     keep = options.assign(option=options["option"].where(
         options["option"] == executive.KEEP_PLAN, "Other"), rank=pd.array([2, 1] * 2,

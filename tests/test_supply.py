@@ -910,6 +910,7 @@ def test_stock_run_down_says_how_much_service_comes_from_stock_not_rebuilt():
         "inventory_start": [12.0, 8.0, 4.0, 3.0, 2.0, 2.0],
         "inventory_end": [8.0, 4.0, 0.0, 2.0, 2.0, 1.0],
         "safety_stock": [5.0, 5.0, 5.0, 2.0, 2.0, 2.0],
+        "qty_demand": [10.0, 10.0, 12.0, 4.0, 4.0, 4.0],
         "qty_short": [2.0, 1.0, 3.0, 0.0, 1.0, 0.0]})
     usage = pd.DataFrame({"component": ["B"] * 3 + ["FREE"] * 3, "period": list(months) * 2,
                           "qty_purchased": [10.0] * 3 + [1.0] * 3,
@@ -918,15 +919,23 @@ def test_stock_run_down_says_how_much_service_comes_from_stock_not_rebuilt():
     bom = pd.DataFrame({"sku": ["X", "Y", "X"], "component": ["B", "B", "FREE"],
                         "qty_per": [1.0, 2.0, 1.0]})
     components = pd.DataFrame({"component": ["B", "FREE"], "on_hand": [6.0, 0.0]})
-    out = stock_run_down(plan, usage, bom, components)
+    products = pd.DataFrame({"sku": ["X", "Y"], "price": [5.0, 20.0]})
+    out = stock_run_down(plan, usage, bom, components, products=products)
     assert out["component"].tolist() == ["B"]  # FREE is short of nothing itself
     row = out.iloc[0]
     assert row[["stock_start", "stock_end", "safety_stock_end", "component_start",
                 "component_end"]].tolist() == [15.0, 1.0, 7.0, 6.0, 0.0]
     assert row["drawn_per_month"] == pytest.approx(22 / 3)
     assert row["short_per_month"] == pytest.approx(8 / 3)
-    assert row["explanation"].endswith("the shortage grows from 3 to about 10 of its units a "
-                                       "month")
+    # the items need 10 + 2·4, 10 + 2·4, 12 + 2·4 boards a month: 56 / 3 against 10 delivered;
+    # their short units were worth 2·5 + 1·5 + 3·5 + 1·20 = 50 for 8 boards short: 6.25 a board
+    assert row["need_per_month"] == pytest.approx(56 / 3)
+    assert row["supply_per_month"] == 10.0
+    assert row["short_after"] == pytest.approx(56 / 3 - 10)
+    assert row["revenue_at_risk_a_year"] == pytest.approx((56 / 3 - 10) * 12 * 6.25)
+    assert row["explanation"].endswith("so once the stock is gone about 9 a month go short at "
+                                       "that demand without added supply, about 650 of revenue "
+                                       "a year")
     # not short in the last month: nothing to say
     assert stock_run_down(plan.assign(qty_short=[2.0, 1.0, 0.0, 0.0, 1.0, 0.0]), usage, bom,
                           components).empty
