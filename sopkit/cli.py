@@ -253,7 +253,16 @@ def cmd_approve(args) -> int:
         approved = store.approve(args.cycle, by=args.by, note=args.note, version=args.version)
         versions = store.versions(approved.cycle)
         print(approval_message(approved, versions))
-        note = recommendation_note(store.plan(approved.cycle, approved.version).decisions)
+        holders = {}
+        for number in versions["version"]:
+            if int(number) == approved.version:
+                continue
+            try:  # a version that cannot be read is left out of the hint, not the approval
+                holders[int(number)] = store.plan(approved.cycle, int(number)).decisions
+            except StoreError:
+                continue
+        note = recommendation_note(store.plan(approved.cycle, approved.version).decisions,
+                                   holders)
         if note:
             print(note)
         print(f"  store: {store.display_url}")

@@ -894,6 +894,9 @@ def _plan_of_record_row(ranked: pd.DataFrame, chosen: list[str], *, decided: boo
         recommendation, reason = BASELINE, str(best.get("reason", ""))
         if top != BASELINE:
             reason = "every prepared decision recommends keeping the plan as it stands"
+        if adopted:
+            reason += (". The Baseline is the plan with the adopted options (below), and it "
+                       "is the draft version this run records: approve that version")
     else:
         recommendation = " + ".join(picks)
         reason = (str(best.get("reason", "")) if picks == [top] else

@@ -341,7 +341,8 @@ BRIDGE = (("revenue", "revenue", 1), ("cost of goods at standard cost", "cogs", 
 
 
 def bridge(fin: pd.DataFrame, *, component_usage: pd.DataFrame | None = None,
-           components: pd.DataFrame | None = None) -> pd.DataFrame:
+           components: pd.DataFrame | None = None,
+           decisions_cost: float = 0.0) -> pd.DataFrame:
     """From revenue to contribution, line by line, over the whole plan.
 
     Gross margin and contribution are both reported; what lies between them
@@ -353,7 +354,9 @@ def bridge(fin: pd.DataFrame, *, component_usage: pd.DataFrame | None = None,
     With ``component_usage`` and ``components`` (``backup_extra_cost``), one
     more line gives what the backup suppliers cost above the regular price,
     which the plan paid but the per-SKU figures do not carry (memo: not
-    deducted above).
+    deducted above). With ``decisions_cost`` (what the options adopted into
+    the plan cost over its months, :func:`sopkit.scenarios.adopted_cost`),
+    two more: that cost and the contribution after it.
 
     Returns
     -------
@@ -367,6 +370,11 @@ def bridge(fin: pd.DataFrame, *, component_usage: pd.DataFrame | None = None,
             continue
         value = float(fin[measure].sum())
         rows.append({"line": label, "amount": value if sign >= 0 else -value})
+    if decisions_cost and "contribution" in fin.columns:
+        rows.append({"line": "adopted options (one-off and monthly cost)",
+                     "amount": -float(decisions_cost)})
+        rows.append({"line": "contribution after the adopted options",
+                     "amount": float(fin["contribution"].sum()) - float(decisions_cost)})
     if component_usage is not None and components is not None and \
             {"component", "qty_backup"} <= set(component_usage.columns) and \
             "backup_extra_cost" in components.columns:

@@ -474,19 +474,23 @@ def adopt_demand(demand_plan: pd.DataFrame, data: Dataset, specs, adopted, *,
 
 
 def adopted_note(adopted: Sequence[dict], before: pd.DataFrame | None = None,
-                 after: pd.DataFrame | None = None) -> str:
-    """What the adopted options are and, given the demand plan ``before`` and ``after``
-    :func:`adopt_demand`, how much demand they changed; ``""`` without adopted options."""
+                 after: pd.DataFrame | None = None, *, cycle=None,
+                 months: int | None = None) -> str:
+    """What the adopted options are (with ``cycle`` and ``months``, what they cost over
+    them) and, given the demand plan ``before`` and ``after`` :func:`adopt_demand`, how much
+    demand they changed; ``""`` without adopted options."""
     if not adopted:
         return ""
-    names = " and ".join(repr(spec["name"]) for spec in adopted)
+    names = (adopted_text(adopted, cycle=cycle, months=months)
+             if cycle is not None and months else
+             " and ".join(repr(spec["name"]) for spec in adopted))
     text = (f"Adopted by the executive review (cycle parameter 'adopted'): {names}. "
             f"This run plans {'it' if len(adopted) == 1 else 'them'} as part of the plan")
     its = "its" if len(adopted) == 1 else "their"
     if before is not None and after is not None and "qty_consensus" in before.columns:
         delta = (after["qty_consensus"].astype(float).to_numpy()
                  - before["qty_consensus"].astype(float).to_numpy())
-        changed = after.loc[np.abs(delta) > 1e-9, "period"]
+        changed = after.loc[np.abs(delta) > 5e-4, "period"]  # the plan is kept to 0.001
         if len(changed):
             months = pd.to_datetime(changed)
             span = (f"{months.min():%Y-%m}" if months.min() == months.max()

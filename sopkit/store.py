@@ -1173,14 +1173,17 @@ def approval_message(approved: PlanVersion, versions: pd.DataFrame) -> str:
 PLAN_OF_RECORD_DECISION = "Which plan becomes the plan of record"  # sopkit.executive.decisions
 
 
-def recommendation_note(decisions: pd.DataFrame) -> str:
+def recommendation_note(decisions: pd.DataFrame,
+                        holders: Mapping[int, pd.DataFrame] | None = None) -> str:
     """A line for ``sop approve`` when the version's own decisions recommended another plan.
 
     A run records the Baseline (the plan as it stands, with any adopted
     options); the executive review may recommend an option priced against it.
     Approving the draft does not adopt that option: the line says so, and how
-    to record a plan with it. ``""`` when the Baseline was recommended, or the
-    version has no such decision.
+    to record a plan with it. ``holders`` (version number → its decisions,
+    the cycle's other versions): a version whose run adopted the
+    recommendation is named instead. ``""`` when the Baseline was
+    recommended, or the version has no such decision.
     """
     if decisions is None or decisions.empty or "decision" not in decisions.columns:
         return ""
@@ -1190,10 +1193,17 @@ def recommendation_note(decisions: pd.DataFrame) -> str:
     recommended = str(row["recommendation"].iloc[0])
     if recommended in ("", "Baseline", "nan", "None"):
         return ""
-    return (f"  note: this version holds the plan as it stands (the Baseline); its executive "
-            f"review recommended '{recommended}', which it does not contain. To approve a "
-            f"plan with it, add it to 'adopted' in the cycle parameters, run the cycle again "
-            "and approve the version that run records")
+    text = (f"  note: this version holds the plan as it stands (the Baseline); its executive "
+            f"review recommended '{recommended}', which it does not contain. ")
+    wanted = {f"adopted: {name.strip()}" for name in recommended.split(" + ")}
+    found = [number for number, table in sorted((holders or {}).items())
+             if "recommendation" in table.columns
+             and wanted <= set(table["recommendation"].astype(str))]
+    if found:
+        return text + (f"Version {found[-1]} holds it (its run adopted it): approve that one "
+                       f"with --version {found[-1]}")
+    return text + ("To approve a plan with it, add it to 'adopted' in the cycle parameters, "
+                   "run the cycle again and approve the version that run records")
 
 
 def plan_text(plan: Plan, table: str | None = None) -> str:

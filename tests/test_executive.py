@@ -595,7 +595,10 @@ def test_the_plan_of_record_row_says_the_draft_holds_the_baseline_and_adopted_ro
                                 adopted=validate_adopted(specs, ["Added shift"]),
                                 cycle="2026-11", supply_horizon=12)
     assert table["decision"].tolist() == ["Which plan becomes the plan of record", "Line R1"]
-    assert table.iloc[0]["reason"] == "behind"  # the Baseline is recommended: nothing to add
+    # the Baseline is recommended, and with the adoption it is the plan to approve
+    assert table.iloc[0]["reason"] == (
+        "behind. The Baseline is the plan with the adopted options (below), and it is the draft "
+        "version this run records: approve that version")
     taken = table.iloc[1]
     assert taken["recommendation"] == "adopted: Added shift"
     # 600 + 50 × 10 months (from the third of 12)

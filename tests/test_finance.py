@@ -198,3 +198,6 @@ def test_bridge_from_revenue_to_contribution_adds_up():
     assert 1000.0 - 550.0 == out.loc["gross margin", "amount"]
     assert 450.0 - 10.0 - 20.0 - 5.0 - 5.0 == out.loc["contribution", "amount"]
     assert out.loc["contribution", "share_of_revenue"] == pytest.approx(0.41)
+    # options adopted into the plan cost 60: a line and the contribution after it
+    adopted = bridge(fin, decisions_cost=60.0).set_index("line")["amount"]
+    assert adopted.iloc[-2:].tolist() == [-60.0, 350.0]

@@ -652,3 +652,15 @@ def test_a_scenario_may_set_a_supply_flag_the_adopted_options_set_otherwise(dema
     run_scenarios(demand_plan, data, flags[1:], cycle=CYCLE, planner=planner, horizon=3,
                   adopted=validate_adopted(flags, ["Overtime on"]))
     assert [call["allow_overtime"] for call in planner.calls] == [True, False]
+
+
+def test_the_adopted_note_gives_the_cost_and_ignores_rounding(demand_plan):
+    from sopkit.scenarios import adopted_note, validate_adopted
+
+    chosen = validate_adopted(OPTIONS, ["Second source"])
+    # rounding the plan to 0.001 unit is no demand change
+    nudged = demand_plan.assign(qty_consensus=demand_plan["qty_consensus"] + 0.0004)
+    assert adopted_note(chosen, demand_plan, nudged, cycle=CYCLE, months=12) == (
+        "Adopted by the executive review (cycle parameter 'adopted'): 'Second source' (cost "
+        "2,100 over the 12 months planned). This run plans it as part of the plan; no demand "
+        "change.")

@@ -350,6 +350,29 @@ def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
     assert code == 0 and "recommended" not in out
 
 
+def test_approve_points_to_the_version_that_adopted_the_recommendation(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "runs"
+    first = tables()
+    first["decisions"] = pd.DataFrame({
+        "decision": ["Which plan becomes the plan of record", "Board shortage"],
+        "recommendation": ["Second source", "Second source"]})
+    rerun = tables()
+    rerun["decisions"] = pd.DataFrame({
+        "decision": ["Which plan becomes the plan of record", "Board shortage"],
+        "recommendation": ["Baseline", "adopted: Second source"]})
+    with open_store(workspace=folder) as store:
+        store.record(CYCLE, first, run_stamp="20261120-090000", now=T0)
+        store.record(CYCLE, rerun, run_stamp="20261121-090000", now=T0)
+    code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "1",
+                       "--workspace", folder)
+    assert code == 0
+    assert ("which it does not contain. Version 2 holds it (its run adopted it): approve that "
+            "one with --version 2\n") in out
+
+
 def test_plans_list_after_approving_a_later_version_while_an_earlier_is_a_draft(
         workspace, capsys):
     # version 2 approved, version 1 still a draft: the draft's approval time is pandas' NaT,
