@@ -410,10 +410,12 @@ def rationalisation(
         * from ``stock`` (:func:`slow_movers`): dead stock, a slow mover of
           class C, stock expiring unsold.
 
-    The rows are ordered by ``value_at_stake``, largest first: the margin of
-    the window (what dropping the SKU gives up or, below cost, saves) in
-    absolute value plus the stock at cost (what is written off or sold off),
-    so the decisions that move the most money come first.
+    Candidates with a finding come first, then those with only a question
+    (a launch it may lose sales to); each group by ``value_at_stake``,
+    largest first: the margin of the window (what dropping the SKU gives up
+    or, below cost, saves) in absolute value plus the stock at cost (what is
+    written off or sold off), so the decisions that move the most money come
+    first.
 
     Parameters
     ----------
@@ -434,9 +436,10 @@ def rationalisation(
     Returns
     -------
     DataFrame
-        One row per candidate, largest ``value_at_stake`` first (then most
-        reasons): ``sku, family, abc, abc_margin, xyz, revenue_12m,
-        margin_12m, inventory_value, value_at_stake, n_reasons, reasons``
+        One row per candidate, findings before questions, each largest
+        ``value_at_stake`` first (then most reasons): ``sku, family, abc,
+        abc_margin, xyz, revenue_12m, margin_12m, inventory_value,
+        value_at_stake, n_reasons, reasons``
         (sentences joined by ``"; "``) and, with ``pipeline``, ``open_deals``
         (e.g. "2 open deals, 8 units in 2027-02, stated 50-75 %"; blank when
         none).
@@ -450,10 +453,13 @@ def rationalisation(
     status = _column(products, "lifecycle_status", "active").astype("string").str.lower()
     regular = set(products.loc[status.fillna("active") == "active", "sku"])
     reasons: dict[str, list[str]] = {}
+    found: set[str] = set()  # SKUs with a finding, not only a question
 
-    def add(sku, text):
+    def add(sku, text, question: bool = False):
         if sku in regular and sku in info.index:
             reasons.setdefault(sku, []).append(text)
+            if not question:
+                found.add(sku)
 
     for sku, row in info.iterrows():
         if row["abc"] == "C" and row["abc_margin"] == "C" and row["xyz"] == "Z":
@@ -474,7 +480,7 @@ def rationalisation(
                 continue
             if abs(price[sku] / float(new["price"]) - 1) <= price_band:
                 add(sku, f"may lose sales to {new['sku']}, launching in {when} (class C, same "
-                         f"family, price within {price_band:.0%})")
+                         f"family, price within {price_band:.0%})", question=True)
 
     value = pd.Series(0.0, index=info.index)
     if stock is not None and len(stock):
@@ -509,8 +515,9 @@ def rationalisation(
     if pipeline is not None:
         quoted = _open_deals(pipeline, start)
         out["open_deals"] = pd.array([quoted.get(s, "") for s in out["sku"]], dtype="string")
-    return out[columns].sort_values(["value_at_stake", "n_reasons", "sku"],
-                                    ascending=[False, False, True], ignore_index=True)
+    out["_found"] = [s in found for s in skus]
+    return out.sort_values(["_found", "value_at_stake", "n_reasons", "sku"],
+                           ascending=[False, False, False, True], ignore_index=True)[columns]
 
 
 def _open_deals(pipeline: pd.DataFrame, start: pd.Timestamp) -> dict[str, str]:

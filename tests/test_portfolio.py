@@ -210,9 +210,10 @@ def test_rationalisation_reasons():
     assert table.loc["R6", "n_reasons"] == 2
     assert "slow mover of class C: 20 months" in table.loc["R6", "reasons"]
     assert table.loc["R5", "inventory_value"] == 700.0
-    # money at stake = |margin| + stock: R5 0 + 700, R6 90 + 50, R4 100, R2 |-80|, R1 50
-    assert out["sku"].tolist() == ["R5", "R6", "R4", "R2", "R1"]
-    assert out["value_at_stake"].tolist() == [700.0, 140.0, 100.0, 80.0, 50.0]
+    # findings first, by money at stake = |margin| + stock: R5 0 + 700, R6 90 + 50, R2 |-80|,
+    # R1 50; then R4's question (100 at stake)
+    assert out["sku"].tolist() == ["R5", "R6", "R2", "R1", "R4"]
+    assert out["value_at_stake"].tolist() == [700.0, 140.0, 80.0, 50.0, 100.0]
     with pytest.raises(ParameterError):
         rationalisation(classes, products, cycle="2027-01", price_band=-1)
     clean = rationalisation(classes[classes["sku"] == "BIG"], products, cycle="2027-01")
