@@ -579,9 +579,12 @@ def pipeline_fva(archive: pd.DataFrame, deals: pd.DataFrame,
         error_with) / qty_actual`` in WAPE points (positive: the owner's deals
         made the plan better). ``qty_actual`` and the errors are over the
         owner's SKU-months, so two owners on one SKU-month both count it.
+        ``top_sku`` is the SKU whose deals moved the owner's error most and
+        ``fva_without_top`` the owner's FVA without it: one large deal can
+        make a whole pipeline look good or bad.
     """
     columns = ["owner", "n_deal_lines", "n_cells", "qty_actual", "qty_expected",
-               "error_without", "error_with", "fva"]
+               "error_without", "error_with", "fva", "top_sku", "fva_without_top"]
     if archive.empty or deals is None or deals.empty or actuals.empty:
         return pd.DataFrame(columns=columns)
     key = ["snapshot", "sku", "period"]
@@ -606,4 +609,12 @@ def pipeline_fva(archive: pd.DataFrame, deals: pd.DataFrame,
     out["n_deal_lines"] = lines.reindex(out["owner"]).fillna(0).astype(int).to_numpy()
     out["fva"] = (out["error_without"] - out["error_with"]) / out["qty_actual"].where(
         out["qty_actual"] > 0)
+    by_sku = per_owner.assign(gain=per_owner["error_without"] - per_owner["error_with"]).groupby(
+        ["owner", "sku"], observed=True).agg(gain=("gain", "sum"), qty=("qty", "sum"))
+    top = by_sku.loc[by_sku["gain"].abs().groupby(level="owner", observed=True).idxmax()]
+    top = top.reset_index().set_index("owner")
+    out["top_sku"] = out["owner"].map(top["sku"]).astype("string")
+    rest_gain = out["error_without"] - out["error_with"] - out["owner"].map(top["gain"])
+    rest_qty = out["qty_actual"] - out["owner"].map(top["qty"])
+    out["fva_without_top"] = (rest_gain / rest_qty.where(rest_qty > 0)).astype(float)
     return out[columns].sort_values("owner", ignore_index=True)

@@ -233,6 +233,9 @@ def test_pipeline_fva_per_owner_by_hand():
     assert (bob["n_cells"], bob["n_deal_lines"], bob["qty_actual"]) == (2, 2, 12.0)
     assert (bob["error_with"], bob["error_without"]) == (7.0, 5.0)
     assert bob["fva"] == pytest.approx(-2 / 12)
+    # his deal on B moved his error most (-5 against +3 on A): without it, +3 / 12
+    assert bob["top_sku"] == "B" and bob["fva_without_top"] == pytest.approx(3 / 12)
+    assert ann["top_sku"] == "A" and pd.isna(ann["fva_without_top"])  # nothing else judged
 
 
 def test_deal_snapshot_round_trip_keeps_owner_and_empty_cycles(tmp_path):
