@@ -659,7 +659,7 @@ def phase_out_multiplier(cells: pd.DataFrame, products: pd.DataFrame | None, *,
     return out
 
 
-def recent_run_rate(actuals: pd.DataFrame, cycle, *, recent_months: int = RECENT_MONTHS,
+def recent_run_rate(actuals: pd.DataFrame, cycle, *, recent_months: int | None = None,
                     run_rate_months: int = RUN_RATE_MONTHS) -> pd.Series:
     """What each product sells a month now: its recent run rate, by SKU.
 
@@ -667,8 +667,12 @@ def recent_run_rate(actuals: pd.DataFrame, cycle, *, recent_months: int = RECENT
     cycle when each of them had demand; else (an intermittent product, whose
     last three months say little) the mean of the last ``run_rate_months``
     (missing months count as 0). SKUs without demand in that window are 0.
+    ``recent_months`` defaults to :data:`RECENT_MONTHS`, at most
+    ``run_rate_months``.
     """
     cycle = cycle_month(cycle)
+    if recent_months is None:
+        recent_months = min(RECENT_MONTHS, run_rate_months)
     if not 1 <= recent_months <= run_rate_months:
         raise ParameterError(f"recent_months must be between 1 and run_rate_months "
                              f"({run_rate_months}), got {recent_months}")
@@ -759,8 +763,7 @@ def phase_out_demand(
     periods = month_range(cycle, int(_month_no([last])[0] - _month_no([cycle])[0]) + 1)
     factors = phase_out_factors(ending, periods, phase_out_months=phase_out_months)
     factors = factors[factors["months_to_eol"] >= 0]
-    recent = recent_run_rate(actuals, cycle, recent_months=min(RECENT_MONTHS, run_rate_months),
-                             run_rate_months=run_rate_months)
+    recent = recent_run_rate(actuals, cycle, run_rate_months=run_rate_months)
     out = factors.assign(run_rate=factors["sku"].map(recent).astype(float).fillna(0.0))
     out["qty"] = out["run_rate"] * out["factor"]
     return out[columns].reset_index(drop=True)
@@ -877,8 +880,7 @@ def run_out_against_plan(
     keep = ["sku", "qty_demand_to_eol", "runs_out", "qty_to_make"]
     out = review[["sku", "family", "eol_period", "qty_on_hand"]].merge(
         review[keep], on="sku").merge(plan[keep], on="sku", suffixes=("_review", "_plan"))
-    rate = recent_run_rate(actuals, cycle, recent_months=min(RECENT_MONTHS, run_rate_months),
-                           run_rate_months=run_rate_months)
+    rate = recent_run_rate(actuals, cycle, run_rate_months=run_rate_months)
     history = _history(actuals, cycle_month(cycle))
     last = history[history["month"] == _month_no([cycle_month(cycle)])[0] - 1].groupby(
         "sku")["qty"].sum()
@@ -975,8 +977,7 @@ def lifecycle_impact(
     up = launch.groupby("period")[["qty_stat", "revenue"]].sum()
     eol = pd.to_datetime(_optional(products, "eol_period", pd.NaT))
     ending = products[eol.notna() & (eol >= cycle)]
-    rate = recent_run_rate(actuals, cycle, recent_months=min(RECENT_MONTHS, run_rate_months),
-                           run_rate_months=run_rate_months)  # as the run-out and the plan
+    rate = recent_run_rate(actuals, cycle, run_rate_months=run_rate_months)  # as the run-out
     factors = phase_out_factors(ending, periods, phase_out_months=phase_out_months)
     factors = factors.assign(run_rate=factors["sku"].map(rate).astype(float).fillna(0.0))
     factors["qty"] = factors["run_rate"] * (1 - factors["factor"])

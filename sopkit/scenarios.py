@@ -412,9 +412,8 @@ def combine(specs: Sequence[dict], *, name: str | None = None, demand: bool = Tr
     on the same month multiply, as within one scenario); ``supply`` settings
     are merged: two options setting one differently are refused (with
     ``strict=False`` the later one wins: a scenario planned on top of the
-    adopted options). The
-    one-off costs add up; ``cost_per_month`` is not combined (each option
-    runs its own months: :func:`adopted_cost`). With ``demand=False`` the
+    adopted options). The combined scenario carries no cost: each option
+    runs its own months (:func:`adopted_cost` prices them). With ``demand=False`` the
     demand changes are left out: the demand review has applied them to the
     demand plan already.
     """
@@ -492,9 +491,9 @@ def adopted_note(adopted: Sequence[dict], before: pd.DataFrame | None = None,
                  - before["qty_consensus"].astype(float).to_numpy())
         changed = after.loc[np.abs(delta) > 5e-4, "period"]  # the plan is kept to 0.001
         if len(changed):
-            months = pd.to_datetime(changed)
-            span = (f"{months.min():%Y-%m}" if months.min() == months.max()
-                    else f"{months.min():%Y-%m} to {months.max():%Y-%m}")
+            periods = pd.to_datetime(changed)
+            span = (f"{periods.min():%Y-%m}" if periods.min() == periods.max()
+                    else f"{periods.min():%Y-%m} to {periods.max():%Y-%m}")
             text += (f"; {its} demand changes move the consensus by {delta.sum():+,.0f} units "
                      f"({span})")
         else:
@@ -513,9 +512,7 @@ def adopt_supply(demand_plan: pd.DataFrame, data: Dataset, specs, adopted, *,
     """
     chosen = validate_adopted(specs, adopted)
     combined = combine(chosen, demand=False)
-    if combined is None:
-        return ScenarioInputs(demand_plan, data)
-    if not (combined["capacity"] or combined["costs"] or combined["supply"]):
+    if combined is None or not (combined["capacity"] or combined["costs"] or combined["supply"]):
         return ScenarioInputs(demand_plan, data)
     return apply_scenario(demand_plan, data, combined, cycle=cycle)
 
