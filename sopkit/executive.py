@@ -433,28 +433,44 @@ def kpi_notes(*, production: pd.DataFrame | None, cycle=None,
 
 
 def _history_note(financials: pd.DataFrame, budget: pd.DataFrame, actuals: pd.DataFrame,
-                  products: pd.DataFrame) -> str:
-    """The plan and the budget beside the revenue of as many months just closed."""
+                  products: pd.DataFrame, *, gap: float = 0.10) -> str:
+    """The plan and the budget beside the revenue of as many months just closed, and the
+    families whose plan and budget part most from it (by more than ``gap``)."""
     if actuals.empty or "price" not in products.columns:
         return ""
     months = set(pd.to_datetime(budget["period"])) & set(pd.to_datetime(financials["period"]))
     if not months:
         return ""
     fin = financials[pd.to_datetime(financials["period"]).isin(months)]
-    planned = float(fin["revenue"].sum() + fin["revenue_at_risk"].sum())
-    budgeted = float(budget.loc[pd.to_datetime(budget["period"]).isin(months), "revenue"].sum())
     periods = pd.to_datetime(actuals["period"])
     last = periods.max()
     window = periods > add_months(last, -len(months))
-    price = products.set_index("sku")["price"].astype(float)
-    past = float((actuals.loc[window, "qty"].astype(float)
-                  * actuals.loc[window, "sku"].map(price).fillna(0.0)).sum())
+    master = products.set_index(products["sku"].astype(str))
+    sold = actuals[window].assign(sku=actuals.loc[window, "sku"].astype(str))
+    sold = sold.assign(revenue=sold["qty"].astype(float)
+                       * sold["sku"].map(master["price"].astype(float)).fillna(0.0),
+                       family=sold["sku"].map(master["family"]) if "family" in master else "")
+    past = float(sold["revenue"].sum())
     if not past > 0:
         return ""
+    by = pd.DataFrame({
+        "past": sold.groupby("family")["revenue"].sum(),
+        "plan": fin.assign(d=fin["revenue"] + fin["revenue_at_risk"]).groupby("family")["d"].sum(),
+        "budget": budget[pd.to_datetime(budget["period"]).isin(months)].groupby(
+            "family")["revenue"].sum()}).fillna(0.0)
     first = add_months(last, -len(months) + 1)
-    return (f"the last {len(months)} closed months ({fmt_month(first)} to {fmt_month(last)}) "
-            f"sold {past:,.0f} at today's prices: the demand plan is {planned / past - 1:+.1%} "
-            f"on them, the budget {budgeted / past - 1:+.1%}")
+    text = (f"the last {len(months)} closed months ({fmt_month(first)} to {fmt_month(last)}) "
+            f"sold {past:,.0f} at today's prices: the demand plan is "
+            f"{by['plan'].sum() / past - 1:+.1%} on them, the budget "
+            f"{by['budget'].sum() / past - 1:+.1%}")
+    by = by[by["past"] > 0]
+    by["apart"] = (by["budget"] - by["plan"]) / by["past"]
+    apart = by[by["apart"].abs() > gap].sort_values("apart", key=abs, ascending=False)
+    if len(apart):
+        named = [f"{family} plan {r.plan / r.past - 1:+.0%}, budget {r.budget / r.past - 1:+.0%}"
+                 for family, r in apart.head(2).iterrows()]
+        text += f"; furthest apart: {'; '.join(named)}"
+    return text
 
 
 def _adherence_risk_note(resource_load: pd.DataFrame, production: pd.DataFrame | None,

@@ -645,7 +645,13 @@ def test_the_budget_note_sets_plan_and_budget_beside_the_months_just_closed():
     note = executive.kpi_notes(production=None, budget=budget, financials=fin,
                                actuals=actuals, products=products)["revenue_vs_budget"]
     assert note.endswith("; the last 2 closed months (2026-09 to 2026-10) sold 1,000 at "
-                         "today's prices: the demand plan is +20.0% on them, the budget +50.0%")
+                         "today's prices: the demand plan is +20.0% on them, the budget +50.0%; "
+                         "furthest apart: F plan +20%, budget +50%")
+    # a family whose plan and budget agree within 10 % of what it sold is not named
+    close = executive.kpi_notes(production=None, budget=budget.assign(revenue=[600.0, 650.0]),
+                                financials=fin, actuals=actuals,
+                                products=products)["revenue_vs_budget"]
+    assert close.endswith("the demand plan is +20.0% on them, the budget +25.0%")
 
 
 def _utilisation_note(hours: list[float], made: float) -> str:
