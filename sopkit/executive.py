@@ -635,7 +635,7 @@ KEEP_PLAN = "Keep the plan as it stands"
 NO_CONSTRAINT = "no capacity limit"  # gaps whose explanation names no binding constraint
 OPTION_COLUMNS = ["decision", "option", "rank", "cost", "revenue", "contribution_after_cost",
                   "delta_contribution", "tier1_fill_rate", "fill_rate", "revenue_at_risk",
-                  "co2e_kg", "reason"]
+                  "co2e_kg", "reason", "runs_from", "gain_before_start"]
 
 
 def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
@@ -680,6 +680,14 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
     if base.empty:
         return pd.DataFrame(columns=OPTION_COLUMNS)
     base = base.iloc[0]
+    monthly = results.attrs.get("contribution_by_month")
+    if monthly:
+        # each plan's monthly contribution less the baseline's, for gains before an option runs
+        pivot = pd.DataFrame(monthly)
+        pivot.index = pd.to_datetime(pivot.index)
+        monthly = pivot.sub(pivot[BASELINE], axis=0) if BASELINE in pivot else None
+    else:
+        monthly = None
     out = []
     named = decision.notna() & decision.ne("") & pd.Series(kind, index=frame.index).ne("shock")
     for name in pd.unique(decision[named]):
@@ -691,6 +699,9 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
         group["kind"] = "response"
         ranked = rank_scenarios(group, rubric, tolerance=tolerance)  # margins net of cost
         contribution = ranked["contribution"].astype(float) - ranked["cost"].astype(float)
+        before = [_gain_before_start(monthly, str(option), runs_from)
+                  for option, runs_from in zip(ranked["scenario"], ranked.get(
+                      "runs_from", pd.Series(pd.NaT, index=ranked.index)), strict=True)]
         out.append(pd.DataFrame({
             "decision": name, "option": ranked["scenario"].astype(str),
             "rank": ranked["rank"].astype("Int64"), "cost": ranked["cost"].astype(float),
@@ -701,10 +712,21 @@ def decision_options(results: pd.DataFrame, rubric, *, tolerance: float = 0.005
             "fill_rate": ranked["fill_rate"].astype(float),
             "revenue_at_risk": ranked["revenue_at_risk"].astype(float),
             "co2e_kg": ranked["co2e_kg"].astype(float),
-            "reason": ranked["reason"].astype(str)}))
+            "reason": ranked["reason"].astype(str),
+            "runs_from": pd.to_datetime(ranked["runs_from"]) if "runs_from" in ranked
+            else pd.NaT, "gain_before_start": before}))
     if not out:
         return pd.DataFrame(columns=OPTION_COLUMNS)
     return pd.concat(out, ignore_index=True)[OPTION_COLUMNS]
+
+
+def _gain_before_start(gains: pd.DataFrame | None, option: str, runs_from) -> float:
+    """An option's contribution against the baseline in the months before it runs (NaN when
+    it runs from the first month, or the months were not kept)."""
+    if gains is None or option not in gains.columns or pd.isna(runs_from):
+        return np.nan
+    early = gains.index < pd.Timestamp(runs_from)
+    return float(gains.loc[early, option].sum()) if early.any() else np.nan
 
 
 STRUCTURAL_MONTHS = 3  # a component short in the supply plan's last months stays short after
@@ -1032,6 +1054,14 @@ def decisions(
             gain = ("" if best["option"] == KEEP_PLAN else
                     f"{best['delta_contribution']:+,.0f} contribution after its cost of "
                     f"{best['cost']:,.0f}, against keeping the plan")
+            early = pd.to_numeric(pd.Series([best.get("gain_before_start")]),
+                                  errors="coerce").iloc[0]
+            early_text = ""
+            if gain and pd.notna(early) and abs(early) > 0.05 * abs(best["delta_contribution"]):
+                early_text = (f"{early:+,.0f} of its gain falls in the months before it runs "
+                              f"(from {fmt_month(pd.Timestamp(best['runs_from']))}): the plan "
+                              "releases stock it would hold back, counting on the option "
+                              "arriving on time")
             if len(group) > 1:
                 runner = group.iloc[1]
                 lead = float(best["contribution_after_cost"] - runner["contribution_after_cost"])
@@ -1043,6 +1073,7 @@ def decisions(
                     gain = "; ".join(t for t in (gain, (
                         f"its lead over '{runner['option']}' is {lead:,.0f} contribution: "
                         f"{unpriced}")) if t)
+            gain = "; ".join(t for t in (gain, early_text) if t)
             recommended, long_text = _long_note(str(name), str(best["option"]), outlook_options)
             if recommended != KEEP_PLAN:
                 chosen.append(recommended)

@@ -78,7 +78,14 @@ import pandas as pd
 from sopkit.dataset import Dataset
 from sopkit.errors import InfeasiblePlanError, ParameterError
 from sopkit.labels import heading
-from sopkit.periods import add_months, cycle_month, month_range, months_between, parse_month
+from sopkit.periods import (
+    add_months,
+    cycle_month,
+    fmt_month,
+    month_range,
+    months_between,
+    parse_month,
+)
 
 BASELINE = "Baseline"
 
@@ -189,6 +196,17 @@ def months_running(spec: dict, *, cycle, months: int) -> int:
     for change in changes:
         running |= _months_mask(window, change, start)
     return int(running.sum())
+
+
+def first_month_running(spec: dict, *, cycle) -> pd.Timestamp:
+    """The first month in which a validated scenario runs: the earliest ``from`` of its
+    changes (the cycle month for a change without one, or an option of ``supply`` flags)."""
+    start = cycle_month(cycle)
+    changes = [c for key in ("demand", "capacity", "costs") for c in spec.get(key) or []]
+    if not changes:
+        return start
+    return min(_resolve_month(c["from"], start) if c.get("from") is not None else start
+               for c in changes)
 
 
 def _validate_one(spec, position: int) -> dict:
@@ -737,7 +755,8 @@ def apply_scenario(demand_plan: pd.DataFrame, data: Dataset, spec: dict, *,
 # ------------------------------------------------------------------ running and ranking
 
 
-def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> dict:
+def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24,
+                  by_month: bool = False) -> dict:
     """The comparison KPIs of one planned scenario.
 
     Parameters
@@ -757,7 +776,8 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> 
         them), ``inventory_value`` (average month-end stock value over the
         horizon), ``overtime_hours``, ``outsourced_units``, ``co2e_kg`` (hours
         on each resource × its ``co2e_kg_per_hour`` + outsourced units × the
-        product's ``outsource_co2e_kg_per_unit``), ``revenue_at_risk``.
+        product's ``outsource_co2e_kg_per_unit``), ``revenue_at_risk``; with
+        ``by_month``, also ``contribution_by_month`` (month → contribution).
     """
     from sopkit.finance import financials
 
@@ -785,7 +805,10 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24) -> 
         co2e += float((plan["qty_outsourced"].astype(float)
                        * pd.to_numeric(per_unit, errors="coerce").fillna(0.0)).sum())
     stock = fin.groupby("period")["inventory_value"].sum()
-    return {
+    monthly = ({"contribution_by_month": {pd.Timestamp(k): float(v) for k, v in
+                                          fin.groupby("period")["contribution"].sum().items()}}
+               if by_month else {})
+    return {**monthly,
         "status": str(getattr(supply, "status", "")),
         "revenue": float(fin["revenue"].sum()),
         "gross_margin": float(fin["gross_margin"].sum()),
@@ -859,7 +882,10 @@ def run_scenarios(
         ``cost`` (the one-off cost plus ``cost_per_month`` × the months
         planned in which the option runs, :func:`months_running`; ``horizon``
         or the planner's default 12 months planned), ``cost_per_month``,
-        ``capacity_codes`` and the KPIs of :func:`scenario_kpis`. A scenario
+        ``capacity_codes``, ``runs_from`` (:func:`first_month_running`; NaT
+        for the baseline) and the KPIs of :func:`scenario_kpis`; ``attrs
+        ["contribution_by_month"]`` holds every plan's contribution by month
+        (``{scenario: {"YYYY-MM": contribution}}``). A scenario
         the planner finds infeasible keeps its row, with status ``infeasible:
         …`` and NaN KPIs.
     """
@@ -887,7 +913,7 @@ def run_scenarios(
         except InfeasiblePlanError as exc:
             row = {"status": f"infeasible: {exc}", **{k: np.nan for k in KPI_COLUMNS}}
         else:
-            row = scenario_kpis(supply, scenario_data,
+            row = scenario_kpis(supply, scenario_data, by_month=True,
                                 holding_cost_rate=kwargs.get("holding_cost_rate", rate))
         return {"scenario": name, "kind": kind, "description": description, **extra, **row}
 
@@ -913,7 +939,8 @@ def run_scenarios(
         if adopted else ""))
     tasks = [(BASELINE, described, "response", baseline.demand_plan, baseline.data,
               baseline.planner_kwargs(**plan_kwargs),
-              {"decision": None, "cost": 0.0, "cost_per_month": 0.0, "capacity_codes": ""})]
+              {"decision": None, "cost": 0.0, "cost_per_month": 0.0, "capacity_codes": "",
+               "runs_from": pd.NaT})]
     for spec, scenario in zip(validated, inputs, strict=True):
         codes = sorted({c for change in spec["capacity"]
                         for c in change.get("resource", []) + change.get("component", [])})
@@ -923,13 +950,21 @@ def run_scenarios(
                        "cost": spec["cost"] + spec["cost_per_month"]
                        * months_running(spec, cycle=start, months=months),
                        "cost_per_month": spec["cost_per_month"],
-                       "capacity_codes": ";".join(codes)}))
+                       "capacity_codes": ";".join(codes),
+                       "runs_from": first_month_running(spec, cycle=start)}))
     rows = run_tasks(run, tasks, compute=compute)
+    # each plan's contribution month by month (plain dicts: pandas compares attrs when it
+    # combines frames), for what an option gains before it runs
+    monthly = {str(row["scenario"]): {fmt_month(period): value for period, value in
+                                      (row.get("contribution_by_month") or {}).items()}
+               for row in rows}
     out = pd.DataFrame(rows, columns=["scenario", "kind", "description", "decision", "cost",
-                                      "cost_per_month", "capacity_codes", "status",
+                                      "cost_per_month", "capacity_codes", "runs_from", "status",
                                       *KPI_COLUMNS])
     for column in ("scenario", "kind", "description", "decision", "capacity_codes", "status"):
         out[column] = out[column].astype("string")
+    out["runs_from"] = pd.to_datetime(out["runs_from"])
+    out.attrs["contribution_by_month"] = monthly
     return out
 
 

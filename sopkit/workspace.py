@@ -88,7 +88,7 @@ OUTPUTS = {
 # Columns that hold a month in the workspace files (written YYYY-MM).
 MONTH_COLUMNS = ("period", "snapshot", "launch_period", "eol_period", "start_period",
                  "end_period", "produced_period", "peak_period", "first_above_regular",
-                 "first_peak_overload", "first_overload", "decide_by")
+                 "first_peak_overload", "first_overload", "decide_by", "runs_from")
 
 
 DQ_HISTORY = Path("archive") / "dq_scores.csv"

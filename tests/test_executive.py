@@ -759,3 +759,28 @@ def test_the_plan_of_record_takes_each_decisions_recommended_option_together():
     first = executive.decisions(no_gaps, ranked, options=keep).iloc[0]
     assert first["recommendation"] == "Baseline"
     assert first["reason"] == "every prepared decision recommends keeping the plan as it stands"
+
+
+def test_a_decision_says_how_much_of_its_gain_comes_before_the_option_runs():
+    # the option runs from February; its plan gains 30 in January already (stock released
+    # against the extra supply to come), 50 and 70 after: +150 in all, 30 of it before
+    results = pd.DataFrame({
+        "scenario": ["Baseline", "Source"], "kind": ["response"] * 2,
+        "decision": [None, "Board"], "cost": [0.0, 0.0],
+        "runs_from": pd.to_datetime([pd.NaT, "2027-02-01"]),
+        "revenue": [1000.0, 1300.0], "gross_margin": [400.0, 550.0],
+        "contribution": [300.0, 450.0], "fill_rate": [0.9, 1.0],
+        "tier1_fill_rate": [1.0, 1.0], "revenue_at_risk": [100.0, 0.0],
+        "co2e_kg": [0.0, 0.0]})
+    results.attrs["contribution_by_month"] = {
+        "Baseline": {"2027-01": 100.0, "2027-02": 100.0, "2027-03": 100.0},
+        "Source": {"2027-01": 130.0, "2027-02": 150.0, "2027-03": 170.0}}
+    options = executive.decision_options(results, ["contribution"])
+    source = options.set_index("option").loc["Source"]
+    assert source["delta_contribution"] == 150.0 and source["gain_before_start"] == 30.0
+    ranked = pd.DataFrame({"scenario": ["Source", "Baseline"], "kind": ["response"] * 2,
+                           "rank": pd.array([1, 2], dtype="Int64"), "reason": ["best", "x"]})
+    no_gaps = pd.DataFrame(columns=["sku", "period", "qty_short", "revenue_at_risk", "binding"])
+    reason = executive.decisions(no_gaps, ranked, options=options).iloc[1]["reason"]
+    assert ("; +30 of its gain falls in the months before it runs (from 2027-02): the plan "
+            "releases stock it would hold back, counting on the option arriving on time") in reason

@@ -664,3 +664,21 @@ def test_the_adopted_note_gives_the_cost_and_ignores_rounding(demand_plan):
         "Adopted by the executive review (cycle parameter 'adopted'): 'Second source' (cost "
         "2,100 over the 12 months planned). This run plans it as part of the plan; no demand "
         "change.")
+
+
+def test_run_scenarios_keep_each_plans_contribution_by_month(demand_plan, data):
+    from sopkit.scenarios import first_month_running
+
+    # the outage runs from the second month (its first change, "+1")
+    outage = validate_scenarios([s for s in SPECS if s["name"] == "Outage"])[0]
+    assert first_month_running(outage, cycle=CYCLE) == FEB
+    results = run_scenarios(demand_plan, data, SPECS, cycle=CYCLE, planner=FakePlanner(),
+                            horizon=3)
+    r = results.set_index("scenario")
+    assert pd.isna(r.loc["Baseline", "runs_from"]) and r.loc["Outage", "runs_from"] == FEB
+    monthly = results.attrs["contribution_by_month"]
+    # the baseline month by month adds up to its contribution; the outage loses A (margin
+    # 40 a unit, 10 a month) in February and March only
+    assert sum(monthly["Baseline"].values()) == pytest.approx(r.loc["Baseline", "contribution"])
+    assert [monthly["Outage"][m] - monthly["Baseline"][m]
+            for m in ("2027-01", "2027-02", "2027-03")] == pytest.approx([0.0, -400.0, -400.0])
