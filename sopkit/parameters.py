@@ -337,10 +337,19 @@ def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any], *,
         # the adopted options are names of the file's scenarios (each step that plans them
         # reads both from the same file)
         specs = params.get("scenarios") or []
-        problem = _raised(lambda value: validate_adopted(specs, value), params["adopted"])
+        adopted = params["adopted"]
+        problem = _raised(lambda value: validate_adopted(specs, value), adopted)
         if problem:
-            problems.append(f"{_where(source, lines, 'adopted')}: "
-                            f"{problem.removeprefix('adopted: ')}")
+            if not specs and adopted:
+                problem = ("names options, but the file defines no scenarios: the adopted "
+                           "options are names of its 'scenarios'")
+            # the line of the first item that fails (two options of one decision: the second)
+            bad = next((i for i in range(len(adopted))
+                        if _raised(lambda value: validate_adopted(specs, value),
+                                   adopted[:i + 1])), None) if isinstance(adopted, list) else None
+            line = item_line(source, "adopted", bad) if source and bad is not None else None
+            where = _where(source, {"adopted": line} if line else lines, "adopted")
+            problems.append(f"{where}: {problem.removeprefix('adopted: ')}")
     return problems
 
 

@@ -274,3 +274,16 @@ def test_adopted_options_are_checked_against_the_files_scenarios(tmp_path, tiny_
     assert (f"{params}, line 3, 'adopted': 'Shfit' is not the name of a scenario (did you mean "
             "'Shift'?)") in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
+    # a block list: the line of the item at fault
+    params.write_text("scenarios:\n"
+                      "  - {name: Shift, capacity: [{resource: R1, factor: 1.5}]}\n"
+                      "adopted:\n"
+                      "  - Shift\n"
+                      "  - Shfit\n")
+    assert main(args) == 2
+    assert f"{params}, line 5, 'adopted': 'Shfit' is not the name" in capsys.readouterr().err
+    # options adopted from a file without scenarios
+    params.write_text("adopted: [Shift]\n")
+    assert main(args) == 2
+    assert (f"{params}, line 1, 'adopted': names options, but the file defines no scenarios"
+            in capsys.readouterr().err)
