@@ -193,7 +193,7 @@ from sopkit.labels import listing
 from sopkit.periods import cycle_month, fmt_month, month_range, months_between
 
 __all__ = ["SupplyPlan", "capacity_pressure", "expiry_risk", "inventory_projection",
-           "options_summary", "plan_supply", "stock_run_down"]
+           "options_summary", "plan_supply", "premium_hours_for_stock", "stock_run_down"]
 
 RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
 EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
@@ -1359,6 +1359,52 @@ def options_summary(options: pd.DataFrame) -> pd.DataFrame:
         "unit-months" if o == "build-ahead inventory" else "units").astype("string"))
     out["cost_per_unit"] = out["cost"] / out["qty"].where(out["qty"] > 0)
     return out.sort_values("cost", ascending=False, ignore_index=True)
+
+
+def premium_hours_for_stock(supply: SupplyPlan, data: Dataset) -> pd.DataFrame:
+    """Overtime and temporary-staff hours that build stock rather than serve the month.
+
+    A premium hour (overtime, temporary staff) worked in a month whose own
+    demand fits in the resource's regular hours makes stock: ahead of a later
+    peak, or up to the safety-stock target. Where the month's demand needs
+    more than the regular hours, only the premium hours beyond that excess do.
+    The split is by the month's demand hours (demand × ``hours_per_unit``,
+    served or not), so it reads what the hours are for, not which unit they
+    made.
+
+    Returns
+    -------
+    DataFrame
+        One row per resource with premium hours: ``resource,
+        premium_hours`` (overtime + temporary staff over the plan),
+        ``hours_for_stock``, ``months_for_stock`` (months with any) and
+        ``share_for_stock``; most hours for stock first.
+    """
+    columns = ["resource", "premium_hours", "hours_for_stock", "months_for_stock",
+               "share_for_stock"]
+    load = supply.resource_load
+    if load.empty or "overtime_hours" not in load.columns:
+        return pd.DataFrame(columns=columns)
+    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
+                                   resource=data.routings["resource"].astype("string"))
+    hours = supply.plan[["sku", "period", "qty_demand"]].merge(
+        routing[["sku", "resource", "hours_per_unit"]], on="sku", how="inner")
+    hours["hours"] = hours["qty_demand"] * hours["hours_per_unit"].astype(float)
+    demand = hours.groupby(["resource", "period"], as_index=False)["hours"].sum()
+    frame = load.assign(resource=load["resource"].astype("string")).merge(
+        demand, on=["resource", "period"], how="left").fillna({"hours": 0.0})
+    premium = frame["overtime_hours"].astype(float) + _floats(_column(frame, "temp_hours", 0.0))
+    excess = (frame["hours"] - frame["capacity_hours"].astype(float)).clip(lower=0.0)
+    frame = frame.assign(premium=premium, for_stock=(premium - excess).clip(lower=0.0))
+    frame = frame[frame["premium"] > TOL]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    out = frame.groupby("resource", as_index=False).agg(
+        premium_hours=("premium", "sum"), hours_for_stock=("for_stock", "sum"),
+        months_for_stock=("for_stock", lambda v: int((v > TOL).sum())))
+    out["share_for_stock"] = out["hours_for_stock"] / out["premium_hours"]
+    return out.sort_values(["hours_for_stock", "resource"], ascending=[False, True],
+                           ignore_index=True)[columns]
 
 
 def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,

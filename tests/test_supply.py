@@ -7,6 +7,8 @@ holding cost rate of 0.24 a year, so holding one unit for a month costs
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -939,3 +941,24 @@ def test_stock_run_down_says_how_much_service_comes_from_stock_not_rebuilt():
     # not short in the last month: nothing to say
     assert stock_run_down(plan.assign(qty_short=[2.0, 1.0, 0.0, 0.0, 1.0, 0.0]), usage, bom,
                           components).empty
+
+
+def test_premium_hours_for_stock_split_by_the_months_own_demand():
+    from sopkit.supply import premium_hours_for_stock
+
+    # R: 100 regular hours a month, 1 hour a unit. January: demand 80 h, 15 overtime hours
+    # -> all 15 build stock. February: demand 130 h, 10 overtime + 30 temp -> 30 of the 40
+    # serve the month's excess, 10 build stock. March: no premium hours.
+    months = pd.to_datetime(["2027-01-01", "2027-02-01", "2027-03-01"])
+    plan = pd.DataFrame({"sku": ["A"] * 3, "period": months, "qty_demand": [80.0, 130.0, 90.0]})
+    load = pd.DataFrame({"resource": ["R"] * 3, "period": months,
+                         "capacity_hours": [100.0] * 3, "overtime_hours": [15.0, 10.0, 0.0],
+                         "temp_hours": [0.0, 30.0, 0.0]})
+    data = Dataset.from_frames({"routings": pd.DataFrame({
+        "sku": pd.array(["A"], dtype="string"), "resource": pd.array(["R"], dtype="string"),
+        "hours_per_unit": [1.0]})})
+    out = premium_hours_for_stock(SimpleNamespace(plan=plan, resource_load=load), data)
+    row = out.set_index("resource").loc["R"]
+    assert row[["premium_hours", "hours_for_stock", "months_for_stock"]].tolist() == [
+        55.0, 25.0, 2]
+    assert row["share_for_stock"] == pytest.approx(25 / 55)
