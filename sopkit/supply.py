@@ -1361,6 +1361,17 @@ def options_summary(options: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("cost", ascending=False, ignore_index=True)
 
 
+def _demand_hours(plan: pd.DataFrame, routings: pd.DataFrame) -> pd.DataFrame:
+    """Each SKU-month's demand in hours of each resource of its routing (served or not):
+    ``sku, period, qty_demand, resource, hours_per_unit, hours``."""
+    routing = routings.assign(sku=routings["sku"].astype("string"),
+                              resource=routings["resource"].astype("string"))
+    hours = plan[["sku", "period", "qty_demand"]].merge(
+        routing[["sku", "resource", "hours_per_unit"]], on="sku", how="inner")
+    hours["hours"] = hours["qty_demand"] * hours["hours_per_unit"].astype(float)
+    return hours
+
+
 def premium_hours_for_stock(supply: SupplyPlan, data: Dataset) -> pd.DataFrame:
     """Overtime and temporary-staff hours that build stock rather than serve the month.
 
@@ -1385,12 +1396,8 @@ def premium_hours_for_stock(supply: SupplyPlan, data: Dataset) -> pd.DataFrame:
     load = supply.resource_load
     if load.empty or "overtime_hours" not in load.columns:
         return pd.DataFrame(columns=columns)
-    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
-                                   resource=data.routings["resource"].astype("string"))
-    hours = supply.plan[["sku", "period", "qty_demand"]].merge(
-        routing[["sku", "resource", "hours_per_unit"]], on="sku", how="inner")
-    hours["hours"] = hours["qty_demand"] * hours["hours_per_unit"].astype(float)
-    demand = hours.groupby(["resource", "period"], as_index=False)["hours"].sum()
+    demand = _demand_hours(supply.plan, data.routings).groupby(
+        ["resource", "period"], as_index=False)["hours"].sum()
     frame = load.assign(resource=load["resource"].astype("string")).merge(
         demand, on=["resource", "period"], how="left").fillna({"hours": 0.0})
     premium = frame["overtime_hours"].astype(float) + _floats(_column(frame, "temp_hours", 0.0))
@@ -1448,11 +1455,7 @@ def capacity_pressure(supply: SupplyPlan, data: Dataset, *, top: int = 3,
                "drivers", "promotions", "overtime_hours", "temp_hours", "built_ahead_units",
                "units_short", "explanation"]
     plan = supply.plan
-    routing = data.routings.assign(sku=data.routings["sku"].astype("string"),
-                                   resource=data.routings["resource"].astype("string"))
-    hours = plan[["sku", "period", "qty_demand"]].merge(
-        routing[["sku", "resource", "hours_per_unit"]], on="sku", how="inner")
-    hours["hours"] = hours["qty_demand"] * hours["hours_per_unit"].astype(float)
+    hours = _demand_hours(plan, data.routings)
     hours["rise"] = hours["hours"] - hours.groupby(["resource", "sku"])["hours"].transform("mean")
     load = supply.resource_load.assign(resource=supply.resource_load["resource"].astype("string"))
     demand_hours = hours.groupby(["resource", "period"], as_index=False)["hours"].sum()
