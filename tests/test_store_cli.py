@@ -325,20 +325,26 @@ def test_cycle_with_an_unreachable_store_stops_before_running(tmp_path, sample_d
     assert not (tmp_path / "runs").exists()
 
 
-def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
-        tmp_path, monkeypatch, capsys):
+def _two_drafts(tmp_path, monkeypatch, first: list[str], second: list[str]):
+    """A workspace whose store holds two drafts of 2026-11, their decisions' recommendations
+    for the plan of record and one prepared decision as given."""
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "runs"
-    recommended = tables()
-    recommended["decisions"] = pd.DataFrame({
-        "decision": ["Which plan becomes the plan of record", "Close the gap behind R1"],
-        "recommendation": ["Second source", "add a shift"]})
-    kept = tables()
-    kept["decisions"] = recommended["decisions"].assign(recommendation=["Baseline", "x"])
     with open_store(workspace=folder) as store:
-        store.record(CYCLE, recommended, run_stamp="20261120-090000", now=T0)
-        store.record(CYCLE, kept, run_stamp="20261121-090000", now=T0)
+        for stamp, recommendations in (("20261120-090000", first), ("20261121-090000", second)):
+            recorded = tables()
+            recorded["decisions"] = pd.DataFrame({
+                "decision": ["Which plan becomes the plan of record", "Board shortage"],
+                "recommendation": recommendations})
+            store.record(CYCLE, recorded, run_stamp=stamp, now=T0)
+    return folder
+
+
+def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
+        tmp_path, monkeypatch, capsys):
+    folder = _two_drafts(tmp_path, monkeypatch, ["Second source", "Second source"],
+                         ["Baseline", "Keep the plan as it stands"])
     code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "1",
                        "--workspace", folder)
     assert code == 0
@@ -352,20 +358,8 @@ def test_approve_says_when_the_version_does_not_hold_the_recommended_plan(
 
 def test_approve_points_to_the_version_that_adopted_the_recommendation(
         tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    monkeypatch.chdir(tmp_path)
-    folder = tmp_path / "runs"
-    first = tables()
-    first["decisions"] = pd.DataFrame({
-        "decision": ["Which plan becomes the plan of record", "Board shortage"],
-        "recommendation": ["Second source", "Second source"]})
-    rerun = tables()
-    rerun["decisions"] = pd.DataFrame({
-        "decision": ["Which plan becomes the plan of record", "Board shortage"],
-        "recommendation": ["Baseline", "adopted: Second source"]})
-    with open_store(workspace=folder) as store:
-        store.record(CYCLE, first, run_stamp="20261120-090000", now=T0)
-        store.record(CYCLE, rerun, run_stamp="20261121-090000", now=T0)
+    folder = _two_drafts(tmp_path, monkeypatch, ["Second source", "Second source"],
+                         ["Baseline", "adopted: Second source"])
     code, out, _ = sop(capsys, "approve", "--cycle", CYCLE, "--by", "Ann", "--version", "1",
                        "--workspace", folder)
     assert code == 0
