@@ -90,6 +90,8 @@ benchmark: setup peers
 	$(BIN)/python benchmarks/forecast_speed.py --statsforecast-python $(PEERS)/bin/python
 	$(BIN)/python benchmarks/forecast_accuracy.py --statsforecast-python $(PEERS)/bin/python
 	$(BIN)/python benchmarks/supply_speed.py --markdown
+	$(BIN)/python benchmarks/supply_speed.py --markdown --allocate-by units
+	$(BIN)/python benchmarks/supply_allocation.py
 	$(BIN)/python benchmarks/lumpy_blend.py
 	$(BIN)/python benchmarks/promotion_lift.py
 

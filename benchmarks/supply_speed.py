@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/supply_speed.py [--quick] [--markdown]
+    .venv/bin/python benchmarks/supply_speed.py [--quick] [--markdown] [--allocate-by units]
 
 Data: ``sopkit.supply._synthetic_case`` (seed 0): every SKU routes over two of
 30 resources and uses three of 200 components, capacity a little below the
@@ -21,7 +21,10 @@ Cases: the reference 1,000 SKUs x 24 months (target: under 10 s), then
 250 / 500 / 1,000 / 2,000 SKUs at 24 months and 6 / 12 / 24 / 36 months at
 1,000 SKUs. Each case runs once, in this process, after one small warm-up
 call (imports and first-call costs do not count). ``--quick`` runs only the
-reference case.
+reference case. ``--allocate-by`` (default ``value``, the planner's default)
+chooses how a tier short of capacity is served: ``value`` re-solves the LP
+once per tier from the first one short, plus once (``solves`` in the
+output), ``units`` solves it once.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ from __future__ import annotations
 import argparse
 import platform
 import time
+from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
-import scipy
 
-from sopkit.supply import SOLVER, _synthetic_case, plan_supply
+from sopkit.supply import SOLVER, _Lp, _synthetic_case, plan_supply
 
 N_RESOURCES = 30
 N_COMPONENTS = 200
@@ -43,11 +46,23 @@ SKU_SWEEP = [(n, 24) for n in (250, 500, 1_000, 2_000)]
 MONTH_SWEEP = [(1_000, t) for t in (6, 12, 24, 36)]
 
 
-def measure(n_skus: int, n_months: int) -> dict:
-    """Build, solve and frame seconds of one synthetic case."""
+def measure(n_skus: int, n_months: int, allocate_by: str = "value") -> dict:
+    """Build, solve and frame seconds of one synthetic case, and the number of LP solves."""
     demand, data, cycle = _synthetic_case(n_skus, n_months, N_RESOURCES, N_COMPONENTS, seed=0)
+    solves = []
+    run = _Lp.solve
+
+    def counted(self, *args, **kwargs):
+        solves.append(args[0] if args else kwargs["solver"])
+        return run(self, *args, **kwargs)
+
+    _Lp.solve = counted
     started = time.perf_counter()
-    plan = plan_supply(demand, data, cycle=cycle, horizon=n_months, safety_stock_column="qty_q95")
+    try:
+        plan = plan_supply(demand, data, cycle=cycle, horizon=n_months,
+                           safety_stock_column="qty_q95", allocate_by=allocate_by)
+    finally:
+        _Lp.solve = run
     total = time.perf_counter() - started
     return {
         "skus": n_skus,
@@ -58,6 +73,7 @@ def measure(n_skus: int, n_months: int) -> dict:
         "total_s": total,
         "status": plan.status,
         "objective": plan.objective,
+        "solves": "+".join(solves),
     }
 
 
@@ -65,36 +81,38 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the reference case")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--allocate-by", choices=("value", "units"), default="value")
     args = parser.parse_args(argv)
 
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, pandas "
-        f"{pd.__version__}, scipy {scipy.__version__} (HiGHS via linprog method "
-        f"{SOLVER!r}), {platform.machine()}",
+        f"{pd.__version__}, highspy {version('highspy')} (first solve {SOLVER!r}), "
+        f"allocate_by {args.allocate_by!r}, {platform.machine()}",
         flush=True,
     )
-    measure(40, 6)  # warm-up: imports and first calls
+    measure(40, 6, args.allocate_by)  # warm-up: imports and first calls
     cases = (
         [REFERENCE] if args.quick else list(dict.fromkeys([REFERENCE] + SKU_SWEEP + MONTH_SWEEP))
     )
     rows = []
     for n_skus, n_months in cases:
-        row = measure(n_skus, n_months)
+        row = measure(n_skus, n_months, args.allocate_by)
         rows.append(row)
         print(
             f"{n_skus:>6} SKUs x {n_months:>2} months: build {row['build_s']:6.2f} s, "
             f"solve {row['solve_s']:7.2f} s, frames {row['frames_s']:5.2f} s, "
             f"total {row['total_s']:7.2f} s  {row['status']}, "
-            f"objective {row['objective']:,.2f}",
+            f"objective {row['objective']:,.2f}, solves {row['solves']}",
             flush=True,
         )
     if args.markdown:
-        print("\n| SKUs | months | build s | solve s | frames s | total s |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("\n| SKUs | months | build s | solve s | frames s | total s | solves |")
+        print("|---:|---:|---:|---:|---:|---:|---|")
         for row in rows:
             print(
                 f"| {row['skus']:,} | {row['months']} | {row['build_s']:.2f} | "
-                f"{row['solve_s']:.2f} | {row['frames_s']:.2f} | {row['total_s']:.2f} |"
+                f"{row['solve_s']:.2f} | {row['frames_s']:.2f} | {row['total_s']:.2f} | "
+                f"{row['solves']} |"
             )
 
 

@@ -113,6 +113,13 @@ def _boolean(value: Any) -> str:
     return "" if isinstance(value, bool) else f"expected true or false, got {_shown(value)}"
 
 
+def one_of(*choices: str) -> Callable[[Any], str]:
+    def rule(value: Any) -> str:
+        return ("" if value in choices else
+                f"expected one of {', '.join(map(repr, choices))}, got {_shown(value)}")
+    return rule
+
+
 def _text(value: Any) -> str:
     return "" if isinstance(value, str) else f"expected a text, got {_shown(value)}"
 
@@ -194,6 +201,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "allow_outsourcing": _boolean,
     "allow_temp_staff": _boolean,
     "allow_backup_supply": _boolean,
+    "allocate_by": one_of("value", "units"),
     "interactive": _boolean,
     "focus_sku": _text,
     "store_url": _text,

@@ -3,7 +3,7 @@
 :func:`plan_supply` answers the supply review's question — *how much of the
 demand can we make, with which capacity, and where are the gaps?* — with one
 linear programme (LP) over every SKU, month, resource and component of the
-horizon, solved by HiGHS through :func:`scipy.optimize.linprog`. The matrices
+horizon, solved by HiGHS (``highspy``, its own Python interface). The matrices
 are built sparse, with vectorised index arithmetic, so the same code serves a
 12-month supply review and a 24-month rough-cut outlook of a thousand SKUs.
 
@@ -100,10 +100,32 @@ Priority tiers
     goes to tier 1 first, then tier 2, and so on. This is exact for a single
     shared bottleneck (the exchange argument per hour or component); with rho
     above the cap, or chains of several binding resources, it is very likely
-    but not proven. Within a tier the penalty is the same per unit, so the
-    plan first serves as many units as it can and then follows margin.
-    ``tier_penalty`` overrides the penalty of the tiers it names (and with it
-    the guarantee).
+    but not proven. ``tier_penalty`` overrides the penalty of the tiers it
+    names (and with it the guarantee).
+
+    Within a tier the penalty is the same per unit, so that LP serves as many
+    units of a tier as it can: a bottleneck goes to the items that need least
+    of it, an item worth 200 on one board before one worth 1,000 on two.
+    With ``allocate_by="value"`` (the default) the plan keeps as much of each
+    tier's *revenue* as it can instead — pre-emptive (lexicographic) goal
+    programming on the same LP, re-solved from its basis: after the solve
+    above, from the first tier with a shortfall down, each tier's lost
+    revenue ``sum(price * short)`` is minimised, and the next solves may not
+    raise it (by more than ``VALUE_SLACK`` of the tier's demand value); a
+    tier that loses nothing gets its shortfalls fixed at 0, and so do the
+    tiers above the first one short. A last solve with the objective above then
+    chooses, among the plans that lose that little revenue, the one with
+    the best margin after penalties (its duals are the shadow prices). On
+    the sample company's 2026-11 plan, tier 2 loses 404,172 of revenue
+    instead of 532,527 (2,161 units short instead of 1,619): short of
+    controller boards, it leaves SEN-0004 (147 of revenue a board) short
+    rather than CTL-0008, CTL-0010 and CTL-0024 (281–390 a board, two
+    boards a unit). It costs one re-solve per tier from the first one
+    short, plus one, each by the simplex method from the last basis
+    (0.03–0.13 s each on the sample's 12- and 24-month plans) — or by the
+    interior point method once a re-solve takes longer than ``WARM_LIMIT``
+    of the first solve (measured in ``docs/benchmarks.md``, "Supply plan
+    speed"). ``allocate_by="units"`` keeps the single solve.
 
 Safety stock
     With ``safety_stock_column`` (e.g. ``"qty_q95"``) the target of a
@@ -179,13 +201,15 @@ Limits of this version
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from highspy import HighsLp, HighsModelStatus, MatrixFormat, kHighsInf
+from highspy import _Highs as Highs  # bare solver: highspy.Highs prints a banner when made
 
 from sopkit.dataset import Dataset
 from sopkit.errors import DataError, InfeasiblePlanError, ParameterError, Problem, problems_frame
@@ -198,10 +222,126 @@ __all__ = ["SupplyPlan", "capacity_pressure", "expiry_risk", "inventory_projecti
 RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
 EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
 TOL = 1e-6
-SOLVER = "highs-ipm"  # interior point + crossover: fastest here, still a vertex with duals
+SOLVER = "ipm"  # first solve: interior point + crossover (fastest on large plans; a vertex)
+ALLOCATIONS = ("value", "units")  # how a tier's short capacity is shared (module docstring)
+WARM_LIMIT = 0.25  # a re-solve from the basis may take this share of the first solve, then IPM
+WARM_FLOOR = 0.2  # seconds: ... or at least this long
+VALUE_SLACK = 1e-9  # revenue a later solve may add to a tier's least loss, per unit of demand value
 
-STATUS = {0: "optimal", 1: "iteration or time limit reached", 2: "infeasible",
-          3: "unbounded", 4: "numerical difficulties"}
+
+class _Lp:
+    """One LP in HiGHS, minimised: solved once, then re-solved from its basis (warm start)
+    after its costs, bounds or rows change — the stages of the value allocation."""
+
+    def __init__(self, cost: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray,
+                 upper: np.ndarray):
+        matrix = sp.vstack([a_ub, a_eq]).tocsc() if a_ub.shape[0] else sp.csc_array(a_eq)
+        lp = HighsLp()
+        lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+        lp.col_cost_ = np.asarray(cost, dtype=float)
+        lp.col_lower_ = np.zeros(matrix.shape[1])
+        lp.col_upper_ = np.where(np.isinf(upper), kHighsInf, upper)
+        lp.row_lower_ = np.concatenate([np.full(a_ub.shape[0], -kHighsInf), b_eq])
+        lp.row_upper_ = np.concatenate([b_ub, b_eq])
+        lp.a_matrix_.format_ = MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        self.highs = Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.n_ub = a_ub.shape[0]
+        self.n_col = matrix.shape[1]
+        self.seconds = 0.0
+        self.warm = True  # re-solve by the simplex method from the last basis
+
+    def solve(self, solver: str, *, time_limit: float = math.inf) -> str:
+        """Solve by ``"ipm"`` (with crossover to a vertex, whose duals are shadow prices)
+        or by ``"simplex"`` from the current basis; the status in words, ``"optimal"``
+        when solved."""
+        self.highs.setOptionValue("solver", solver)
+        self.highs.setOptionValue("run_crossover", "on")
+        # HiGHS compares time_limit with its run time summed over every run of the object
+        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + time_limit
+                                  if math.isfinite(time_limit) else kHighsInf)
+        started = time.perf_counter()
+        self.highs.run()
+        self.seconds += time.perf_counter() - started
+        status = self.highs.getModelStatus()
+        if status == HighsModelStatus.kOptimal:
+            return "optimal"
+        if status == HighsModelStatus.kTimeLimit:
+            return "time limit"
+        return self.highs.modelStatusToString(status).lower()
+
+    def resolve(self, first_seconds: float) -> str:
+        """Solve again after a change: from the last basis by the simplex method, which
+        usually needs a few of its iterations — unless it takes longer than
+        :data:`WARM_LIMIT` of the first solve or fails (the tier penalties make the
+        objective badly scaled for it: "excessive dual values"), after which this and
+        every later re-solve of the LP use the interior point method."""
+        if self.warm:
+            status = self.solve("simplex", time_limit=max(WARM_FLOOR, WARM_LIMIT * first_seconds))
+            if status == "optimal":
+                return status
+            self.warm = False
+        return self.solve("ipm")
+
+    def set_cost(self, cost: np.ndarray) -> None:
+        self.highs.changeColsCost(self.n_col, np.arange(self.n_col, dtype=np.int32),
+                                  np.asarray(cost, dtype=float))
+
+    def fix_at_zero(self, columns: np.ndarray) -> None:
+        columns = np.asarray(columns, dtype=np.int32)
+        self.highs.changeColsBounds(columns.size, columns, np.zeros(columns.size),
+                                    np.zeros(columns.size))
+
+    def add_at_most(self, columns: np.ndarray, values: np.ndarray, bound: float) -> None:
+        columns = np.asarray(columns, dtype=np.int32)
+        self.highs.addRow(-kHighsInf, float(bound), columns.size, columns,
+                          np.asarray(values, dtype=float))
+
+    @property
+    def objective(self) -> float:
+        return float(self.highs.getInfo().objective_function_value)
+
+    @property
+    def x(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+    @property
+    def ub_duals(self) -> np.ndarray:
+        """Duals of the inequality rows given at construction (<= 0 where binding)."""
+        return np.asarray(self.highs.getSolution().row_dual, dtype=float)[:self.n_ub]
+
+
+def _allocate_by_value(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_of: np.ndarray,
+                       value: np.ndarray, demand: np.ndarray, first_seconds: float) -> str:
+    """Re-solve ``lp`` (solved once with the tier penalties) so that each tier, from the first
+    one short downwards, loses as little revenue as it can (see the module docstring)."""
+    short = lp.x[short_cols]
+    short_tiers = sorted({int(k) for k in tier_of[short > TOL]})
+    if not short_tiers:
+        return "optimal"
+    above = tier_of < short_tiers[0]
+    lp.fix_at_zero(short_cols[above])
+    status = "optimal"
+    for tier in sorted({int(k) for k in tier_of[~above]}):
+        mine = tier_of == tier
+        stage = np.zeros(lp.n_col)
+        stage[short_cols[mine]] = value[mine]
+        lp.set_cost(stage)
+        status = lp.resolve(first_seconds)
+        if status != "optimal":
+            return status
+        best = lp.objective
+        slack = VALUE_SLACK * float((value[mine] * demand[mine]).sum())
+        if best <= slack:
+            lp.fix_at_zero(short_cols[mine])
+        else:
+            lp.add_at_most(short_cols[mine], value[mine], best + slack)
+    lp.set_cost(cost)
+    return lp.resolve(first_seconds)
 
 
 @dataclass
@@ -536,9 +676,16 @@ def _use_ratio(entry_key: np.ndarray, entry_value: np.ndarray) -> float:
     return float((spread["max"] / spread["min"]).max())
 
 
+def _check_allocation(allocate_by: str) -> None:
+    if allocate_by not in ALLOCATIONS:
+        raise ParameterError(f"allocate_by must be one of {', '.join(map(repr, ALLOCATIONS))}, "
+                             f"got {allocate_by!r}")
+
+
 def planner_options(*, service_level: float, holding_cost_rate: float,
                     allow_overtime: bool = True, allow_outsourcing: bool = True,
-                    allow_temp_staff: bool = True, allow_backup_supply: bool = True) -> dict:
+                    allow_temp_staff: bool = True, allow_backup_supply: bool = True,
+                    allocate_by: str = "value") -> dict:
     """The planner's options from the cycle's parameters, stated once for every step that plans.
 
     The supply review plans the cycle with them, and the reconciliation
@@ -553,7 +700,7 @@ def planner_options(*, service_level: float, holding_cost_rate: float,
     dict
         Keyword arguments of :func:`plan_supply`: ``safety_stock_column`` (the
         demand plan's quantile column of ``service_level``, e.g. ``qty_q95``),
-        ``holding_cost_rate`` and the four ``allow_*`` switches.
+        ``holding_cost_rate``, the four ``allow_*`` switches and ``allocate_by``.
     """
     from sopkit.forecast import quantile_column
 
@@ -562,8 +709,10 @@ def planner_options(*, service_level: float, holding_cost_rate: float,
     for name, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise ParameterError(f"{name} must be true or false, got {value!r}")
+    _check_allocation(allocate_by)
     return {"safety_stock_column": quantile_column(service_level),
-            "holding_cost_rate": holding_cost_rate, **{k: bool(v) for k, v in flags.items()}}
+            "holding_cost_rate": holding_cost_rate, **{k: bool(v) for k, v in flags.items()},
+            "allocate_by": allocate_by}
 
 
 def _demand_still_to_come(demand_plan: pd.DataFrame, demand_column: str, skus: pd.Index,
@@ -611,6 +760,7 @@ def plan_supply(
     safety_stock_column: str | None = None,
     holding_cost_rate: float = 0.24,
     tier_penalty: dict[int, float] | None = None,
+    allocate_by: str = "value",
     allow_overtime: bool = True,
     allow_outsourcing: bool = True,
     allow_temp_staff: bool = True,
@@ -645,6 +795,11 @@ def plan_supply(
     tier_penalty : dict, optional
         Penalty per unit short (currency) for the tiers named; the others keep
         the default that makes higher tiers dominate.
+    allocate_by : {"value", "units"}
+        How a tier shares capacity it cannot fully have: ``"value"`` (default)
+        keeps as much of the tier's revenue as it can, ``"units"`` serves as
+        many of its units as it can (see *Priority tiers* in the module
+        docstring).
     allow_overtime, allow_outsourcing, allow_temp_staff, allow_backup_supply : bool
         Whether the plan may use these levers (temporary staff needs
         ``resources.temp_max_hours``, backup supply
@@ -683,6 +838,7 @@ def plan_supply(
         raise ParameterError(f"horizon must be at least 1 month, got {horizon}")
     if holding_cost_rate < 0:
         raise ParameterError(f"holding_cost_rate must be >= 0, got {holding_cost_rate}")
+    _check_allocation(allocate_by)
     needed = ["sku", "period", demand_column] + ([safety_stock_column]
                                                   if safety_stock_column else [])
     missing = [c for c in needed if c not in demand_plan.columns]
@@ -869,7 +1025,6 @@ def plan_supply(
     upper[lay.overtime:lay.temp] = ot_grid.ravel()
     upper[lay.temp:lay.comp_stock] = temp_grid.ravel()
     upper[lay.backup:] = backup_grid.ravel()
-    bounds = np.column_stack([np.zeros(lay.size), upper])
 
     # ---- stock balance (equalities), row = i * T + t
     prev = it[month_of > 0]
@@ -936,20 +1091,22 @@ def plan_supply(
     b_ub = np.concatenate(rhs)
     build_seconds = time.perf_counter() - started
 
-    solve_started = time.perf_counter()
-    res = linprog(cost, A_ub=a_ub if n_rows else None, b_ub=b_ub if n_rows else None,
-                  A_eq=a_eq if nt else None, b_eq=b_eq if nt else None, bounds=bounds,
-                  method=SOLVER)
-    solve_seconds = time.perf_counter() - solve_started
-    if res.x is None:
-        raise InfeasiblePlanError(f"the supply model could not be solved: "
-                                  f"{STATUS.get(res.status, res.status)} ({res.message})")
+    lp = _Lp(cost, a_ub, b_ub, a_eq, b_eq, upper)
+    status = lp.solve(SOLVER)
+    if status == "optimal" and allocate_by == "value":
+        short_cols = lay.short + it
+        status = _allocate_by_value(lp, cost, short_cols, tier[sku_of], price[sku_of],
+                                    qty_demand.ravel(), first_seconds=lp.seconds)
+    solve_seconds = lp.seconds
+    if status != "optimal":
+        raise InfeasiblePlanError(f"the supply model could not be solved: {status}")
 
-    x = np.where(np.abs(res.x) < TOL, 0.0, res.x)
+    x = lp.x
+    x = np.where(np.abs(x) < TOL, 0.0, x)
     # the LP leaves out constants: the revenue of all demand, the holding of the targets
-    objective = float(-res.fun + (price[sku_of] * qty_demand.ravel()).sum()
+    objective = float(-lp.objective + (price[sku_of] * qty_demand.ravel()).sum()
                       - (stock_cost * safety.ravel()).sum())
-    duals = (-res.ineqlin.marginals if n_rows else np.zeros(0))
+    duals = -lp.ub_duals
     duals = np.where(np.abs(duals) < TOL, 0.0, duals)
 
     def var(offset: int, count: int, rows_: int) -> np.ndarray:
@@ -1058,14 +1215,14 @@ def plan_supply(
         temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
-        route_hours=route_hours, bom_qty=bom_qty)
+        route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
                        hold, stock, safety, make, qty_demand)
 
     return SupplyPlan(plan=plan, resource_load=resource_load, component_usage=component_usage,
-                      gaps=gaps, options=options, status=STATUS.get(res.status, str(res.status)),
+                      gaps=gaps, options=options, status=status,
                       objective=objective, solve_seconds=solve_seconds,
                       build_seconds=build_seconds, problems=warnings)
 
@@ -1137,7 +1294,8 @@ def _run_start(full: np.ndarray) -> np.ndarray:
 def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upper, shelf,
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
-                  bom_comp, comp_stock, route_hours=None, bom_qty=None) -> pd.DataFrame:
+                  bom_comp, comp_stock, route_hours=None, bom_qty=None,
+                  allocate_by="value") -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
@@ -1145,9 +1303,10 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     serves demand it ranks higher. The sentence says so, or the reader would look for
     the shortage in the wrong month.
 
-    Within a tier every unit short weighs the same, so a bottleneck goes first to the
-    items of the tier that need least of it per unit (``route_hours``, ``bom_qty``): the
-    sentence names them too, as it names the higher tiers served first."""
+    Within a tier a bottleneck goes first to the items of the tier that earn most revenue
+    per hour or unit of it (``allocate_by="value"``), or that need least of it per unit
+    (``"units"``; ``route_hours``, ``bom_qty``): the sentence names them too, as it names
+    the higher tiers served first."""
     i_idx, t_idx = np.nonzero(short > TOL)
     res_start = _run_start(res_full)
     no_capacity = capacity + ot_limit + temp_limit <= TOL
@@ -1175,15 +1334,19 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
 
     def leaner_note(users: list[int], use: dict, code: int, i: int, t: int,
                     later: bool = False) -> list[int]:
-        """Users of the same tier as SKU i, made in month t (or after), that need less of
-        the resource or component ``code`` per unit."""
+        """Users of the same tier as SKU i, made in month t (or after), that earn more
+        revenue per unit of the resource or component ``code`` (by value), or need less
+        of it per unit (by units)."""
         mine = use.get((int(i), int(code)))
         if mine is None:
             return []
         users = np.asarray(users, dtype=int)
         made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
-        return [int(u) for u in users[(tier[users] == tier[i]) & made]
-                if u != i and use.get((int(u), int(code)), mine) < mine - 1e-12]
+        peers = [int(u) for u in users[(tier[users] == tier[i]) & made] if u != i]
+        if allocate_by == "value":
+            return [u for u in peers if mine > 0 and price[u] / use.get((u, int(code)), np.inf)
+                    > price[i] / mine * (1 + 1e-9)]
+        return [u for u in peers if use.get((u, int(code)), mine) < mine - 1e-12]
 
     binding_col, text_col = [], []
     for i, t in zip(i_idx, t_idx, strict=True):
@@ -1249,9 +1412,13 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         if leaner:
             on = sorted({name for _, name in leaner})
             who = sorted({sku_names[u] for u, _ in leaner})
-            parts.append(f"within tier {int(tier[i])}, {listing(on)} went to items that need "
-                         f"less of it per unit ({listing(who)}): the plan serves as many "
-                         "units of a tier as it can")
+            parts.append(
+                f"within tier {int(tier[i])}, {listing(on)} went to items that earn more per "
+                f"hour or unit of it ({listing(who)}): the plan keeps as much of a tier's "
+                "revenue as it can" if allocate_by == "value" else
+                f"within tier {int(tier[i])}, {listing(on)} went to items that need less of "
+                f"it per unit ({listing(who)}): the plan serves as many units of a tier as it "
+                "can")
         if not parts:
             parts.append("none of its resources or components is fully used and it cannot "
                          "be outsourced further; the plan chose not to serve it (check its "

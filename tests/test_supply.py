@@ -497,24 +497,93 @@ def test_backup_supplier_closes_a_shared_component_gap():
     assert plan.objective == pytest.approx(4_900, abs=1e-2)
 
 
-def test_backup_supplier_too_small_leaves_a_gap_that_says_so():
-    # Backup of 10 only: 130 components. A's 60 first (same tier: units count), B gets
-    # 70 / 2 = 35 units, 5 short.
+@pytest.mark.parametrize("allocate_by", ["value", "units"])
+def test_backup_supplier_too_small_leaves_a_gap_that_says_so(allocate_by):
+    # Backup of 10 only: 130 components. A's 60 first (same tier and price: A earns 100 per
+    # C1, B 50; by units, A needs one C1 and B two), B gets 70 / 2 = 35 units, 5 short.
     data = dataset([product("A"), product("B")], [("R1", 1000.0, 0.0, 0.0)],
                    [("A", "R1", 1.0), ("B", "R1", 1.0)],
                    components=[("C1", 100.0, 20.0, 10.0, 5.0)],
                    bom=[("A", "C1", 1.0), ("B", "C1", 2.0)])
-    plan = plan_supply(demand_frame({"A": [60], "B": [40]}), data, cycle=CYCLE, horizon=1)
+    plan = plan_supply(demand_frame({"A": [60], "B": [40]}), data, cycle=CYCLE, horizon=1,
+                       allocate_by=allocate_by)
     served = plan.plan.set_index("sku")["qty_served"]
     assert (served["A"], served["B"]) == pytest.approx((60, 35))
     gap = plan.gaps.iloc[0]
     assert (gap["sku"], gap["binding"], gap["qty_short"]) == ("B", "C1", pytest.approx(5))
-    # and says why A came first: within the tier, units count, and A needs one C1, B two
+    # and says why A came first
+    why = {"value": "items that earn more per hour or unit of it (A): the plan keeps as much "
+                    "of a tier's revenue as it can.",
+           "units": "items that need less of it per unit (A): the plan serves as many units of "
+                    "a tier as it can."}[allocate_by]
     assert gap["explanation"] == (
         "Short 5 units in 2026-01: supplier capacity of component C1 is used up (Jan 2026), "
         "even with 10 units from the backup supplier in Jan 2026; within tier 1, C1 went to "
-        "items that need less of it per unit (A): the plan serves as many units of a tier as "
-        "it can.")
+        f"{why}")
+
+
+def _two_tiers_on_ten_hours():
+    # R1: 10 h in one month, no overtime. Tier 1: C (1 h, price 10), 4 units. Tier 2:
+    # A (1 h, price 100), 10 units, and B (2 h, price 500), 5 units.
+    data = dataset(
+        [product("C", price=10.0, unit_cost=5.0, priority_tier=1),
+         product("A", price=100.0, unit_cost=50.0, priority_tier=2),
+         product("B", price=500.0, unit_cost=50.0, priority_tier=2)],
+        [("R1", 10.0, 0.0, 0.0)],
+        [("C", "R1", 1.0), ("A", "R1", 1.0), ("B", "R1", 2.0)])
+    return demand_frame({"C": [4], "A": [10], "B": [5]}), data
+
+
+def test_within_a_tier_capacity_goes_to_the_revenue_per_hour():
+    # C takes 4 h first (tier 1). The 6 h left earn 100 an hour on A and 250 on B: by value
+    # B gets them, 3 units (1,500), A none. Tier 2 loses 10 * 100 + 2 * 500 = 2,000.
+    demand, data = _two_tiers_on_ten_hours()
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    served = plan.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
+    assert plan.gaps["revenue_at_risk"].sum() == pytest.approx(2_000)
+    gap = plan.gaps.set_index("sku").loc["A"]
+    assert "within tier 2, R1 went to items that earn more per hour or unit of it (B)" in (
+        gap["explanation"])
+
+
+def test_by_units_a_tier_serves_as_many_units_as_it_can():
+    # The same case by units: the 6 h make 6 of A (600), B none. Tier 2 loses
+    # 4 * 100 + 5 * 500 = 2,900: 900 more than by value, with 9 units short instead of 12.
+    demand, data = _two_tiers_on_ten_hours()
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="units")
+    served = plan.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 6, 0))
+    assert plan.gaps["revenue_at_risk"].sum() == pytest.approx(2_900)
+    assert plan.gaps["qty_short"].sum() == pytest.approx(9)
+
+
+def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypatch):
+    # The re-solves start from the last basis by the simplex method; when it fails (badly
+    # scaled tier penalties: "excessive dual values" on a 60-SKU sample plan), the interior
+    # point method solves that LP and every later one, to the same plan.
+    from sopkit import supply
+
+    solved = []
+    run = supply._Lp.solve
+
+    def failing_simplex(self, solver, **kwargs):
+        solved.append(solver)
+        return "solve error" if solver == "simplex" else run(self, solver, **kwargs)
+
+    monkeypatch.setattr(supply._Lp, "solve", failing_simplex)
+    demand, data = _two_tiers_on_ten_hours()
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    assert solved == ["ipm", "simplex", "ipm", "ipm"]  # first; tier 2 (failed, again); final
+    served = plan.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
+
+
+def test_allocate_by_must_be_value_or_units():
+    demand, data = _two_tiers_on_ten_hours()
+    with pytest.raises(ParameterError, match="allocate_by must be one of 'value', 'units', "
+                                             "got 'margin'"):
+        plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="margin")
 
 
 def test_backup_supplier_bridges_an_outage_of_the_main_supplier():
@@ -778,9 +847,12 @@ def test_units_text():
 def test_planner_options_state_the_cycles_switches_once():
     assert planner_options(service_level=0.95, holding_cost_rate=0.2, allow_overtime=False) == {
         "safety_stock_column": "qty_q95", "holding_cost_rate": 0.2, "allow_overtime": False,
-        "allow_outsourcing": True, "allow_temp_staff": True, "allow_backup_supply": True}
+        "allow_outsourcing": True, "allow_temp_staff": True, "allow_backup_supply": True,
+        "allocate_by": "value"}
     with pytest.raises(ParameterError, match="allow_temp_staff must be true or false"):
         planner_options(service_level=0.9, holding_cost_rate=0.2, allow_temp_staff="no")
+    with pytest.raises(ParameterError, match="allocate_by must be one of 'value', 'units'"):
+        planner_options(service_level=0.9, holding_cost_rate=0.2, allocate_by="revenue")
 
 
 def test_a_zero_unit_cost_is_costed_by_its_family_and_said():
