@@ -113,15 +113,27 @@ Priority tiers
     revenue ``sum(price * short)`` is minimised, and the next solves may not
     raise it (by more than ``VALUE_SLACK`` of the tier's demand value); a
     tier that loses nothing gets its shortfalls fixed at 0, and so do the
-    tiers above the first one short. A last solve with the objective above then
-    chooses, among the plans that lose that little revenue, the one with
-    the best margin after penalties (its duals are the shadow prices). On
+    tiers above the first one short. Then, keeping those, the lost revenue
+    weighted by the months left after it (a month earlier weighs one month
+    more) is minimised: the loss falls as late as the plan allows, and a
+    safety-stock target gives way to orders that would otherwise be lost
+    sooner (on the sample's 2026-11 plan, CTL-0009 was short from Dec to Aug
+    while other items built their safety stock with the boards, then served
+    in Sep–Oct; now it is served until Feb and short from Mar, with the same
+    revenue lost). This stage is solved only by the simplex method from the
+    last basis; where that takes longer than ``WARM_LIMIT`` of the first
+    solve it is left out, and :attr:`SupplyPlan.notes` says so (a full
+    solve for it more than tripled the time of the 1,000-SKU benchmark
+    case). A last solve with the objective
+    above then chooses, among the plans that lose that little revenue that
+    late, the one with the best margin after penalties (its duals are the
+    shadow prices). On
     the sample company's 2026-11 plan, tier 2 loses 404,172 of revenue
     instead of 532,527 (2,161 units short instead of 1,619): short of
     controller boards, it leaves SEN-0004 (147 of revenue a board) short
     rather than CTL-0008, CTL-0010 and CTL-0024 (281–390 a board, two
     boards a unit). It costs one re-solve per tier from the first one
-    short, plus one, each by the simplex method from the last basis
+    short, plus up to two, each by the simplex method from the last basis
     (0.03–0.13 s each on the sample's 12- and 24-month plans) — or by the
     interior point method once a re-solve takes longer than ``WARM_LIMIT``
     of the first solve (measured in ``docs/benchmarks.md``, "Supply plan
@@ -152,7 +164,11 @@ Safety stock
     earliest demand it can; the target is rebuilt when capacity allows. Other
     things equal, a shortfall is then planned later rather than sooner, which
     leaves more time to act on it. The term is part of the dearest unit ``C``
-    of the tier penalties, so tiers keep their order.
+    of the tier penalties, so tiers keep their order. It weighs one SKU's
+    units against another's only by their own penalties, so a safety-stock
+    target of one item can still push another item's loss earlier; with
+    ``allocate_by="value"`` a stage of its own prevents that (*Priority
+    tiers*).
 
 Shadow prices
     ``shadow_price`` in ``resource_load`` (``component_usage``) is the change of
@@ -226,6 +242,7 @@ SOLVER = "ipm"  # first solve: interior point + crossover (fastest on large plan
 ALLOCATIONS = ("value", "units")  # how a tier's short capacity is shared (module docstring)
 WARM_LIMIT = 0.25  # a re-solve from the basis may take this share of the first solve, then IPM
 WARM_FLOOR = 0.2  # seconds: ... or at least this long
+MADE_MIN = 0.01  # units: less is the re-solves' rounding (VALUE_SLACK), not an item made
 VALUE_SLACK = 1e-9  # revenue a later solve may add to a tier's least loss, per unit of demand value
 
 
@@ -253,6 +270,7 @@ class _Lp:
         self.n_ub = a_ub.shape[0]
         self.n_col = matrix.shape[1]
         self.seconds = 0.0
+        self.notes: list[str] = []
         self.warm = True  # re-solve by the simplex method from the last basis
 
     def solve(self, solver: str, *, time_limit: float = math.inf) -> str:
@@ -277,14 +295,15 @@ class _Lp:
     def resolve(self, first_seconds: float) -> str:
         """Solve again after a change: from the last basis by the simplex method, which
         usually needs a few of its iterations — unless it takes longer than
-        :data:`WARM_LIMIT` of the first solve or fails (the tier penalties make the
-        objective badly scaled for it: "excessive dual values"), after which this and
-        every later re-solve of the LP use the interior point method."""
+        :data:`WARM_LIMIT` of the first solve (then this and every later re-solve of
+        the LP use the interior point method) or fails (the tier penalties make the
+        objective badly scaled for it: "excessive dual values"; then this one does)."""
         if self.warm:
             status = self.solve("simplex", time_limit=max(WARM_FLOOR, WARM_LIMIT * first_seconds))
             if status == "optimal":
                 return status
-            self.warm = False
+            # too slow here: the later re-solves would be too; a failure may be this one's
+            self.warm = status != "time limit"
         return self.solve("ipm")
 
     def set_cost(self, cost: np.ndarray) -> None:
@@ -316,9 +335,11 @@ class _Lp:
 
 
 def _allocate_by_value(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_of: np.ndarray,
-                       value: np.ndarray, demand: np.ndarray, first_seconds: float) -> str:
+                       value: np.ndarray, demand: np.ndarray, months_left: np.ndarray,
+                       first_seconds: float) -> str:
     """Re-solve ``lp`` (solved once with the tier penalties) so that each tier, from the first
-    one short downwards, loses as little revenue as it can (see the module docstring)."""
+    one short downwards, loses as little revenue as it can, and then as late as it can
+    (``months_left``: months after each short column's month; see the module docstring)."""
     short = lp.x[short_cols]
     short_tiers = sorted({int(k) for k in tier_of[short > TOL]})
     if not short_tiers:
@@ -340,6 +361,26 @@ def _allocate_by_value(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_o
             lp.fix_at_zero(short_cols[mine])
         else:
             lp.add_at_most(short_cols[mine], value[mine], best + slack)
+    # the same lost revenue as late as possible: a month earlier weighs one month more;
+    # only from the last basis by the simplex method; where that is too slow, not at all
+    early = np.where(above, 0.0, value * months_left)
+    if early.any():
+        basis = lp.highs.getBasis()
+        stage = np.zeros(lp.n_col)
+        stage[short_cols] = early
+        lp.set_cost(stage)
+        status = (lp.solve("simplex", time_limit=max(WARM_FLOOR, WARM_LIMIT * first_seconds))
+                  if lp.warm else "not tried")
+        if status == "optimal":
+            lp.add_at_most(short_cols, early, lp.objective + VALUE_SLACK * float(
+                (early * demand).sum()))
+        else:
+            lp.highs.setBasis(basis)
+            lp.notes.append(
+                "the plan's shortfalls were not moved as late as they could go: the re-solve "
+                f"that does it was {'too slow' if status != 'not tried' else 'not tried'} on "
+                "this plan, so a safety-stock target may take capacity from earlier orders "
+                "(allocate_by: units plans in one solve)")
     lp.set_cost(cost)
     return lp.resolve(first_seconds)
 
@@ -376,7 +417,7 @@ class SupplyPlan:
         (above 1 when backup supply is used).
     gaps : DataFrame
         One row per SKU-month short: ``sku, period, priority_tier, qty_short,
-        revenue_at_risk, binding, explanation``.
+        qty_demand, revenue_at_risk, binding, explanation``.
     options : DataFrame
         The levers the plan pulls: ``option`` (``overtime``,
         ``temporary staff``, ``backup supplier``, ``outsourcing``,
@@ -401,6 +442,9 @@ class SupplyPlan:
         Master-data problems that did not stop the plan but make some demand
         impossible to make in-house (a SKU with demand but no routing, a
         resource with routed work but no capacity), each naming the item.
+    notes : list of str
+        What the solver could not do as the module docstring says, in words
+        (e.g. a stage of the allocation by value left out as too slow).
     """
 
     plan: pd.DataFrame
@@ -413,6 +457,7 @@ class SupplyPlan:
     solve_seconds: float
     build_seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def problem_table(self) -> pd.DataFrame:
         """:attr:`problems` as a table: ``file, row, column, problem, value``."""
@@ -1096,7 +1141,8 @@ def plan_supply(
     if status == "optimal" and allocate_by == "value":
         short_cols = lay.short + it
         status = _allocate_by_value(lp, cost, short_cols, tier[sku_of], price[sku_of],
-                                    qty_demand.ravel(), first_seconds=lp.seconds)
+                                    qty_demand.ravel(), n_months - 1 - month_of,
+                                    first_seconds=lp.seconds)
     solve_seconds = lp.seconds
     if status != "optimal":
         raise InfeasiblePlanError(f"the supply model could not be solved: {status}")
@@ -1215,14 +1261,14 @@ def plan_supply(
         temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
-        route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by)
+        route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
                        hold, stock, safety, make, qty_demand)
 
     return SupplyPlan(plan=plan, resource_load=resource_load, component_usage=component_usage,
-                      gaps=gaps, options=options, status=status,
+                      gaps=gaps, options=options, status=status, notes=lp.notes,
                       objective=objective, solve_seconds=solve_seconds,
                       build_seconds=build_seconds, problems=warnings)
 
@@ -1295,7 +1341,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
                   bom_comp, comp_stock, route_hours=None, bom_qty=None,
-                  allocate_by="value") -> pd.DataFrame:
+                  allocate_by="value", demand=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
@@ -1324,33 +1370,49 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                 {(int(i), int(c)): float(q) for i, c, q in zip(bom_sku, bom_comp, bom_qty,
                                                                strict=True)})
 
-    def priority_note(users: list[int], i: int, t: int, later: bool = False
-                      ) -> list[int]:
+    def taken(u: int, use: dict, code: int, t: int, later: bool) -> float:
+        """Hours or units of ``code`` that SKU u's plan takes in month t (or after)."""
+        made = make[u, t:].sum() if later else make[u, t]
+        return float(made * use.get((int(u), int(code)), 0.0))
+
+    def priority_note(users: list[int], use: dict, code: int, i: int, t: int,
+                      later: bool = False) -> list[tuple[int, float]]:
         """Users of a resource or component ranked above SKU i that are made in month t
-        (``later``: in month t or after, for a component kept in stock)."""
+        (``later``: in month t or after, for a component kept in stock), with what they
+        take of it."""
         users = np.asarray(users, dtype=int)
-        made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
-        return users[(tier[users] < tier[i]) & made].tolist()
+        made = (make[users, t:].max(axis=1) if later else make[users, t]) > MADE_MIN
+        return [(int(u), taken(u, use, code, t, later))
+                for u in users[(tier[users] < tier[i]) & made]]
 
     def leaner_note(users: list[int], use: dict, code: int, i: int, t: int,
-                    later: bool = False) -> list[int]:
+                    later: bool = False) -> list[tuple[int, float]]:
         """Users of the same tier as SKU i, made in month t (or after), that earn more
         revenue per unit of the resource or component ``code`` (by value), or need less
-        of it per unit (by units)."""
+        of it per unit (by units), with what they take of it."""
         mine = use.get((int(i), int(code)))
         if mine is None:
             return []
         users = np.asarray(users, dtype=int)
-        made = (make[users, t:].max(axis=1) if later else make[users, t]) > TOL
+        made = (make[users, t:].max(axis=1) if later else make[users, t]) > MADE_MIN
         peers = [int(u) for u in users[(tier[users] == tier[i]) & made] if u != i]
         if allocate_by == "value":
-            return [u for u in peers if mine > 0 and price[u] / use.get((u, int(code)), np.inf)
-                    > price[i] / mine * (1 + 1e-9)]
-        return [u for u in peers if use.get((u, int(code)), mine) < mine - 1e-12]
+            peers = [u for u in peers if mine > 0 and price[u] / use.get(
+                (u, int(code)), np.inf) > price[i] / mine * (1 + 1e-9)]
+        else:
+            peers = [u for u in peers if use.get((u, int(code)), mine) < mine - 1e-12]
+        return [(u, taken(u, use, code, t, later)) for u in peers]
+
+    def by_share(noted: dict) -> list[str]:
+        """The SKUs of ``noted`` ((SKU, code) -> amount taken), those taking most first."""
+        total: dict[int, float] = {}
+        for (u, _), amount in noted.items():
+            total[u] = total.get(u, 0.0) + amount
+        return [sku_names[u] for u in sorted(total, key=lambda u: (-total[u], sku_names[u]))]
 
     binding_col, text_col = [], []
     for i, t in zip(i_idx, t_idx, strict=True):
-        parts, names, favoured, leaner = [], [], set(), set()
+        parts, names, favoured, leaner = [], [], {}, {}
         if not routed[i]:
             parts.append(f"{sku_names[i]} has no routing, so it cannot be made in-house "
                          "(add its routing to routings.csv)")
@@ -1376,8 +1438,10 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                     text += (f", even with {temp_used[r, t]:,.0f} h of temporary staff in "
                              f"{months[t].strftime('%b %Y')}")
                 parts.append(text)
-            favoured.update((u, name) for u in priority_note(users_res.get(r, []), i, t))
-            leaner.update((u, name) for u in leaner_note(users_res.get(r, []), use_res, r, i, t))
+            favoured.update(((u, name), a) for u, a in priority_note(
+                users_res.get(r, []), use_res, r, i, t))
+            leaner.update(((u, name), a) for u, a in leaner_note(
+                users_res.get(r, []), use_res, r, i, t))
         for c in comp_of.get(i, []):
             if not comp_full[c, t]:
                 continue
@@ -1393,10 +1457,10 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                          f"{months[t].strftime('%b %Y')} are kept for later months, when more of "
                          "it is needed than its supplier delivers")
             parts.append(text)
-            favoured.update((u, name) for u in priority_note(users_comp.get(c, []), i, t,
-                                                             later=comp_stock[c, t] > 0.5))
-            leaner.update((u, name) for u in leaner_note(users_comp.get(c, []), use_comp, c, i,
-                                                         t, later=comp_stock[c, t] > 0.5))
+            favoured.update(((u, name), a) for u, a in priority_note(
+                users_comp.get(c, []), use_comp, c, i, t, later=comp_stock[c, t] > 0.5))
+            leaner.update(((u, name), a) for u, a in leaner_note(
+                users_comp.get(c, []), use_comp, c, i, t, later=comp_stock[c, t] > 0.5))
         if out_upper[i] > 0 and outsourced[i, t] >= out_upper[i] - TOL:
             parts.append(f"outsourcing is at its limit of {out_upper[i]:,.0f} units")
         if parts and routed[i] and not np.isnan(shelf[i]) and shelf[i] < t + 1:
@@ -1404,14 +1468,14 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         if favoured:
             levels = sorted({int(tier[u]) for u, _ in favoured})
             on = sorted({name for _, name in favoured})
-            who = sorted({sku_names[u] for u, _ in favoured})
+            who = by_share(favoured)
             tiers = (f"tier-{levels[0]}" if len(levels) == 1
                      else f"higher-priority (tier {levels[0]}–{levels[-1]})")
             parts.append(f"capacity on {listing(on)} was given to {tiers} items "
                          f"({listing(who)})")
         if leaner:
             on = sorted({name for _, name in leaner})
-            who = sorted({sku_names[u] for u, _ in leaner})
+            who = by_share(leaner)
             parts.append(
                 f"within tier {int(tier[i])}, {listing(on)} went to items that earn more per "
                 f"hour or unit of it ({listing(who)}): the plan keeps as much of a tier's "
@@ -1433,6 +1497,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         "period": months.to_numpy()[t_idx],
         "priority_tier": tier[i_idx],
         "qty_short": np.round(qty_short, 6),
+        **({} if demand is None else {"qty_demand": np.round(demand[i_idx, t_idx], 6)}),
         "revenue_at_risk": np.round(qty_short * price[i_idx], 6),
         "binding": pd.array(binding_col, dtype="string"),
         "explanation": pd.array(text_col, dtype="string"),
@@ -1458,7 +1523,9 @@ def gaps_by_sku(gaps: pd.DataFrame) -> pd.DataFrame:
     ----------
     gaps : DataFrame
         ``SupplyPlan.gaps`` (``sku, period, qty_short, revenue_at_risk,
-        explanation``; ``priority_tier`` and ``binding`` when present).
+        explanation``; ``priority_tier``, ``qty_demand`` and ``binding`` when
+        present: with ``qty_demand``, a SKU that lost all its demand in its
+        months short says so).
 
     Returns
     -------
@@ -1479,6 +1546,8 @@ def gaps_by_sku(gaps: pd.DataFrame) -> pd.DataFrame:
     ordered = gaps.sort_values(["sku", "period"], kind="stable")
     aggregations = {"months": ("period", "nunique"), "first": ("period", "min"),
                     "last": ("period", "max"), "qty_short": ("qty_short", "sum"),
+                    **({"qty_demand": ("qty_demand", "sum")} if "qty_demand" in gaps.columns
+                       else {}),
                     "revenue_at_risk": ("revenue_at_risk", "sum"),
                     "explanation": ("explanation", "first")}
     if "priority_tier" in gaps.columns:
@@ -1488,10 +1557,13 @@ def gaps_by_sku(gaps: pd.DataFrame) -> pd.DataFrame:
             "binding", lambda b: ", ".join(dict.fromkeys(str(v) for v in b.dropna() if str(v))))
     out = ordered.groupby("sku", as_index=False, sort=False).agg(**aggregations)
     several = out["months"] > 1
+    whole = (out["qty_short"] >= out["qty_demand"] - 0.5 if "qty_demand" in out.columns
+             else pd.Series(False, index=out.index))
     out.loc[several, "explanation"] = [
         f"{units_text(row.qty_short)} short in {row.months} months ({fmt_month(row.first)} to "
-        f"{fmt_month(row.last)}); the first: {row.explanation}"
-        for row in out[several].itertuples()]
+        f"{fmt_month(row.last)}){', none of its demand served then' if all_short else ''}; "
+        f"the first: {row.explanation}"
+        for row, all_short in zip(out[several].itertuples(), whole[several], strict=True)]
     return (out[columns].sort_values("revenue_at_risk", ascending=False, kind="stable")
             .reset_index(drop=True))
 

@@ -547,6 +547,89 @@ def test_within_a_tier_capacity_goes_to_the_revenue_per_hour():
         gap["explanation"])
 
 
+def test_a_gap_does_not_name_items_made_only_by_the_re_solves_rounding():
+    # The case above times 10,000 with 70,000 of C, and tier 3: D (1 h, price 50) and E
+    # (1 h, price 300), 10 each. C takes 70,000 h, B the other 30,000 (15,000 units): tier 2
+    # loses 100,000 * 100 + 35,000 * 500 = 27,500,000. Later solves may add 1e-9 of tier 2's
+    # demand value (35,000,000): 0.035, i.e. 0.00007 of a unit of B, 0.00014 h, which the
+    # tier-3 solve gives to E. E is not "made" for that: D's gap must not say its hours
+    # went to E. The items it names come in the order of the hours they took: C, then B.
+    demand, data = _two_tiers_on_ten_hours()
+    products = data.products.copy()
+    products = pd.concat([products, pd.DataFrame([
+        {**products.iloc[0].to_dict(), "sku": "D", "price": 50.0, "priority_tier": 3},
+        {**products.iloc[0].to_dict(), "sku": "E", "price": 300.0, "priority_tier": 3}])],
+        ignore_index=True).astype(products.dtypes.to_dict())
+    routings = pd.concat([data.routings, pd.DataFrame(
+        {"sku": ["D", "E"], "resource": ["R1", "R1"], "hours_per_unit": [1.0, 1.0]})],
+        ignore_index=True).astype(data.routings.dtypes.to_dict())
+    resources = data.resources.assign(capacity_hours=100_000.0)
+    data = Dataset.from_frames({**{name: getattr(data, name) for name in (
+        "components", "bom", "inventory")}, "products": products, "routings": routings,
+        "resources": resources})
+    demand = demand.assign(qty_consensus=demand["qty_consensus"] * 10_000
+                           * np.where(demand["sku"] == "C", 7 / 4, 1))
+    demand = pd.concat([demand, demand_frame({"D": [10], "E": [10]})], ignore_index=True)
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    served = plan.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((70_000, 0, 15_000))
+    assert served["D"] == pytest.approx(0, abs=1e-3) and served["E"] < 0.01
+    gaps = plan.gaps.set_index("sku")
+    assert "within tier 3" not in gaps.loc["D", "explanation"]
+    assert "given to higher-priority (tier 1–2) items (C, B)" in gaps.loc["D", "explanation"]
+
+
+@pytest.mark.parametrize("allocate_by, a_short", [("value", [0, 10]), ("units", [5, 5])])
+def test_a_shortfall_is_planned_as_late_as_the_plan_allows(allocate_by, a_short):
+    # R1: 10 h a month for 2 months. A (1 h, price 100) wants 10 + 10; B (1 h, price 300)
+    # wants 0 + 10, with a safety-stock target of 5 in month 1 (q95 5, demand 0). 30 h of
+    # demand, 20 h of capacity: 10 of A are lost whatever the plan (B earns more an hour).
+    # By value, the loss falls as late as it can: A in full in January, 10 short in
+    # February; B's January target gives way. The single LP (by units) instead makes 5 of
+    # B in January for its target (its penalty, 0.5 * 300 / 2 = 75 a unit-month, beats
+    # A's 25 for a month earlier) and loses 5 of A in each month.
+    data = dataset([product("A"), product("B", price=300.0)], [("R1", 10.0, 0.0, 0.0)],
+                   [("A", "R1", 1.0), ("B", "R1", 1.0)])
+    demand = demand_frame({"A": [10, 10], "B": [0, 10]}, q95={"A": [10, 10], "B": [5, 10]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=2, safety_stock_column="qty_q95",
+                       allocate_by=allocate_by)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx(a_short)
+    assert rows_of(plan, "B")["qty_served"].tolist() == pytest.approx([0, 10])
+    assert plan.gaps["revenue_at_risk"].sum() == pytest.approx(1_000)
+
+
+@pytest.mark.parametrize("slow_from, said", [(1, "not tried"), (2, "too slow")])
+def test_where_the_timing_re_solve_is_too_slow_the_plan_says_it_was_left_out(monkeypatch,
+                                                                               slow_from, said):
+    # The case above with the simplex re-solves "too slow" from the first one (tier 1's
+    # revenue, then re-solved by the interior point method; the timing stage is then not
+    # tried) or from the second (the timing stage itself; its basis is put back). Either
+    # way the plan loses 5 of A in each month, as the single LP does, and says why.
+    from sopkit import supply
+
+    run, simplex_calls = supply._Lp.solve, []
+
+    def slow(self, solver, **kwargs):
+        if solver == "simplex":
+            simplex_calls.append(1)
+            if len(simplex_calls) >= slow_from:
+                return "time limit"
+        return run(self, solver, **kwargs)
+
+    monkeypatch.setattr(supply._Lp, "solve", slow)
+    data = dataset([product("A"), product("B", price=300.0)], [("R1", 10.0, 0.0, 0.0)],
+                   [("A", "R1", 1.0), ("B", "R1", 1.0)])
+    demand = demand_frame({"A": [10, 10], "B": [0, 10]}, q95={"A": [10, 10], "B": [5, 10]})
+    plan = plan_supply(demand, data, cycle=CYCLE, horizon=2, safety_stock_column="qty_q95")
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([5, 5])
+    assert plan.notes == [
+        "the plan's shortfalls were not moved as late as they could go: the re-solve that "
+        f"does it was {said} on this plan, so a safety-stock target may take capacity from "
+        "earlier orders (allocate_by: units plans in one solve)"]
+    assert plan_supply(demand, data, cycle=CYCLE, horizon=2, safety_stock_column="qty_q95",
+                       allocate_by="units").notes == []
+
+
 def test_by_units_a_tier_serves_as_many_units_as_it_can():
     # The same case by units: the 6 h make 6 of A (600), B none. Tier 2 loses
     # 4 * 100 + 5 * 500 = 2,900: 900 more than by value, with 9 units short instead of 12.
@@ -558,23 +641,31 @@ def test_by_units_a_tier_serves_as_many_units_as_it_can():
     assert plan.gaps["qty_short"].sum() == pytest.approx(9)
 
 
-def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypatch):
-    # The re-solves start from the last basis by the simplex method; when it fails (badly
-    # scaled tier penalties: "excessive dual values" on a 60-SKU sample plan), the interior
-    # point method solves that LP and every later one, to the same plan.
+@pytest.mark.parametrize("failure, solved", [
+    # a failure (badly scaled tier penalties: "excessive dual values" on a 60-SKU sample
+    # plan): the interior point method solves that LP, the next re-solve tries again
+    ("solve error", ["ipm", "simplex", "ipm", "simplex", "ipm"]),
+    # too slow: the interior point method solves that one and every later one
+    ("time limit", ["ipm", "simplex", "ipm", "ipm"]),
+])
+def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypatch, failure,
+                                                                       solved):
+    # Re-solves (tier 2's revenue, then the final objective; one month, so no timing stage)
+    # start from the last basis by the simplex method; here it never succeeds, and the plan
+    # is the same.
     from sopkit import supply
 
-    solved = []
+    calls = []
     run = supply._Lp.solve
 
     def failing_simplex(self, solver, **kwargs):
-        solved.append(solver)
-        return "solve error" if solver == "simplex" else run(self, solver, **kwargs)
+        calls.append(solver)
+        return failure if solver == "simplex" else run(self, solver, **kwargs)
 
     monkeypatch.setattr(supply._Lp, "solve", failing_simplex)
     demand, data = _two_tiers_on_ten_hours()
     plan = plan_supply(demand, data, cycle=CYCLE, horizon=1)
-    assert solved == ["ipm", "simplex", "ipm", "ipm"]  # first; tier 2 (failed, again); final
+    assert calls == solved
     served = plan.plan.set_index("sku")["qty_served"]
     assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
 
@@ -835,6 +926,14 @@ def test_gaps_by_sku_sums_months_and_names_every_binding_constraint():
     assert list(out.columns) == ["sku", "priority_tier", "months", "first", "last", "qty_short",
                                  "revenue_at_risk", "binding", "explanation"]
     assert gaps_by_sku(gaps.iloc[:0]).empty
+    # with the demand of those months (plan_supply's gaps): A lost all 10 it was asked for
+    whole = gaps_by_sku(gaps.assign(qty_demand=[3.0, 4.0, 2.0, 5.0])).set_index("sku")
+    assert whole.loc["A", "explanation"] == (
+        "10 units short in 3 months (2026-11 to 2027-01), none of its demand served then; "
+        "the first: a-nov")
+    part = gaps_by_sku(gaps.assign(qty_demand=[3.0, 4.0, 2.0, 6.0])).set_index("sku")
+    assert part.loc["A", "explanation"].startswith("10 units short in 3 months (2026-11 to "
+                                                   "2027-01); the first")
 
 
 def test_units_text():
