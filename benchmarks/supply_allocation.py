@@ -1,4 +1,4 @@
-"""How a tier short of capacity is shared: by revenue (``allocate_by: value``) or by units.
+"""How a tier short of capacity is shared: by units, by revenue or by margin (``allocate_by``).
 
 Usage::
 
@@ -6,9 +6,9 @@ Usage::
 
 Writes the sample company (seed 0) into a temporary folder and runs the demand
 review, the supply review and the reconciliation (``sopkit.runner.run_cycle``,
-papermill, the parameters of ``params/cycle.yaml``) twice, once with
-``allocate_by: units`` and once with ``allocate_by: value``, then prints side
-by side the supply review's units short and, per scenario of the
+papermill, the parameters of ``params/cycle.yaml``) three times, with
+``allocate_by`` ``units``, ``revenue`` and ``margin``, then prints side by
+side the supply review's units short and, per scenario of the
 reconciliation, revenue at risk, fill rate, revenue and contribution; then the
 SKUs of the supply review's plan whose shortfall moved, with their tier, price
 and the bottleneck use that explains the move (revenue per unit of the
@@ -34,7 +34,7 @@ from sopkit.runner import run_cycle  # noqa: E402
 from sopkit.sample import write_sample  # noqa: E402
 
 STEPS = ("02_demand_review", "03_supply_review", "04_reconciliation")
-MODES = ("units", "value")
+MODES = ("units", "revenue", "margin")
 
 
 def run(mode: str, data_dir: Path, root: Path, params: dict) -> dict[str, pd.DataFrame]:
@@ -65,22 +65,22 @@ def main() -> int:
     columns = ["revenue_at_risk", "fill_rate", "revenue", "contribution"]
     table = pd.concat([out[mode]["scenarios"].set_index("scenario")[columns]
                        .add_suffix(f" ({mode})") for mode in MODES], axis=1)
-    print("\nsupply review's plan, units short: " + " → ".join(
+    print("\nsupply review's plan, units short (units → revenue → margin): " + " → ".join(
         f"{out[mode]['supply_plan']['qty_short'].sum():,.0f}" for mode in MODES))
-    print("\n| scenario | revenue at risk, units → value | fill rate | revenue | contribution |")
+    print("\n| scenario | revenue at risk, units → revenue → margin | fill rate | revenue "
+          "| contribution |")
     print("|---|---|---|---|---|")
     for name, row in table.iterrows():
         cells = []
         for column, fmt in (("revenue_at_risk", "{:,.0f}"), ("fill_rate", "{:.2%}"),
                             ("revenue", "{:,.0f}"), ("contribution", "{:,.0f}")):
-            before, after = row[f"{column} (units)"], row[f"{column} (value)"]
-            cells.append(f"{fmt.format(before)} → {fmt.format(after)}")
+            cells.append(" → ".join(fmt.format(row[f"{column} ({mode})"]) for mode in MODES))
         print(f"| {name} | " + " | ".join(cells) + " |")
 
     products = data.products.set_index("sku")
     short = pd.concat({mode: out[mode]["supply_plan"].groupby("sku")["qty_short"].sum()
                        for mode in MODES}, axis=1).fillna(0.0)
-    short["change"] = short["value"] - short["units"]
+    short["change"] = (short[list(MODES)].max(axis=1) - short[list(MODES)].min(axis=1))
     moved = short[short["change"].abs() > 0.5].copy()
     moved["tier"] = products["priority_tier"].reindex(moved.index)
     moved["price"] = products["price"].reindex(moved.index)
@@ -98,13 +98,16 @@ def main() -> int:
         uses.append((code, use, moved.loc[sku, "price"] / use if use else float("nan")))
     moved[["short of", "use a unit", "revenue per use"]] = pd.DataFrame(
         uses, index=moved.index)
-    print("\n| SKU | tier | price | short of | use a unit | revenue per use | units short, "
-          "units → value |")
-    print("|---|---:|---:|---|---:|---:|---|")
+    moved["margin per use"] = (moved["price"] - products["unit_cost"].reindex(moved.index)) / (
+        moved["use a unit"])
+    print("\n| SKU | tier | price | short of | use a unit | revenue per use | margin per use "
+          "| units short, units → revenue → margin |")
+    print("|---|---:|---:|---|---:|---:|---:|---|")
     for sku, row in moved.sort_values(["tier", "revenue per use"]).iterrows():
         print(f"| {sku} | {row['tier']} | {row['price']:,.2f} | {row['short of']} | "
               f"{row['use a unit']:g} | {row['revenue per use']:,.1f} | "
-              f"{row['units']:,.0f} → {row['value']:,.0f} |")
+              f"{row['margin per use']:,.1f} | "
+              + " → ".join(f"{row[mode]:,.0f}" for mode in MODES) + " |")
     return 0
 
 

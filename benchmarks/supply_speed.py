@@ -21,10 +21,10 @@ Cases: the reference 1,000 SKUs x 24 months (target: under 10 s), then
 250 / 500 / 1,000 / 2,000 SKUs at 24 months and 6 / 12 / 24 / 36 months at
 1,000 SKUs. Each case runs once, in this process, after one small warm-up
 call (imports and first-call costs do not count). ``--quick`` runs only the
-reference case. ``--allocate-by`` (default ``value``, the planner's default)
-chooses how a tier short of capacity is served: ``value`` re-solves the LP
-once per tier from the first one short, plus once (``solves`` in the
-output), ``units`` solves it once.
+reference case. ``--allocate-by`` (default ``revenue``, the planner's default)
+chooses how a tier short of capacity is served: ``revenue`` and ``margin``
+re-solve the LP once per tier from the first one short, plus up to twice
+(``solves`` in the output), ``units`` solves it once.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ SKU_SWEEP = [(n, 24) for n in (250, 500, 1_000, 2_000)]
 MONTH_SWEEP = [(1_000, t) for t in (6, 12, 24, 36)]
 
 
-def measure(n_skus: int, n_months: int, allocate_by: str = "value") -> dict:
+def measure(n_skus: int, n_months: int, allocate_by: str = "revenue") -> dict:
     """Build, solve and frame seconds of one synthetic case, and the number of LP solves."""
     demand, data, cycle = _synthetic_case(n_skus, n_months, N_RESOURCES, N_COMPONENTS, seed=0)
     solves = []
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the reference case")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
-    parser.add_argument("--allocate-by", choices=("value", "units"), default="value")
+    parser.add_argument("--allocate-by", choices=("revenue", "margin", "units"),
+                        default="revenue")
     args = parser.parse_args(argv)
 
     print(

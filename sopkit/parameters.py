@@ -201,7 +201,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "allow_outsourcing": _boolean,
     "allow_temp_staff": _boolean,
     "allow_backup_supply": _boolean,
-    "allocate_by": one_of("value", "units"),
+    "allocate_by": one_of("revenue", "margin", "units"),
     "interactive": _boolean,
     "focus_sku": _text,
     "store_url": _text,

@@ -106,7 +106,7 @@ Priority tiers
     Within a tier the penalty is the same per unit, so that LP serves as many
     units of a tier as it can: a bottleneck goes to the items that need least
     of it, an item worth 200 on one board before one worth 1,000 on two.
-    With ``allocate_by="value"`` (the default) the plan keeps as much of each
+    With ``allocate_by="revenue"`` (the default) the plan keeps as much of each
     tier's *revenue* as it can instead — pre-emptive (lexicographic) goal
     programming on the same LP, re-solved from its basis: after the solve
     above, from the first tier with a shortfall down, each tier's lost
@@ -124,11 +124,10 @@ Priority tiers
     last basis; where that takes longer than ``WARM_LIMIT`` of the first
     solve it is left out, and :attr:`SupplyPlan.notes` says so (a full
     solve for it more than tripled the time of the 1,000-SKU benchmark
-    case). A last solve with the objective
-    above then chooses, among the plans that lose that little revenue that
-    late, the one with the best margin after penalties (its duals are the
-    shadow prices). On
-    the sample company's 2026-11 plan, tier 2 loses 404,172 of revenue
+    case). A last solve with the objective above then chooses, among the
+    plans that lose that little revenue that late, the one with the best
+    margin after penalties (its duals are the shadow prices). On the
+    sample company's 2026-11 plan, tier 2 loses 404,172 of revenue
     instead of 532,527 (2,161 units short instead of 1,619): short of
     controller boards, it leaves SEN-0004 (147 of revenue a board) short
     rather than CTL-0008, CTL-0010 and CTL-0024 (281–390 a board, two
@@ -137,7 +136,9 @@ Priority tiers
     (0.03–0.13 s each on the sample's 12- and 24-month plans) — or by the
     interior point method once a re-solve takes longer than ``WARM_LIMIT``
     of the first solve (measured in ``docs/benchmarks.md``, "Supply plan
-    speed"). ``allocate_by="units"`` keeps the single solve.
+    speed"). ``allocate_by="margin"`` does the same with each unit's margin
+    (price less unit cost; at least 1 % of its price, so an item sold at a
+    loss still counts), ``allocate_by="units"`` keeps the single solve.
 
 Safety stock
     With ``safety_stock_column`` (e.g. ``"qty_q95"``) the target of a
@@ -167,7 +168,7 @@ Safety stock
     of the tier penalties, so tiers keep their order. It weighs one SKU's
     units against another's only by their own penalties, so a safety-stock
     target of one item can still push another item's loss earlier; with
-    ``allocate_by="value"`` a stage of its own prevents that (*Priority
+    ``allocate_by="revenue"`` or ``"margin"`` a stage of its own prevents that (*Priority
     tiers*).
 
 Shadow prices
@@ -239,7 +240,7 @@ RHO_CAP = 100.0  # largest use ratio the tier penalties are built to dominate
 EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
 TOL = 1e-6
 SOLVER = "ipm"  # first solve: interior point + crossover (fastest on large plans; a vertex)
-ALLOCATIONS = ("value", "units")  # how a tier's short capacity is shared (module docstring)
+ALLOCATIONS = ("revenue", "margin", "units")  # how a tier's short capacity is shared
 WARM_LIMIT = 0.25  # a re-solve from the basis may take this share of the first solve, then IPM
 WARM_FLOOR = 0.2  # seconds: ... or at least this long
 MADE_MIN = 0.01  # units: less is the re-solves' rounding (VALUE_SLACK), not an item made
@@ -444,7 +445,7 @@ class SupplyPlan:
         resource with routed work but no capacity), each naming the item.
     notes : list of str
         What the solver could not do as the module docstring says, in words
-        (e.g. a stage of the allocation by value left out as too slow).
+        (e.g. a stage of the allocation by revenue left out as too slow).
     """
 
     plan: pd.DataFrame
@@ -730,7 +731,7 @@ def _check_allocation(allocate_by: str) -> None:
 def planner_options(*, service_level: float, holding_cost_rate: float,
                     allow_overtime: bool = True, allow_outsourcing: bool = True,
                     allow_temp_staff: bool = True, allow_backup_supply: bool = True,
-                    allocate_by: str = "value") -> dict:
+                    allocate_by: str = "revenue") -> dict:
     """The planner's options from the cycle's parameters, stated once for every step that plans.
 
     The supply review plans the cycle with them, and the reconciliation
@@ -805,7 +806,7 @@ def plan_supply(
     safety_stock_column: str | None = None,
     holding_cost_rate: float = 0.24,
     tier_penalty: dict[int, float] | None = None,
-    allocate_by: str = "value",
+    allocate_by: str = "revenue",
     allow_overtime: bool = True,
     allow_outsourcing: bool = True,
     allow_temp_staff: bool = True,
@@ -840,11 +841,11 @@ def plan_supply(
     tier_penalty : dict, optional
         Penalty per unit short (currency) for the tiers named; the others keep
         the default that makes higher tiers dominate.
-    allocate_by : {"value", "units"}
-        How a tier shares capacity it cannot fully have: ``"value"`` (default)
-        keeps as much of the tier's revenue as it can, ``"units"`` serves as
-        many of its units as it can (see *Priority tiers* in the module
-        docstring).
+    allocate_by : {"revenue", "margin", "units"}
+        How a tier shares capacity it cannot fully have: ``"revenue"``
+        (default) keeps as much of the tier's revenue as it can, ``"margin"``
+        as much of its margin, ``"units"`` serves as many of its units as it
+        can (see *Priority tiers* in the module docstring).
     allow_overtime, allow_outsourcing, allow_temp_staff, allow_backup_supply : bool
         Whether the plan may use these levers (temporary staff needs
         ``resources.temp_max_hours``, backup supply
@@ -1138,9 +1139,11 @@ def plan_supply(
 
     lp = _Lp(cost, a_ub, b_ub, a_eq, b_eq, upper)
     status = lp.solve(SOLVER)
-    if status == "optimal" and allocate_by == "value":
+    worth = (price if allocate_by == "revenue" else
+             np.maximum(price - unit_cost, 0.01 * price))  # what a tier keeps, per unit
+    if status == "optimal" and allocate_by != "units":
         short_cols = lay.short + it
-        status = _allocate_by_value(lp, cost, short_cols, tier[sku_of], price[sku_of],
+        status = _allocate_by_value(lp, cost, short_cols, tier[sku_of], worth[sku_of],
                                     qty_demand.ravel(), n_months - 1 - month_of,
                                     first_seconds=lp.seconds)
     solve_seconds = lp.seconds
@@ -1261,7 +1264,8 @@ def plan_supply(
         temp_limit=temp_grid, temp_used=temp_used, capacity=cap_grid, route_sku=route_sku,
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
-        route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand)
+        route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand,
+        worth=worth)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1341,7 +1345,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
                   bom_comp, comp_stock, route_hours=None, bom_qty=None,
-                  allocate_by="value", demand=None) -> pd.DataFrame:
+                  allocate_by="revenue", demand=None, worth=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
@@ -1350,9 +1354,11 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     the shortage in the wrong month.
 
     Within a tier a bottleneck goes first to the items of the tier that earn most revenue
-    per hour or unit of it (``allocate_by="value"``), or that need least of it per unit
+    (or margin, ``worth``) per hour or unit of it (``allocate_by="revenue"`` or
+    ``"margin"``), or that need least of it per unit
     (``"units"``; ``route_hours``, ``bom_qty``): the sentence names them too, as it names
     the higher tiers served first."""
+    worth = price if worth is None else worth
     i_idx, t_idx = np.nonzero(short > TOL)
     res_start = _run_start(res_full)
     no_capacity = capacity + ot_limit + temp_limit <= TOL
@@ -1388,7 +1394,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     def leaner_note(users: list[int], use: dict, code: int, i: int, t: int,
                     later: bool = False) -> list[tuple[int, float]]:
         """Users of the same tier as SKU i, made in month t (or after), that earn more
-        revenue per unit of the resource or component ``code`` (by value), or need less
+        revenue (margin) per unit of the resource or component ``code``, or need less
         of it per unit (by units), with what they take of it."""
         mine = use.get((int(i), int(code)))
         if mine is None:
@@ -1396,9 +1402,9 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         users = np.asarray(users, dtype=int)
         made = (make[users, t:].max(axis=1) if later else make[users, t]) > MADE_MIN
         peers = [int(u) for u in users[(tier[users] == tier[i]) & made] if u != i]
-        if allocate_by == "value":
-            peers = [u for u in peers if mine > 0 and price[u] / use.get(
-                (u, int(code)), np.inf) > price[i] / mine * (1 + 1e-9)]
+        if allocate_by != "units":
+            peers = [u for u in peers if mine > 0 and worth[u] / use.get(
+                (u, int(code)), np.inf) > worth[i] / mine * (1 + 1e-9)]
         else:
             peers = [u for u in peers if use.get((u, int(code)), mine) < mine - 1e-12]
         return [(u, taken(u, use, code, t, later)) for u in peers]
@@ -1476,10 +1482,12 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
         if leaner:
             on = sorted({name for _, name in leaner})
             who = by_share(leaner)
+            kept = "margin" if allocate_by == "margin" else "revenue"
             parts.append(
-                f"within tier {int(tier[i])}, {listing(on)} went to items that earn more per "
-                f"hour or unit of it ({listing(who)}): the plan keeps as much of a tier's "
-                "revenue as it can" if allocate_by == "value" else
+                f"within tier {int(tier[i])}, {listing(on)} went to items that earn more "
+                f"{'margin ' if kept == 'margin' else ''}per hour or unit of it "
+                f"({listing(who)}): the plan keeps as much of a tier's {kept} as it can"
+                if allocate_by != "units" else
                 f"within tier {int(tier[i])}, {listing(on)} went to items that need less of "
                 f"it per unit ({listing(who)}): the plan serves as many units of a tier as it "
                 "can")

@@ -157,9 +157,9 @@ def test_parameter_rules():
         "'horizon'", "'service_level'", "'abc_shares'", "'backfill_months'", "'mystery'",
         "'focus_sku'", "'decision_rubric'", "'holding_cost_rate'"]
     assert problems[0].endswith("got true")  # a yes/no is not a number of months
-    assert check_parameters({"allocate_by": "units"}, defaults) == []
-    assert check_parameters({"allocate_by": "margin"}, defaults) == [
-        "'allocate_by': expected one of 'value', 'units', got 'margin'"]
+    assert check_parameters({"allocate_by": "margin"}, defaults) == []
+    assert check_parameters({"allocate_by": "value"}, defaults) == [
+        "'allocate_by': expected one of 'revenue', 'margin', 'units', got 'value'"]
 
 
 def test_unknown_parameter_rejected(tmp_path, tiny_dir, capsys):

@@ -497,7 +497,7 @@ def test_backup_supplier_closes_a_shared_component_gap():
     assert plan.objective == pytest.approx(4_900, abs=1e-2)
 
 
-@pytest.mark.parametrize("allocate_by", ["value", "units"])
+@pytest.mark.parametrize("allocate_by", ["revenue", "units"])
 def test_backup_supplier_too_small_leaves_a_gap_that_says_so(allocate_by):
     # Backup of 10 only: 130 components. A's 60 first (same tier and price: A earns 100 per
     # C1, B 50; by units, A needs one C1 and B two), B gets 70 / 2 = 35 units, 5 short.
@@ -512,7 +512,7 @@ def test_backup_supplier_too_small_leaves_a_gap_that_says_so(allocate_by):
     gap = plan.gaps.iloc[0]
     assert (gap["sku"], gap["binding"], gap["qty_short"]) == ("B", "C1", pytest.approx(5))
     # and says why A came first
-    why = {"value": "items that earn more per hour or unit of it (A): the plan keeps as much "
+    why = {"revenue": "items that earn more per hour or unit of it (A): the plan keeps as much "
                     "of a tier's revenue as it can.",
            "units": "items that need less of it per unit (A): the plan serves as many units of "
                     "a tier as it can."}[allocate_by]
@@ -535,7 +535,7 @@ def _two_tiers_on_ten_hours():
 
 
 def test_within_a_tier_capacity_goes_to_the_revenue_per_hour():
-    # C takes 4 h first (tier 1). The 6 h left earn 100 an hour on A and 250 on B: by value
+    # C takes 4 h first (tier 1). The 6 h left earn 100 an hour on A and 250 on B: by revenue
     # B gets them, 3 units (1,500), A none. Tier 2 loses 10 * 100 + 2 * 500 = 2,000.
     demand, data = _two_tiers_on_ten_hours()
     plan = plan_supply(demand, data, cycle=CYCLE, horizon=1)
@@ -579,12 +579,12 @@ def test_a_gap_does_not_name_items_made_only_by_the_re_solves_rounding():
     assert "given to higher-priority (tier 1–2) items (C, B)" in gaps.loc["D", "explanation"]
 
 
-@pytest.mark.parametrize("allocate_by, a_short", [("value", [0, 10]), ("units", [5, 5])])
+@pytest.mark.parametrize("allocate_by, a_short", [("revenue", [0, 10]), ("units", [5, 5])])
 def test_a_shortfall_is_planned_as_late_as_the_plan_allows(allocate_by, a_short):
     # R1: 10 h a month for 2 months. A (1 h, price 100) wants 10 + 10; B (1 h, price 300)
     # wants 0 + 10, with a safety-stock target of 5 in month 1 (q95 5, demand 0). 30 h of
     # demand, 20 h of capacity: 10 of A are lost whatever the plan (B earns more an hour).
-    # By value, the loss falls as late as it can: A in full in January, 10 short in
+    # By revenue, the loss falls as late as it can: A in full in January, 10 short in
     # February; B's January target gives way. The single LP (by units) instead makes 5 of
     # B in January for its target (its penalty, 0.5 * 300 / 2 = 75 a unit-month, beats
     # A's 25 for a month earlier) and loses 5 of A in each month.
@@ -632,7 +632,7 @@ def test_where_the_timing_re_solve_is_too_slow_the_plan_says_it_was_left_out(mon
 
 def test_by_units_a_tier_serves_as_many_units_as_it_can():
     # The same case by units: the 6 h make 6 of A (600), B none. Tier 2 loses
-    # 4 * 100 + 5 * 500 = 2,900: 900 more than by value, with 9 units short instead of 12.
+    # 4 * 100 + 5 * 500 = 2,900: 900 more than by revenue, with 9 units short instead of 12.
     demand, data = _two_tiers_on_ten_hours()
     plan = plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="units")
     served = plan.plan.set_index("sku")["qty_served"]
@@ -670,11 +670,31 @@ def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypat
     assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
 
 
-def test_allocate_by_must_be_value_or_units():
+def test_allocate_by_must_be_revenue_margin_or_units():
     demand, data = _two_tiers_on_ten_hours()
-    with pytest.raises(ParameterError, match="allocate_by must be one of 'value', 'units', "
-                                             "got 'margin'"):
-        plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="margin")
+    with pytest.raises(ParameterError, match="allocate_by must be one of 'revenue', 'margin', "
+                                             "'units', got 'value'"):
+        plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="value")
+
+
+def test_by_margin_a_tier_keeps_its_margin_not_its_revenue():
+    # The two-tier case with B costing 480: per hour B brings 250 of revenue but only
+    # (500 - 480) / 2 = 10 of margin, A 100 of revenue and 50 of margin. By margin the 6 h
+    # left after C go to A (6 units, margin 300), by revenue to B (3 units, margin 60).
+    demand, data = _two_tiers_on_ten_hours()
+    products = data.products.copy()
+    products.loc[products["sku"] == "B", "unit_cost"] = 480.0
+    data = Dataset.from_frames({**{name: getattr(data, name) for name in (
+        "resources", "routings", "components", "bom", "inventory")}, "products": products})
+    by_margin = plan_supply(demand, data, cycle=CYCLE, horizon=1, allocate_by="margin")
+    served = by_margin.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 6, 0))
+    assert "within tier 2, R1 went to items that earn more margin per hour or unit of it (A): " \
+           "the plan keeps as much of a tier's margin as it can" in (
+               by_margin.gaps.set_index("sku").loc["B", "explanation"])
+    by_revenue = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    served = by_revenue.plan.set_index("sku")["qty_served"]
+    assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
 
 
 def test_backup_supplier_bridges_an_outage_of_the_main_supplier():
@@ -947,11 +967,12 @@ def test_planner_options_state_the_cycles_switches_once():
     assert planner_options(service_level=0.95, holding_cost_rate=0.2, allow_overtime=False) == {
         "safety_stock_column": "qty_q95", "holding_cost_rate": 0.2, "allow_overtime": False,
         "allow_outsourcing": True, "allow_temp_staff": True, "allow_backup_supply": True,
-        "allocate_by": "value"}
+        "allocate_by": "revenue"}
     with pytest.raises(ParameterError, match="allow_temp_staff must be true or false"):
         planner_options(service_level=0.9, holding_cost_rate=0.2, allow_temp_staff="no")
-    with pytest.raises(ParameterError, match="allocate_by must be one of 'value', 'units'"):
-        planner_options(service_level=0.9, holding_cost_rate=0.2, allocate_by="revenue")
+    with pytest.raises(ParameterError,
+                       match="allocate_by must be one of 'revenue', 'margin', 'units'"):
+        planner_options(service_level=0.9, holding_cost_rate=0.2, allocate_by="value")
 
 
 def test_a_zero_unit_cost_is_costed_by_its_family_and_said():
