@@ -168,8 +168,8 @@ Safety stock
     of the tier penalties, so tiers keep their order. It weighs one SKU's
     units against another's only by their own penalties, so a safety-stock
     target of one item can still push another item's loss earlier; with
-    ``allocate_by="revenue"`` or ``"margin"`` a stage of its own prevents that (*Priority
-    tiers*).
+    ``allocate_by="revenue"`` or ``"margin"`` a stage of its own prevents
+    that (*Priority tiers*).
 
 Shadow prices
     ``shadow_price`` in ``resource_load`` (``component_usage``) is the change of
@@ -249,7 +249,7 @@ VALUE_SLACK = 1e-9  # revenue a later solve may add to a tier's least loss, per 
 
 class _Lp:
     """One LP in HiGHS, minimised: solved once, then re-solved from its basis (warm start)
-    after its costs, bounds or rows change — the stages of the value allocation."""
+    after its costs, bounds or rows change: the stages of the allocation by revenue or margin."""
 
     def __init__(self, cost: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray,
                  upper: np.ndarray):
