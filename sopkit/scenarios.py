@@ -770,7 +770,8 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24,
     Returns
     -------
     dict
-        ``status`` and the :data:`KPI_COLUMNS`: ``revenue, gross_margin,
+        ``status`` (with the plan's ``notes`` after it, if any) and the
+        :data:`KPI_COLUMNS`: ``revenue, gross_margin,
         contribution`` (over the horizon), ``fill_rate`` (served / demand),
         ``tier1_fill_rate`` (the same for priority-tier-1 SKUs; NaN without
         them), ``inventory_value`` (average month-end stock value over the
@@ -809,7 +810,8 @@ def scenario_kpis(supply, data: Dataset, *, holding_cost_rate: float = 0.24,
                                           fin.groupby("period")["contribution"].sum().items()}}
                if by_month else {})
     return {**monthly,
-        "status": str(getattr(supply, "status", "")),
+        "status": "; ".join([str(getattr(supply, "status", "")),
+                             *getattr(supply, "notes", [])]),
         "revenue": float(fin["revenue"].sum()),
         "gross_margin": float(fin["gross_margin"].sum()),
         "contribution": float(fin["contribution"].sum()),

@@ -526,6 +526,11 @@ def test_co2e_counts_hours_and_outsourced_units(demand_plan, data):
     # 90 h on R1 × 2 kg + 3 months × 2 outsourced units of A × 5 kg (B: none)
     assert kpis["co2e_kg"] == pytest.approx(180.0 + 30.0)
     assert kpis["outsourced_units"] == pytest.approx(6.0)
+    assert kpis["status"] == "optimal"
+    # a plan whose solver left a stage out says so in the scenario's status
+    supply.notes = ["the plan's shortfalls were not moved as late as they could go"]
+    assert scenario_kpis(supply, data)["status"] == (
+        "optimal; the plan's shortfalls were not moved as late as they could go")
 
 
 # ------------------------------------------------------------------ adopted options
