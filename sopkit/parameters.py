@@ -113,11 +113,11 @@ def _boolean(value: Any) -> str:
     return "" if isinstance(value, bool) else f"expected true or false, got {_shown(value)}"
 
 
-def one_of(*choices: str) -> Callable[[Any], str]:
-    def rule(value: Any) -> str:
-        return ("" if value in choices else
-                f"expected one of {', '.join(map(repr, choices))}, got {_shown(value)}")
-    return rule
+def _allocation(value: Any) -> str:
+    from sopkit.supply import ALLOCATIONS  # the planner's own list, imported when checked
+
+    return ("" if value in ALLOCATIONS else
+            f"expected one of {', '.join(map(repr, ALLOCATIONS))}, got {_shown(value)}")
 
 
 def _text(value: Any) -> str:
@@ -201,7 +201,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "allow_outsourcing": _boolean,
     "allow_temp_staff": _boolean,
     "allow_backup_supply": _boolean,
-    "allocate_by": one_of("revenue", "margin", "units"),
+    "allocate_by": _allocation,
     "interactive": _boolean,
     "focus_sku": _text,
     "store_url": _text,

@@ -133,7 +133,7 @@ Priority tiers
     rather than CTL-0008, CTL-0010 and CTL-0024 (281–390 a board, two
     boards a unit). It costs one re-solve per tier from the first one
     short, plus up to two, each by the simplex method from the last basis
-    (0.03–0.13 s each on the sample's 12- and 24-month plans) — or by the
+    (0.02–0.14 s each on the sample's 12-, 18- and 24-month plans) — or by the
     interior point method once a re-solve takes longer than ``WARM_LIMIT``
     of the first solve (measured in ``docs/benchmarks.md``, "Supply plan
     speed"). ``allocate_by="margin"`` does the same with each unit's margin
@@ -335,7 +335,7 @@ class _Lp:
         return np.asarray(self.highs.getSolution().row_dual, dtype=float)[:self.n_ub]
 
 
-def _allocate_by_value(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_of: np.ndarray,
+def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_of: np.ndarray,
                        value: np.ndarray, demand: np.ndarray, months_left: np.ndarray,
                        first_seconds: float) -> str:
     """Re-solve ``lp`` (solved once with the tier penalties) so that each tier, from the first
@@ -1143,7 +1143,7 @@ def plan_supply(
              np.maximum(price - unit_cost, 0.01 * price))  # what a tier keeps, per unit
     if status == "optimal" and allocate_by != "units":
         short_cols = lay.short + it
-        status = _allocate_by_value(lp, cost, short_cols, tier[sku_of], worth[sku_of],
+        status = _allocate_by_worth(lp, cost, short_cols, tier[sku_of], worth[sku_of],
                                     qty_demand.ravel(), n_months - 1 - month_of,
                                     first_seconds=lp.seconds)
     solve_seconds = lp.seconds
