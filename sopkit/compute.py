@@ -382,10 +382,11 @@ def chunk_skus(skus: Sequence[str], chunk_size: int) -> list[np.ndarray]:
     return [ordered[i:i + chunk_size] for i in range(0, len(ordered), chunk_size)]
 
 
-def _chunk_backtest(params: dict, actuals: pd.DataFrame, end, start):
+def _chunk_backtest(params: dict, actuals: pd.DataFrame, incumbent, end=None, start=None):
     from sopkit.forecast import StatisticalForecaster
 
-    return StatisticalForecaster(**params).fit_backtest(actuals, end=end, start=start)
+    return StatisticalForecaster(**params).fit_backtest(actuals, end=end, start=start,
+                                                        incumbent=incumbent)
 
 
 def _chunk_sums(part) -> dict:
@@ -415,14 +416,16 @@ def _pooled_z(errors: list, horizon: int, window: int, levels) -> dict:
     return pooled_residual_z(errors, horizon, window, levels)
 
 
-def _fit_phases(client, chunks: list, params: dict, end, start, settings: ComputeSettings):
-    """The three fit phases over ``chunks`` (futures or frames); returns fitted futures."""
+def _fit_phases(client, chunks: list, params: dict, end, start, settings: ComputeSettings,
+                incumbents: list | None = None):
+    """The three fit phases over ``chunks`` (futures or frames; ``incumbents``: each
+    chunk's last-cycle models, or None); returns fitted futures."""
     from sopkit.forecast import StatisticalForecaster, class_prior
 
     probe = StatisticalForecaster(**params)
     levels, window, _ = probe._validated()  # a bad parameter fails before any task runs
-    states = client.map(_chunk_backtest, [params] * len(chunks), chunks, end=end, start=start,
-                        pure=False)
+    states = client.map(_chunk_backtest, [params] * len(chunks), chunks,
+                        incumbents or [None] * len(chunks), end=end, start=start, pure=False)
     _wait(client, states, settings)
     prior = class_prior(client.gather(client.map(_chunk_sums, states, pure=False)))
     selected = client.map(_chunk_select, states, prior=prior, pure=False)
@@ -436,8 +439,8 @@ def _fit_phases(client, chunks: list, params: dict, end, start, settings: Comput
 
 
 def fit_forecaster(forecaster, actuals: pd.DataFrame, *, end=None, compute=None,
-                   say: Callable[[str], None] | None = None):
-    """``forecaster.fit(actuals, end=end)`` on the chosen backend.
+                   say: Callable[[str], None] | None = None, incumbent=None):
+    """``forecaster.fit(actuals, end=end, incumbent=incumbent)`` on the chosen backend.
 
     With ``local`` this is exactly ``forecaster.fit``. With ``dask`` or
     ``dask-local`` the SKUs are cut into chunks of ``chunk_size`` and fitted as
@@ -456,7 +459,7 @@ def fit_forecaster(forecaster, actuals: pd.DataFrame, *, end=None, compute=None,
 
     settings = compute_settings(compute)
     if not settings.distributed:
-        return forecaster.fit(actuals, end=end)
+        return forecaster.fit(actuals, end=end, incumbent=incumbent)
     forecaster._validated()
     missing = [c for c in ("sku", "period", "qty") if c not in actuals.columns]
     if missing:
@@ -477,11 +480,17 @@ def fit_forecaster(forecaster, actuals: pd.DataFrame, *, end=None, compute=None,
         forecaster.fit(actuals, end=end)  # raises the in-process DataError naming the records
     groups = chunk_skus(sku_text.to_numpy(), settings.chunk_size)
     with open_client(settings, say=say) as client:
-        frames = []
+        frames, incumbents = [], None
         for codes in groups:
             frames.append(actuals[sku_text.isin(codes).to_numpy()])
+        if incumbent is not None:
+            last = (incumbent.set_index("sku")["model"] if isinstance(incumbent, pd.DataFrame)
+                    else pd.Series(incumbent))
+            last.index = last.index.astype(str)
+            incumbents = [last[last.index.isin(codes)] for codes in groups]
         scattered = client.scatter(frames)
-        fitted = client.gather(_fit_phases(client, scattered, params, end, start, settings))
+        fitted = client.gather(_fit_phases(client, scattered, params, end, start, settings,
+                                           incumbents))
     return concat_fitted(fitted)
 
 

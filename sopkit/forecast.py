@@ -49,6 +49,14 @@ from its class). Ties go to the model listed first in :data:`MODEL_ORDER`
 (simplest first). A combination of the 2 or 3 best-ranked models other than
 ``zero`` replaces the choice when its own backtest score is lower.
 
+Stability between cycles: given the last cycle's model per SKU (``incumbent``
+of :meth:`StatisticalForecaster.fit`), a SKU keeps it while it scores within
+``keep_margin`` (default 10 %) of the new choice. Each month's backtest windows
+move by a month, so the best of several close models changes often — on the
+bundled sample 74 % of the SKUs changed model from one month to the next — and
+the plan then moves with it; within 10 % that fell to 34 %, at the same
+accuracy (``benchmarks/forecast_stability.py``, docs/benchmarks.md).
+
 ``zero`` is backtested only for a SKU without demand in its last ``zero_after``
 periods, and with the default ``zero_after=None`` for none: the backtest does
 not plan a SKU that sells at exactly 0 for the whole horizon (SKUs that never
@@ -645,6 +653,13 @@ class StatisticalForecaster:
         yet" (see :mod:`sopkit.classify`).
     inactive_forecast : {"tsb", "zero"}
         What an ``inactive`` SKU is forecast (see the module docstring).
+    keep_margin : float
+        Stability of the model choice between cycles: a SKU keeps the model of
+        the last cycle (``incumbent`` of :meth:`fit`) while that model's
+        backtest score is at most ``1 + keep_margin`` times the new choice's
+        (and, for a single model, its pooled rank at most that many times the
+        best one's). Default 0.1; 0 chooses afresh every cycle. Without an
+        incumbent it changes nothing.
     zero_after : int, optional
         ``zero`` is a backtest candidate only for SKUs without demand in
         their last ``zero_after`` periods. Default None: for no SKU (see the
@@ -659,7 +674,10 @@ class StatisticalForecaster:
         One row per SKU: ``sku, demand_class, model, wape, bias, mae, score,
         n_windows`` (backtest of the chosen model; ``bias`` = Σ(forecast −
         actual) / Σ actual, positive means over-forecast; NaN and
-        ``n_windows = 0`` for fallbacks).
+        ``n_windows = 0`` for fallbacks), ``previous_model`` (the incumbent
+        given to :meth:`fit`, else missing) and ``kept`` (True where the
+        incumbent was kept although another model scored better: see
+        ``keep_margin``).
     backtest_ : DataFrame
         Long backtest errors: ``sku, model, origin`` (last month of training),
         ``step`` (1 = first month after the origin), ``period, qty,
@@ -689,6 +707,7 @@ class StatisticalForecaster:
         leading_zeros: str = "history",
         inactive_forecast: str = "tsb",
         zero_after: int | None = None,
+        keep_margin: float = 0.1,
     ):
         self.horizon = horizon
         self.season_length = season_length
@@ -707,6 +726,7 @@ class StatisticalForecaster:
         self.leading_zeros = leading_zeros
         self.inactive_forecast = inactive_forecast
         self.zero_after = zero_after
+        self.keep_margin = keep_margin
 
     # ---------------------------------------------------------------- validation
     def _resolved(self) -> tuple[str, int, int]:
@@ -731,11 +751,12 @@ class StatisticalForecaster:
             window = min(int(self.horizon), 6)
         else:
             whole_number("window_size", window)
-        weight = self.pool_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not (
-            math.isfinite(weight) and weight >= 0
-        ):
-            raise ParameterError(f"pool_weight must be a number >= 0, got {weight!r}")
+        for name in ("pool_weight", "keep_margin"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+                math.isfinite(value) and value >= 0
+            ):
+                raise ParameterError(f"{name} must be a number >= 0, got {value!r}")
         if self.zero_after is not None:
             whole_number("zero_after", self.zero_after)
         levels = [*self.quantiles, self.service_level]
@@ -754,7 +775,8 @@ class StatisticalForecaster:
         return levels, int(window), chosen
 
     # ---------------------------------------------------------------- fit
-    def fit(self, actuals: pd.DataFrame, *, end: pd.Timestamp | None = None):
+    def fit(self, actuals: pd.DataFrame, *, end: pd.Timestamp | None = None,
+            incumbent=None):
         """Classify, backtest, select a model per SKU, and forecast.
 
         Parameters
@@ -766,6 +788,12 @@ class StatisticalForecaster:
             ignored (see :func:`sopkit.classify.to_matrix`).
         end : Timestamp, optional
             Last month of history (default: the last period in ``actuals``).
+        incumbent : Series or DataFrame, optional
+            The last cycle's model per SKU: a Series ``sku -> model label`` or a
+            frame with columns ``sku, model`` (its ``selection_``, or
+            :func:`sopkit.archive.previous_models`). Each SKU keeps it within
+            ``keep_margin``; labels that are not backtested models
+            (``history_mean``) and SKUs not in ``actuals`` are ignored.
 
         Returns
         -------
@@ -778,7 +806,7 @@ class StatisticalForecaster:
         DataError
             On duplicated ``(sku, period)`` rows or blank keys.
         """
-        self.fit_backtest(actuals, end=end)
+        self.fit_backtest(actuals, end=end, incumbent=incumbent)
         self.fit_select(class_prior([self.score_sums()]))
         self.fit_finish(pooled_residual_z([self.residual_errors()], int(self.horizon),
                                           self._state["window"], self._state["levels"]))
@@ -791,7 +819,7 @@ class StatisticalForecaster:
     # all chunks in between, so its numbers equal those of one fit() on
     # everything, whatever the chunks (docs/scaling.md).
     def fit_backtest(self, actuals: pd.DataFrame, *, end: pd.Timestamp | None = None,
-                     start: pd.Timestamp | None = None):
+                     start: pd.Timestamp | None = None, incumbent=None):
         """Phase 1 of :meth:`fit`: matrix, demand classes and every candidate's backtest.
 
         ``start`` (first period of the whole history, when ``actuals`` is one
@@ -868,6 +896,7 @@ class StatisticalForecaster:
             "stats": stats_, "classes": classes, "registry": registry, "names": names,
             "origins": origins, "backtest": backtest, "actual": actual, "common": common,
             "scores": scores, "score": score, "scale": scale,
+            **_incumbent_components(incumbent, skus, names),
         }
         return self
 
@@ -918,9 +947,20 @@ class StatisticalForecaster:
             for key in chosen:
                 chosen[key] = np.where(better, combo_scores[key][0], chosen[key])
 
+        # the last cycle's model stays while it scores within keep_margin of the choice
+        incumbent = s.get("incumbent")
+        kept = np.zeros(n_rows, dtype=bool)
+        if incumbent is not None and float(self.keep_margin) > 0:
+            kept, own = _keep_incumbent(incumbent, components, chosen_score, best, rank, score,
+                                        has_model, backtest, actual, common,
+                                        1.0 + float(self.keep_margin))
+            components[kept] = incumbent[kept]
+            chosen_score = np.where(kept, own["score"], chosen_score)
+            for key in chosen:
+                chosen[key] = np.where(kept, own[key], chosen[key])
+
         # canonical order (tie-break order) so one combination has one label
-        components = np.sort(np.where(components < 0, len(names), components), axis=1)
-        components[components == len(names)] = -1
+        components = _canonical(components)
         labels = np.empty(n_rows, dtype=object)
         for row_components in np.unique(components, axis=0):
             used = [names[i] for i in row_components if i >= 0]
@@ -974,6 +1014,7 @@ class StatisticalForecaster:
             errors = np.where(common[rows][:, :, None], errors, np.nan)
             errors = errors.reshape(-1, window)
             errors_by_class[demand_class] = errors[np.isfinite(errors).any(axis=1)]
+        s.update(kept=kept & has_model & (classes != "inactive"))
         s.update(point=point, quant=quant, sparse=sparse, labels=labels, has_model=has_model,
                  chosen=chosen, chosen_score=chosen_score, chosen_backtest=chosen_backtest,
                  errors=errors_by_class)
@@ -1030,6 +1071,8 @@ class StatisticalForecaster:
                 "mae": np.where(has_model, chosen["mae"], np.nan),
                 "score": np.where(has_model, chosen_score, np.nan),
                 "n_windows": n_used.astype(np.int64),
+                "previous_model": pd.array(s["previous"], dtype="string"),
+                "kept": s["kept"],
             }
         )
         self._backtest_arrays = (backtest, actual, names, skus, history, origins)
@@ -1322,6 +1365,70 @@ def _zero_allowed(values: np.ndarray, zero_after: int | None) -> np.ndarray:
     return ~(recent > 0).any(axis=1) & (_n_obs(values) > 0)
 
 
+def _canonical(components: np.ndarray) -> np.ndarray:
+    """Components sorted (tie-break order), -1 pads last: one combination, one row."""
+    big = np.iinfo(np.int64).max
+    out = np.sort(np.where(components < 0, big, components), axis=1)
+    out[out == big] = -1
+    return out
+
+
+def _keep_incumbent(incumbent, components, chosen_score, best, rank, score, has_model,
+                    backtest, actual, common, margin: float) -> tuple[np.ndarray, dict]:
+    """Rows whose incumbent (last cycle's model) replaces a different choice.
+
+    It does where each of its models is still eligible, its own backtest score
+    is at most ``margin`` times the choice's, and, for a single model, its
+    pooled rank at most ``margin`` times the best single model's (the ranking
+    that chose it; a combination has no rank of its own). Also returns the
+    incumbents' backtest metrics (:func:`_scores`).
+    """
+    rows = np.arange(incumbent.shape[0])
+    listed = incumbent >= 0
+    eligible = np.all(~listed | np.isfinite(score[np.where(listed, incumbent, 0), rows[:, None]]),
+                      axis=1)
+    usable = listed.any(axis=1) & has_model & eligible
+    different = np.any(_canonical(incumbent) != _canonical(components), axis=1)
+    with np.errstate(invalid="ignore"):
+        own = {k: v[0] for k, v in
+               _scores(_chosen_backtest(backtest, incumbent)[None], actual, common).items()}
+        close = own["score"] <= chosen_score * margin
+        single = listed.sum(axis=1) == 1
+        ranked = rank[np.where(listed[:, 0], incumbent[:, 0], 0), rows] <= rank[best, rows] * margin
+    return usable & different & close & (~single | ranked), own
+
+
+def _incumbent_components(incumbent, skus, names: list[str]) -> dict:
+    """State entries of the incumbents: ``incumbent``, the component indices
+    (n_rows, max combo size; -1 pads) of each SKU's label (``"ses"``,
+    ``"combo:ma3+ses"``), -1 everywhere for SKUs without one or with a label
+    that is not a backtested model (``history_mean``); ``previous``, the labels
+    as given (None for SKUs without one)."""
+    if incumbent is None:
+        return {"incumbent": None, "previous": np.full(len(skus), None, dtype=object)}
+    if isinstance(incumbent, pd.DataFrame):
+        incumbent = incumbent.set_index("sku")["model"]
+    incumbent = pd.Series(incumbent)
+    incumbent.index = incumbent.index.astype(str)
+    twice = incumbent.index[incumbent.index.duplicated()].unique()
+    if len(twice):
+        raise ParameterError(f"incumbent: one model per SKU; {', '.join(twice[:5])} "
+                             f"{'is' if len(twice) == 1 else 'are'} given more than once")
+    labels = incumbent.reindex(pd.Index(skus).astype(str))
+    out = np.full((len(skus), max(COMBO_SIZES)), -1, dtype=np.int64)
+    index = {name: k for k, name in enumerate(names)}
+    for row, label in enumerate(labels.to_numpy()):
+        if not isinstance(label, str):
+            continue
+        parts = label.removeprefix("combo:").split("+")
+        if len(parts) > out.shape[1] or any(p not in index for p in parts):
+            continue
+        out[row, :len(parts)] = sorted(index[p] for p in parts)
+    previous = np.array([x if isinstance(x, str) else None for x in labels.to_numpy()],
+                        dtype=object)
+    return {"incumbent": out, "previous": previous}
+
+
 def _chosen_backtest(backtest: np.ndarray, components: np.ndarray) -> np.ndarray:
     """Backtest forecasts of each row's chosen model (mean of its components)."""
     total = np.zeros(backtest.shape[1:])
@@ -1397,8 +1504,18 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
     -------
     DataFrame
         ``demand_class, n_skus, models`` (e.g. ``"sba 12, tsb 5, ma6 2"``),
-        ``median_wape`` (NaN where no SKU of the class was backtested).
+        ``median_wape`` (NaN where no SKU of the class was backtested); when
+        the fit had the last cycle's models (``previous_model``), also
+        ``changed`` (SKUs whose statistical model is not last cycle's; a launch
+        in progress counts by its statistical model, not its curve) and ``kept`` (SKUs
+        that kept last cycle's model although another scored better, within
+        ``keep_margin``).
     """
+    compared = ("previous_model" in selection.columns
+                and bool(selection["previous_model"].notna().any()))
+    if compared:  # the statistical model against last cycle's, before launch curves replace it
+        previous = selection["previous_model"]
+        selection = selection.assign(changed=previous.notna() & (selection["model"] != previous))
     if launches is not None and len(launches) and "launched" in launches.columns:
         # launches in progress keep their class; the plan forecasts them from their curve
         ramping = launches[launches["launched"].astype(bool)].drop_duplicates("sku")
@@ -1424,9 +1541,30 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
         named = ", ".join(f"{model} {count}" for model, count in counts.head(top).items())
         if len(counts) > top:
             named += f", {len(counts) - top} more"
-        rows.append({"demand_class": demand_class, "n_skus": len(part), "models": named,
-                     "median_wape": float(part["wape"].median())})
-    return pd.DataFrame(rows, columns=["demand_class", "n_skus", "models", "median_wape"])
+        row = {"demand_class": demand_class, "n_skus": len(part), "models": named,
+               "median_wape": float(part["wape"].median())}
+        if compared:
+            row["changed"] = int(part["changed"].eq(True).sum())
+            row["kept"] = int(part["kept"].eq(True).sum())
+        rows.append(row)
+    columns = ["demand_class", "n_skus", "models", "median_wape"]
+    return pd.DataFrame(rows, columns=columns + (["changed", "kept"] if compared else []))
+
+
+def model_changes(selection: pd.DataFrame, keep_margin: float) -> str:
+    """One sentence on the model choice against the last cycle's, for the demand review."""
+    if "previous_model" not in selection.columns or selection["previous_model"].isna().all():
+        return ("No statistical models of a cycle before this one are archived: each SKU's "
+                "model was chosen afresh.")
+    previous = selection["previous_model"]
+    compared = int(previous.notna().sum())
+    changed = int((previous.notna() & (selection["model"] != previous)).sum())
+    kept = int(selection["kept"].eq(True).sum())
+    skus = f"{compared} SKU" + ("" if compared == 1 else "s")
+    return (f"Against the last cycle's models ({skus}): {changed} changed model; "
+            f"{kept} kept theirs although another model scored better in this month's backtest, "
+            f"by less than {keep_margin:.0%} (a forecast that changes model every month moves the "
+            "plan without new information).")
 
 
 def concat_fitted(parts: Sequence[StatisticalForecaster]) -> StatisticalForecaster:

@@ -66,6 +66,23 @@ def test_dask_local_forecast_equals_local(ragged_actuals):
     assert distributed.selection_["sku"].is_monotonic_increasing
 
 
+def test_last_cycles_models_are_kept_the_same_on_dask(ragged_actuals):
+    params = {"horizon": 12}
+    end = ragged_actuals["period"].max() - pd.DateOffset(months=1)
+    last = StatisticalForecaster(**params).fit(ragged_actuals, end=end).selection_
+    local = StatisticalForecaster(**params).fit(ragged_actuals, incumbent=last)
+    distributed = compute.fit_forecaster(StatisticalForecaster(**params), ragged_actuals,
+                                         compute={**CLUSTER, "chunk_size": 173},
+                                         incumbent=last[["sku", "model"]])
+    _assert_same(local, distributed)
+    # the rule did something: models kept that a fresh choice would have changed
+    fresh = StatisticalForecaster(**params, keep_margin=0).fit(ragged_actuals).selection_
+    kept = local.selection_["kept"].to_numpy()
+    assert kept.sum() > 50
+    assert (local.selection_["model"] == last["model"])[kept].all()
+    assert (fresh["model"] != last["model"])[kept].all()
+
+
 def test_one_chunk_per_sku_is_still_identical(ragged_actuals):
     """The most extreme split: the class prior and the error pool come from 40 chunks."""
     few = ragged_actuals[ragged_actuals["sku"] <= "SKU000040"]

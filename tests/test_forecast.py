@@ -229,7 +229,9 @@ def test_constant_series_ties_go_to_the_simplest_model():
 def test_selection_and_backtest_frames():
     model = StatisticalForecaster(horizon=6, n_windows=2, window_size=3).fit(synthetic(20, 30))
     assert list(model.selection_.columns) == ["sku", "demand_class", "model", "wape", "bias",
-                                              "mae", "score", "n_windows"]
+                                              "mae", "score", "n_windows", "previous_model",
+                                              "kept"]
+    assert model.selection_["previous_model"].isna().all() and not model.selection_["kept"].any()
     assert len(model.selection_) == 20
     bt = model.backtest_
     assert list(bt.columns) == ["sku", "model", "origin", "step", "period", "qty",
@@ -381,6 +383,14 @@ def test_model_summary_counts_and_names_models():
     ramping = launches.assign(launched=[False, False, False, True])
     smooth = model_summary(selection, launches=ramping).set_index("demand_class")
     assert smooth.loc["smooth", "models"] == "npi_analog 1"
+    # against last cycle: d's statistical model (ets) is compared, not the curve that plans
+    # it; a kept that another model beat, b changed, c new since
+    compared = selection.assign(previous_model=["sba", "ma6", None, "ets"],
+                                kept=[True, False, False, False])
+    table = model_summary(compared, launches=ramping).set_index("demand_class")
+    assert table[["changed", "kept"]].to_dict("index") == {
+        "lumpy": {"changed": 1, "kept": 1}, "smooth": {"changed": 0, "kept": 0},
+        "launch (no history yet)": {"changed": 0, "kept": 0}}
 
 
 # --------------------------------------------------------------------------- pooled selection
@@ -546,3 +556,87 @@ def test_zero_after_states_the_silence_zero_needs():
 def test_zero_after_must_be_a_whole_number(bad):
     with pytest.raises(ParameterError, match="zero_after"):
         _dip_fit(zero_after=bad)
+
+
+# ---------------------------------------------------------------- the last cycle's model
+# One backtest window of one month, ranked on the SKU's own score (pool_weight 0), naive
+# and ma3 only. Training months end 14, 15, 16: naive 16, ma3 15; the month after sold 20.
+# Scores (MAE + |mean error|, one month): naive 2 * 4 = 8, ma3 2 * 5 = 10, their mean
+# 15.5 scores 9. The choice is naive (8). On the whole history (…, 15, 16, 20) naive
+# forecasts 20, ma3 17, the combination 18.5.
+KEEP_SERIES = {"A": [10.0] * 9 + [14.0, 15.0, 16.0, 20.0]}
+
+
+def keep_fit(margin, incumbent):
+    model = StatisticalForecaster(horizon=1, n_windows=1, window_size=1, models=("naive", "ma3"),
+                                  pool_weight=0.0, keep_margin=margin)
+    return model.fit(long_frame(KEEP_SERIES), incumbent=incumbent)
+
+
+@pytest.mark.parametrize("margin, incumbent, model, forecast, kept", [
+    (0.3, None, "naive", 20.0, False),  # no last cycle: the best score
+    (0.3, {"A": "ma3"}, "ma3", 17.0, True),  # 10 <= 8 * 1.3
+    (0.2, {"A": "ma3"}, "naive", 20.0, False),  # 10 > 8 * 1.2
+    (0.2, {"A": "combo:naive+ma3"}, "combo:naive+ma3", 18.5, True),  # 9 <= 9.6
+    (0.1, {"A": "combo:naive+ma3"}, "naive", 20.0, False),  # 9 > 8.8
+    (0.0, {"A": "ma3"}, "naive", 20.0, False),  # margin 0: the rule is off
+    (0.3, {"A": "naive"}, "naive", 20.0, False),  # the incumbent is the choice anyway
+    (0.3, {"A": "history_mean"}, "naive", 20.0, False),  # not a backtested model
+    (0.3, {"A": "ets"}, "naive", 20.0, False),  # not eligible (not among the models)
+    (0.3, {"B": "ma3"}, "naive", 20.0, False),  # another SKU's
+])
+def test_last_cycles_model_is_kept_within_the_margin(margin, incumbent, model, forecast, kept):
+    fitted = keep_fit(margin, incumbent)
+    row = fitted.selection_.iloc[0]
+    assert row["model"] == model and bool(row["kept"]) is kept
+    assert fitted.predict()["qty_forecast"].iloc[0] == pytest.approx(forecast)
+    previous = (incumbent or {}).get("A")
+    assert (row["previous_model"] if previous else pd.isna(row["previous_model"])) == (
+        previous or True)
+    # the selection's scores are the model's own: 10 for ma3, 9 for the mean, 8 for naive
+    assert row["score"] == pytest.approx({"naive": 8.0, "ma3": 10.0}.get(model, 9.0))
+
+
+def test_incumbent_as_a_frame_of_sku_and_model():
+    fitted = keep_fit(0.3, pd.DataFrame({"sku": ["A"], "model": ["ma3"]}))
+    assert fitted.selection_["model"].tolist() == ["ma3"]
+    with pytest.raises(ParameterError, match="one model per SKU; A is given more than once"):
+        keep_fit(0.3, pd.DataFrame({"sku": ["A", "A"], "model": ["ma3", "ses"]}))
+
+
+def test_a_single_incumbent_also_needs_its_pooled_rank_within_the_margin():
+    # two models, one row: own scores 8 (best, index 0) and 10 (incumbent, index 1)
+    backtest = np.array([[[[12.0]]], [[[10.0]]]])  # forecasts; actual 20 -> errors -8 and -10
+    actual = np.array([[[20.0]]])
+    common = np.array([[True]])
+    score = np.array([[16.0], [20.0]])  # the selection's scores (2 |e|)
+    incumbent = np.array([[1, -1, -1]])
+    components = np.array([[0, -1, -1]])
+    args = (incumbent, components, np.array([16.0]), np.array([0]))
+    tail = (score, np.array([True]), backtest, actual, common, 1.3)
+    # own score 20 <= 16 * 1.3 = 20.8; rank 20 <= 20.8 -> kept
+    kept, own = fc._keep_incumbent(*args, np.array([[16.0], [20.0]]), *tail)
+    assert kept.tolist() == [True] and own["score"].tolist() == [20.0]
+    # the class prior ranks it 21 (> 20.8): not kept, though its own score is close
+    kept, _ = fc._keep_incumbent(*args, np.array([[16.0], [21.0]]), *tail)
+    assert kept.tolist() == [False]
+
+
+@pytest.mark.parametrize("bad", [-0.1, "0.1", float("nan"), True])
+def test_keep_margin_must_be_a_number_at_least_zero(bad):
+    with pytest.raises(ParameterError, match="keep_margin"):
+        keep_fit(bad, None)
+
+
+def test_model_summary_and_note_count_changes_against_the_last_cycle():
+    kept = keep_fit(0.3, {"A": "ma3"}).selection_  # kept ma3 (10 <= 10.4)
+    moved = keep_fit(0.2, {"A": "ma3"}).selection_  # changed to naive
+    assert fc.model_summary(kept)[["n_skus", "changed", "kept"]].values.tolist() == [[1, 0, 1]]
+    assert fc.model_summary(moved)[["n_skus", "changed", "kept"]].values.tolist() == [[1, 1, 0]]
+    assert fc.model_changes(moved, 0.2) == (
+        "Against the last cycle's models (1 SKU): 1 changed model; 0 kept theirs although "
+        "another model scored better in this month's backtest, by less than 20% (a forecast "
+        "that changes model every month moves the plan without new information).")
+    fresh = keep_fit(0.3, None).selection_
+    assert "changed" not in fc.model_summary(fresh).columns
+    assert fc.model_changes(fresh, 0.1).startswith("No statistical models of a cycle before")
