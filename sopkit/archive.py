@@ -25,7 +25,11 @@ report's caption. Beside each,
 ``deals_<cycle>.csv`` (:func:`deal_snapshot`) keeps the open deals the plan
 counted, per deal line, owner and month, so the pipeline's value can be
 judged per deal owner (:func:`pipeline_fva`), as the adjustments' is per
-adjuster (:func:`adjustment_fva`); cycles archived before it have none. A rerun of
+adjuster (:func:`adjustment_fva`); cycles archived before it have none. And
+``models_<cycle>.csv`` (:func:`model_snapshot`) keeps the statistical model
+the cycle chose per SKU, which the next cycle keeps while it scores within a
+margin of the best (:func:`previous_models`; ``keep_margin`` of
+:class:`sopkit.forecast.StatisticalForecaster`). A rerun of
 a cycle replaces that cycle's snapshot (the approved plan of record is kept
 by the plan store, not here); snapshots of other cycles are never touched.
 
@@ -47,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import ParameterError, whole_number
+from sopkit.errors import DataError, ParameterError, Problem, whole_number
 from sopkit.periods import add_months, cycle_month, fmt_month, months_between
 
 # The forecast value added staircase: each step adds one input stream.
@@ -65,6 +69,9 @@ FILE_RE = re.compile(r"^forecasts_(\d{4}-\d{2})\.csv$")
 # The open deals each cycle's plan counted, per deal line and month, as the model weighed them.
 DEAL_COLUMNS = ["snapshot", "deal_id", "sku", "owner", "period", "qty_expected"]
 DEAL_FILE_RE = re.compile(r"^deals_(\d{4}-\d{2})\.csv$")
+# The statistical model each cycle chose per SKU: the next cycle keeps it within a margin.
+MODEL_COLUMNS = ["snapshot", "sku", "model"]
+MODEL_FILE_RE = re.compile(r"^models_(\d{4}-\d{2})\.csv$")
 
 
 def archive_dir(workspace: str | Path) -> Path:
@@ -139,7 +146,8 @@ def _write(frame: pd.DataFrame, workspace: str | Path, stem: str, cycle=None) ->
     path = folder / f"{stem}_{fmt_month(cycles[0] if len(cycles) else cycle_month(cycle))}.csv"
     out = frame.copy()
     out["snapshot"] = fmt_month(out["snapshot"])
-    out["period"] = fmt_month(out["period"])
+    if "period" in out.columns:
+        out["period"] = fmt_month(out["period"])
     tmp = path.with_suffix(".csv.tmp")
     out.to_csv(tmp, index=False)
     tmp.replace(path)
@@ -221,6 +229,50 @@ def read_deal_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
     if not frames:
         return _no_deals()
     return pd.concat(frames, ignore_index=True)[DEAL_COLUMNS]
+
+
+def model_snapshot(selection: pd.DataFrame, *, cycle) -> pd.DataFrame:
+    """The statistical model a cycle chose per SKU (:data:`MODEL_COLUMNS`), from a
+    fitted :class:`sopkit.forecast.StatisticalForecaster`'s ``selection_``."""
+    frame = selection[["sku", "model"]].astype({"sku": "string", "model": "string"})
+    frame.insert(0, "snapshot", cycle_month(cycle))
+    return frame.sort_values("sku", ignore_index=True)
+
+
+def write_model_snapshot(frame: pd.DataFrame, workspace: str | Path, *, cycle) -> Path:
+    """Store a cycle's :func:`model_snapshot` as ``models_<cycle>.csv`` (replacing it)."""
+    return _write(frame, workspace, "models", cycle)
+
+
+def previous_models(workspace: str | Path, cycle) -> pd.DataFrame:
+    """``sku, model`` of the latest cycle before ``cycle`` that archived its models
+    (empty if none): the incumbents of
+    :meth:`sopkit.forecast.StatisticalForecaster.fit`.
+
+    Raises
+    ------
+    DataError
+        When that file lacks a column, or names a SKU twice or a SKU or model
+        blank (the file, row and column).
+    """
+    paths = _archived_files(workspace, MODEL_FILE_RE, cycle)
+    empty = pd.DataFrame({"sku": pd.Series(dtype="string"), "model": pd.Series(dtype="string")})
+    if not paths:
+        return empty
+    path = paths[-1]
+    frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    problems = [Problem(str(path), None, c, "required column is missing")
+                for c in ("sku", "model") if c not in frame.columns]
+    if not problems:
+        for column in ("sku", "model"):
+            problems += [Problem(str(path), int(i) + 2, column, "blank")
+                         for i in np.flatnonzero(frame[column].isna().to_numpy())]
+        twice = frame["sku"].notna() & frame["sku"].duplicated(keep="first")
+        problems += [Problem(str(path), int(i) + 2, "sku", "SKU listed twice", frame["sku"].iloc[i])
+                     for i in np.flatnonzero(twice.to_numpy())]
+    if problems:
+        raise DataError(problems)
+    return frame[["sku", "model"]].reset_index(drop=True)
 
 
 def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:
@@ -461,9 +513,11 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
     it, pipeline snapshots and adjustments entered before it (promotions as
     they stand), and its consensus comes from the same lumpy-demand model as
     the live cycle's, fitted on that history and the snapshots archived
-    before it. Pass the live cycle's ``forecaster_params`` (horizon, season
-    length, backtest windows): the backtest window follows the horizon, so
-    other settings would choose other models than the live cycle did.
+    before it; its statistical models keep those of the cycle before within
+    the margin, as a live cycle's do, and are archived too. Pass the live
+    cycle's ``forecaster_params`` (horizon, season length, backtest windows,
+    keep margin): the backtest window follows the horizon, so other settings
+    would choose other models than the live cycle did.
     Existing snapshots are left alone; those written are marked
     ``rebuilt`` (True), so reports can tell them from forecasts a cycle's run
     recorded (:func:`cycle_sources`).
@@ -487,7 +541,10 @@ def backfill(data, *, cycle, months: int, workspace: str | Path,
         history = data.actuals[data.actuals["period"] < past]
         if history.empty:
             continue
-        forecaster = StatisticalForecaster(**params).fit(history, end=add_months(past, -1))
+        forecaster = StatisticalForecaster(**params).fit(
+            history, end=add_months(past, -1), incumbent=previous_models(workspace, past))
+        write_model_snapshot(model_snapshot(forecaster.selection_, cycle=past), workspace,
+                             cycle=past)
         pipeline = _entered_before(data.pipeline, past)
         model = LumpyDemandModel(random_state=0).fit(
             history, pipeline if pipeline is not None and len(pipeline) else None, cycle=past,

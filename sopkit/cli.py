@@ -381,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "track record (lumpy-demand model)")
     p.add_argument("--promotions", help="promotions CSV, added at their stated lift "
                                         "(lumpy-demand model)")
+    p.add_argument("--previous", help="an earlier forecast's output (or a CSV of sku, model): "
+                                      "each SKU keeps its model while it scores within 10 %% "
+                                      "of the best")
     _add_compute_options(p)
     p.set_defaults(func=cmd_forecast)
 

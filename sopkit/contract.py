@@ -365,6 +365,17 @@ HISTORY = Table(
 )
 
 
+PREVIOUS_MODELS = Table(
+    "previous models",
+    "The models of an earlier forecast, for `sop forecast --previous` (its output will do: "
+    "one row per SKU and period, other columns ignored).",
+    (
+        C("sku", "str", "Series identifier."),
+        C("model", "str", "The model label that forecast chose (`ses`, `combo:ma3+ses`...)."),
+    ),
+)
+
+
 def pandera_schema(table: Table, check_key: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of a table, applied after :mod:`sopkit.io` has parsed types.
 

@@ -39,6 +39,12 @@ debiased by their owners' track record, and the promotions at their stated lift
 (columns ``qty_adjustment_raw``, ``qty_adjustment``, ``qty_promo``); their SKU
 codes are checked against the history the same way.
 
+With ``--previous LAST.csv`` (an earlier run's output, or any table with
+``sku, model``), each SKU keeps that run's model while it scores within 10 %
+of the best (``keep_margin`` of :class:`sopkit.forecast.StatisticalForecaster`):
+a forecast run every month then changes model, and moves, only when the
+data say so.
+
 Output: one row per SKU and future period: ``sku, period`` (written in the
 input's format, ``YYYY-MM`` or ``YYYY-Www``), ``qty_forecast``, one column per
 quantile (``qty_q10``…), ``model``, ``demand_class``.
@@ -60,7 +66,7 @@ from pathlib import Path
 import pandas as pd
 
 from sopkit.compute import compute_settings, fit_forecaster, forecast_dataset, is_parquet_path
-from sopkit.contract import HISTORY
+from sopkit.contract import HISTORY, PREVIOUS_MODELS
 from sopkit.errors import DataError, ParameterError, Problem
 from sopkit.periods import fmt_week, parse_week_series, period_format
 
@@ -371,6 +377,38 @@ def blend_inputs(forecast, history, pipeline, *, adjustments=None, promotions=No
     return out
 
 
+def read_previous_models(path: str | Path) -> pd.Series:
+    """``sku -> model`` of an earlier forecast (``--previous``): its output, or any
+    table with ``sku, model``; raises DataError naming the rows of a SKU given two
+    models or of a label that is not a model of sopkit's."""
+    from sopkit.forecast import MODEL_ORDER
+    from sopkit.io import read_table
+
+    path = Path(path)
+    frame, problems = read_table(path, PREVIOUS_MODELS)
+    if not problems and frame.empty:
+        problems = [Problem(path.name, None, None, "has a header but no data rows")]
+    if problems:
+        _raise(problems, path)
+    known = {*MODEL_ORDER, "history_mean"}
+    for row, label in frame["model"].items():
+        parts = str(label).removeprefix("combo:").split("+")
+        if not all(p in known for p in parts):
+            problems.append(Problem(path.name, int(row), "model", "not a model of sopkit "
+                                    f"(known: {', '.join(sorted(known))}, combo:a+b)", label))
+    models = frame.groupby("sku")["model"].nunique()
+    for sku in models.index[models > 1]:
+        rows = frame.index[frame["sku"] == sku]
+        labels = frame.loc[rows, "model"]
+        first = labels.iloc[0]
+        problems += [Problem(path.name, int(r), "model",
+                             f"SKU {sku} has another model in row {int(rows[0])} ({first})",
+                             label) for r, label in labels.items() if label != first]
+    if problems:
+        _raise(problems, path)
+    return frame.drop_duplicates("sku").set_index("sku")["model"]
+
+
 def check_out_path(out, inputs) -> None:
     """Refuse an ``--out`` that would overwrite an input: the same file, or (a
     partitioned Parquet output, whose old parts are replaced) a folder that
@@ -391,7 +429,7 @@ def check_out_path(out, inputs) -> None:
 
 def run_forecast_command(args) -> int:
     """Implementation of ``sop forecast`` (see :mod:`sopkit.cli`)."""
-    from sopkit.forecast import StatisticalForecaster
+    from sopkit.forecast import StatisticalForecaster, model_changes
     from sopkit.workspace import MONTH_COLUMNS
 
     if args.horizon < 1:
@@ -403,16 +441,22 @@ def run_forecast_command(args) -> int:
     quantiles = parse_quantiles(args.quantiles)  # a bad list stops the run before the reading
     adjustments_file = getattr(args, "adjustments", None)
     promotions_file = getattr(args, "promotions", None)
+    previous_file = getattr(args, "previous", None)
     check_out_path(args.out, {"history file": args.history, "pipeline file": args.pipeline,
                               "adjustments file": adjustments_file,
-                              "promotions file": promotions_file})
+                              "promotions file": promotions_file,
+                              "previous forecast": previous_file})
     settings = compute_settings(getattr(args, "compute", None) or "local",
                                 scheduler=getattr(args, "scheduler", None),
                                 workers=getattr(args, "workers", None),
                                 chunk_size=getattr(args, "chunk_size", None), progress=True)
     if is_parquet_path(args.history):
+        if previous_file:
+            raise ParameterError("--previous: a Parquet history is forecast chunk by chunk "
+                                 "without an earlier forecast's models; give a CSV history")
         return _forecast_parquet_dataset(args, settings)
     history, freq = read_history_with_frequency(args.history)
+    previous = read_previous_models(previous_file) if previous_file else None
     for warning in near_duplicate_codes(history, Path(args.history).name):
         _warn(warning)
     weekly = freq == "W-MON"
@@ -447,7 +491,8 @@ def run_forecast_command(args) -> int:
         freq=freq,
         leading_zeros=args.leading_zeros,
     )
-    forecaster = fit_forecaster(forecaster, history, compute=settings, say=print)
+    forecaster = fit_forecaster(forecaster, history, compute=settings, say=print,
+                                incumbent=previous)
     forecast = forecaster.predict()
     if given:
         forecast = blend_inputs(forecast, history, pipeline, adjustments=adjustments,
@@ -475,6 +520,8 @@ def run_forecast_command(args) -> int:
     rest = counts.iloc[8:].sum()
     print(f"models chosen: {shown}" + (f", {rest} more SKUs on {len(counts) - 8} other models "
                                        "(see the model column)" if rest else ""))
+    if previous is not None:
+        print(model_changes(forecaster.selection_, forecaster.keep_margin))
     if pipeline is not None:
         print(f"pipeline blended by the lumpy-demand model: "
               f"{forecast['qty_pipeline'].sum():,.0f} units expected from open deals")

@@ -185,6 +185,7 @@ RULES: dict[str, Callable[[Any], str]] = {
     "season_length": whole(1, "periods"),
     "backtest_windows": whole(1, "rolling origins"),
     "backfill_months": whole(0, "months"),
+    "keep_margin": number(0, below=1, what="a share"),
     "supply_horizon": whole(1, "months"),
     "outlook_horizon": whole(1, "months"),
     "outlook_build_ahead_months": whole(0, "months"),

@@ -7,6 +7,7 @@ import pytest
 
 from sopkit import archive
 from sopkit.dataset import Dataset
+from sopkit.errors import DataError
 
 M = pd.date_range("2026-01-01", periods=6, freq="MS")
 
@@ -254,3 +255,64 @@ def test_deal_snapshot_round_trip_keeps_owner_and_empty_cycles(tmp_path):
     assert back["qty_expected"].tolist() == [6.0, 4.0, 2.5]
     assert (back["snapshot"] == _month("2026-03")).all()
     assert archive.read_deal_archive(tmp_path, before="2026-03").empty
+
+
+# ---------------------------------------------------------------- the models each cycle chose
+def test_model_snapshots_round_trip_and_the_latest_before_a_cycle_is_the_incumbent(tmp_path):
+    assert archive.previous_models(tmp_path, M[3]).empty  # a new workspace: none
+    for cycle, model in ((M[1], "ses"), (M[2], "combo:naive+ma3"), (M[4], "ets")):
+        selection = pd.DataFrame({"sku": ["B", "A"], "model": [model, "croston"],
+                                  "wape": [0.1, 0.2]})
+        path = archive.write_model_snapshot(archive.model_snapshot(selection, cycle=cycle),
+                                            tmp_path, cycle=cycle)
+        assert path.name == f"models_{cycle:%Y-%m}.csv"
+    assert (tmp_path / "archive" / "models_2026-03.csv").read_text().splitlines() == [
+        "snapshot,sku,model", "2026-03,A,croston", "2026-03,B,combo:naive+ma3"]
+    # April's cycle: March's models (not May's, not its own on a rerun)
+    last = archive.previous_models(tmp_path, M[3])
+    assert last.to_dict("list") == {"sku": ["A", "B"], "model": ["croston", "combo:naive+ma3"]}
+    assert archive.previous_models(tmp_path, M[4])["model"].tolist() == [
+        "croston", "combo:naive+ma3"]
+    assert archive.previous_models(tmp_path, M[5])["model"].tolist() == ["croston", "ets"]
+    assert archive.previous_models(tmp_path, M[1]).empty
+
+
+@pytest.mark.parametrize("text, where", [
+    ("snapshot,sku\n2026-03,A\n", [(None, "model", "required column is missing")]),
+    ("snapshot,sku,model\n2026-03,A,ses\n2026-03,,ses\n2026-03,C,\n",
+     [(3, "sku", "blank"), (4, "model", "blank")]),
+    ("snapshot,sku,model\n2026-03,A,ses\n2026-03,A,ma3\n", [(3, "sku", "SKU listed twice")]),
+])
+def test_a_damaged_models_file_is_named_with_row_and_column(tmp_path, text, where):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / "models_2026-03.csv").write_text(text)
+    with pytest.raises(DataError) as raised:
+        archive.previous_models(tmp_path, M[3])
+    problems = [(p.row, p.column, p.problem) for p in raised.value.problems]
+    assert problems == where
+    assert all(p.file.endswith("models_2026-03.csv") for p in raised.value.problems)
+
+
+def test_backfill_archives_its_models_and_each_cycle_keeps_the_one_before(tmp_path,
+                                                                          monkeypatch):
+    from sopkit.forecast import StatisticalForecaster
+
+    seen = []
+    fit = StatisticalForecaster.fit
+
+    def spy(self, actuals, *, end=None, incumbent=None):
+        seen.append(None if incumbent is None or incumbent.empty
+                    else incumbent.set_index("sku")["model"].to_dict())
+        return fit(self, actuals, end=end, incumbent=incumbent)
+
+    monkeypatch.setattr(StatisticalForecaster, "fit", spy)
+    hist = actuals([(s, m, float(q)) for s in "AB"
+                    for m, q in zip(M, [5, 6, 5, 7, 50, 50], strict=True)])
+    archive.backfill(Dataset.from_frames({"actuals": hist}), cycle=M[5], months=2,
+                     workspace=tmp_path, forecaster_params={"horizon": 3})
+    names = sorted(p.name for p in (tmp_path / "archive").glob("models_*.csv"))
+    assert names == ["models_2026-04.csv", "models_2026-05.csv"]
+    april = archive.previous_models(tmp_path, M[4]).set_index("sku")["model"].to_dict()
+    # April had no cycle before it; May's fit was handed April's models
+    assert seen == [None, april] and set(april) == {"A", "B"}

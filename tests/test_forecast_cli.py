@@ -299,3 +299,44 @@ def test_adjustments_dated_after_the_forecast_or_stale_are_named(tmp_path, capsy
     frame = pd.read_csv(out).set_index(["sku", "period"])
     assert frame.loc[("A", "2026-05"), "qty_adjustment_raw"] == 0  # row 3 not used
     assert frame.loc[("A", "2026-02"), "qty_adjustment_raw"] == 5
+
+
+def test_previous_forecasts_models_are_kept(tmp_path, capsys):
+    # a constant 10: every model forecasts 10 and scores 0, so a fresh choice is the first
+    # in tie-break order (naive); last run's ma3 scores 0 too, within any margin: kept
+    text = "sku,period,qty\n" + "\n".join(f"A,2025-{m:02d},10" for m in range(1, 13)) + "\n"
+    code, out = run(tmp_path, text)
+    assert code == 0 and pd.read_csv(out)["model"].unique().tolist() == ["naive"]
+    last = tmp_path / "last.csv"
+    last.write_text("sku,period,qty_forecast,model\nA,2025-12,10,ma3\nA,2026-01,10,ma3\n"
+                    "Z,2026-01,1,ets\n")
+    capsys.readouterr()
+    code, out = run(tmp_path, text, "--previous", str(last))
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert frame["model"].unique().tolist() == ["ma3"] and (frame["qty_forecast"] == 10).all()
+    assert "Against the last cycle's models (1 SKU): 0 changed model; 1 kept theirs" in (
+        capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("previous, message", [
+    ("sku,qty\nA,1\n", "last.csv, column 'model': required column is missing"),
+    ("sku,model\nA,sess\n", "last.csv, row 2, column 'model': not a model of sopkit"),
+    ("sku,model\nA,combo:ses+ets+x\n", "row 2, column 'model': not a model of sopkit"),
+    ("sku,model\nA,ses\nA,ses\nA,ma3\n",
+     "row 4, column 'model': SKU A has another model in row 2 (ses)"),
+    ("sku,model\n", "last.csv: has a header but no data rows"),
+])
+def test_previous_forecast_problems_are_named(tmp_path, capsys, previous, message):
+    last = tmp_path / "last.csv"
+    last.write_text(previous)
+    code, _ = run(tmp_path, "sku,period,qty\nA,2025-01,1\nA,2025-02,2\n", "--previous",
+                  str(last))
+    err = capsys.readouterr().err
+    assert code == 3 and message in err and "Traceback" not in err
+
+
+def test_previous_with_a_parquet_history_is_refused(tmp_path, capsys):
+    code = main(["forecast", str(tmp_path / "history.parquet"), "--out", str(tmp_path / "o"),
+                 "--previous", str(tmp_path / "last.csv")])
+    assert code == 2 and "--previous: a Parquet history" in capsys.readouterr().err
