@@ -89,6 +89,7 @@ benchmark: setup peers
 	$(BIN)/python benchmarks/cycle_time.py
 	$(BIN)/python benchmarks/forecast_speed.py --statsforecast-python $(PEERS)/bin/python
 	$(BIN)/python benchmarks/forecast_accuracy.py --statsforecast-python $(PEERS)/bin/python
+	$(BIN)/python benchmarks/forecast_stability.py
 	$(BIN)/python benchmarks/supply_speed.py --markdown
 	$(BIN)/python benchmarks/supply_speed.py --markdown --allocate-by units
 	$(BIN)/python benchmarks/supply_allocation.py
