@@ -255,9 +255,9 @@ TABLES: dict[str, Table] = {
                   "units/month", min=0),
                 C("unit_cost", "float", "Purchase price (already in the SKUs' unit cost).",
                   "currency/unit", min=0, required=False, default=0.0),
-                C("lead_time_months", "int", "Purchase lead time (shown with last-time buys; the "
-                  "supply plan does not model lead times).", "months", min=0,
-                  required=False, nullable=True),
+                C("lead_time_months", "int", "Purchase lead time: with purchase_orders.csv, the "
+                  "plan's first months receive only what is on order (also shown with "
+                  "last-time buys).", "months", min=0, required=False, nullable=True),
                 C("on_hand", "float", "Stock on hand at the start of the cycle.", "units", min=0,
                   required=False, default=0.0),
                 C("backup_capacity", "float", "Most units a backup (second-source) supplier "
@@ -341,6 +341,32 @@ TABLES: dict[str, Table] = {
                 "`qty_supply` less `qty_outsourced`).",
                 "A blank `resource` is a value of the key: a SKU and month appear once "
                 "without a resource, or once per resource.",
+            ),
+        ),
+        Table(
+            "purchase_orders",
+            "Component purchase orders placed and not yet delivered, by month due "
+            "(optional). With a component's `lead_time_months` they bound what its supplier "
+            "delivers in the first months of the plan.",
+            (
+                C("component", "str", "Component code (must be in components)."),
+                C("period", "month", "Month the order is due; a month before the cycle "
+                  "(overdue) counts as due in the cycle month.", "YYYY-MM"),
+                C("qty", "float", "Units ordered and not yet delivered.", "units", min=0),
+                C("order", "str", "Purchase order number, for the record.", required=False,
+                  nullable=True),
+            ),
+            key=(),
+            required=False,
+            references=(("component", "components", "component"),),
+            notes=(
+                "Purchase lead times: a component ordered at the start of the cycle month "
+                "arrives `lead_time_months` later, so in the plan's first `lead_time_months` "
+                "months its supplier delivers at most what these orders bring (0 where none "
+                "is due), then up to `supplier_capacity`. The backup supplier is the "
+                "expediting lever: its `backup_capacity` is not bound by the lead time.",
+                "Without this file no lead time is applied: the plan may buy up to "
+                "`supplier_capacity` from the first month, and the supply review says so.",
             ),
         ),
     ]

@@ -35,6 +35,8 @@ class Dataset:
     inventory: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["inventory"]))
     budget: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["budget"]))
     production: pd.DataFrame = field(default_factory=lambda: empty_frame(TABLES["production"]))
+    purchase_orders: pd.DataFrame = field(
+        default_factory=lambda: empty_frame(TABLES["purchase_orders"]))
     set_aside: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {c: pd.Series(dtype="string") for c in SET_ASIDE_COLUMNS}).astype(
             {"row": "Int64", "period": "datetime64[ns]", "qty": float}))

@@ -1236,6 +1236,48 @@ class _Company:
         return out
 
 
+# ------------------------------------------------------------------- purchase orders on file
+
+
+def _purchase_orders(frames: dict[str, pd.DataFrame], seed: int, cycle: str
+                     ) -> dict[str, pd.DataFrame]:
+    """Add the purchase orders placed and not yet delivered at the cycle start.
+
+    Each component has orders due in every month of its purchase lead time,
+    sized to what the last three months of production used of it (production
+    × BOM) times a factor drawn per order from 0.85–1.10, at most the supplier's
+    capacity: buyers order to the
+    recent run rate, so a component whose demand rises is short of orders in
+    the first months (what the lead time makes of that is the supply review's
+    to show). Drawn from a generator of its own (``[seed, 1]``), so every
+    other table is exactly as without it.
+    """
+    out = dict(frames)
+    start = cycle_month(cycle)
+    production, bom = frames["production"], frames["bom"]
+    recent = production[production["period"] >= start - pd.DateOffset(months=3)]
+    made = recent.groupby("sku")["actual_qty"].sum() / 3.0
+    use = bom.assign(made=bom["sku"].map(made).astype(float).fillna(0.0))
+    monthly = (use["made"] * use["qty_per"]).groupby(use["component"]).sum()
+    rng = np.random.default_rng([int(seed), 1])
+    rows = []
+    comps = frames["components"]
+    for code, lead, cap in zip(comps["component"], comps["lead_time_months"],
+                               comps["supplier_capacity"], strict=True):
+        need = float(monthly.get(code, 0.0))
+        if pd.isna(lead) or need <= 0:
+            continue
+        for k in range(int(lead)):  # a supplier confirms no more than it can make
+            qty = float(min(np.round(need * rng.uniform(0.85, 1.10)), cap))
+            if qty > 0:
+                rows.append((code, start + pd.DateOffset(months=k), qty,
+                             f"PO-{len(rows) + 1:05d}"))
+    code, period, qty, order = zip(*rows, strict=True) if rows else ((), (), (), ())
+    out["purchase_orders"] = _typed({"component": code, "period": pd.to_datetime(list(period)),
+                                     "qty": qty, "order": order}, "purchase_orders")
+    return out
+
+
 # ------------------------------------------------------------------- a last-time buy to make
 
 
@@ -1428,7 +1470,8 @@ def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
     dict of str to DataFrame
         One frame per table of :data:`sopkit.contract.TABLES` (products,
         actuals, pipeline, adjustments, promotions, resources, routings,
-        components, bom, inventory, budget, production), with exactly the contract's
+        components, bom, inventory, budget, production, purchase_orders), with exactly
+        the contract's
         columns in its order, in the in-memory dtypes: codes and text
         ``string``, months month-start ``datetime64[ns]``, numbers
         ``float64``, whole numbers ``Int64``.
@@ -1442,7 +1485,9 @@ def make_sample(seed: int = 0, n_skus: int = 300, n_months: int = 36,
         raise ParameterError(f"n_skus must be at least {MIN_SKUS}, got {n_skus}")
     if int(n_months) < MIN_MONTHS:
         raise ParameterError(f"n_months must be at least {MIN_MONTHS}, got {n_months}")
-    frames = _legacy_component(_Company(int(seed), int(n_skus), int(n_months), cycle).frames())
+    frames = _purchase_orders(
+        _legacy_component(_Company(int(seed), int(n_skus), int(n_months), cycle).frames()),
+        int(seed), cycle)
     return plant_faults(frames)[0] if faults else frames
 
 

@@ -56,10 +56,15 @@ Constraints
                     + temp[r,t]``. Only what is made in-house loads the plant.
     Components      ``sum_i qty_per[i,c] * make[i,t] + comp_stock[c,t] - comp_stock[c,t-1]
                     <= supplier_capacity[c] + backup[c,t]``; ``comp_stock[c,0]`` is the
-                    component's ``on_hand``. Components can therefore be bought
+                    component's ``on_hand``. Inside a component's purchase lead
+                    time (its first ``lead_time_months`` months, with
+                    ``purchase_orders.csv``) the main supplier delivers at most
+                    the orders due that month (:func:`purchase_lead_times`); the
+                    backup supplier is the expediting lever, not bound by it.
+                    Components can therefore be bought
                     ahead of need (at a holding cost), and the opening stock is
                     used whenever it helps. A contract manufacturer brings its
-                    own components. Purchase lead times are not modelled.
+                    own components. Production lead times are not modelled.
     Shelf life      a unit made in month *s* can be sold in months *s* .. *s+L-1*
                     (L = ``shelf_life_months``). Selling oldest first (FIFO),
                     the stock left at the end of month *t* is fresh exactly when
@@ -412,10 +417,13 @@ class SupplyPlan:
         not allowed).
     component_usage : DataFrame
         ``component, period, qty_used, qty_purchased, qty_backup, stock_end,
-        supplier_capacity, backup_capacity, utilisation, shadow_price``;
-        ``qty_purchased`` includes ``qty_backup`` (bought from the backup
-        supplier) and ``utilisation`` is purchased / main supplier capacity
-        (above 1 when backup supply is used).
+        supplier_capacity, qty_on_order, inside_lead_time, backup_capacity,
+        utilisation, shadow_price``; ``qty_purchased`` includes ``qty_backup``
+        (bought from the backup supplier) and ``utilisation`` is purchased /
+        main supplier capacity (above 1 when backup supply is used). Inside
+        the purchase lead time (``inside_lead_time``) ``supplier_capacity`` is
+        what is on order, at most the supplier's capacity; ``qty_on_order``:
+        the purchase orders due (NaN without purchase orders).
     gaps : DataFrame
         One row per SKU-month short: ``sku, period, priority_tier, qty_short,
         qty_demand, revenue_at_risk, binding, explanation``.
@@ -972,6 +980,9 @@ def plan_supply(
     sup_grid, backup_grid = _month_grid(components, months, "component", supplier_cap,
                                         component_capacity, "supplier_capacity", backup_limit,
                                         "backup_capacity")
+    lead_months, on_order, lead_bound = purchase_lead_times(
+        comp_frame, components, months, data.purchase_orders)
+    sup_grid = np.where(lead_bound, np.minimum(sup_grid, on_order), sup_grid)
     if not allow_backup_supply:
         backup_grid[:] = 0.0
     comp_hold = _floats(_column(comp_frame, "unit_cost", 0.0)) * holding_cost_rate / 12.0
@@ -1248,6 +1259,8 @@ def plan_supply(
         "qty_backup": backup_used.ravel(),
         "stock_end": comp_stock.ravel(),
         "supplier_capacity": sup_grid.ravel(),
+        "qty_on_order": on_order.ravel(),
+        "inside_lead_time": lead_bound.ravel(),
         "backup_capacity": backup_grid.ravel(),
         "utilisation": np.divide(purchased, sup_grid, out=np.full_like(purchased, np.nan),
                                  where=sup_grid > 0).ravel(),
@@ -1265,7 +1278,7 @@ def plan_supply(
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
         route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand,
-        worth=worth)
+        worth=worth, lead_bound=lead_bound, lead_months=lead_months, on_order=on_order)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1275,6 +1288,87 @@ def plan_supply(
                       gaps=gaps, options=options, status=status, notes=lp.notes,
                       objective=objective, solve_seconds=solve_seconds,
                       build_seconds=build_seconds, problems=warnings)
+
+
+def purchase_lead_times(comp_frame: pd.DataFrame, components: pd.Index,
+                        months: pd.DatetimeIndex, purchase_orders: pd.DataFrame | None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each component's supplier can deliver inside its purchase lead time.
+
+    An order placed at the start of the cycle month arrives ``lead_time_months``
+    later, so in the plan's first ``lead_time_months`` months a component's
+    supplier delivers at most the purchase orders due then (overdue orders count
+    as due in the first month; 0 where none is due). Without purchase orders
+    (none given) no lead time is applied, nor for a component whose lead time
+    is blank.
+
+    Returns
+    -------
+    lead_months : ndarray (n_comp,)
+        Lead time in months (0 where blank).
+    on_order : ndarray (n_comp, n_months)
+        Units due per month (NaN everywhere without purchase orders).
+    inside : ndarray of bool (n_comp, n_months)
+        Months inside the lead time, where ``on_order`` bounds the supplier.
+    """
+    n_comp, n_months = len(components), len(months)
+    lead = pd.to_numeric(_column(comp_frame, "lead_time_months", np.nan), errors="coerce")
+    lead_months = np.nan_to_num(np.asarray(lead, dtype=float), nan=0.0)
+    given = purchase_orders is not None and len(purchase_orders) > 0
+    if not given:
+        return (lead_months, np.full((n_comp, n_months), np.nan),
+                np.zeros((n_comp, n_months), dtype=bool))
+    comp = components.get_indexer(purchase_orders["component"].astype("string"))
+    month = np.asarray(months_between(pd.Series(months[0], index=purchase_orders.index),
+                                      pd.to_datetime(purchase_orders["period"])))
+    month = np.maximum(month, 0)  # overdue: due now
+    keep = (comp >= 0) & (month < n_months)
+    on_order = np.zeros((n_comp, n_months))
+    np.add.at(on_order, (comp[keep], month[keep]), _floats(purchase_orders["qty"])[keep])
+    inside = np.arange(n_months)[None, :] < lead_months[:, None]
+    return lead_months, on_order, inside
+
+
+def lead_time_bound(component_usage: pd.DataFrame) -> pd.DataFrame:
+    """Component-months inside the purchase lead time whose main supplier delivers all
+    that is on order: where an order placed sooner would have let the plan buy more.
+    ``component, period, qty_on_order, qty_used, qty_backup, stock_end``."""
+    columns = ["component", "period", "qty_on_order", "qty_used", "qty_backup", "stock_end"]
+    if "inside_lead_time" not in component_usage.columns:
+        return pd.DataFrame(columns=columns)
+    inside = component_usage[component_usage["inside_lead_time"].astype(bool)]
+    main = inside["qty_purchased"] - inside["qty_backup"]
+    bound = inside[main >= inside["supplier_capacity"] - 1e-6 * (1 + inside["supplier_capacity"])]
+    return bound[columns].reset_index(drop=True)
+
+
+def lead_time_note(component_usage: pd.DataFrame) -> str:
+    """One paragraph for the supply review: whether purchase lead times bound the plan,
+    and which components they hold back."""
+    if "inside_lead_time" not in component_usage.columns or component_usage.empty:
+        return ""
+    if component_usage["qty_on_order"].isna().all():
+        return ("Purchase lead times are not applied: the data has no purchase orders "
+                "(purchase_orders.csv), so the plan may buy up to each supplier's capacity "
+                "from the first month. Give the open orders to see what the lead times allow.")
+    inside = component_usage[component_usage["inside_lead_time"].astype(bool)]
+    if inside.empty:
+        return ("Purchase orders are given, but no component has a lead time inside the "
+                "plan (lead_time_months blank or 0): suppliers deliver up to capacity.")
+    codes = sorted(lead_time_bound(component_usage)["component"].astype(str).unique())
+    n = inside["component"].nunique()
+    text = (f"Purchase lead times: {n} component{'' if n == 1 else 's'} "
+            f"{'is' if n == 1 else 'are'} inside {'its' if n == 1 else 'their'} lead time in "
+            "the first months of the plan, where the main supplier delivers only what is on "
+            "order (purchase_orders.csv).")
+    if codes:
+        shown = ", ".join(codes[:8]) + (f" and {len(codes) - 8} more" if len(codes) > 8 else "")
+        text += (f" The orders on file hold the plan back for {shown}: it uses all that "
+                 "arrives there, and more would need an order placed sooner, the backup "
+                 "supplier or a change of plan.")
+    else:
+        text += " The orders on file cover what the plan needs there."
+    return text
 
 
 # --------------------------------------------------------------------------- reporting
@@ -1345,7 +1439,8 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
                   bom_comp, comp_stock, route_hours=None, bom_qty=None,
-                  allocate_by="revenue", demand=None, worth=None) -> pd.DataFrame:
+                  allocate_by="revenue", demand=None, worth=None, lead_bound=None,
+                  lead_months=None, on_order=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
@@ -1453,8 +1548,15 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                 continue
             name = components[c]
             names.append(name)
-            text = (f"supplier capacity of component {name} is used up "
-                    f"({_month_span(months, comp_start[c, t], t)})")
+            if lead_bound is not None and lead_bound[c, t]:
+                arrive = months[t].strftime('%b %Y')
+                first = (months[0] + pd.DateOffset(months=int(lead_months[c]))).strftime('%b %Y')
+                text = (f"component {name} is inside its {int(lead_months[c])}-month purchase "
+                        f"lead time: only the {on_order[c, t]:,.0f} units on order arrive in "
+                        f"{arrive}, and an order placed now arrives in {first} at the earliest")
+            else:
+                text = (f"supplier capacity of component {name} is used up "
+                        f"({_month_span(months, comp_start[c, t], t)})")
             if backup_used[c, t] > TOL:
                 text += (f", even with {backup_used[c, t]:,.0f} units from the backup supplier "
                          f"in {months[t].strftime('%b %Y')}")

@@ -556,8 +556,38 @@ def test_production_has_a_random_stream_of_its_own(monkeypatch):
     without = make_sample(seed=5, n_skus=40, n_months=24)
     assert without["production"].empty and len(with_production["production"]) > 100
     for name in TABLES:
-        if name != "production":
+        if name not in ("production", "purchase_orders"):  # orders follow production
             pd.testing.assert_frame_equal(with_production[name], without[name], obj=name)
+
+
+def test_purchase_orders_cover_each_lead_time_at_the_recent_run_rate(monkeypatch):
+    from sopkit import sample
+
+    frames = make_sample(seed=0)
+    orders, comps = frames["purchase_orders"], frames["components"].set_index("component")
+    start = pd.Timestamp("2026-11-01")
+    # what the last three months of production used of each component, a month
+    recent = frames["production"][frames["production"]["period"] >= start - pd.DateOffset(months=3)]
+    made = recent.groupby("sku")["actual_qty"].sum() / 3
+    bom = frames["bom"].assign(made=frames["bom"]["sku"].map(made).astype(float).fillna(0.0))
+    need = (bom["made"] * bom["qty_per"]).groupby(bom["component"]).sum()
+    for code, group in orders.groupby("component"):
+        lead = int(comps.loc[code, "lead_time_months"])
+        # one order due in each month of the lead time, from the cycle month on
+        assert group["period"].tolist() == list(pd.date_range(start, periods=lead, freq="MS"))
+        cap = comps.loc[code, "supplier_capacity"]
+        low, high = round(0.85 * need[code]) - 1, min(round(1.10 * need[code]) + 1, cap)
+        assert group["qty"].between(low, high).all(), code
+    assert orders["order"].is_unique
+    ordered = comps.index[(comps["lead_time_months"].fillna(0) > 0)
+                          & (need.reindex(comps.index).fillna(0) > 0)]
+    assert set(orders["component"]) == set(ordered) and len(ordered) > 30
+    # a generator of its own: without the orders every other table is the same
+    monkeypatch.setattr(sample, "_purchase_orders", lambda frames, seed, cycle: frames)
+    without = make_sample(seed=0)
+    assert "purchase_orders" not in without
+    for name in without:
+        pd.testing.assert_frame_equal(frames[name], without[name], obj=name)
 
 
 def test_no_planned_aftermarket_order_after_a_kits_end_of_life():

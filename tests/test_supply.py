@@ -20,6 +20,8 @@ from sopkit.supply import (
     capacity_pressure,
     expiry_risk,
     inventory_projection,
+    lead_time_bound,
+    lead_time_note,
     options_summary,
     plan_supply,
     planner_options,
@@ -1154,3 +1156,65 @@ def test_premium_hours_for_stock_split_by_the_months_own_demand():
     assert row[["premium_hours", "hours_for_stock", "months_for_stock"]].tolist() == [
         55.0, 25.0, 2]
     assert row["share_for_stock"] == pytest.approx(25 / 55)
+
+
+# ---------------------------------------------------------------- purchase lead times
+def _lead_time_case(orders, backup=(0.0, 0.0), lead=2):
+    """A (1 C a unit) wants 50 a month for 3 months; C: supplier 100 a month, 10 on hand,
+    a purchase lead time of ``lead`` months; ``orders``: (month due, qty)."""
+    data = dataset([product("A")], [("R1", 1000.0, 0.0, 0.0)], [("A", "R1", 1.0)],
+                   components=[("C", 100.0, 10.0, *backup)], bom=[("A", "C", 1.0)])
+    data.components["lead_time_months"] = pd.array([lead], dtype="Int64")
+    if orders is not None:
+        data.purchase_orders = pd.DataFrame({
+            "component": pd.array(["C"] * len(orders), dtype="string"),
+            "period": pd.to_datetime([p for p, _ in orders]),
+            "qty": [float(q) for _, q in orders]})
+    return plan_supply(demand_frame({"A": [50.0, 50.0, 50.0]}), data, cycle=CYCLE, horizon=3)
+
+
+def test_inside_its_lead_time_a_component_arrives_only_as_ordered():
+    # January: 10 on hand + 25 due + 5 overdue since December = 40 boards, 10 short;
+    # February: nothing due, no stock left: 50 short; March is past the 2-month lead time:
+    # the supplier's 100 (the 40 due then are within it)
+    plan = _lead_time_case([("2026-01", 25), ("2025-12", 5), ("2026-03", 40)])
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([10, 50, 0])
+    usage = plan.component_usage
+    assert usage["supplier_capacity"].tolist() == pytest.approx([30, 0, 100])
+    assert usage["qty_on_order"].tolist() == pytest.approx([30, 0, 40])
+    assert usage["inside_lead_time"].tolist() == [True, True, False]
+    february = plan.gaps.set_index("period").loc[pd.Timestamp("2026-02-01"), "explanation"]
+    assert february == (
+        "Short 50 units in 2026-02: component C is inside its 2-month purchase lead time: "
+        "only the 0 units on order arrive in Feb 2026, and an order placed now arrives in "
+        "Mar 2026 at the earliest.")
+    note = lead_time_note(usage)
+    assert note.startswith("Purchase lead times: 1 component is inside its lead time")
+    assert "hold the plan back for C:" in note
+    # both months inside the lead time take all that is on order
+    bound = lead_time_bound(usage)
+    assert bound["qty_on_order"].tolist() == pytest.approx([30, 0])
+    assert bound["qty_used"].tolist() == pytest.approx([40, 0])
+
+
+def test_without_purchase_orders_no_lead_time_is_applied_and_the_note_says_so():
+    plan = _lead_time_case(None)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([0, 0, 0])
+    assert plan.component_usage["qty_on_order"].isna().all()
+    assert not plan.component_usage["inside_lead_time"].any()
+    assert lead_time_note(plan.component_usage).startswith(
+        "Purchase lead times are not applied: the data has no purchase orders")
+    # a lead time of 0 leaves the supplier free from the first month
+    plan = _lead_time_case([("2026-01", 5)], lead=0)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([0, 0, 0])
+    assert "no component has a lead time inside the plan" in lead_time_note(
+        plan.component_usage)
+
+
+def test_the_backup_supplier_is_not_bound_by_the_lead_time():
+    # 20 a month from the backup (5 extra a unit): January has 10 on hand + 30 due + 20
+    # from the backup = 60 for 50 of demand, and keeps 10 for February, which gets 20 more
+    # from the backup: 30 of its 50, 20 short. March: past the lead time, no backup needed
+    plan = _lead_time_case([("2026-01", 30)], backup=(20.0, 5.0))
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([0, 20, 0])
+    assert plan.component_usage["qty_backup"].tolist() == pytest.approx([20, 20, 0])
