@@ -252,21 +252,34 @@ def previous_models(workspace: str | Path, cycle) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When that file lacks a column, or names a SKU twice or a SKU or model
-        blank (the file, row and column).
+        When that file cannot be read, lacks a column, or names a SKU twice, a
+        SKU or model blank or a model sopkit does not choose (the file, row
+        and column).
     """
     paths = _archived_files(workspace, MODEL_FILE_RE, cycle)
     empty = pd.DataFrame({"sku": pd.Series(dtype="string"), "model": pd.Series(dtype="string")})
     if not paths:
         return empty
+    from sopkit.forecast import model_label_parts
+
     path = paths[-1]
-    frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    try:
+        frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError([Problem(str(path), None, None, "cannot be read as CSV: "
+                                 + (str(exc).splitlines() or [type(exc).__name__])[0])]) from None
     problems = [Problem(str(path), None, c, "required column is missing")
                 for c in ("sku", "model") if c not in frame.columns]
     if not problems:
         for column in ("sku", "model"):
             problems += [Problem(str(path), int(i) + 2, column, "blank")
                          for i in np.flatnonzero(frame[column].isna().to_numpy())]
+        known = frame["model"].map(
+            lambda label: label == "history_mean" or model_label_parts(label) is not None,
+            na_action="ignore")
+        unknown = frame["model"].notna() & ~known.fillna(True).astype(bool)
+        problems += [Problem(str(path), int(i) + 2, "model", "not a model sopkit chooses",
+                             frame["model"].iloc[i]) for i in np.flatnonzero(unknown.to_numpy())]
         twice = frame["sku"].notna() & frame["sku"].duplicated(keep="first")
         problems += [Problem(str(path), int(i) + 2, "sku", "SKU listed twice", frame["sku"].iloc[i])
                      for i in np.flatnonzero(twice.to_numpy())]

@@ -675,9 +675,10 @@ class StatisticalForecaster:
         n_windows`` (backtest of the chosen model; ``bias`` = Σ(forecast −
         actual) / Σ actual, positive means over-forecast; NaN and
         ``n_windows = 0`` for fallbacks), ``previous_model`` (the incumbent
-        given to :meth:`fit`, else missing) and ``kept`` (True where the
-        incumbent was kept although another model scored better: see
-        ``keep_margin``).
+        given to :meth:`fit`, in the engine's spelling, else missing) and
+        ``kept`` (True where the SKU stayed on its incumbent although a fresh
+        choice would have taken another model: see ``keep_margin``; False where
+        the incumbent won again anyway).
     backtest_ : DataFrame
         Long backtest errors: ``sku, model, origin`` (last month of training),
         ``step`` (1 = first month after the origin), ``period, qty,
@@ -1398,12 +1399,39 @@ def _keep_incumbent(incumbent, components, chosen_score, best, rank, score, has_
     return usable & different & close & (~single | ranked), own
 
 
+def model_label_parts(label) -> list[str] | None:
+    """The models of a label the engine can choose (``"ses"``, ``"combo:ma3+ses"``), in
+    tie-break order; None for anything else: a combination of 1 or more than
+    :data:`COMBO_SIZES` models, a model named twice, ``zero`` in a combination (the
+    engine never combines it), or a name that is not a backtested model
+    (``history_mean`` is the fallback, not a choice)."""
+    if not isinstance(label, str):
+        return None
+    if not label.startswith("combo:"):
+        return [label] if label in MODEL_ORDER else None
+    parts = label.removeprefix("combo:").split("+")
+    if (len(parts) not in COMBO_SIZES or len(set(parts)) != len(parts)
+            or any(p not in MODEL_ORDER or p == "zero" for p in parts)):
+        return None
+    return sorted(parts, key=MODEL_ORDER.index)
+
+
+def canonical_label(label) -> str | None:
+    """A label as the engine writes it (combination members in tie-break order), or None
+    when it is not one the engine can choose (:func:`model_label_parts`)."""
+    parts = model_label_parts(label)
+    if parts is None:
+        return None
+    return parts[0] if len(parts) == 1 else "combo:" + "+".join(parts)
+
+
 def _incumbent_components(incumbent, skus, names: list[str]) -> dict:
     """State entries of the incumbents: ``incumbent``, the component indices
     (n_rows, max combo size; -1 pads) of each SKU's label (``"ses"``,
     ``"combo:ma3+ses"``), -1 everywhere for SKUs without one or with a label
-    that is not a backtested model (``history_mean``); ``previous``, the labels
-    as given (None for SKUs without one)."""
+    the engine cannot choose (:func:`model_label_parts`: ``history_mean``,
+    ``combo:ses+ses``); ``previous``, the labels in the engine's spelling
+    (:func:`canonical_label`; others as given; None for SKUs without one)."""
     if incumbent is None:
         return {"incumbent": None, "previous": np.full(len(skus), None, dtype=object)}
     if isinstance(incumbent, pd.DataFrame):
@@ -1417,15 +1445,14 @@ def _incumbent_components(incumbent, skus, names: list[str]) -> dict:
     labels = incumbent.reindex(pd.Index(skus).astype(str))
     out = np.full((len(skus), max(COMBO_SIZES)), -1, dtype=np.int64)
     index = {name: k for k, name in enumerate(names)}
+    previous = np.full(len(skus), None, dtype=object)
     for row, label in enumerate(labels.to_numpy()):
         if not isinstance(label, str):
             continue
-        parts = label.removeprefix("combo:").split("+")
-        if len(parts) > out.shape[1] or any(p not in index for p in parts):
-            continue
-        out[row, :len(parts)] = sorted(index[p] for p in parts)
-    previous = np.array([x if isinstance(x, str) else None for x in labels.to_numpy()],
-                        dtype=object)
+        parts = model_label_parts(label)
+        previous[row] = canonical_label(label) or label
+        if parts is not None:
+            out[row, :len(parts)] = [index[p] for p in parts]
     return {"incumbent": out, "previous": previous}
 
 
@@ -1507,9 +1534,9 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
         ``median_wape`` (NaN where no SKU of the class was backtested); when
         the fit had the last cycle's models (``previous_model``), also
         ``changed`` (SKUs whose statistical model is not last cycle's; a launch
-        in progress counts by its statistical model, not its curve) and ``kept`` (SKUs
-        that kept last cycle's model although another scored better, within
-        ``keep_margin``).
+        in progress counts by its statistical model, not its curve) and ``kept``
+        (SKUs that stayed on last cycle's model where a fresh choice would have
+        changed it: within ``keep_margin``).
     """
     compared = ("previous_model" in selection.columns
                 and bool(selection["previous_model"].notna().any()))
@@ -1551,20 +1578,25 @@ def model_summary(selection: pd.DataFrame, top: int = 3, *,
     return pd.DataFrame(rows, columns=columns + (["changed", "kept"] if compared else []))
 
 
-def model_changes(selection: pd.DataFrame, keep_margin: float) -> str:
-    """One sentence on the model choice against the last cycle's, for the demand review."""
+def model_changes(selection: pd.DataFrame, keep_margin: float, *,
+                  against: str = "the last cycle") -> str:
+    """One sentence on the model choice against the incumbents' (``previous_model`` of
+    ``selection``), for the demand review or ``sop forecast --previous``."""
     if "previous_model" not in selection.columns or selection["previous_model"].isna().all():
-        return ("No statistical models of a cycle before this one are archived: each SKU's "
-                "model was chosen afresh.")
+        return f"No SKU has a model from {against} to keep: each model was chosen afresh."
     previous = selection["previous_model"]
     compared = int(previous.notna().sum())
     changed = int((previous.notna() & (selection["model"] != previous)).sum())
     kept = int(selection["kept"].eq(True).sum())
     skus = f"{compared} SKU" + ("" if compared == 1 else "s")
-    return (f"Against the last cycle's models ({skus}): {changed} changed model; "
-            f"{kept} kept theirs although another model scored better in this month's backtest, "
-            f"by less than {keep_margin:.0%} (a forecast that changes model every month moves the "
-            "plan without new information).")
+    text = f"Against {against}'s models ({skus}): {changed} changed model"
+    if keep_margin > 0:
+        text += (f"; {kept} stayed on theirs where a fresh choice would have changed it "
+                 f"(their backtest within {keep_margin:.0%} of the fresh choice's: a forecast "
+                 "that changes model every month moves the plan without new information)")
+    else:
+        text += " (keep_margin 0: every model chosen afresh)"
+    return text + "."
 
 
 def concat_fitted(parts: Sequence[StatisticalForecaster]) -> StatisticalForecaster:

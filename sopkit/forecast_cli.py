@@ -381,7 +381,7 @@ def read_previous_models(path: str | Path) -> pd.Series:
     """``sku -> model`` of an earlier forecast (``--previous``): its output, or any
     table with ``sku, model``; raises DataError naming the rows of a SKU given two
     models or of a label that is not a model of sopkit's."""
-    from sopkit.forecast import MODEL_ORDER
+    from sopkit.forecast import MODEL_ORDER, model_label_parts
     from sopkit.io import read_table
 
     path = Path(path)
@@ -390,12 +390,12 @@ def read_previous_models(path: str | Path) -> pd.Series:
         problems = [Problem(path.name, None, None, "has a header but no data rows")]
     if problems:
         _raise(problems, path)
-    known = {*MODEL_ORDER, "history_mean"}
     for row, label in frame["model"].items():
-        parts = str(label).removeprefix("combo:").split("+")
-        if not all(p in known for p in parts):
-            problems.append(Problem(path.name, int(row), "model", "not a model of sopkit "
-                                    f"(known: {', '.join(sorted(known))}, combo:a+b)", label))
+        if label != "history_mean" and model_label_parts(label) is None:
+            problems.append(Problem(
+                path.name, int(row), "model",
+                f"not a model sopkit chooses (one of {', '.join(MODEL_ORDER)}, or combo: and "
+                "2 or 3 different ones of them other than zero, joined by +)", label))
     models = frame.groupby("sku")["model"].nunique()
     for sku in models.index[models > 1]:
         rows = frame.index[frame["sku"] == sku]
@@ -521,7 +521,13 @@ def run_forecast_command(args) -> int:
     print(f"models chosen: {shown}" + (f", {rest} more SKUs on {len(counts) - 8} other models "
                                        "(see the model column)" if rest else ""))
     if previous is not None:
-        print(model_changes(forecaster.selection_, forecaster.keep_margin))
+        matched = previous.index.isin(history["sku"].astype(str).unique())
+        if not matched.all():
+            _warn(f"--previous: {int((~matched).sum())} of its {len(previous)} SKUs are not in "
+                  f"{history_file} (e.g. {', '.join(previous.index[~matched][:3])}); "
+                  + ("no model was kept." if not matched.any() else "they were left out."))
+        print(model_changes(forecaster.selection_, forecaster.keep_margin,
+                            against="the previous forecast"))
     if pipeline is not None:
         print(f"pipeline blended by the lumpy-demand model: "
               f"{forecast['qty_pipeline'].sum():,.0f} units expected from open deals")

@@ -9,7 +9,8 @@ what a step produced. The file names are fixed here, in one place.
     ``dq_findings.csv``      01  master-data quality findings
     ``demand_plan.csv``      02  consensus demand per SKU and month, with quantiles
     ``forecast_models.csv``  02  per SKU: demand class, chosen model, backtest error,
-                                 last cycle's model and whether it was kept
+                                 last cycle's model, and whether the SKU stayed on it
+                                 where a fresh choice would have changed it
     ``forecast_accuracy.csv`` 02 WAPE and bias of archived forecasts by lag (sopkit.archive)
     ``consensus_inputs.csv`` 02 every deal and adjustment used: as entered, as applied, why
     ``supply_plan.csv``      03  supply per SKU and month by source, inventory, shortfall

@@ -282,6 +282,12 @@ def test_model_snapshots_round_trip_and_the_latest_before_a_cycle_is_the_incumbe
     ("snapshot,sku,model\n2026-03,A,ses\n2026-03,,ses\n2026-03,C,\n",
      [(3, "sku", "blank"), (4, "model", "blank")]),
     ("snapshot,sku,model\n2026-03,A,ses\n2026-03,A,ma3\n", [(3, "sku", "SKU listed twice")]),
+    ("snapshot,sku,model\n2026-03,A,combo:ses+ses\n2026-03,B,history_mean\n",
+     [(2, "model", "not a model sopkit chooses")]),
+    ("", [(None, None, "cannot be read as CSV: No columns to parse from file")]),
+    ('snapshot,sku,model\n2026-03,"A,ses\n', [(None, None, "cannot be read as CSV: Error "
+                                                "tokenizing data. C error: EOF inside string "
+                                                "starting at row 1")]),
 ])
 def test_a_damaged_models_file_is_named_with_row_and_column(tmp_path, text, where):
     folder = tmp_path / "archive"

@@ -634,9 +634,38 @@ def test_model_summary_and_note_count_changes_against_the_last_cycle():
     assert fc.model_summary(kept)[["n_skus", "changed", "kept"]].values.tolist() == [[1, 0, 1]]
     assert fc.model_summary(moved)[["n_skus", "changed", "kept"]].values.tolist() == [[1, 1, 0]]
     assert fc.model_changes(moved, 0.2) == (
-        "Against the last cycle's models (1 SKU): 1 changed model; 0 kept theirs although "
-        "another model scored better in this month's backtest, by less than 20% (a forecast "
-        "that changes model every month moves the plan without new information).")
+        "Against the last cycle's models (1 SKU): 1 changed model; 0 stayed on theirs where "
+        "a fresh choice would have changed it (their backtest within 20% of the fresh "
+        "choice's: a forecast that changes model every month moves the plan without new "
+        "information).")
+    assert fc.model_changes(keep_fit(0.0, {"A": "ma3"}).selection_, 0.0) == (
+        "Against the last cycle's models (1 SKU): 1 changed model (keep_margin 0: every "
+        "model chosen afresh).")
     fresh = keep_fit(0.3, None).selection_
     assert "changed" not in fc.model_summary(fresh).columns
-    assert fc.model_changes(fresh, 0.1).startswith("No statistical models of a cycle before")
+    assert fc.model_changes(fresh, 0.1, against="the previous forecast") == (
+        "No SKU has a model from the previous forecast to keep: each model was chosen afresh.")
+
+
+@pytest.mark.parametrize("label, parts", [
+    ("ses", ["ses"]), ("zero", ["zero"]), ("combo:ma3+naive", ["naive", "ma3"]),
+    ("combo:ets+ses+tsb", ["ses", "tsb", "ets"]),
+    ("combo:ma12+ma12", None), ("combo:ma6+ma6+ma6", None), ("combo:naive", None),
+    ("ma3+naive", None), ("combo:zero+ses", None), ("combo:ses+history_mean", None),
+    ("combo:naive+ma3+ma6+ses", None), ("history_mean", None), ("SES", None), (None, None),
+])
+def test_only_labels_the_engine_chooses_are_incumbents(label, parts):
+    assert fc.model_label_parts(label) == parts
+
+
+def test_a_label_naming_a_model_twice_is_not_kept_and_cannot_shrink_the_forecast():
+    # combo:naive+naive would average naive with itself: counted once per member it
+    # halved the forecast; it is not a label the engine chooses, so it is ignored
+    fitted = keep_fit(0.3, {"A": "combo:naive+naive"})
+    row = fitted.selection_.iloc[0]
+    assert (row["model"], bool(row["kept"])) == ("naive", False)
+    assert fitted.predict()["qty_forecast"].iloc[0] == pytest.approx(20.0)
+    # a combination spelt in another order is the same combination, and says so
+    fitted = keep_fit(0.2, {"A": "combo:ma3+naive"})
+    row = fitted.selection_.iloc[0]
+    assert row["model"] == row["previous_model"] == "combo:naive+ma3" and row["kept"]

@@ -315,14 +315,23 @@ def test_previous_forecasts_models_are_kept(tmp_path, capsys):
     assert code == 0
     frame = pd.read_csv(out)
     assert frame["model"].unique().tolist() == ["ma3"] and (frame["qty_forecast"] == 10).all()
-    assert "Against the last cycle's models (1 SKU): 0 changed model; 1 kept theirs" in (
-        capsys.readouterr().out)
+    assert ("Against the previous forecast's models (1 SKU): 0 changed model; 1 stayed on "
+            "theirs") in capsys.readouterr().out
+    # SKUs of the previous forecast missing from the history are named, not silently dropped
+    last.write_text("sku,model\nZ,ses\nY,ses\n")
+    code, out = run(tmp_path, text, "--previous", str(last))
+    captured = capsys.readouterr()
+    assert code == 0 and pd.read_csv(out)["model"].unique().tolist() == ["naive"]
+    assert ("--previous: 2 of its 2 SKUs are not in history.csv (e.g. Z, Y); no model was "
+            "kept.") in captured.err
+    assert "No SKU has a model from the previous forecast to keep" in captured.out
 
 
 @pytest.mark.parametrize("previous, message", [
     ("sku,qty\nA,1\n", "last.csv, column 'model': required column is missing"),
-    ("sku,model\nA,sess\n", "last.csv, row 2, column 'model': not a model of sopkit"),
-    ("sku,model\nA,combo:ses+ets+x\n", "row 2, column 'model': not a model of sopkit"),
+    ("sku,model\nA,sess\n", "last.csv, row 2, column 'model': not a model sopkit chooses"),
+    ("sku,model\nA,combo:ses+ets+x\n", "row 2, column 'model': not a model sopkit chooses"),
+    ("sku,model\nA,combo:ma12+ma12\n", "row 2, column 'model': not a model sopkit chooses"),
     ("sku,model\nA,ses\nA,ses\nA,ma3\n",
      "row 4, column 'model': SKU A has another model in row 2 (ses)"),
     ("sku,model\n", "last.csv: has a header but no data rows"),
