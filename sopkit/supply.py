@@ -126,8 +126,8 @@ Priority tiers
     while other items built their safety stock with the boards, then served
     in Sep–Oct; now it is served until Feb and short from Mar, with the same
     revenue lost). This stage is solved only by the simplex method from the
-    last basis; where that takes longer than ``WARM_LIMIT`` of the first
-    solve it is left out, and :attr:`SupplyPlan.notes` says so (a full
+    last basis; where that needs more than ``Lp.warm_iterations`` simplex
+    iterations it is left out, and :attr:`SupplyPlan.notes` says so (a full
     solve for it more than tripled the time of the 1,000-SKU benchmark
     case). A last solve with the objective above then chooses, among the
     plans that lose that little revenue that late, the one with the best
@@ -139,11 +139,14 @@ Priority tiers
     boards a unit). It costs one re-solve per tier from the first one
     short, plus up to two, each by the simplex method from the last basis
     (0.02–0.14 s each on the sample's 12-, 18- and 24-month plans) — or by the
-    interior point method once a re-solve takes longer than ``WARM_LIMIT``
-    of the first solve (measured in ``docs/benchmarks.md``, "Supply plan
-    speed"). ``allocate_by="margin"`` does the same with each unit's margin
-    (price less unit cost; at least 1 % of its price, so an item sold at a
-    loss still counts), ``allocate_by="units"`` keeps the single solve.
+    interior point method once a re-solve needs more than
+    ``WARM_ITERATIONS_PER_ROW`` simplex iterations per row of the LP, and at
+    least ``WARM_ITERATIONS`` (measured in ``docs/benchmarks.md``, "Supply
+    plan speed"). The limit counts iterations, not seconds, so the plan does
+    not depend on how busy the machine is. ``allocate_by="margin"`` does the
+    same with each unit's margin (price less unit cost; at least 1 % of its
+    price, so an item sold at a loss still counts), ``allocate_by="units"``
+    keeps the single solve.
 
 Safety stock
     With ``safety_stock_column`` (e.g. ``"qty_q95"``) the target of a
@@ -223,7 +226,6 @@ Limits of this version
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -246,8 +248,11 @@ EPS_COST = 1e-6  # tie-breaker cost of overtime hours and component stock
 TOL = 1e-6
 SOLVER = "ipm"  # first solve: interior point + crossover (fastest on large plans; a vertex)
 ALLOCATIONS = ("revenue", "margin", "units")  # how a tier's short capacity is shared
-WARM_LIMIT = 0.25  # a re-solve from the basis may take this share of the first solve, then IPM
-WARM_FLOOR = 0.2  # seconds: ... or at least this long
+# A re-solve from the basis may take this many simplex iterations per row of the LP, and at
+# least WARM_ITERATIONS; then IPM. Counted in iterations, not seconds, so that the path the
+# solver takes, and the plan, do not depend on how busy the machine is.
+WARM_ITERATIONS_PER_ROW = 0.5
+WARM_ITERATIONS = 5_000
 MADE_MIN = 0.01  # units: less is the re-solves' rounding (VALUE_SLACK), not an item made
 VALUE_SLACK = 1e-9  # revenue a later solve may add to a tier's least loss, per unit of demand value
 
@@ -279,37 +284,41 @@ class _Lp:
         self.notes: list[str] = []
         self.warm = True  # re-solve by the simplex method from the last basis
 
-    def solve(self, solver: str, *, time_limit: float = math.inf) -> str:
+    def solve(self, solver: str, *, iteration_limit: int | None = None) -> str:
         """Solve by ``"ipm"`` (with crossover to a vertex, whose duals are shadow prices)
-        or by ``"simplex"`` from the current basis; the status in words, ``"optimal"``
-        when solved."""
+        or by ``"simplex"`` from the current basis, at most ``iteration_limit`` simplex
+        iterations; the status in words, ``"optimal"`` when solved."""
         self.highs.setOptionValue("solver", solver)
         self.highs.setOptionValue("run_crossover", "on")
-        # HiGHS compares time_limit with its run time summed over every run of the object
-        self.highs.setOptionValue("time_limit", self.highs.getRunTime() + time_limit
-                                  if math.isfinite(time_limit) else kHighsInf)
+        self.highs.setOptionValue("simplex_iteration_limit",
+                                  int(iteration_limit) if iteration_limit else 2**31 - 1)
         started = time.perf_counter()
         self.highs.run()
         self.seconds += time.perf_counter() - started
         status = self.highs.getModelStatus()
         if status == HighsModelStatus.kOptimal:
             return "optimal"
-        if status == HighsModelStatus.kTimeLimit:
-            return "time limit"
+        if status == HighsModelStatus.kIterationLimit:
+            return "iteration limit"
         return self.highs.modelStatusToString(status).lower()
 
-    def resolve(self, first_seconds: float) -> str:
+    @property
+    def warm_iterations(self) -> int:
+        """Simplex iterations a re-solve from the basis may take (:data:`WARM_ITERATIONS`)."""
+        return max(WARM_ITERATIONS, int(WARM_ITERATIONS_PER_ROW * self.highs.getNumRow()))
+
+    def resolve(self) -> str:
         """Solve again after a change: from the last basis by the simplex method, which
-        usually needs a few of its iterations — unless it takes longer than
-        :data:`WARM_LIMIT` of the first solve (then this and every later re-solve of
-        the LP use the interior point method) or fails (the tier penalties make the
-        objective badly scaled for it: "excessive dual values"; then this one does)."""
+        usually needs a few of its iterations — unless it needs more than
+        :attr:`warm_iterations` (then this and every later re-solve of the LP use the
+        interior point method) or fails (the tier penalties make the objective badly
+        scaled for it: "excessive dual values"; then this one does)."""
         if self.warm:
-            status = self.solve("simplex", time_limit=max(WARM_FLOOR, WARM_LIMIT * first_seconds))
+            status = self.solve("simplex", iteration_limit=self.warm_iterations)
             if status == "optimal":
                 return status
             # too slow here: the later re-solves would be too; a failure may be this one's
-            self.warm = status != "time limit"
+            self.warm = status != "iteration limit"
         return self.solve("ipm")
 
     def set_cost(self, cost: np.ndarray) -> None:
@@ -341,8 +350,7 @@ class _Lp:
 
 
 def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_of: np.ndarray,
-                       value: np.ndarray, demand: np.ndarray, months_left: np.ndarray,
-                       first_seconds: float) -> str:
+                       value: np.ndarray, demand: np.ndarray, months_left: np.ndarray) -> str:
     """Re-solve ``lp`` (solved once with the tier penalties) so that each tier, from the first
     one short downwards, loses as little revenue as it can, and then as late as it can
     (``months_left``: months after each short column's month; see the module docstring)."""
@@ -358,7 +366,7 @@ def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_o
         stage = np.zeros(lp.n_col)
         stage[short_cols[mine]] = value[mine]
         lp.set_cost(stage)
-        status = lp.resolve(first_seconds)
+        status = lp.resolve()
         if status != "optimal":
             return status
         best = lp.objective
@@ -375,7 +383,7 @@ def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_o
         stage = np.zeros(lp.n_col)
         stage[short_cols] = early
         lp.set_cost(stage)
-        status = (lp.solve("simplex", time_limit=max(WARM_FLOOR, WARM_LIMIT * first_seconds))
+        status = (lp.solve("simplex", iteration_limit=lp.warm_iterations)
                   if lp.warm else "not tried")
         if status == "optimal":
             lp.add_at_most(short_cols, early, lp.objective + VALUE_SLACK * float(
@@ -388,7 +396,7 @@ def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_o
                 "this plan, so a safety-stock target may take capacity from earlier orders "
                 "(allocate_by: units plans in one solve)")
     lp.set_cost(cost)
-    return lp.resolve(first_seconds)
+    return lp.resolve()
 
 
 @dataclass
@@ -1155,8 +1163,7 @@ def plan_supply(
     if status == "optimal" and allocate_by != "units":
         short_cols = lay.short + it
         status = _allocate_by_worth(lp, cost, short_cols, tier[sku_of], worth[sku_of],
-                                    qty_demand.ravel(), n_months - 1 - month_of,
-                                    first_seconds=lp.seconds)
+                                    qty_demand.ravel(), n_months - 1 - month_of)
     solve_seconds = lp.seconds
     if status != "optimal":
         raise InfeasiblePlanError(f"the supply model could not be solved: {status}")

@@ -615,7 +615,7 @@ def test_where_the_timing_re_solve_is_too_slow_the_plan_says_it_was_left_out(mon
         if solver == "simplex":
             simplex_calls.append(1)
             if len(simplex_calls) >= slow_from:
-                return "time limit"
+                return "iteration limit"
         return run(self, solver, **kwargs)
 
     monkeypatch.setattr(supply._Lp, "solve", slow)
@@ -648,7 +648,7 @@ def test_by_units_a_tier_serves_as_many_units_as_it_can():
     # plan): the interior point method solves that LP, the next re-solve tries again
     ("solve error", ["ipm", "simplex", "ipm", "simplex", "ipm"]),
     # too slow: the interior point method solves that one and every later one
-    ("time limit", ["ipm", "simplex", "ipm", "ipm"]),
+    ("iteration limit", ["ipm", "simplex", "ipm", "ipm"]),
 ])
 def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypatch, failure,
                                                                        solved):
@@ -670,6 +670,28 @@ def test_a_failed_warm_resolve_falls_back_to_the_interior_point_method(monkeypat
     assert calls == solved
     served = plan.plan.set_index("sku")["qty_served"]
     assert (served["C"], served["A"], served["B"]) == pytest.approx((4, 0, 3))
+
+
+def test_the_warm_re_solve_is_limited_in_iterations_not_seconds(monkeypatch):
+    # With a budget of 1 simplex iteration HiGHS itself stops the re-solve (no mock): the
+    # interior point method takes over, and the plan is the one the simplex method finds.
+    from sopkit import supply
+
+    demand, data = _two_tiers_on_ten_hours()
+    free = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    calls, run = [], supply._Lp.solve
+
+    def logged(self, solver, **kwargs):
+        status = run(self, solver, **kwargs)
+        calls.append((solver, status))
+        return status
+
+    monkeypatch.setattr(supply, "WARM_ITERATIONS", 1)
+    monkeypatch.setattr(supply, "WARM_ITERATIONS_PER_ROW", 0.0)
+    monkeypatch.setattr(supply._Lp, "solve", logged)
+    capped = plan_supply(demand, data, cycle=CYCLE, horizon=1)
+    assert ("simplex", "iteration limit") in calls and calls[-1] == ("ipm", "optimal")
+    pd.testing.assert_frame_equal(capped.plan, free.plan)
 
 
 def test_allocate_by_must_be_revenue_margin_or_units():
