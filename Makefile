@@ -93,6 +93,7 @@ benchmark: setup peers
 	$(BIN)/python benchmarks/supply_speed.py --markdown
 	$(BIN)/python benchmarks/supply_speed.py --markdown --allocate-by units
 	$(BIN)/python benchmarks/supply_allocation.py
+	$(BIN)/python benchmarks/purchase_lead_times.py
 	$(BIN)/python benchmarks/lumpy_blend.py
 	$(BIN)/python benchmarks/promotion_lift.py
 
