@@ -12,8 +12,10 @@ component's main supplier delivers only what is on order in its first
 ``lead_time_months`` months) and without them (up to the supplier's capacity
 from the first month, sopkit before purchase lead times). Prints side by side
 the units short and revenue at risk (all months, and the months inside the
-longest lead time), the fill rate, what the backup supplier delivers and
-costs, and the components the orders hold back.
+longest lead time), the fill rate, the levers the plan pulls (backup
+supplier, outsourcing, overtime, temporary staff, stock built ahead), the
+safety-stock cover given up, and the components the orders hold back
+(:func:`sopkit.supply.lead_time_bound`).
 """
 
 from __future__ import annotations
@@ -44,16 +46,28 @@ def figures(plan, data: Dataset, within: pd.Timestamp) -> dict:
     frame = plan.plan
     gaps = plan.gaps
     early = gaps[gaps["period"] < within]
-    backup = plan.options[plan.options["option"] == "backup supplier"]
+    options = plan.options.groupby("option")[["qty", "cost"]].sum()
+
+    def lever(name: str, column: str) -> str:
+        return f"{options[column].get(name, 0.0):,.0f}"
+
     held = lead_time_bound(plan.component_usage)
+    below = (frame["safety_stock"] - frame["inventory_end"]).clip(lower=0.0).sum()
     return {
         "units short": f"{frame['qty_short'].sum():,.0f}",
         "revenue at risk": f"{gaps['revenue_at_risk'].sum():,.0f}",
         "units short inside the lead times": f"{early['qty_short'].sum():,.0f}",
         "revenue at risk inside the lead times": f"{early['revenue_at_risk'].sum():,.0f}",
         "fill rate": f"{frame['qty_served'].sum() / frame['qty_demand'].sum():.2%}",
-        "backup supplier, units": f"{backup['qty'].sum():,.0f}",
-        "backup supplier, extra cost": f"{backup['cost'].sum():,.0f}",
+        "backup supplier, units": lever("backup supplier", "qty"),
+        "backup supplier, extra cost": lever("backup supplier", "cost"),
+        "outsourced, units": lever("outsourcing", "qty"),
+        "outsourcing premium": lever("outsourcing", "cost"),
+        "overtime, hours": lever("overtime", "qty"),
+        "overtime, cost": lever("overtime", "cost"),
+        "temporary staff, hours": lever("temporary staff", "qty"),
+        "build-ahead stock, holding cost": lever("build-ahead inventory", "cost"),
+        "unit-months below the safety-stock target": f"{below:,.0f}",
         "component-months held back by the orders": f"{len(held):,}",
         "components held back": f"{held['component'].nunique():,}",
     }

@@ -363,10 +363,14 @@ TABLES: dict[str, Table] = {
                 "Purchase lead times: a component ordered at the start of the cycle month "
                 "arrives `lead_time_months` later, so in the plan's first `lead_time_months` "
                 "months its supplier delivers at most what these orders bring (0 where none "
-                "is due), then up to `supplier_capacity`. The backup supplier is the "
-                "expediting lever: its `backup_capacity` is not bound by the lead time.",
-                "Without this file no lead time is applied: the plan may buy up to "
-                "`supplier_capacity` from the first month, and the supply review says so.",
+                "is due; a month's orders above `supplier_capacity` count up to it), then up "
+                "to `supplier_capacity`. The backup supplier is the expediting lever: its "
+                "`backup_capacity` is not bound by the lead time.",
+                "Without this file (or with one holding no rows) no lead time is applied: the "
+                "plan may buy up to `supplier_capacity` from the first month, and the supply "
+                "review says so. A component with a lead time and no order due inside it "
+                "gets nothing from its main supplier until the lead time ends; the supply "
+                "review names such components.",
             ),
         ),
     ]

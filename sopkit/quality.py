@@ -462,9 +462,9 @@ def _missing_price_cost(data: Dataset, cycle) -> list[dict]:
     return found
 
 
-LEAD_TIME_UNUSED = ("No plan reads it: the supply plan does not model production or purchase "
-                    "lead times (it assumes what is made or bought in a month is available "
-                    "that month, for every SKU), so the plan is the same with or without it")
+LEAD_TIME_UNUSED = ("No plan reads it: the supply plan does not model production lead times "
+                    "(it assumes what is made in a month is available that month, for every "
+                    "SKU), so the plan is the same with or without it")
 
 
 @check("no_lead_time", "A live SKU without a production lead time (lead_time_months in "

@@ -126,7 +126,7 @@ Priority tiers
     while other items built their safety stock with the boards, then served
     in Sep–Oct; now it is served until Feb and short from Mar, with the same
     revenue lost). This stage is solved only by the simplex method from the
-    last basis; where that needs more than ``Lp.warm_iterations`` simplex
+    last basis; where that needs more than ``_Lp.warm_iterations`` simplex
     iterations it is left out, and :attr:`SupplyPlan.notes` says so (a full
     solve for it more than tripled the time of the 1,000-SKU benchmark
     case). A last solve with the objective above then chooses, among the
@@ -217,11 +217,12 @@ Review tables
     :mod:`sopkit.roughcut`.
 
 Limits of this version
-    Production and purchase lead times are not modelled (what is made in a
-    month is sold from that month); the solve time grows faster than the model (about 1 s for
-    300 SKUs x 12 months, about 30 s for 1,000 SKUs x 24 months x 30
-    resources x 200 components on a 2-core machine; ``benchmarks/supply_speed.py``,
-    figures in ``docs/benchmarks.md``).
+    Production lead times are not modelled (what is made in a month is sold
+    from that month); purchase lead times only with ``purchase_orders.csv``
+    (*Components* above). The solve time grows faster than the model (about
+    1 s for 300 SKUs x 12 months; 20 s for 1,000 SKUs x 24 months x 30
+    resources x 200 components by units, 48 s by revenue, on a 2-core
+    machine; ``benchmarks/supply_speed.py``, figures in ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -290,8 +291,8 @@ class _Lp:
         iterations; the status in words, ``"optimal"`` when solved."""
         self.highs.setOptionValue("solver", solver)
         self.highs.setOptionValue("run_crossover", "on")
-        self.highs.setOptionValue("simplex_iteration_limit",
-                                  int(iteration_limit) if iteration_limit else 2**31 - 1)
+        self.highs.setOptionValue("simplex_iteration_limit", 2**31 - 1
+                                  if iteration_limit is None else int(iteration_limit))
         started = time.perf_counter()
         self.highs.run()
         self.seconds += time.perf_counter() - started
@@ -390,11 +391,13 @@ def _allocate_by_worth(lp: _Lp, cost: np.ndarray, short_cols: np.ndarray, tier_o
                 (early * demand).sum()))
         else:
             lp.highs.setBasis(basis)
+            why = {"not tried": "was not tried",
+                   "iteration limit": "needed more simplex iterations than allowed"}.get(
+                status, f"failed ({status})")
             lp.notes.append(
                 "the plan's shortfalls were not moved as late as they could go: the re-solve "
-                f"that does it was {'too slow' if status != 'not tried' else 'not tried'} on "
-                "this plan, so a safety-stock target may take capacity from earlier orders "
-                "(allocate_by: units plans in one solve)")
+                f"that does it {why} on this plan, so a safety-stock target may take capacity "
+                "from earlier orders (allocate_by: units plans in one solve)")
     lp.set_cost(cost)
     return lp.resolve()
 
@@ -990,7 +993,9 @@ def plan_supply(
                                         "backup_capacity")
     lead_months, on_order, lead_bound = purchase_lead_times(
         comp_frame, components, months, data.purchase_orders)
-    sup_grid = np.where(lead_bound, np.minimum(sup_grid, on_order), sup_grid)
+    # what the main supplier can deliver: inside the lead time what is on order, up to its
+    # capacity (a month's orders above it are taken as late)
+    main_limit = np.where(lead_bound, np.minimum(sup_grid, on_order), sup_grid)
     if not allow_backup_supply:
         backup_grid[:] = 0.0
     comp_hold = _floats(_column(comp_frame, "unit_cost", 0.0)) * holding_cost_rate / 12.0
@@ -1133,7 +1138,7 @@ def plan_supply(
                           lay.comp_stock + ct, lay.comp_stock + ct_prev - 1, lay.backup + ct]),
           np.concatenate([np.repeat(bom_qty, n_months), np.ones(ct.size),
                           -np.ones(ct_prev.size), -np.ones(ct.size)]),
-          sup_grid.ravel() + np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0))
+          main_limit.ravel() + np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0))
     comp_rows = slice(cap_rows.stop, cap_rows.stop + n_comp * n_months)
 
     shelf_sel = it[perishable[sku_of]]
@@ -1268,6 +1273,7 @@ def plan_supply(
         "supplier_capacity": sup_grid.ravel(),
         "qty_on_order": on_order.ravel(),
         "inside_lead_time": lead_bound.ravel(),
+        "main_supply_limit": main_limit.ravel(),
         "backup_capacity": backup_grid.ravel(),
         "utilisation": np.divide(purchased, sup_grid, out=np.full_like(purchased, np.nan),
                                  where=sup_grid > 0).ravel(),
@@ -1276,7 +1282,13 @@ def plan_supply(
     component_usage["component"] = component_usage["component"].astype("string")
 
     res_full = load >= (cap_grid + ot_grid + temp_grid) * (1 - TOL) - TOL
-    comp_full = purchased >= (sup_grid + backup_grid) * (1 - TOL) - TOL
+    # bought all it could; a month with nothing to buy counts only if it used up its stock
+    # (the stock on the shelf: the LP may drop component stock it will never need)
+    shelf_before = on_hand[:, None] + np.cumsum(purchased - comp_used, axis=1) - (
+        purchased - comp_used)
+    comp_full = (purchased >= (main_limit + backup_grid) * (1 - TOL) - TOL) & (
+        (main_limit + backup_grid > TOL) | (shelf_before <= comp_used + 0.5))
+    lead_short = lead_bound & (main_limit < sup_grid * (1 - TOL) - TOL)
     gaps = _explain_gaps(
         skus=skus, months=months, tier=tier, price=price, short=short,
         make=make, outsourced=outsourced, out_upper=np.where(can_outsource, out_max, 0.0),
@@ -1285,7 +1297,7 @@ def plan_supply(
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
         route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand,
-        worth=worth, lead_bound=lead_bound, lead_months=lead_months, on_order=on_order)
+        worth=worth, lead_short=lead_short, lead_months=lead_months, on_order=main_limit)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1337,21 +1349,31 @@ def purchase_lead_times(comp_frame: pd.DataFrame, components: pd.Index,
 
 
 def lead_time_bound(component_usage: pd.DataFrame) -> pd.DataFrame:
-    """Component-months inside the purchase lead time whose main supplier delivers all
-    that is on order: where an order placed sooner would have let the plan buy more.
-    ``component, period, qty_on_order, qty_used, qty_backup, stock_end``."""
-    columns = ["component", "period", "qty_on_order", "qty_used", "qty_backup", "stock_end"]
-    if "inside_lead_time" not in component_usage.columns:
+    """Component-months where the purchase lead time holds the plan back: inside it, the
+    orders due are below what the supplier could deliver, the main supplier delivers all of
+    them, and more of the component would have helped the plan (a shadow price above 0).
+
+    Returns ``component, period, qty_on_order, supplier_capacity, qty_main_supplier,
+    qty_backup, qty_used, stock_end, shadow_price``, largest shadow price first (a ranking,
+    not cash: see :class:`SupplyPlan`)."""
+    columns = ["component", "period", "qty_on_order", "supplier_capacity", "qty_main_supplier",
+               "qty_backup", "qty_used", "stock_end", "shadow_price"]
+    if "main_supply_limit" not in component_usage.columns:
         return pd.DataFrame(columns=columns)
-    inside = component_usage[component_usage["inside_lead_time"].astype(bool)]
-    main = inside["qty_purchased"] - inside["qty_backup"]
-    bound = inside[main >= inside["supplier_capacity"] - 1e-6 * (1 + inside["supplier_capacity"])]
-    return bound[columns].reset_index(drop=True)
+    usage = component_usage.assign(
+        qty_main_supplier=component_usage["qty_purchased"] - component_usage["qty_backup"])
+    limit, cap = usage["main_supply_limit"], usage["supplier_capacity"]
+    held = (usage["inside_lead_time"].astype(bool) & (limit < cap * (1 - TOL) - TOL)
+            & (usage["qty_main_supplier"] >= limit * (1 - TOL) - TOL)
+            & (usage["shadow_price"].abs() > 1e-3))  # above the LP's tie-breaking costs
+    out = usage.loc[held, columns].sort_values(["shadow_price", "component", "period"],
+                                               ascending=[False, True, True], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def lead_time_note(component_usage: pd.DataFrame) -> str:
     """One paragraph for the supply review: whether purchase lead times bound the plan,
-    and which components they hold back."""
+    which components they hold back, and which have nothing on order inside them."""
     if "inside_lead_time" not in component_usage.columns or component_usage.empty:
         return ""
     if component_usage["qty_on_order"].isna().all():
@@ -1362,20 +1384,30 @@ def lead_time_note(component_usage: pd.DataFrame) -> str:
     if inside.empty:
         return ("Purchase orders are given, but no component has a lead time inside the "
                 "plan (lead_time_months blank or 0): suppliers deliver up to capacity.")
-    codes = sorted(lead_time_bound(component_usage)["component"].astype(str).unique())
     n = inside["component"].nunique()
     text = (f"Purchase lead times: {n} component{'' if n == 1 else 's'} "
             f"{'is' if n == 1 else 'are'} inside {'its' if n == 1 else 'their'} lead time in "
             "the first months of the plan, where the main supplier delivers only what is on "
-            "order (purchase_orders.csv).")
+            "order (purchase_orders.csv; a month's orders above the supplier's capacity count "
+            "up to it).")
+    ordered = inside.groupby("component")["qty_on_order"].sum()
+    bare = sorted(ordered.index[ordered < 0.5].astype(str))
+    if bare:
+        text += (f" Nothing is on order inside the lead time of {_named(bare)}: their main "
+                 "supplier delivers nothing until it ends (is the orders file complete?).")
+    codes = sorted(lead_time_bound(component_usage)["component"].astype(str).unique())
     if codes:
-        shown = ", ".join(codes[:8]) + (f" and {len(codes) - 8} more" if len(codes) > 8 else "")
-        text += (f" The orders on file hold the plan back for {shown}: it uses all that "
-                 "arrives there, and more would need an order placed sooner, the backup "
-                 "supplier or a change of plan.")
+        text += (f" The orders on file hold the plan back for {_named(codes)}: more of them "
+                 "would have helped, which takes an order placed sooner, the backup "
+                 "supplier or a change of plan (table below).")
     else:
         text += " The orders on file cover what the plan needs there."
     return text
+
+
+def _named(codes: list[str], limit: int = 8) -> str:
+    return ", ".join(codes[:limit]) + (f" and {len(codes) - limit} more"
+                                       if len(codes) > limit else "")
 
 
 # --------------------------------------------------------------------------- reporting
@@ -1446,7 +1478,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                   routed, resources, res_full, ot_limit, temp_limit, temp_used, capacity,
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
                   bom_comp, comp_stock, route_hours=None, bom_qty=None,
-                  allocate_by="revenue", demand=None, worth=None, lead_bound=None,
+                  allocate_by="revenue", demand=None, worth=None, lead_short=None,
                   lead_months=None, on_order=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
@@ -1465,7 +1497,9 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
     res_start = _run_start(res_full)
     no_capacity = capacity + ot_limit + temp_limit <= TOL
     no_capacity_start = _run_start(no_capacity)
-    comp_start = _run_start(comp_full)
+    if lead_short is None:
+        lead_short = np.zeros_like(comp_full)
+    comp_start = _run_start(comp_full & ~lead_short)  # spans of capacity used up, not orders
     res_of = pd.Series(route_res).groupby(route_sku).agg(list).to_dict()
     comp_of = pd.Series(bom_comp).groupby(bom_sku).agg(list).to_dict()
     users_res = pd.Series(route_sku).groupby(route_res).agg(list).to_dict()
@@ -1555,12 +1589,14 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                 continue
             name = components[c]
             names.append(name)
-            if lead_bound is not None and lead_bound[c, t]:
+            if lead_short[c, t]:
                 arrive = months[t].strftime('%b %Y')
                 first = (months[0] + pd.DateOffset(months=int(lead_months[c]))).strftime('%b %Y')
+                due = (f"nothing is on order for {arrive}" if on_order[c, t] < 0.5 else
+                       f"only the {on_order[c, t]:,.0f} units on order arrive in {arrive}")
                 text = (f"component {name} is inside its {int(lead_months[c])}-month purchase "
-                        f"lead time: only the {on_order[c, t]:,.0f} units on order arrive in "
-                        f"{arrive}, and an order placed now arrives in {first} at the earliest")
+                        f"lead time: {due}, below what its supplier could deliver, and an "
+                        f"order placed now arrives in {first} at the earliest")
             else:
                 text = (f"supplier capacity of component {name} is used up "
                         f"({_month_span(months, comp_start[c, t], t)})")

@@ -440,8 +440,7 @@ def test_no_lead_time():
     assert hit["severity"].tolist() == ["info"]
     detail = hit["detail"].iloc[0]
     assert detail.startswith("products.csv: lead_time_months of B-2 is blank. No plan reads it: "
-                             "the supply plan does not model production or purchase lead "
-                             "times")
+                             "the supply plan does not model production lead times")
     assert "as made in the month it is needed" not in detail and "Fill it in" in detail
     found = quality_findings(dataset(products=products), cycle=CYCLE)
     assert quality_score(found, n_skus=3) == 100.0

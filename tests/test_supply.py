@@ -600,7 +600,8 @@ def test_a_shortfall_is_planned_as_late_as_the_plan_allows(allocate_by, a_short)
     assert plan.gaps["revenue_at_risk"].sum() == pytest.approx(1_000)
 
 
-@pytest.mark.parametrize("slow_from, said", [(1, "not tried"), (2, "too slow")])
+@pytest.mark.parametrize("slow_from, said", [
+    (1, "was not tried"), (2, "needed more simplex iterations than allowed")])
 def test_where_the_timing_re_solve_is_too_slow_the_plan_says_it_was_left_out(monkeypatch,
                                                                                slow_from, said):
     # The case above with the simplex re-solves "too slow" from the first one (tier 1's
@@ -626,7 +627,7 @@ def test_where_the_timing_re_solve_is_too_slow_the_plan_says_it_was_left_out(mon
     assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([5, 5])
     assert plan.notes == [
         "the plan's shortfalls were not moved as late as they could go: the re-solve that "
-        f"does it was {said} on this plan, so a safety-stock target may take capacity from "
+        f"does it {said} on this plan, so a safety-stock target may take capacity from "
         "earlier orders (allocate_by: units plans in one solve)"]
     assert plan_supply(demand, data, cycle=CYCLE, horizon=2, safety_stock_column="qty_q95",
                        allocate_by="units").notes == []
@@ -1181,9 +1182,9 @@ def test_premium_hours_for_stock_split_by_the_months_own_demand():
 
 
 # ---------------------------------------------------------------- purchase lead times
-def _lead_time_case(orders, backup=(0.0, 0.0), lead=2):
-    """A (1 C a unit) wants 50 a month for 3 months; C: supplier 100 a month, 10 on hand,
-    a purchase lead time of ``lead`` months; ``orders``: (month due, qty)."""
+def _lead_time_case(orders, backup=(0.0, 0.0), lead=2, demand=(50.0, 50.0, 50.0), **kw):
+    """A (1 C a unit) wants ``demand`` a month; C: supplier 100 a month, 10 on hand, a
+    purchase lead time of ``lead`` months; ``orders``: (month due, qty)."""
     data = dataset([product("A")], [("R1", 1000.0, 0.0, 0.0)], [("A", "R1", 1.0)],
                    components=[("C", 100.0, 10.0, *backup)], bom=[("A", "C", 1.0)])
     data.components["lead_time_months"] = pd.array([lead], dtype="Int64")
@@ -1192,7 +1193,12 @@ def _lead_time_case(orders, backup=(0.0, 0.0), lead=2):
             "component": pd.array(["C"] * len(orders), dtype="string"),
             "period": pd.to_datetime([p for p, _ in orders]),
             "qty": [float(q) for _, q in orders]})
-    return plan_supply(demand_frame({"A": [50.0, 50.0, 50.0]}), data, cycle=CYCLE, horizon=3)
+    return plan_supply(demand_frame({"A": list(demand)}), data, cycle=CYCLE,
+                       horizon=len(demand), **kw)
+
+
+def _explained(plan, month):
+    return plan.gaps.set_index("period").loc[pd.Timestamp(month), "explanation"]
 
 
 def test_inside_its_lead_time_a_component_arrives_only_as_ordered():
@@ -1202,21 +1208,68 @@ def test_inside_its_lead_time_a_component_arrives_only_as_ordered():
     plan = _lead_time_case([("2026-01", 25), ("2025-12", 5), ("2026-03", 40)])
     assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([10, 50, 0])
     usage = plan.component_usage
-    assert usage["supplier_capacity"].tolist() == pytest.approx([30, 0, 100])
+    assert usage["supplier_capacity"].tolist() == pytest.approx([100, 100, 100])
+    assert usage["main_supply_limit"].tolist() == pytest.approx([30, 0, 100])
     assert usage["qty_on_order"].tolist() == pytest.approx([30, 0, 40])
     assert usage["inside_lead_time"].tolist() == [True, True, False]
-    february = plan.gaps.set_index("period").loc[pd.Timestamp("2026-02-01"), "explanation"]
-    assert february == (
+    assert usage["utilisation"].tolist() == pytest.approx([0.3, 0.0, 0.5])
+    assert _explained(plan, "2026-01") == (
+        "Short 10 units in 2026-01: component C is inside its 2-month purchase lead time: "
+        "only the 30 units on order arrive in Jan 2026, below what its supplier could "
+        "deliver, and an order placed now arrives in Mar 2026 at the earliest.")
+    assert _explained(plan, "2026-02") == (
         "Short 50 units in 2026-02: component C is inside its 2-month purchase lead time: "
-        "only the 0 units on order arrive in Feb 2026, and an order placed now arrives in "
-        "Mar 2026 at the earliest.")
+        "nothing is on order for Feb 2026, below what its supplier could deliver, and an "
+        "order placed now arrives in Mar 2026 at the earliest.")
     note = lead_time_note(usage)
     assert note.startswith("Purchase lead times: 1 component is inside its lead time")
-    assert "hold the plan back for C:" in note
-    # both months inside the lead time take all that is on order
-    bound = lead_time_bound(usage)
-    assert bound["qty_on_order"].tolist() == pytest.approx([30, 0])
-    assert bound["qty_used"].tolist() == pytest.approx([40, 0])
+    assert "hold the plan back for C:" in note and "Nothing is on order" not in note
+    # both months inside the lead time take all that is on order, and more would have helped
+    bound = lead_time_bound(usage).sort_values("period")
+    assert bound["period"].tolist() == [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-02-01")]
+    assert bound["qty_main_supplier"].tolist() == pytest.approx([30, 0])
+    assert (bound["shadow_price"] > 0).all()
+
+
+def test_orders_above_the_capacity_or_an_outage_leave_the_capacity_binding():
+    # 80 due in each of Oct, Nov (overdue) and Jan: 240 in January, where the supplier makes
+    # 100: it delivers 100, and the gap names its capacity, not the orders
+    plan = _lead_time_case([("2025-10", 80), ("2025-11", 80), ("2026-01", 80)],
+                           demand=(200.0,), lead=2)
+    usage = plan.component_usage.iloc[0]
+    assert (usage["qty_on_order"], usage["main_supply_limit"]) == pytest.approx((240, 100))
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([90])
+    assert "supplier capacity of component C is used up (Jan 2026)" in _explained(plan,
+                                                                                  "2026-01")
+    assert lead_time_bound(plan.component_usage).empty
+    # a supplier outage inside the lead time (capacity 0 in January, 40 on order): 10 from
+    # stock, 40 short, said as the capacity it is
+    outage = pd.DataFrame({"component": ["C"], "period": [months(1)[0]],
+                           "supplier_capacity": [0.0]})
+    plan = _lead_time_case([("2026-01", 40)], demand=(50.0,), lead=1,
+                           component_capacity=outage)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([40])
+    assert "supplier capacity of component C is used up (Jan 2026)" in _explained(plan,
+                                                                                  "2026-01")
+
+
+def test_a_component_with_stock_to_spare_is_not_blamed_for_a_gap():
+    # A is short because R1 makes 20 a month; C has 500 on hand and nothing on order inside
+    # its lead time: it limits nothing, and neither the gap nor the note names it
+    data = dataset([product("A")], [("R1", 20.0, 0.0, 0.0)], [("A", "R1", 1.0)],
+                   components=[("C", 100.0, 500.0), ("D", 100.0, 0.0)],
+                   bom=[("A", "C", 1.0)])
+    data.components["lead_time_months"] = pd.array([2, 2], dtype="Int64")
+    data.purchase_orders = pd.DataFrame({"component": pd.array(["D"], dtype="string"),
+                                         "period": pd.to_datetime(["2026-03"]),
+                                         "qty": [5.0]})
+    plan = plan_supply(demand_frame({"A": [50.0, 50.0]}), data, cycle=CYCLE, horizon=2)
+    assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([30, 30])
+    assert all("component" not in text for text in plan.gaps["explanation"])
+    assert lead_time_bound(plan.component_usage).empty
+    note = lead_time_note(plan.component_usage)
+    assert "Nothing is on order inside the lead time of C, D" in note
+    assert note.endswith("The orders on file cover what the plan needs there.")
 
 
 def test_without_purchase_orders_no_lead_time_is_applied_and_the_note_says_so():
