@@ -54,8 +54,10 @@ Constraints
                     sellable).
     Capacity        ``sum_i hours_per_unit[i,r] * make[i,t] <= capacity_hours[r] + overtime[r,t]
                     + temp[r,t]``. Only what is made in-house loads the plant.
-    Components      ``sum_i qty_per[i,c] * make[i,t] + comp_stock[c,t] - comp_stock[c,t-1]
-                    <= supplier_capacity[c] + backup[c,t]``; ``comp_stock[c,0]`` is the
+    Components      ``0 <= sum_i qty_per[i,c] * make[i,t] + comp_stock[c,t] - comp_stock[c,t-1]
+                    - backup[c,t] <= supplier_capacity[c]``: what the main supplier
+                    delivers, never negative (stock on the shelf stays there, at its
+                    holding cost, rather than vanish); ``comp_stock[c,0]`` is the
                     component's ``on_hand``. Inside a component's purchase lead
                     time (its first ``lead_time_months`` months, with
                     ``purchase_orders.csv``) the main supplier delivers at most
@@ -263,14 +265,16 @@ class _Lp:
     after its costs, bounds or rows change: the stages of the allocation by revenue or margin."""
 
     def __init__(self, cost: np.ndarray, a_ub, b_ub: np.ndarray, a_eq, b_eq: np.ndarray,
-                 upper: np.ndarray):
+                 upper: np.ndarray, lower_ub: np.ndarray | None = None):
         matrix = sp.vstack([a_ub, a_eq]).tocsc() if a_ub.shape[0] else sp.csc_array(a_eq)
         lp = HighsLp()
         lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
         lp.col_cost_ = np.asarray(cost, dtype=float)
         lp.col_lower_ = np.zeros(matrix.shape[1])
         lp.col_upper_ = np.where(np.isinf(upper), kHighsInf, upper)
-        lp.row_lower_ = np.concatenate([np.full(a_ub.shape[0], -kHighsInf), b_eq])
+        below = (np.full(a_ub.shape[0], -kHighsInf) if lower_ub is None else
+                 np.where(np.isinf(lower_ub), -kHighsInf, lower_ub))
+        lp.row_lower_ = np.concatenate([below, b_eq])
         lp.row_upper_ = np.concatenate([b_ub, b_eq])
         lp.a_matrix_.format_ = MatrixFormat.kColwise
         lp.a_matrix_.start_ = matrix.indptr
@@ -1111,15 +1115,16 @@ def plan_supply(
 
     # ---- inequalities: capacity, components, shelf life
     months_idx = np.arange(n_months)
-    rows, cols, vals, rhs = [], [], [], []
+    rows, cols, vals, rhs, lhs = [], [], [], [], []
     n_rows = 0
 
-    def block(r, c, v, b):
+    def block(r, c, v, b, lo=None):
         nonlocal n_rows
         rows.append(np.asarray(r) + n_rows)
         cols.append(np.asarray(c))
         vals.append(np.asarray(v, dtype=float))
         rhs.append(np.asarray(b, dtype=float))
+        lhs.append(np.full(len(b), -np.inf) if lo is None else np.asarray(lo, dtype=float))
         n_rows += len(b)
 
     rt = np.arange(n_res * n_months)
@@ -1138,7 +1143,9 @@ def plan_supply(
                           lay.comp_stock + ct, lay.comp_stock + ct_prev - 1, lay.backup + ct]),
           np.concatenate([np.repeat(bom_qty, n_months), np.ones(ct.size),
                           -np.ones(ct_prev.size), -np.ones(ct.size)]),
-          main_limit.ravel() + np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0))
+          main_limit.ravel() + np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0),
+          # nothing is bought back: the stock on the shelf stays there (and costs holding)
+          np.where(ct % n_months == 0, np.repeat(on_hand, n_months), 0.0))
     comp_rows = slice(cap_rows.stop, cap_rows.stop + n_comp * n_months)
 
     shelf_sel = it[perishable[sku_of]]
@@ -1161,7 +1168,7 @@ def plan_supply(
     b_ub = np.concatenate(rhs)
     build_seconds = time.perf_counter() - started
 
-    lp = _Lp(cost, a_ub, b_ub, a_eq, b_eq, upper)
+    lp = _Lp(cost, a_ub, b_ub, a_eq, b_eq, upper, lower_ub=np.concatenate(lhs))
     status = lp.solve(SOLVER)
     worth = (price if allocate_by == "revenue" else
              np.maximum(price - unit_cost, 0.01 * price))  # what a tier keeps, per unit
@@ -1262,7 +1269,8 @@ def plan_supply(
     purchased = np.where(purchased < TOL, 0.0, purchased)
     backup_used = np.minimum(backup_var, purchased)
     backup_used = np.where(backup_used < TOL, 0.0, backup_used)
-    comp_duals = duals[comp_rows].reshape(n_comp, n_months)
+    # one more unit from the supplier is worth nothing where only "nothing bought back" binds
+    comp_duals = np.clip(duals[comp_rows].reshape(n_comp, n_months), 0.0, None)
     component_usage = pd.DataFrame({
         "component": np.repeat(components.to_numpy(), n_months),
         "period": np.tile(months.to_numpy(), n_comp),
@@ -1283,11 +1291,8 @@ def plan_supply(
 
     res_full = load >= (cap_grid + ot_grid + temp_grid) * (1 - TOL) - TOL
     # bought all it could; a month with nothing to buy counts only if it used up its stock
-    # (the stock on the shelf: the LP may drop component stock it will never need)
-    shelf_before = on_hand[:, None] + np.cumsum(purchased - comp_used, axis=1) - (
-        purchased - comp_used)
     comp_full = (purchased >= (main_limit + backup_grid) * (1 - TOL) - TOL) & (
-        (main_limit + backup_grid > TOL) | (shelf_before <= comp_used + 0.5))
+        (main_limit + backup_grid > TOL) | (comp_before <= comp_used + 0.5))
     lead_short = lead_bound & (main_limit < sup_grid * (1 - TOL) - TOL)
     gaps = _explain_gaps(
         skus=skus, months=months, tier=tier, price=price, short=short,

@@ -1266,6 +1266,11 @@ def test_a_component_with_stock_to_spare_is_not_blamed_for_a_gap():
     plan = plan_supply(demand_frame({"A": [50.0, 50.0]}), data, cycle=CYCLE, horizon=2)
     assert rows_of(plan, "A")["qty_short"].tolist() == pytest.approx([30, 30])
     assert all("component" not in text for text in plan.gaps["explanation"])
+    # the 500 on hand stay on the shelf, 20 a month used (the LP may not drop them to save
+    # their holding cost), and nothing is bought
+    usage = plan.component_usage.set_index(["component", "period"])
+    assert usage.loc["C", "stock_end"].tolist() == pytest.approx([480, 460])
+    assert usage["qty_purchased"].tolist() == pytest.approx([0, 0, 0, 0])
     assert lead_time_bound(plan.component_usage).empty
     note = lead_time_note(plan.component_usage)
     assert "Nothing is on order inside the lead time of C, D" in note
