@@ -159,6 +159,8 @@ def _families(data: Dataset) -> pd.DataFrame:
         "resource": res["resource"],
         "resource_family": family.astype("string"),
         "regular_hours": column("capacity_hours", 0.0),
+        "overtime_hours": column("overtime_max_hours", 0.0),
+        "temp_hours": column("temp_max_hours", 0.0),
         "capacity_hours": (column("capacity_hours", 0.0) + column("overtime_max_hours", 0.0)
                            + column("temp_max_hours", 0.0)),
         "lead_time_months": column("capacity_lead_time_months", DEFAULT_LEAD_TIME).astype(int),
@@ -166,7 +168,8 @@ def _families(data: Dataset) -> pd.DataFrame:
 
 
 def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource_family",
-                     qty_column: str = "qty") -> pd.DataFrame:
+                     qty_column: str = "qty",
+                     resource_capacity: pd.DataFrame | None = None) -> pd.DataFrame:
     """Load of the demand against capacity, per resource family (or resource) and month.
 
     Parameters
@@ -180,6 +183,12 @@ def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource
         The level of the outlook.
     qty_column : str
         The demand column.
+    resource_capacity : DataFrame, optional
+        Per-month capacity overrides ``resource, period, capacity_hours`` (and
+        optionally ``overtime_max_hours``, ``temp_max_hours``), as the supply
+        plan takes them (:func:`sopkit.supply.resource_grids`): the month-limited
+        capacity of the options adopted into the plan, so that the outlook
+        counts what the plan counts.
 
     Returns
     -------
@@ -210,11 +219,25 @@ def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource
     load["load_hours"] = load["qty"] * load["hours_per_unit"].astype(float)
     load = load.groupby([by, "period"])["load_hours"].sum()
 
-    capacity = resources.groupby(by)[["regular_hours", "capacity_hours"]].sum()
-    index = pd.MultiIndex.from_product([capacity.index, periods], names=[by, "period"])
+    from sopkit.supply import resource_grids
+
+    codes = pd.Index(resources["resource"], name="resource")
+    regular, overtime, temp = resource_grids(
+        codes, periods, resources["regular_hours"].to_numpy(dtype=float),
+        resources["overtime_hours"].to_numpy(dtype=float),
+        resources["temp_hours"].to_numpy(dtype=float), resource_capacity)
+    grid = pd.DataFrame({
+        "resource": np.repeat(codes.to_numpy(), len(periods)),
+        "period": np.tile(periods.to_numpy(), len(codes)),
+        "regular_hours": regular.ravel(),
+        "capacity_hours": (regular + overtime + temp).ravel(),
+    }).merge(resources[["resource", "resource_family"]], on="resource")
+    capacity = grid.groupby([by, "period"])[["regular_hours", "capacity_hours"]].sum()
+    groups = pd.Index(sorted(resources[by].unique()), name=by)
+    index = pd.MultiIndex.from_product([groups, periods], names=[by, "period"])
     out = pd.DataFrame(index=index).reset_index()
     out["load_hours"] = load.reindex(index).fillna(0.0).to_numpy()
-    out = out.merge(capacity.reset_index(), on=by, how="left")
+    out = out.merge(capacity.reset_index(), on=[by, "period"], how="left")
     out["utilisation"] = out["load_hours"] / out["capacity_hours"].where(
         out["capacity_hours"] > 0)
     out["overloaded"] = out["load_hours"] > out["capacity_hours"] + TOL

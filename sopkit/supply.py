@@ -689,6 +689,27 @@ def _tier_penalties(tiers: np.ndarray, price_max: float, cost_max: float, rho: f
     return penalties
 
 
+def resource_grids(resources: pd.Index, months: pd.DatetimeIndex, capacity: np.ndarray,
+                   overtime: np.ndarray, temp: np.ndarray,
+                   resource_capacity: pd.DataFrame | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regular, overtime and temporary-staff hours per resource and month, with the
+    per-month overrides of ``resource_capacity`` (a scenario's or an adopted option's).
+
+    Temporary staff work the line's shifts: in an overridden month their hours scale with
+    the regular capacity, unless the override gives ``temp_max_hours`` itself.
+    """
+    cap_grid, ot_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
+                                    "capacity_hours", overtime, "overtime_max_hours")
+    scale = np.divide(cap_grid, capacity[:, None], out=np.ones_like(cap_grid),
+                      where=capacity[:, None] > 0)
+    temp_grid = temp[:, None] * scale
+    if resource_capacity is not None and "temp_max_hours" in resource_capacity.columns:
+        _, temp_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
+                                   "capacity_hours", temp_grid, "temp_max_hours")
+    return cap_grid, ot_grid, temp_grid
+
+
 def _month_grid(codes: pd.Index, months: pd.DatetimeIndex, key: str, base: np.ndarray,
                 overrides: pd.DataFrame | None, column: str, second: np.ndarray | None = None,
                 second_column: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -976,17 +997,10 @@ def plan_supply(
     n_comp = len(components)
     supplier_cap = _floats(comp_frame["supplier_capacity"])
     on_hand = _floats(_column(comp_frame, "on_hand", 0.0))
-    cap_grid, ot_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
-                                    "capacity_hours", ot_limit, "overtime_max_hours")
+    cap_grid, ot_grid, temp_grid = resource_grids(resources, months, capacity, ot_limit,
+                                                  temp_limit, resource_capacity)
     if not allow_overtime:
         ot_grid[:] = 0.0
-    # temporary staff work the line's shifts: an overridden month scales their hours too
-    scale = np.divide(cap_grid, capacity[:, None], out=np.ones_like(cap_grid),
-                      where=capacity[:, None] > 0)
-    temp_grid = temp_limit[:, None] * scale
-    if resource_capacity is not None and "temp_max_hours" in resource_capacity.columns:
-        _, temp_grid = _month_grid(resources, months, "resource", capacity, resource_capacity,
-                                   "capacity_hours", temp_grid, "temp_max_hours")
     if not allow_temp_staff:
         temp_grid[:] = 0.0
     backup_limit = (_floats(_column(comp_frame, "backup_capacity", 0.0)) if allow_backup_supply

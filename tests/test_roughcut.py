@@ -123,6 +123,27 @@ def test_load_capacity_and_first_overload_by_hand():
     assert strict.loc["R3", "status"] == "overdue"  # 2026-03 - 6 months < 2026-01
 
 
+def test_adopted_month_limited_capacity_counts_in_the_outlook():
+    # The same plan with an adopted second shift on R1 from June to August: 200 regular hours
+    # instead of 100; its temporary staff work that shift too (10 h scale to 20), overtime
+    # stays 10. ASM then has 200 + 10 + 20 + 50 = 280 h in Jun-Aug (regular 250): June's 195
+    # h fit, and the shortage the flags found from June is gone.
+    plan = demand({"X": [100, 100, 100, 100, 120, 130, 130, 130]})
+    shift = pd.DataFrame({"resource": ["R1"] * 3, "period": months(8)[5:],
+                          "capacity_hours": [200.0] * 3})
+    outlook = capacity_outlook(plan, plant(), resource_capacity=shift)
+    asm = outlook[outlook["resource_family"] == "ASM"]
+    assert asm["capacity_hours"].tolist() == pytest.approx([170] * 5 + [280] * 3)
+    assert asm["regular_hours"].tolist() == pytest.approx([150] * 5 + [250] * 3)
+    assert asm["overloaded"].tolist() == [False] * 4 + [True] + [False] * 3
+    flags = capacity_flags(outlook, plant(), cycle=CYCLE).set_index("resource_family")
+    assert pd.isna(flags.loc["ASM", "first_overload"])  # May's peak: built ahead in March
+    # per resource, R1 alone: 100 + 10 + 10 = 120 h, then 200 + 10 + 20 = 230 h
+    by_resource = capacity_outlook(plan, plant(), by="resource", resource_capacity=shift)
+    r1 = by_resource[by_resource["resource"] == "R1"]
+    assert r1["capacity_hours"].tolist() == pytest.approx([120] * 5 + [230] * 3)
+
+
 def test_overdue_decide_now_and_enough_capacity():
     # Loads 180, 195, 195 h against 170: short from the first month (nothing to build
     # ahead with); lead time 3: the decision was due in 2025-10, 3 months ago.
