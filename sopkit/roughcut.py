@@ -13,7 +13,10 @@ resource family and month:
 ``capacity_hours``
     ``sum over the family's resources of capacity_hours + overtime_max_hours
     + temp_max_hours``: everything the family can work in a month with the
-    levers it already has. ``regular_hours`` is the regular part.
+    levers it already has; in the months of an adopted option that changes
+    capacity for some months only (``resource_capacity``), that month's
+    capacity, as the supply plan counts it. ``regular_hours`` is the regular
+    part.
 ``utilisation``
     ``load_hours / capacity_hours``.
 
@@ -188,7 +191,8 @@ def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource
         optionally ``overtime_max_hours``, ``temp_max_hours``), as the supply
         plan takes them (:func:`sopkit.supply.resource_grids`): the month-limited
         capacity of the options adopted into the plan, so that the outlook
-        counts what the plan counts.
+        counts the capacity the plan counts (overtime and temporary staff are
+        counted even where the planner's options switch them off).
 
     Returns
     -------
@@ -211,7 +215,8 @@ def capacity_outlook(demand: pd.DataFrame, data: Dataset, *, by: str = "resource
     routing = routing.merge(resources[["resource", "resource_family"]], on="resource",
                             how="inner")
     frame = demand.assign(sku=demand["sku"].astype("string"),
-                          period=pd.to_datetime(demand["period"]),
+                          period=pd.to_datetime(demand["period"]).dt.to_period("M")
+                          .dt.to_timestamp(),
                           qty=pd.to_numeric(demand[qty_column], errors="coerce").fillna(0.0))
     periods = pd.DatetimeIndex(sorted(frame["period"].unique()), name="period")
     load = frame[["sku", "period", "qty"]].merge(routing[["sku", by, "hours_per_unit"]],

@@ -520,19 +520,21 @@ def adopted_note(adopted: Sequence[dict], before: pd.DataFrame | None = None,
 
 
 def adopt_supply(demand_plan: pd.DataFrame, data: Dataset, specs, adopted, *,
-                 cycle) -> ScenarioInputs:
+                 cycle, until=None) -> ScenarioInputs:
     """What the supply plan needs to plan the adopted options.
 
     Their capacity, cost and planner changes (:func:`apply_scenario`); their
     demand changes are in ``demand_plan`` already (:func:`adopt_demand`, in
     the demand review). Without adopted options: the inputs unchanged.
-    Plan with ``inputs.data`` and ``inputs.planner_kwargs(**options)``.
+    Plan with ``inputs.data`` and ``inputs.planner_kwargs(**options)``;
+    ``until``: as for :func:`apply_scenario` (the outlook's last month, so
+    that an open-ended option runs through the outlook too).
     """
     chosen = validate_adopted(specs, adopted)
     combined = combine(chosen, demand=False)
     if combined is None or not (combined["capacity"] or combined["costs"] or combined["supply"]):
         return ScenarioInputs(demand_plan, data)
-    return apply_scenario(demand_plan, data, combined, cycle=cycle)
+    return apply_scenario(demand_plan, data, combined, cycle=cycle, until=until)
 
 
 # ------------------------------------------------------------------ applying
@@ -710,7 +712,7 @@ def _apply_capacity(data: Dataset, changes: list[dict], cycle: pd.Timestamp,
 
 
 def apply_scenario(demand_plan: pd.DataFrame, data: Dataset, spec: dict, *,
-                   cycle) -> ScenarioInputs:
+                   cycle, until=None) -> ScenarioInputs:
     """The demand plan and data of one scenario (inputs are not modified).
 
     Parameters
@@ -724,6 +726,10 @@ def apply_scenario(demand_plan: pd.DataFrame, data: Dataset, spec: dict, *,
         fine).
     cycle : str or Timestamp
         The cycle month, for ``+N`` months and open-ended changes.
+    until : str or Timestamp, optional
+        The last month an open-ended month-limited change (``from`` without
+        ``to``) runs to; default the demand plan's last month. Give the
+        rough-cut outlook's last month where its months reach further.
 
     Returns
     -------
@@ -745,6 +751,8 @@ def apply_scenario(demand_plan: pd.DataFrame, data: Dataset, spec: dict, *,
     plan = _apply_demand(demand_plan.copy(), normalised["demand"], products, start, check)
     products = _apply_costs(products, normalised["costs"], check)
     last_period = pd.Timestamp(plan["period"].max()) if len(plan) else start
+    if until is not None:
+        last_period = max(last_period, cycle_month(until))
     resources, components, resource_capacity, component_capacity = _apply_capacity(
         data, normalised["capacity"], start, last_period, check)
     new_data = replace(data, products=products, resources=resources, components=components)

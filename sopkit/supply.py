@@ -350,7 +350,8 @@ class _Lp:
 
     @property
     def ub_duals(self) -> np.ndarray:
-        """Duals of the inequality rows given at construction (<= 0 where binding)."""
+        """Duals of the inequality rows given at construction (<= 0 where the upper bound
+        binds, >= 0 where a lower bound of ``lower_ub`` does)."""
         return np.asarray(self.highs.getSolution().row_dual, dtype=float)[:self.n_ub]
 
 
@@ -435,10 +436,13 @@ class SupplyPlan:
         supplier_capacity, qty_on_order, inside_lead_time, backup_capacity,
         utilisation, shadow_price``; ``qty_purchased`` includes ``qty_backup``
         (bought from the backup supplier) and ``utilisation`` is purchased /
-        main supplier capacity (above 1 when backup supply is used). Inside
-        the purchase lead time (``inside_lead_time``) ``supplier_capacity`` is
-        what is on order, at most the supplier's capacity; ``qty_on_order``:
-        the purchase orders due (NaN without purchase orders).
+        main supplier capacity (above 1 when backup supply is used).
+        ``qty_on_order``: the purchase orders due (NaN without purchase
+        orders); ``main_supply_limit``: what the main supplier can deliver —
+        inside the purchase lead time (``inside_lead_time``) what is on order,
+        at most ``supplier_capacity``, else ``supplier_capacity``.
+        ``shadow_price`` is at least 0 (where only "nothing bought back"
+        binds, one more unit is worth nothing).
     gaps : DataFrame
         One row per SKU-month short: ``sku, period, priority_tier, qty_short,
         qty_demand, revenue_at_risk, binding, explanation``.
@@ -1013,7 +1017,8 @@ def plan_supply(
         comp_frame, components, months, data.purchase_orders)
     # what the main supplier can deliver: inside the lead time what is on order, up to its
     # capacity (a month's orders above it are taken as late)
-    main_limit = np.where(lead_bound, np.minimum(sup_grid, on_order), sup_grid)
+    main_limit = np.clip(np.where(lead_bound, np.minimum(sup_grid, on_order), sup_grid), 0.0,
+                         None)  # the loader refuses negative values; frames built in code too
     if not allow_backup_supply:
         backup_grid[:] = 0.0
     comp_hold = _floats(_column(comp_frame, "unit_cost", 0.0)) * holding_cost_rate / 12.0

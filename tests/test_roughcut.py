@@ -142,6 +142,10 @@ def test_adopted_month_limited_capacity_counts_in_the_outlook():
     by_resource = capacity_outlook(plan, plant(), by="resource", resource_capacity=shift)
     r1 = by_resource[by_resource["resource"] == "R1"]
     assert r1["capacity_hours"].tolist() == pytest.approx([120] * 5 + [230] * 3)
+    # demand dated mid-month is the month's: the overrides still apply
+    mid = capacity_outlook(plan.assign(period=plan["period"] + pd.Timedelta(days=14)), plant(),
+                           resource_capacity=shift)
+    pd.testing.assert_frame_equal(mid, outlook)
 
 
 def test_overdue_decide_now_and_enough_capacity():

@@ -237,6 +237,13 @@ def test_capacity_for_some_months_gives_overrides(demand_plan, data):
     assert inputs.data.resources.set_index("resource").loc["R1", "capacity_hours"] == 50.0
     kwargs = inputs.planner_kwargs(horizon=3)
     assert kwargs["horizon"] == 3 and kwargs["component_capacity"] is comp
+    # an outlook reaching two months further: the open-ended change runs through it, the
+    # month-limited one does not move
+    longer = apply_scenario(demand_plan, data, spec, cycle=CYCLE,
+                            until=MAR + pd.DateOffset(months=2))
+    assert longer.resource_capacity["period"].tolist() == list(
+        pd.date_range(FEB, periods=4, freq="MS"))
+    assert longer.component_capacity["period"].tolist() == [FEB, MAR]
 
 
 @pytest.mark.parametrize("change, message", [
