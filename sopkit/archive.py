@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sopkit.errors import DataError, ParameterError, Problem, whole_number
+from sopkit.errors import ParameterError, whole_number
 from sopkit.periods import add_months, cycle_month, fmt_month, months_between
 
 # The forecast value added staircase: each step adds one input stream.
@@ -252,40 +252,16 @@ def previous_models(workspace: str | Path, cycle) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When that file cannot be read, lacks a column, or names a SKU twice, a
-        SKU or model blank or a model sopkit does not choose (the file, row
-        and column).
+        When that file is damaged (:func:`sopkit.io.read_model_labels`: the
+        file, row and column).
     """
-    paths = _archived_files(workspace, MODEL_FILE_RE, cycle)
-    empty = pd.DataFrame({"sku": pd.Series(dtype="string"), "model": pd.Series(dtype="string")})
-    if not paths:
-        return empty
-    from sopkit.forecast import model_label_parts
+    from sopkit.io import read_model_labels
 
-    path = paths[-1]
-    try:
-        frame = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError([Problem(str(path), None, None, "cannot be read as CSV: "
-                                 + (str(exc).splitlines() or [type(exc).__name__])[0])]) from None
-    problems = [Problem(str(path), None, c, "required column is missing")
-                for c in ("sku", "model") if c not in frame.columns]
-    if not problems:
-        for column in ("sku", "model"):
-            problems += [Problem(str(path), int(i) + 2, column, "blank")
-                         for i in np.flatnonzero(frame[column].isna().to_numpy())]
-        known = frame["model"].map(
-            lambda label: label == "history_mean" or model_label_parts(label) is not None,
-            na_action="ignore")
-        unknown = frame["model"].notna() & ~known.fillna(True).astype(bool)
-        problems += [Problem(str(path), int(i) + 2, "model", "not a model sopkit chooses",
-                             frame["model"].iloc[i]) for i in np.flatnonzero(unknown.to_numpy())]
-        twice = frame["sku"].notna() & frame["sku"].duplicated(keep="first")
-        problems += [Problem(str(path), int(i) + 2, "sku", "SKU listed twice", frame["sku"].iloc[i])
-                     for i in np.flatnonzero(twice.to_numpy())]
-    if problems:
-        raise DataError(problems)
-    return frame[["sku", "model"]].reset_index(drop=True)
+    paths = _archived_files(workspace, MODEL_FILE_RE, cycle)
+    if not paths:
+        return pd.DataFrame({"sku": pd.Series(dtype="string"),
+                             "model": pd.Series(dtype="string")})
+    return read_model_labels(paths[-1]).rename_axis("sku").reset_index()
 
 
 def read_archive(workspace: str | Path, *, before=None) -> pd.DataFrame:

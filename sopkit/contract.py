@@ -397,8 +397,9 @@ HISTORY = Table(
 
 PREVIOUS_MODELS = Table(
     "previous models",
-    "The models of an earlier forecast, for `sop forecast --previous` (its output will do: "
-    "one row per SKU and period, other columns ignored).",
+    "The models of an earlier forecast: `sop forecast --previous` (its output will do: "
+    "one row per SKU and period, other columns ignored) and the archive's "
+    "`models_<cycle>.csv` (`sopkit.io.read_model_labels`).",
     (
         C("sku", "str", "Series identifier."),
         C("model", "str", "The model label that forecast chose (`ses`, `combo:ma3+ses`...)."),

@@ -66,8 +66,9 @@ from pathlib import Path
 import pandas as pd
 
 from sopkit.compute import compute_settings, fit_forecaster, forecast_dataset, is_parquet_path
-from sopkit.contract import HISTORY, PREVIOUS_MODELS
+from sopkit.contract import HISTORY
 from sopkit.errors import DataError, ParameterError, Problem
+from sopkit.io import read_model_labels
 from sopkit.periods import fmt_week, parse_week_series, period_format
 
 MAX_LISTED_ROWS = 50
@@ -377,38 +378,6 @@ def blend_inputs(forecast, history, pipeline, *, adjustments=None, promotions=No
     return out
 
 
-def read_previous_models(path: str | Path) -> pd.Series:
-    """``sku -> model`` of an earlier forecast (``--previous``): its output, or any
-    table with ``sku, model``; raises DataError naming the rows of a SKU given two
-    models or of a label that is not a model of sopkit's."""
-    from sopkit.forecast import MODEL_ORDER, model_label_parts
-    from sopkit.io import read_table
-
-    path = Path(path)
-    frame, problems = read_table(path, PREVIOUS_MODELS)
-    if not problems and frame.empty:
-        problems = [Problem(path.name, None, None, "has a header but no data rows")]
-    if problems:
-        _raise(problems, path)
-    for row, label in frame["model"].items():
-        if label != "history_mean" and model_label_parts(label) is None:
-            problems.append(Problem(
-                path.name, int(row), "model",
-                f"not a model sopkit chooses (one of {', '.join(MODEL_ORDER)}, or combo: and "
-                "2 or 3 different ones of them other than zero, joined by +)", label))
-    models = frame.groupby("sku")["model"].nunique()
-    for sku in models.index[models > 1]:
-        rows = frame.index[frame["sku"] == sku]
-        labels = frame.loc[rows, "model"]
-        first = labels.iloc[0]
-        problems += [Problem(path.name, int(r), "model",
-                             f"SKU {sku} has another model in row {int(rows[0])} ({first})",
-                             label) for r, label in labels.items() if label != first]
-    if problems:
-        _raise(problems, path)
-    return frame.drop_duplicates("sku").set_index("sku")["model"]
-
-
 def check_out_path(out, inputs) -> None:
     """Refuse an ``--out`` that would overwrite an input: the same file, or (a
     partitioned Parquet output, whose old parts are replaced) a folder that
@@ -456,7 +425,7 @@ def run_forecast_command(args) -> int:
                                  "without an earlier forecast's models; give a CSV history")
         return _forecast_parquet_dataset(args, settings)
     history, freq = read_history_with_frequency(args.history)
-    previous = read_previous_models(previous_file) if previous_file else None
+    previous = read_model_labels(previous_file) if previous_file else None
     for warning in near_duplicate_codes(history, Path(args.history).name):
         _warn(warning)
     weekly = freq == "W-MON"

@@ -497,6 +497,45 @@ def read_table(path: str | Path, table: str | Table) -> tuple[pd.DataFrame | Non
     return frame, problems
 
 
+def read_model_labels(path: str | Path) -> pd.Series:
+    """``sku -> model`` from a table of model labels: a ``sop forecast`` output (one row
+    per SKU and period, other columns ignored) or an archived ``models_<cycle>.csv``.
+
+    Raises
+    ------
+    DataError
+        Naming file, row and column: an unreadable file, a missing column, blank
+        cells, no rows, a label sopkit does not choose
+        (:func:`sopkit.forecast.model_label_parts`; ``history_mean`` is
+        accepted), or a SKU given two different models.
+    """
+    from sopkit.contract import PREVIOUS_MODELS
+    from sopkit.forecast import MODEL_ORDER, model_label_parts
+
+    path = Path(path)
+    frame, problems = read_table(path, PREVIOUS_MODELS)
+    if frame is not None and not problems and frame.empty:
+        problems = [Problem(path.name, None, None, "has a header but no data rows")]
+    if not problems:
+        for row, label in frame["model"].items():
+            if label != "history_mean" and model_label_parts(label) is None:
+                problems.append(Problem(
+                    path.name, int(row), "model",
+                    f"not a model sopkit chooses (one of {', '.join(MODEL_ORDER)}, or combo: "
+                    "and 2 or 3 different ones of them other than zero, joined by +)", label))
+        models = frame.groupby("sku")["model"].nunique()
+        for sku in models.index[models > 1]:
+            rows = frame.index[frame["sku"] == sku]
+            labels = frame.loc[rows, "model"]
+            first = labels.iloc[0]
+            problems += [Problem(path.name, int(r), "model",
+                                 f"SKU {sku} has another model in row {int(rows[0])} ({first})",
+                                 label) for r, label in labels.items() if label != first]
+    if problems:
+        raise DataError(problems, headline=f"{len(problems)} problem(s) in {path}")
+    return frame.drop_duplicates("sku").set_index("sku")["model"]
+
+
 def validate_folder(data_dir: str | Path) -> tuple[Dataset | None, list[Problem]]:
     """Read every table of a data folder and collect every problem.
 

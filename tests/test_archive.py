@@ -280,14 +280,18 @@ def test_model_snapshots_round_trip_and_the_latest_before_a_cycle_is_the_incumbe
 @pytest.mark.parametrize("text, where", [
     ("snapshot,sku\n2026-03,A\n", [(None, "model", "required column is missing")]),
     ("snapshot,sku,model\n2026-03,A,ses\n2026-03,,ses\n2026-03,C,\n",
-     [(3, "sku", "blank"), (4, "model", "blank")]),
-    ("snapshot,sku,model\n2026-03,A,ses\n2026-03,A,ma3\n", [(3, "sku", "SKU listed twice")]),
+     [(3, "sku", "blank cell; a value is required"),
+      (4, "model", "blank cell; a value is required")]),
+    ("snapshot,sku,model\n2026-03,A,ses\n2026-03,A,ma3\n",
+     [(3, "model", "SKU A has another model in row 2 (ses)")]),
     ("snapshot,sku,model\n2026-03,A,combo:ses+ses\n2026-03,B,history_mean\n",
-     [(2, "model", "not a model sopkit chooses")]),
-    ("", [(None, None, "cannot be read as CSV: No columns to parse from file")]),
-    ('snapshot,sku,model\n2026-03,"A,ses\n', [(None, None, "cannot be read as CSV: Error "
-                                                "tokenizing data. C error: EOF inside string "
-                                                "starting at row 1")]),
+     [(2, "model", "not a model sopkit chooses (one of zero, naive, seasonal_naive, ma3, ma6, "
+                   "ma12, ses, croston, sba, tsb, adida, imapa, ets, or combo: and 2 or 3 "
+                   "different ones of them other than zero, joined by +)")]),
+    ("", [(None, None, "file is empty")]),
+    ('snapshot,sku,model\n2026-03,"A,ses\n',
+     [(2, None, 'broken quoting: unexpected end of data; check that every opening " has a '
+                'closing "')]),
 ])
 def test_a_damaged_models_file_is_named_with_row_and_column(tmp_path, text, where):
     folder = tmp_path / "archive"
