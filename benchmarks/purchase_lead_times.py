@@ -31,7 +31,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sopkit.cli import load_params  # noqa: E402
+from supply_allocation import cycle_params  # noqa: E402  (this folder, the script's own)
+
 from sopkit.contract import TABLES, empty_frame  # noqa: E402
 from sopkit.dataset import Dataset  # noqa: E402
 from sopkit.io import load_data  # noqa: E402
@@ -42,7 +43,7 @@ from sopkit.supply import lead_time_bound, plan_supply, planner_options  # noqa:
 CYCLE = "2026-11"
 
 
-def figures(plan, data: Dataset, within: pd.Timestamp) -> dict:
+def figures(plan, within: pd.Timestamp) -> dict:
     frame = plan.plan
     gaps = plan.gaps
     early = gaps[gaps["period"] < within]
@@ -77,8 +78,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=300)
     args = parser.parse_args()
-    params = {k: v for k, v in load_params(ROOT / "params" / "cycle.yaml").items()
-              if k != "__file__"}
+    params = cycle_params()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -102,7 +102,7 @@ def main() -> int:
                            ("with purchase orders", data)):
         plan = plan_supply(demand, planned, cycle=CYCLE, horizon=params["supply_horizon"],
                            **options)
-        rows[label] = figures(plan, planned, within)
+        rows[label] = figures(plan, within)
     print(f"\nsample company (seed 0, {args.skus} SKUs), {params['supply_horizon']}-month plan "
           f"from {CYCLE}; lead times up to {lead} months "
           f"({len(data.purchase_orders)} purchase orders)\n")

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from sopkit.errors import ParameterError, whole_number
+from sopkit.io import read_model_labels
 from sopkit.periods import add_months, cycle_month, fmt_month, months_between
 
 # The forecast value added staircase: each step adds one input stream.
@@ -255,8 +256,6 @@ def previous_models(workspace: str | Path, cycle) -> pd.DataFrame:
         When that file is damaged (:func:`sopkit.io.read_model_labels`: the
         file, row and column).
     """
-    from sopkit.io import read_model_labels
-
     paths = _archived_files(workspace, MODEL_FILE_RE, cycle)
     if not paths:
         return pd.DataFrame({"sku": pd.Series(dtype="string"),

@@ -1321,7 +1321,7 @@ def plan_supply(
         route_res=route_res, components=components, comp_full=comp_full,
         backup_used=backup_used, bom_sku=bom_sku, bom_comp=bom_comp, comp_stock=comp_stock,
         route_hours=route_hours, bom_qty=bom_qty, allocate_by=allocate_by, demand=qty_demand,
-        worth=worth, lead_short=lead_short, lead_months=lead_months, on_order=main_limit)
+        worth=worth, lead_short=lead_short, lead_months=lead_months, main_limit=main_limit)
 
     options = _options(skus, months, resources, components, ot_used, ot_cost, temp_used,
                        temp_cost, backup_used, backup_cost, outsourced, out_cost, unit_cost,
@@ -1417,21 +1417,17 @@ def lead_time_note(component_usage: pd.DataFrame) -> str:
     ordered = inside.groupby("component")["qty_on_order"].sum()
     bare = sorted(ordered.index[ordered < 0.5].astype(str))
     if bare:
-        text += (f" Nothing is on order inside the lead time of {_named(bare)}: their main "
-                 "supplier delivers nothing until it ends (is the orders file complete?).")
+        text += (f" Nothing is on order inside the lead time of {listing(bare, limit=8)}: "
+                 "their main supplier delivers nothing until it ends (is the orders file "
+                 "complete?).")
     codes = sorted(lead_time_bound(component_usage)["component"].astype(str).unique())
     if codes:
-        text += (f" The orders on file hold the plan back for {_named(codes)}: more of them "
-                 "would have helped, which takes an order placed sooner, the backup "
+        text += (f" The orders on file hold the plan back for {listing(codes, limit=8)}: more "
+                 "of them would have helped, which takes an order placed sooner, the backup "
                  "supplier or a change of plan (table below).")
     else:
         text += " The orders on file cover what the plan needs there."
     return text
-
-
-def _named(codes: list[str], limit: int = 8) -> str:
-    return ", ".join(codes[:limit]) + (f" and {len(codes) - limit} more"
-                                       if len(codes) > limit else "")
 
 
 # --------------------------------------------------------------------------- reporting
@@ -1503,7 +1499,7 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
                   route_sku, route_res, components, comp_full, backup_used, bom_sku,
                   bom_comp, comp_stock, route_hours=None, bom_qty=None,
                   allocate_by="revenue", demand=None, worth=None, lead_short=None,
-                  lead_months=None, on_order=None) -> pd.DataFrame:
+                  lead_months=None, main_limit=None) -> pd.DataFrame:
     """One row per short SKU-month, with the binding constraints named in a sentence.
 
     A component bought at its supplier's capacity may still have stock left at the
@@ -1616,8 +1612,9 @@ def _explain_gaps(*, skus, months, tier, price, short, make, outsourced, out_upp
             if lead_short[c, t]:
                 arrive = months[t].strftime('%b %Y')
                 first = (months[0] + pd.DateOffset(months=int(lead_months[c]))).strftime('%b %Y')
-                due = (f"nothing is on order for {arrive}" if on_order[c, t] < 0.5 else
-                       f"only the {on_order[c, t]:,.0f} units on order arrive in {arrive}")
+                # where the lead time binds below capacity, the limit is what is on order
+                due = (f"nothing is on order for {arrive}" if main_limit[c, t] < 0.5 else
+                       f"only the {main_limit[c, t]:,.0f} units on order arrive in {arrive}")
                 text = (f"component {name} is inside its {int(lead_months[c])}-month purchase "
                         f"lead time: {due}, below what its supplier could deliver, and an "
                         f"order placed now arrives in {first} at the earliest")
